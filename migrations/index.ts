@@ -1,0 +1,28 @@
+import type { Knex } from 'knex';
+import * as foundation from './001_foundation.js';
+import * as catalog from './002_catalog.js';
+import * as complianceAndAlerts from './003_compliance_and_alerts.js';
+import * as referenceData from './004_reference_data.js';
+
+export interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * Migrations are listed here rather than discovered on disk, so they are type-checked and compiled
+ * with the rest of the code and run the same from `tsx`, tap and `dist/`.
+ */
+export const migrations: Migration[] = [
+  { name: '001_foundation', ...foundation },
+  { name: '002_catalog', ...catalog },
+  { name: '003_compliance_and_alerts', ...complianceAndAlerts },
+  { name: '004_reference_data', ...referenceData },
+];
+
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => migrations,
+  getMigrationName: (migration) => migration.name,
+  getMigration: async (migration) => migration,
+};

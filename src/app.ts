@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Knex } from 'knex';
+import { alerts } from './alerts/alerts.js';
+import auditRoutes from './audit/routes.js';
+import { ensureFirstAdminKey } from './auth/bootstrap.js';
+import authentication from './auth/plugin.js';
+import apiKeyRoutes from './auth/routes.js';
+import { assets, registerColumnRoutes } from './catalog/assets.js';
+import { classifications } from './catalog/classifications.js';
+import { dataQualityRules } from './catalog/data-quality-rules.js';
+import { domains } from './catalog/domains.js';
+import { maskingRules, registerMaskingPreview } from './catalog/masking-rules.js';
+import { retentionPolicies } from './catalog/retention-policies.js';
+import { loadConfig, type Config } from './config.js';
+import { complianceRecords } from './controls/compliance-records.js';
+import { migrateToLatest, openDatabase, type Database } from './db/database.js';
+import { loadDemoData } from './demo/load.js';
+import healthRoutes from './health/routes.js';
+import { registerCrudRoutes } from './http/crud.js';
+import errorHandling from './http/errors.js';
+import { validatorCompiler } from './http/validation.js';
+import { logRedactPaths, requestSerializer } from './logging.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Knex;
+    config: Config;
+  }
+}
+
+export interface BuildAppOptions {
+  /** Overrides of the environment's configuration (tests pass theirs here). */
+  config?: Partial<Config>;
+  /** Load the demo catalog when the catalog has no assets. */
+  demo?: boolean;
+  /** Where the generated first admin key is announced; stderr by default. */
+  announce?: (message: string) => void;
+  /** Extra pino options, e.g. a destination stream for tests that inspect logs. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+const databasePlugin = fp(
+  async (app: FastifyInstance, { database }: { database: Database }) => {
+    app.decorate('db', database.knex);
+    app.addHook('onClose', async () => database.close());
+  },
+  { name: 'database' },
+);
+
+/**
+ * Builds the Custos service: external plugins (config, database, docs), then app plugins (errors,
+ * authentication), then the routes of each capability. Opens the database and migrates it first,
+ * so a returned app is ready to listen.
+ */
+export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const config: Config = { ...loadConfig(), ...options.config };
+
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: { paths: logRedactPaths, censor: '[redacted]' },
+      serializers: { req: requestSerializer },
+    },
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.decorate('config', config);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    onEmbeddedLog: (line) => app.log.debug({ postgres: line.trim() }, 'embedded postgres'),
+  });
+  try {
+    const applied = await migrateToLatest(database.knex);
+    if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated');
+    await ensureFirstAdminKey(database.knex, {
+      adminKey: config.adminKey,
+      dataDir: config.dataDir,
+      announce: options.announce ?? ((message) => process.stderr.write(message + '\n')),
+    });
+    if (options.demo) {
+      const loaded = await loadDemoData(database.knex, { onlyIfEmpty: true });
+      app.log.info({ loaded }, 'demo data');
+    }
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  // External plugins.
+  await app.register(databasePlugin, { database });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Custos',
+        version: '0.1.0',
+        description: 'Governance and compliance control plane: metadata repository, policies, controls and evidence.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Custos API key' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  // The docs describe the API and hold no data: readable without a key.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+
+  // App plugins.
+  await app.register(errorHandling);
+  await app.register(authentication);
+
+  // Routes, beside their capability.
+  await app.register(healthRoutes);
+  await app.register(apiKeyRoutes);
+  await app.register(auditRoutes);
+  await app.register(async (scope) => {
+    for (const resource of [classifications, domains, maskingRules, retentionPolicies, assets, dataQualityRules, complianceRecords, alerts]) {
+      registerCrudRoutes(scope, resource as never);
+    }
+    registerColumnRoutes(scope);
+    registerMaskingPreview(scope);
+  });
+
+  return app;
+}

@@ -1,0 +1,77 @@
+import type { Knex } from 'knex';
+import { paginate, type Page, type PageParams } from '../db/pagination.js';
+
+/** Who did something, and from where: taken from the authenticated request. */
+export interface AuditContext {
+  actor: string;
+  actorKeyId: string | null;
+  role: string;
+  clientIp?: string;
+  requestId?: string;
+}
+
+export interface AuditChange {
+  action: string;
+  entity: string;
+  entityId: string;
+  oldValue?: unknown;
+  newValue?: unknown;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  actor_key_id: string | null;
+  role: string;
+  action: string;
+  entity: string;
+  entity_id: string;
+  old_value: unknown;
+  new_value: unknown;
+  client_ip: string | null;
+  request_id: string | null;
+}
+
+export interface AuditFilters extends PageParams {
+  entity?: string;
+  entity_id?: string;
+  actor?: string;
+  action?: string;
+  request_id?: string;
+  from?: string;
+  to?: string;
+}
+
+const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+
+/** Writes inside the caller's transaction, so a change and its audit row commit or fail together. */
+export async function recordAudit(trx: Knex.Transaction, context: AuditContext, change: AuditChange): Promise<void> {
+  await trx('audit_log').insert({
+    actor: context.actor,
+    actor_key_id: context.actorKeyId,
+    role: context.role,
+    action: change.action,
+    entity: change.entity,
+    entity_id: change.entityId,
+    old_value: json(change.oldValue),
+    new_value: json(change.newValue),
+    client_ip: context.clientIp ?? null,
+    request_id: context.requestId ?? null,
+  });
+}
+
+/** Newest first. */
+export async function listAudit(db: Knex, filters: AuditFilters): Promise<Page<AuditEntry>> {
+  const query = db('audit_log').select('*');
+  for (const field of ['entity', 'entity_id', 'actor', 'action', 'request_id'] as const) {
+    if (filters[field] !== undefined) query.where(field, filters[field]);
+  }
+  if (filters.from) query.where('at', '>=', filters.from);
+  if (filters.to) query.where('at', '<', filters.to);
+  return paginate<AuditEntry & Record<string, unknown>>(query, filters, undefined, 'desc');
+}
+
+export async function getAudit(db: Knex, id: number): Promise<AuditEntry | undefined> {
+  return db('audit_log').where({ id }).first();
+}

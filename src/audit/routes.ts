@@ -1,0 +1,66 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { OVERSIGHT } from '../auth/roles.js';
+import { notFound, problemResponses } from '../http/problem.js';
+import { IsoDateTime, Page, PageQuery } from '../http/schemas.js';
+import { getAudit, listAudit, type AuditFilters } from './repository.js';
+
+const AuditEntry = Type.Object(
+  {
+    id: Type.Integer(),
+    at: IsoDateTime,
+    actor: Type.String(),
+    actor_key_id: Type.Union([Type.String(), Type.Null()]),
+    role: Type.String(),
+    action: Type.String(),
+    entity: Type.String(),
+    entity_id: Type.String(),
+    old_value: Type.Unknown(),
+    new_value: Type.Unknown(),
+    client_ip: Type.Union([Type.String(), Type.Null()]),
+    request_id: Type.Union([Type.String(), Type.Null()]),
+  },
+  { title: 'AuditEntry' },
+);
+
+/** Read-only by design: there is no route that changes the audit log, and the database refuses it too. */
+export default async function auditRoutes(app: FastifyInstance) {
+  app.get('/v1/audit-log', {
+    config: { roles: OVERSIGHT },
+    schema: {
+      tags: ['audit'],
+      summary: 'Audit log, newest first',
+      querystring: Type.Object(
+        {
+          ...PageQuery,
+          entity: Type.Optional(Type.String({ maxLength: 100 })),
+          entity_id: Type.Optional(Type.String({ maxLength: 200 })),
+          actor: Type.Optional(Type.String({ maxLength: 200 })),
+          action: Type.Optional(Type.String({ maxLength: 100 })),
+          request_id: Type.Optional(Type.String({ maxLength: 200 })),
+          from: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive' })),
+          to: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive' })),
+        },
+        { additionalProperties: false },
+      ),
+      response: { 200: Page(AuditEntry), ...problemResponses(400, 401, 403) },
+    },
+    handler: async (request) => listAudit(app.db, request.query as AuditFilters),
+  });
+
+  app.get('/v1/audit-log/:id', {
+    config: { roles: OVERSIGHT },
+    schema: {
+      tags: ['audit'],
+      summary: 'One audit entry',
+      params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false }),
+      response: { 200: AuditEntry, ...problemResponses(400, 401, 403, 404) },
+    },
+    handler: async (request) => {
+      const { id } = request.params as { id: number };
+      const entry = await getAudit(app.db, id);
+      if (!entry) throw notFound('audit entry', String(id));
+      return entry;
+    },
+  });
+}

@@ -1,0 +1,98 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { mutate } from '../http/crud.js';
+import { conflict, notFound, problemResponses } from '../http/problem.js';
+import { IdParams, Page, PageQuery, RoleSchema, type Role } from '../http/schemas.js';
+import { ADMIN_ONLY, OVERSIGHT } from './roles.js';
+import { countActiveAdmins, createApiKey, getApiKey, listApiKeys, revokeApiKey, type ApiKeyFilters } from './repository.js';
+
+const ApiKeyView = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    name: Type.String(),
+    role: RoleSchema,
+    key_prefix: Type.String({ description: 'First characters of the key, to recognise it' }),
+    created_at: Type.String({ format: 'date-time' }),
+    created_by: Type.String(),
+    revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    revoked_by: Type.Union([Type.String(), Type.Null()]),
+  },
+  { title: 'ApiKey' },
+);
+
+export default async function apiKeyRoutes(app: FastifyInstance) {
+  app.post('/v1/api-keys', {
+    config: { roles: ADMIN_ONLY },
+    schema: {
+      tags: ['access control'],
+      summary: 'Create an API key (the key is shown in this response only)',
+      body: Type.Object({ role: RoleSchema, name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+      response: {
+        201: Type.Object({ id: Type.String(), role: RoleSchema, name: Type.String(), key: Type.String(), key_prefix: Type.String() }),
+        ...problemResponses(400, 401, 403, 409),
+      },
+    },
+    handler: async (request, reply) => {
+      const { role, name } = request.body as { role: Role; name: string };
+      const { apiKey, key } = await mutate(request, { action: 'create', entity: 'api-keys' }, async (trx) => {
+        const created = await createApiKey(trx, { name, role, createdBy: request.actor.name });
+        // The audit row records the key's metadata, never the key or its hash.
+        return { result: created, entityId: created.apiKey.id, newValue: created.apiKey };
+      });
+      reply.header('location', `/v1/api-keys/${apiKey.id}`).header('cache-control', 'no-store');
+      return reply.code(201).send({ id: apiKey.id, role: apiKey.role, name: apiKey.name, key, key_prefix: apiKey.key_prefix });
+    },
+  });
+
+  app.get('/v1/api-keys', {
+    config: { roles: OVERSIGHT },
+    schema: {
+      tags: ['access control'],
+      summary: 'List API keys (metadata only), for access reviews',
+      querystring: Type.Object(
+        { ...PageQuery, role: Type.Optional(RoleSchema), include_revoked: Type.Optional(Type.Boolean({ default: false })) },
+        { additionalProperties: false },
+      ),
+      response: { 200: Page(ApiKeyView), ...problemResponses(400, 401, 403) },
+    },
+    handler: async (request) => listApiKeys(app.db, request.query as ApiKeyFilters),
+  });
+
+  app.get('/v1/api-keys/:id', {
+    config: { roles: OVERSIGHT },
+    schema: { tags: ['access control'], summary: 'Get one API key (metadata only)', params: IdParams, response: { 200: ApiKeyView, ...problemResponses(400, 401, 403, 404) } },
+    handler: async (request) => {
+      const { id } = request.params as IdParams;
+      const apiKey = await getApiKey(app.db, id);
+      if (!apiKey) throw notFound('api key', id);
+      return apiKey;
+    },
+  });
+
+  app.delete('/v1/api-keys/:id', {
+    config: { roles: ADMIN_ONLY },
+    schema: {
+      tags: ['access control'],
+      summary: 'Revoke an API key',
+      description: 'Idempotent: revoking a revoked key succeeds. The last active admin key cannot be revoked (409).',
+      params: IdParams,
+      response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404, 409) },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      await mutate(request, { action: 'revoke', entity: 'api-keys' }, async (trx) => {
+        // Serialise revocations so two admins cannot revoke each other's last keys at once.
+        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['custos:api-keys']);
+        const current = await getApiKey(trx, id, true);
+        if (!current) throw notFound('api key', id);
+        if (current.revoked_at) return { result: current, entityId: id, oldValue: current, newValue: current };
+        if (current.role === 'admin' && (await countActiveAdmins(trx)) <= 1) {
+          throw conflict('this is the last active admin key; create another admin key first');
+        }
+        const revoked = await revokeApiKey(trx, id, request.actor.name);
+        return { result: revoked, entityId: id, oldValue: current, newValue: revoked };
+      });
+      return reply.code(204).send();
+    },
+  });
+}

@@ -1,0 +1,42 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { STEWARDS, CATALOG_READERS } from '../auth/roles.js';
+import { tableRepository, type Entity } from '../db/table-repository.js';
+import { patchOf, type ResourceDefinition } from '../http/crud.js';
+import { EntityMeta, Name, StringEnum, Text } from '../http/schemas.js';
+
+export const REVIEW_FREQUENCIES = ['monthly', 'quarterly', 'semi_annual', 'annual'] as const;
+
+const fields = {
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  description: Type.Optional(Text),
+  owner: Name,
+  steward: Name,
+  review_frequency: StringEnum(REVIEW_FREQUENCIES),
+};
+export const DomainCreate = Type.Object(fields, { additionalProperties: false });
+export type DomainCreate = Static<typeof DomainCreate>;
+export const Domain = Type.Object({ ...EntityMeta, ...fields, description: Text });
+export type Domain = Static<typeof Domain> & Entity;
+
+/** Seed 001 §10.2 data_ownership: who owns and who stewards each data domain. */
+export const domains: ResourceDefinition<Domain, DomainCreate, Partial<DomainCreate>> = {
+  name: 'domains',
+  singular: 'domain',
+  tag: 'catalog',
+  schemas: {
+    entity: Domain,
+    create: DomainCreate,
+    patch: patchOf(DomainCreate),
+    filters: { name: Name, owner: Name, steward: Name, review_frequency: StringEnum(REVIEW_FREQUENCIES) },
+  },
+  roles: { read: CATALOG_READERS, write: STEWARDS },
+  repository: tableRepository({
+    table: 'domains',
+    filters: {
+      name: (q, v: string) => q.where({ name: v }),
+      owner: (q, v: string) => q.where({ owner: v }),
+      steward: (q, v: string) => q.where({ steward: v }),
+      review_frequency: (q, v: string) => q.where({ review_frequency: v }),
+    },
+  }),
+};

@@ -1,0 +1,61 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
+import { tableRepository, type Entity } from '../db/table-repository.js';
+import { patchOf, type ResourceDefinition } from '../http/crud.js';
+import { invalidField } from '../http/problem.js';
+import { EntityMeta, Name, StringEnum, Text } from '../http/schemas.js';
+import { Slug } from './classifications.js';
+
+export const TRIGGER_EVENTS = ['record_creation', 'account_closure', 'transaction_date', 'document_date', 'event_date'] as const;
+const PERIOD = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$/;
+
+/**
+ * The shortest storage, in days, that satisfies an ISO 8601 period (P7Y, P18M, P90D): what an S3
+ * lifecycle expiration must be at least. Leap years count, so 7 years is 2,557 days.
+ */
+export function periodDays(period: string): number {
+  const match = PERIOD.exec(period);
+  if (!match) return 0;
+  const [years, months, days] = [match[1], match[2], match[3]].map((n) => Number(n ?? 0)) as [number, number, number];
+  return Math.ceil(years * 365.25 + months * 30.4375 + days);
+}
+
+const fields = {
+  name: Slug,
+  description: Type.Optional(Text),
+  data_category: Name,
+  trigger_event: StringEnum(TRIGGER_EVENTS, { description: 'What starts the retention clock' }),
+  period: Type.String({ pattern: PERIOD.source, maxLength: 20, description: 'ISO 8601 period in years, months and days, e.g. P7Y' }),
+};
+export const RetentionPolicyCreate = Type.Object(fields, { additionalProperties: false });
+export type RetentionPolicyCreate = Static<typeof RetentionPolicyCreate>;
+export const RetentionPolicy = Type.Object(
+  { ...EntityMeta, ...fields, description: Text, period_days: Type.Integer({ description: 'Minimum days of storage the period requires' }) },
+  { title: 'RetentionPolicy' },
+);
+export type RetentionPolicy = Static<typeof RetentionPolicy> & Entity;
+
+/** Seed 001 §5.3 retention policies, attached to assets. */
+export const retentionPolicies: ResourceDefinition<RetentionPolicy, RetentionPolicyCreate, Partial<RetentionPolicyCreate>> = {
+  name: 'retention-policies',
+  singular: 'retention policy',
+  tag: 'catalog',
+  schemas: {
+    entity: RetentionPolicy,
+    create: RetentionPolicyCreate,
+    patch: patchOf(RetentionPolicyCreate),
+    filters: { trigger_event: StringEnum(TRIGGER_EVENTS), data_category: Name },
+  },
+  roles: { read: CATALOG_READERS, write: RISK_OWNERS },
+  repository: tableRepository({
+    table: 'retention_policies',
+    filters: {
+      trigger_event: (q, v: string) => q.where({ trigger_event: v }),
+      data_category: (q, v: string) => q.where({ data_category: v }),
+    },
+    validate: (_trx, candidate) => {
+      if (periodDays(candidate.period) < 1) throw invalidField('period', 'must be at least one day, e.g. P7Y');
+    },
+    derive: (candidate) => ({ period_days: periodDays(candidate.period) }),
+  }),
+};

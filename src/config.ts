@@ -1,0 +1,91 @@
+import path from 'node:path';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset: Custos runs its own embedded PostgreSQL in `<dataDir>/pg`. */
+  databaseUrl?: string;
+  dataDir: string;
+  /** Becomes the first admin key on an empty database. */
+  adminKey?: string;
+  logLevel: LogLevel;
+  awsRegion?: string;
+  awsEndpointUrl?: string;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+}
+
+/** Thrown for invalid configuration; the message is one line naming the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`invalid configuration: ${variable} ${problem}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function parsePort(env: Env): number {
+  const raw = nonEmpty(env, 'PORT');
+  if (raw === undefined) return 8080;
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
+    throw new ConfigError('PORT', `must be an integer from 0 to 65535, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function parseUrl(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${url.protocol}`);
+  }
+  return raw;
+}
+
+/** Reads and validates the environment. Throws ConfigError on the first invalid variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = (nonEmpty(env, 'LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const adminKey = nonEmpty(env, 'CUSTOS_ADMIN_KEY');
+  if (adminKey !== undefined && (adminKey.length < 24 || /\s/.test(adminKey))) {
+    throw new ConfigError('CUSTOS_ADMIN_KEY', 'must be at least 24 characters without spaces');
+  }
+  const awsRegion = nonEmpty(env, 'AWS_REGION');
+  if (awsRegion !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(awsRegion)) {
+    throw new ConfigError('AWS_REGION', `is not an AWS region name, got "${awsRegion}"`);
+  }
+  const bodyLimitRaw = nonEmpty(env, 'CUSTOS_BODY_LIMIT');
+  if (bodyLimitRaw !== undefined && !/^\d+$/.test(bodyLimitRaw)) {
+    throw new ConfigError('CUSTOS_BODY_LIMIT', 'must be a number of bytes');
+  }
+  return {
+    port: parsePort(env),
+    host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
+    databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: path.resolve(nonEmpty(env, 'CUSTOS_DATA_DIR') ?? './var'),
+    adminKey,
+    logLevel,
+    awsRegion,
+    awsEndpointUrl: parseUrl(env, 'AWS_ENDPOINT_URL', ['http:', 'https:']),
+    bodyLimit: bodyLimitRaw === undefined ? 1024 * 1024 : Number(bodyLimitRaw),
+  };
+}

@@ -1,0 +1,169 @@
+import { Type, type TObject, type TSchema } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Knex } from 'knex';
+import { recordAudit } from '../audit/repository.js';
+import { auditContext } from '../auth/plugin.js';
+import type { CrudRepository, Entity } from '../db/table-repository.js';
+import { HttpProblem, notFound, problemResponses } from './problem.js';
+import { IdParams, Page, PageQuery, type Role } from './schemas.js';
+
+export interface ResourceDefinition<E extends Entity, C, P> {
+  /** Plural name: the URL segment under /v1 and the audit log's `entity`. */
+  name: string;
+  /** For messages: "asset 0193… does not exist". */
+  singular: string;
+  tag: string;
+  schemas: { entity: TSchema; create: TSchema; patch: TObject; filters: Record<string, TSchema> };
+  roles: { read: readonly Role[]; write: readonly Role[] };
+  repository: CrudRepository<E, C, P>;
+}
+
+export const etagOf = (entity: { version: number }) => `"${entity.version}"`;
+
+/**
+ * Optimistic concurrency: updates must name the version they were made from (If-Match), so two
+ * stewards cannot silently overwrite each other. Stale → 412; missing → 428 on updates.
+ */
+export function checkIfMatch(request: FastifyRequest, entity: { version: number }, required: boolean): void {
+  const header = request.headers['if-match'];
+  if (header === undefined) {
+    if (required) {
+      throw new HttpProblem(428, 'precondition-required', 'send If-Match with the ETag of the version you are changing (from GET)');
+    }
+    return;
+  }
+  const tags = header.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+  if (!tags.includes('*') && !tags.includes(etagOf(entity))) {
+    throw new HttpProblem(412, 'precondition-failed', `the entity changed since you read it: current ETag is ${etagOf(entity)}`);
+  }
+}
+
+/** Runs a change and writes its audit row in one transaction. */
+export async function mutate<T>(
+  request: FastifyRequest,
+  change: { action: string; entity: string },
+  work: (trx: Knex.Transaction) => Promise<{ result: T; entityId: string; oldValue?: unknown; newValue?: unknown }>,
+): Promise<T> {
+  return request.server.db.transaction(async (trx) => {
+    const { result, entityId, oldValue, newValue } = await work(trx);
+    await recordAudit(trx, auditContext(request), { ...change, entityId, oldValue, newValue });
+    return result;
+  });
+}
+
+export async function loadForUpdate<E extends Entity>(
+  trx: Knex.Transaction,
+  definition: Pick<ResourceDefinition<E, unknown, unknown>, 'repository' | 'singular'>,
+  id: string,
+): Promise<E> {
+  const current = await definition.repository.get(trx, id, true);
+  if (!current) throw notFound(definition.singular, id);
+  return current;
+}
+
+function sendEntity(reply: FastifyReply, entity: Entity, status = 200) {
+  return reply.code(status).header('etag', etagOf(entity)).send(entity);
+}
+
+/** list, get, create, patch and delete for one resource, with the same behaviour everywhere. */
+export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance, definition: ResourceDefinition<E, C, P>) {
+  const { name, singular, tag, schemas, roles, repository } = definition;
+  const base = `/v1/${name}`;
+  app.get(base, {
+    config: { roles: roles.read },
+    schema: {
+      tags: [tag],
+      summary: `List ${name}`,
+      querystring: Type.Object(
+        { ...PageQuery, ...Object.fromEntries(Object.entries(schemas.filters).map(([key, schema]) => [key, Type.Optional(schema)])) },
+        { additionalProperties: false },
+      ),
+      response: { 200: Page(schemas.entity), ...problemResponses(400, 401, 403) },
+    },
+    handler: async (request) => repository.list(app.db, request.query as Record<string, unknown>),
+  });
+
+  app.get(`${base}/:id`, {
+    config: { roles: roles.read },
+    schema: {
+      tags: [tag],
+      summary: `Get one ${singular}`,
+      params: IdParams,
+      response: { 200: schemas.entity, 304: Type.Null(), ...problemResponses(400, 401, 403, 404) },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      const entity = await repository.get(app.db, id);
+      if (!entity) throw notFound(singular, id);
+      if (request.headers['if-none-match'] === etagOf(entity)) return reply.code(304).header('etag', etagOf(entity)).send();
+      return sendEntity(reply, entity);
+    },
+  });
+
+  app.post(base, {
+    config: { roles: roles.write },
+    schema: {
+      tags: [tag],
+      summary: `Create a ${singular}`,
+      body: schemas.create,
+      response: { 201: schemas.entity, ...problemResponses(400, 401, 403, 409, 413, 415) },
+    },
+    handler: async (request, reply) => {
+      const created = await mutate(request, { action: 'create', entity: name }, async (trx) => {
+        const entity = await repository.create(trx, request.body as C);
+        return { result: entity, entityId: entity.id, newValue: entity };
+      });
+      reply.header('location', `${base}/${created.id}`);
+      return sendEntity(reply, created, 201);
+    },
+  });
+
+  app.patch(`${base}/:id`, {
+    config: { roles: roles.write },
+    schema: {
+      tags: [tag],
+      summary: `Change a ${singular} (send If-Match)`,
+      description: 'Fields present in the body replace the stored ones; `null` clears an optional field.',
+      params: IdParams,
+      headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
+      body: schemas.patch,
+      response: { 200: schemas.entity, ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 428) },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      const updated = await mutate(request, { action: 'update', entity: name }, async (trx) => {
+        const current = await loadForUpdate(trx, definition as never, id);
+        checkIfMatch(request, current, true);
+        const entity = await repository.update(trx, current as E, request.body as P);
+        return { result: entity, entityId: id, oldValue: current, newValue: entity };
+      });
+      return sendEntity(reply, updated);
+    },
+  });
+
+  app.delete(`${base}/:id`, {
+    config: { roles: roles.write },
+    schema: {
+      tags: [tag],
+      summary: `Delete a ${singular}`,
+      description: 'Refused with 409 while other entries refer to it. If-Match is honoured when sent.',
+      params: IdParams,
+      response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404, 409, 412) },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      await mutate(request, { action: 'delete', entity: name }, async (trx) => {
+        const current = await loadForUpdate(trx, definition as never, id);
+        checkIfMatch(request, current, false);
+        await repository.remove(trx, current as E);
+        return { result: undefined, entityId: id, oldValue: current };
+      });
+      return reply.code(204).send();
+    },
+  });
+}
+
+/** The PATCH body: every create field optional, at least one present. */
+export function patchOf(create: TObject): TObject {
+  return Type.Partial(create, { additionalProperties: false, minProperties: 1 });
+}

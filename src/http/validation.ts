@@ -1,0 +1,68 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+import type { FieldError } from './problem.js';
+
+// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
+const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv }).default;
+
+function makeAjv(coerceTypes: boolean) {
+  const ajv = new Ajv({
+    // Unknown fields are an error, never silently dropped: a typo must not pass as "no change".
+    removeAdditional: false,
+    useDefaults: true,
+    coerceTypes: coerceTypes ? 'array' : false,
+    allErrors: true,
+    strict: false,
+  });
+  addFormats(ajv);
+  return ajv;
+}
+
+// Query strings, path params and headers arrive as text and are coerced; JSON bodies are not, so
+// `"threshold": "5"` is a type error rather than a guess.
+const textAjv = makeAjv(true);
+const bodyAjv = makeAjv(false);
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  const ajv = httpPart === 'body' ? bodyAjv : textAjv;
+  return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+};
+
+function toDotted(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
+}
+
+function describe(error: ErrorObject): { field: string; message: string } {
+  const base = toDotted(error.instancePath);
+  const join = (name: string) => (base ? `${base}.${name}` : name);
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return { field: join(String(params.missingProperty)), message: 'is required' };
+    case 'additionalProperties':
+      return { field: join(String(params.additionalProperty)), message: 'is not a known field' };
+    case 'enum':
+      return { field: base, message: `must be one of: ${(params.allowedValues as unknown[]).join(', ')}` };
+    default:
+      return { field: base, message: error.message ?? 'is invalid' };
+  }
+}
+
+/** Turns Ajv errors into one entry per offending field. */
+export function fieldErrors(errors: ErrorObject[], location: FieldError['location']): FieldError[] {
+  const seen = new Set<string>();
+  const result: FieldError[] = [];
+  for (const error of errors) {
+    const { field, message } = describe(error);
+    const key = `${field}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    result.push({ location, field: field || '(root)', message });
+  }
+  return result;
+}
