@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import t, { type Test } from 'tap';
+import { buildApp, type BuildAppOptions } from '../../src/app.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
+import { ROLES, type Role } from '../../src/http/schemas.js';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+let cluster: Promise<EmbeddedDatabase> | undefined;
+
+export async function tempDir(prefix = 'custos-test-'): Promise<string> {
+  // The postgres user must be able to enter it when the tests run as root.
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  await fs.chmod(dir, 0o755);
+  return dir;
+}
+
+/** One real PostgreSQL per test file, stopped when the file's tests end. */
+function sharedCluster(): Promise<EmbeddedDatabase> {
+  if (!cluster) {
+    cluster = tempDir('custos-pg-').then((dir) => startEmbeddedPostgres(dir, () => {}));
+    t.teardown(async () => (await cluster!).stop());
+  }
+  return cluster;
+}
+
+/** A new, empty database on the shared cluster: each app under test starts from nothing. */
+export async function freshDatabaseUrl(): Promise<string> {
+  const { url } = await sharedCluster();
+  const name = `custos_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  return url.replace(/\/custos$/, `/${name}`);
+}
+
+export interface Response {
+  status: number;
+  headers: Record<string, any>;
+  body: any;
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  databaseUrl: string;
+  /** A key for each role; `admin` is the bootstrap key. */
+  keys: Record<Role, string>;
+  call(method: string, url: string, options?: { as?: Role | null; key?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+}
+
+export async function testApp(test: Test, options: BuildAppOptions = {}): Promise<TestApp> {
+  const databaseUrl = await freshDatabaseUrl();
+  const app = await buildApp({
+    ...options,
+    config: { databaseUrl, dataDir: await tempDir(), logLevel: 'silent', adminKey: ADMIN_KEY, ...options.config },
+    announce: options.announce ?? (() => {}),
+  });
+  test.teardown(() => app.close());
+
+  const call: TestApp['call'] = async (method, url, opts = {}) => {
+    const key = opts.key ?? (opts.as === null ? undefined : keys[opts.as ?? 'admin']);
+    const headers: Record<string, string> = { ...opts.headers };
+    if (key) headers.authorization = `Bearer ${key}`;
+    const response = await app.inject({ method: method as never, url, headers, ...(opts.body === undefined ? {} : { payload: opts.body as never }) });
+    let body: unknown = response.body;
+    if ((response.headers['content-type'] ?? '').toString().includes('json') && response.body) body = response.json();
+    return { status: response.statusCode, headers: response.headers, body };
+  };
+
+  const keys = { admin: ADMIN_KEY } as Record<Role, string>;
+  for (const role of ROLES.filter((r) => r !== 'admin')) {
+    const created = await call('POST', '/v1/api-keys', { body: { role, name: `test-${role}` } });
+    if (created.status !== 201) throw new Error(`could not create ${role} key: ${JSON.stringify(created.body)}`);
+    keys[role] = created.body.key;
+  }
+  return { app, databaseUrl, keys, call };
+}
+
+/** Creates an entity and returns it with its ETag. */
+export async function create(api: TestApp, url: string, body: unknown, as: Role = 'admin') {
+  const response = await api.call('POST', url, { as, body });
+  if (response.status !== 201) throw new Error(`POST ${url} → ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
