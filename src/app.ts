@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import { alerts } from './alerts/alerts.js';
@@ -39,8 +39,8 @@ export interface BuildAppOptions {
   demo?: boolean;
   /** Where the generated first admin key is announced; stderr by default. */
   announce?: (message: string) => void;
-  /** Extra pino options, e.g. a destination stream for tests that inspect logs. */
-  logger?: FastifyServerOptions['logger'];
+  /** Where logs go instead of stdout (tests read them to prove redaction). */
+  logStream?: { write(line: string): void };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -62,10 +62,11 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   const config: Config = { ...loadConfig(), ...options.config };
 
   const app = Fastify({
-    logger: options.logger ?? {
+    logger: {
       level: config.logLevel,
       redact: { paths: logRedactPaths, censor: '[redacted]' },
       serializers: { req: requestSerializer },
+      ...(options.logStream ? { stream: options.logStream } : {}),
     },
     bodyLimit: config.bodyLimit,
     requestIdHeader: false,
