@@ -63,6 +63,11 @@ export function describeDatabaseError(error: unknown): HttpProblem | undefined {
     case '22008':
     case '22003':
       return new HttpProblem(400, 'validation-error', 'a value is out of range or malformed');
+    case '22021':
+    case '22P05':
+    case '54001':
+      // NUL bytes and other characters PostgreSQL text cannot hold; structures nested too deep.
+      return new HttpProblem(400, 'validation-error', 'a text value contains characters that cannot be stored (e.g. NUL) or is nested too deeply');
     default:
       return undefined;
   }
