@@ -241,6 +241,14 @@ export const assets: ResourceDefinition<Asset, AssetCreate, Partial<AssetCreate>
   repository: assetRepository,
 };
 
+/** The asset-level checks name `columns[i].field`; a column PATCH body only has `field`. */
+function asColumnPatchError(error: unknown): unknown {
+  if (!(error instanceof HttpProblem) || !error.errors) return error;
+  const errors = error.errors.map((e) => ({ ...e, field: e.field.replace(/^columns\[\d+\]\./, '') }));
+  const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+  return new HttpProblem(error.status, error.slug, detail, errors);
+}
+
 /** PATCH one column: how a steward classifies a column. The asset's classification rises with it. */
 export function registerColumnRoutes(app: FastifyInstance) {
   app.patch('/v1/assets/:id/columns/:column', {
@@ -263,7 +271,9 @@ export function registerColumnRoutes(app: FastifyInstance) {
           throw new HttpProblem(404, 'not-found', `asset ${id} has no column ${column}`);
         }
         const columns = current.columns.map((c) => (c.name === column ? { ...c, ...patch } : c)) as ColumnInput[];
-        const entity = await assetRepository.update(trx, current, { columns });
+        const entity = await assetRepository.update(trx, current, { columns }).catch((error: unknown) => {
+          throw asColumnPatchError(error);
+        });
         return { result: entity, entityId: id, oldValue: current, newValue: entity };
       });
       return reply.header('etag', etagOf(updated)).send(updated);

@@ -42,7 +42,11 @@ function checkDefinition(candidate: DataQualityRuleCreate) {
   }
   switch (candidate.rule_type) {
     case 'range':
-      if (typeof d.min !== 'number' && typeof d.max !== 'number') throw invalidField('definition', 'a range rule needs a numeric min or max');
+      if (d.min === undefined && d.max === undefined) throw invalidField('definition', 'a range rule needs a numeric min or max');
+      for (const bound of ['min', 'max'] as const) {
+        if (d[bound] !== undefined && typeof d[bound] !== 'number') throw invalidField(`definition.${bound}`, 'must be a number');
+      }
+      if (typeof d.min === 'number' && typeof d.max === 'number' && d.min > d.max) throw invalidField('definition.max', 'must not be below min');
       break;
     case 'regex':
       try {

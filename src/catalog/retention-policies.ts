@@ -10,14 +10,22 @@ export const TRIGGER_EVENTS = ['record_creation', 'account_closure', 'transactio
 const PERIOD = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$/;
 
 /**
- * The shortest storage, in days, that satisfies an ISO 8601 period (P7Y, P18M, P90D): what an S3
- * lifecycle expiration must be at least. Leap years count, so 7 years is 2,557 days.
+ * The shortest storage, in days, that satisfies an ISO 8601 period (P7Y, P18M, P90D) whatever day
+ * the clock starts: what an S3 lifecycle expiration must be at least. Months and years vary in
+ * length, so this is the longest the period lasts from any month start in the 400-year Gregorian
+ * cycle (P7Y → 2,557 days, P18M → 550), not an average.
  */
 export function periodDays(period: string): number {
   const match = PERIOD.exec(period);
   if (!match) return 0;
   const [years, months, days] = [match[1], match[2], match[3]].map((n) => Number(n ?? 0)) as [number, number, number];
-  return Math.ceil(years * 365.25 + months * 30.4375 + days);
+  let longest = 0;
+  for (let month = 0; month < 400 * 12; month++) {
+    const start = Date.UTC(2000, month, 1);
+    const end = Date.UTC(2000 + years, month + months, 1);
+    longest = Math.max(longest, (end - start) / 86_400_000);
+  }
+  return longest + days;
 }
 
 const fields = {

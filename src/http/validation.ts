@@ -53,16 +53,21 @@ function describe(error: ErrorObject): { field: string; message: string } {
   }
 }
 
+// What Ajv adds when a value fails every branch of a union (e.g. an enum or null): noise beside the
+// branch error that says what is allowed.
+const UNION_NOISE = new Set(['must be null', 'must match a schema in anyOf', 'must match exactly one schema in oneOf']);
+
 /** Turns Ajv errors into one entry per offending field. */
 export function fieldErrors(errors: ErrorObject[], location: FieldError['location']): FieldError[] {
-  const seen = new Set<string>();
-  const result: FieldError[] = [];
+  const byField = new Map<string, string[]>();
   for (const error of errors) {
     const { field, message } = describe(error);
-    const key = `${field}\u0000${message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    result.push({ location, field: field || '(root)', message });
+    const messages = byField.get(field) ?? [];
+    if (!messages.includes(message)) messages.push(message);
+    byField.set(field, messages);
   }
-  return result;
+  return [...byField].map(([field, messages]) => {
+    const meaningful = messages.filter((m) => !UNION_NOISE.has(m));
+    return { location, field: field || '(root)', message: (meaningful.length ? meaningful : messages).join('; ') };
+  });
 }

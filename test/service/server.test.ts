@@ -37,8 +37,9 @@ async function waitReady(port: number, running: Running): Promise<void> {
 }
 
 t.test('invalid configuration stops start-up with one line naming the variable', async (t) => {
-  for (const [variable, value] of [['PORT', 'eighty'], ['LOG_LEVEL', 'loud'], ['DATABASE_URL', 'mysql://x'], ['CUSTOS_ADMIN_KEY', 'short']]) {
-    const running = run({ [variable]: value!, CUSTOS_DATA_DIR: await tempDir() });
+  const cases: Array<[string, string]> = [['PORT', 'eighty'], ['LOG_LEVEL', 'loud'], ['DATABASE_URL', 'mysql://x'], ['CUSTOS_ADMIN_KEY', 'short']];
+  for (const [variable, value] of cases) {
+    const running = run({ [variable]: value, CUSTOS_DATA_DIR: await tempDir() });
     t.equal(await running.exited, 1, `${variable}=${value} exits 1`);
     const lines = running.stderr().trim().split('\n');
     t.equal(lines.length, 1);
