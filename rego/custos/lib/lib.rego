@@ -1,0 +1,43 @@
+# METADATA
+# title: Custos policy library
+# description: Helpers every rule uses to read the normalised state and to shape violations.
+package custos.lib
+
+# The rule's own METADATA (its package annotations), as rule metadata for the API.
+# `chain` is rego.metadata.chain() called from the rule.
+metadata(chain) := {
+	"id": a.custom.id,
+	"title": a.title,
+	"description": object.get(a, "description", ""),
+	"severity": a.custom.severity,
+	"controls": a.custom.controls,
+	"resource_types": a.custom.resource_types,
+	"remediation": object.get(a.custom, "remediation", "none"),
+	"package": concat(".", entry.path),
+} if {
+	some entry in chain
+	entry.annotations.scope == "package"
+	a := entry.annotations
+}
+
+# One explained violation: which rule, how severe, which controls, why, about what.
+violation(chain, resource, msg) := {
+	"id": m.id,
+	"severity": m.severity,
+	"controls": m.controls,
+	"msg": msg,
+	"resource": {
+		"type": resource.type,
+		"id": resource.id,
+		"account": object.get(resource, "account", ""),
+		"region": object.get(resource, "region", ""),
+	},
+	"rule": m,
+} if {
+	m := metadata(chain)
+}
+
+# The collected resources of one AWS type.
+resources(type) := [r | some r in input.resources; r.type == type]
+
+days(n) := n * 86400

@@ -1,0 +1,5 @@
+/** The entrypoints the service evaluates; every bundle it accepts must define them. */
+export const COMPLIANCE_VIOLATIONS = 'custos/compliance/violations';
+export const COMPLIANCE_RULES = 'custos/compliance/rules';
+
+export const ENTRYPOINTS = [COMPLIANCE_VIOLATIONS, COMPLIANCE_RULES] as const;

@@ -1,0 +1,159 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * The normalised state that compliance policies evaluate (entrypoint custos/compliance/violations).
+ * This is the one definition of it: collectors produce it, rules in rego/ read it, and
+ * docs/POLICY-INPUT.md explains it. Times are whole seconds since the Unix epoch, because the Wasm
+ * engine has no time builtins and policies never read the clock: `now` comes in the input, so a
+ * decision can be replayed exactly.
+ */
+
+const Epoch = Type.Integer({ minimum: 0, description: 'seconds since the Unix epoch' });
+const Bool = Type.Boolean();
+const Str = Type.String();
+const nullable = <T extends import('@sinclair/typebox').TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const PublicAccessBlock = Type.Object({
+  block_public_acls: Bool,
+  ignore_public_acls: Bool,
+  block_public_policy: Bool,
+  restrict_public_buckets: Bool,
+});
+
+export const S3BucketConfiguration = Type.Object({
+  acl_grants: Type.Array(
+    Type.Object({
+      grantee_uri: Type.Optional(Str),
+      grantee_id: Type.Optional(Str),
+      permission: Type.Union(['READ', 'WRITE', 'READ_ACP', 'WRITE_ACP', 'FULL_CONTROL'].map((p) => Type.Literal(p))),
+    }),
+  ),
+  policy_statements: Type.Array(
+    Type.Object({
+      effect: Type.Union([Type.Literal('Allow'), Type.Literal('Deny')]),
+      principal: Type.String({ description: '"*" for anyone, else an ARN or account id' }),
+      actions: Type.Array(Str),
+    }),
+  ),
+  public_access_block: nullable(PublicAccessBlock),
+  encryption: nullable(Type.Object({ algorithm: Type.Union([Type.Literal('aws:kms'), Type.Literal('aws:kms:dsse'), Type.Literal('AES256')]), kms_key_id: nullable(Str) })),
+  versioning: Type.Union([Type.Literal('Enabled'), Type.Literal('Suspended'), Type.Literal('Off')]),
+  logging: nullable(Type.Object({ target_bucket: Str, target_prefix: Str })),
+  lifecycle_rules: Type.Array(
+    Type.Object({ id: Str, enabled: Bool, prefix: Type.String({ description: 'objects this rule applies to; "" for all' }), expiration_days: nullable(Type.Integer()) }),
+  ),
+});
+
+export const RdsConfiguration = Type.Object({ engine: Str, storage_encrypted: Bool, backup_retention_period: Type.Integer({ description: 'days' }) });
+export const VolumeConfiguration = Type.Object({ encrypted: Bool, state: Str });
+export const RegionalSettingsConfiguration = Type.Object({ ebs_encryption_by_default: Bool });
+export const KmsKeyConfiguration = Type.Object({ key_manager: Type.Union([Type.Literal('CUSTOMER'), Type.Literal('AWS')]), key_state: Str, key_rotation_enabled: Bool });
+export const TrailConfiguration = Type.Object({ is_multi_region_trail: Bool, log_file_validation_enabled: Bool, is_logging: Bool });
+export const PasswordPolicyConfiguration = Type.Object({
+  present: Type.Boolean({ description: 'false when the account has no password policy' }),
+  minimum_password_length: Type.Integer(),
+  require_symbols: Bool,
+  require_numbers: Bool,
+  require_uppercase_characters: Bool,
+  require_lowercase_characters: Bool,
+});
+export const AccountSummaryConfiguration = Type.Object({ account_mfa_enabled: Bool });
+
+/** Configuration by resource type; the collectors normalise AWS Config / service APIs into these. */
+export const RESOURCE_CONFIGURATIONS = {
+  'AWS::S3::Bucket': S3BucketConfiguration,
+  'AWS::RDS::DBCluster': RdsConfiguration,
+  'AWS::RDS::DBInstance': RdsConfiguration,
+  'AWS::EC2::Volume': VolumeConfiguration,
+  'AWS::EC2::RegionalSettings': RegionalSettingsConfiguration,
+  'AWS::KMS::Key': KmsKeyConfiguration,
+  'AWS::CloudTrail::Trail': TrailConfiguration,
+  'AWS::IAM::PasswordPolicy': PasswordPolicyConfiguration,
+  'AWS::IAM::AccountSummary': AccountSummaryConfiguration,
+} as const;
+
+export const Resource = Type.Object({
+  type: Type.String({ description: 'AWS Config resource type, e.g. AWS::S3::Bucket' }),
+  id: Type.String({ description: 'resource id: bucket name, volume id, key id, account id for account-level settings' }),
+  arn: Type.Optional(Str),
+  account: Type.String({ pattern: '^\\d{12}$' }),
+  region: Str,
+  configuration: Type.Record(Str, Type.Unknown(), { description: 'shape per type: see RESOURCE_CONFIGURATIONS' }),
+  tags: Type.Optional(Type.Record(Str, Str)),
+});
+
+/** A Security Hub finding in ASFF, reduced to what policies read. */
+export const Finding = Type.Object({
+  id: Str,
+  product_arn: Str,
+  generator_id: Str,
+  title: Str,
+  severity: Type.Union(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'].map((s) => Type.Literal(s))),
+  compliance_status: nullable(Type.Union(['PASSED', 'WARNING', 'FAILED', 'NOT_AVAILABLE'].map((s) => Type.Literal(s)))),
+  workflow_status: Type.Union(['NEW', 'NOTIFIED', 'RESOLVED', 'SUPPRESSED'].map((s) => Type.Literal(s))),
+  record_state: Type.Union([Type.Literal('ACTIVE'), Type.Literal('ARCHIVED')]),
+  resources: Type.Array(Type.Object({ type: Str, id: Str })),
+  account: Str,
+  region: Str,
+  first_observed_at: Epoch,
+  last_observed_at: Epoch,
+});
+
+/** One Lake Formation permission (ListPermissions), normalised. */
+export const LakeFormationPermission = Type.Object({
+  principal: Type.String({ description: 'DataLakePrincipalIdentifier: IAM role/user ARN' }),
+  resource: Type.Object({
+    kind: Type.Union(['database', 'table', 'table_with_columns', 'lf_tag_policy', 'data_location', 'catalog'].map((k) => Type.Literal(k))),
+    database: Type.Optional(Str),
+    table: Type.Optional(Type.String({ description: '"*" for a table wildcard' })),
+    columns: Type.Optional(Type.Array(Str, { description: 'table_with_columns: the columns named' })),
+    excluded_columns: Type.Optional(Type.Array(Str, { description: 'table_with_columns with a column wildcard: all but these' })),
+  }),
+  permissions: Type.Array(Str),
+  grantable: Type.Array(Str),
+  account: Str,
+  region: Str,
+});
+
+/** The metadata repository, as policies see it. */
+export const CatalogAsset = Type.Object({
+  store: Str,
+  database: Str,
+  table: Str,
+  classification: Str,
+  domain: Str,
+  location: nullable(Str),
+  retention_policy: nullable(Str),
+  retention_days: nullable(Type.Integer({ description: 'period_days of the retention policy' })),
+  columns: Type.Array(Type.Object({ name: Str, classification: Str, pii_type: nullable(Str), masking_rule: nullable(Str) })),
+});
+
+/** An approved, unexpired-or-not data access grant (issue 6 fills these). */
+export const ApprovedGrant = Type.Object({
+  principal: Str,
+  database: Str,
+  table: Str,
+  columns: Type.Array(Str, { description: 'empty: the whole table' }),
+  purpose: Str,
+  expires_at: Epoch,
+});
+
+export const PolicyInput = Type.Object({
+  now: Epoch,
+  resources: Type.Array(Resource),
+  findings: Type.Array(Finding),
+  lake_formation: Type.Object({ permissions: Type.Array(LakeFormationPermission) }),
+  catalog: Type.Object({ assets: Type.Array(CatalogAsset), approved_grants: Type.Array(ApprovedGrant) }),
+});
+export type PolicyInput = Static<typeof PolicyInput>;
+
+/** What a compliance rule reports: explained, so a compliance officer sees why. */
+export const Violation = Type.Object({
+  id: Str,
+  severity: Type.Union(['critical', 'high', 'medium', 'low'].map((s) => Type.Literal(s))),
+  controls: Type.Array(Str),
+  msg: Str,
+  resource: Type.Object({ type: Str, id: Str, account: Str, region: Str }),
+  rule: Type.Record(Str, Type.Unknown()),
+});
+export type Violation = Static<typeof Violation>;
