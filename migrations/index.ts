@@ -3,6 +3,7 @@ import * as foundation from './001_foundation.js';
 import * as catalog from './002_catalog.js';
 import * as complianceAndAlerts from './003_compliance_and_alerts.js';
 import * as referenceData from './004_reference_data.js';
+import * as policy from './005_policy.js';
 
 export interface Migration {
   name: string;
@@ -19,6 +20,7 @@ export const migrations: Migration[] = [
   { name: '002_catalog', ...catalog },
   { name: '003_compliance_and_alerts', ...complianceAndAlerts },
   { name: '004_reference_data', ...referenceData },
+  { name: '005_policy', ...policy },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -23,12 +23,15 @@ import healthRoutes from './health/routes.js';
 import { registerCrudRoutes } from './http/crud.js';
 import errorHandling from './http/errors.js';
 import { validatorCompiler } from './http/validation.js';
+import policyRoutes from './policy/routes.js';
+import { PolicyService, shippedBundlePath } from './policy/service.js';
 import { logRedactPaths, requestSerializer } from './logging.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Knex;
     config: Config;
+    policy: PolicyService;
   }
 }
 
@@ -39,6 +42,8 @@ export interface BuildAppOptions {
   demo?: boolean;
   /** Where the generated first admin key is announced; stderr by default. */
   announce?: (message: string) => void;
+  /** The policy bundle imported on first start; default policies/bundle.tar.gz, null for none. */
+  shippedBundle?: string | null;
   /** Where logs go instead of stdout (tests read them to prove redaction). */
   logStream?: { write(line: string): void };
 }
@@ -51,6 +56,17 @@ const databasePlugin = fp(
     app.addHook('onClose', async () => database.close());
   },
   { name: 'database' },
+);
+
+const policyPlugin = fp(
+  async (app: FastifyInstance, options: { databaseUrl: string; shippedBundle?: string }) => {
+    const service = new PolicyService(app.db, app.log);
+    await service.start(options);
+    app.decorate('policy', service);
+    // Registered after the database plugin, so it runs before the database closes.
+    app.addHook('onClose', async () => service.stop());
+  },
+  { name: 'policy', dependencies: ['database'] },
 );
 
 /**
@@ -129,11 +145,16 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   // App plugins.
   await app.register(errorHandling);
   await app.register(authentication);
+  await app.register(policyPlugin, {
+    databaseUrl: database.url,
+    shippedBundle: options.shippedBundle === null ? undefined : (options.shippedBundle ?? shippedBundlePath()),
+  });
 
   // Routes, beside their capability.
   await app.register(healthRoutes);
   await app.register(apiKeyRoutes);
   await app.register(auditRoutes);
+  await app.register(policyRoutes);
   await app.register(async (scope) => {
     for (const resource of [classifications, domains, maskingRules, retentionPolicies, assets, dataQualityRules, complianceRecords, alerts]) {
       registerCrudRoutes(scope, resource as never);

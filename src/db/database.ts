@@ -14,6 +14,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export interface Database {
   knex: Knex;
+  /** Connection string, for the dedicated LISTEN connection. */
+  url: string;
   /** True when Custos started its own PostgreSQL. */
   embedded: boolean;
   close(): Promise<void>;
@@ -38,12 +40,13 @@ export function createKnex(connectionString: string): Knex {
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
     const knex = createKnex(options.databaseUrl);
-    return { knex, embedded: false, close: () => knex.destroy() };
+    return { knex, url: options.databaseUrl, embedded: false, close: () => knex.destroy() };
   }
   const server = await startEmbeddedPostgres(options.dataDir, options.onEmbeddedLog ?? (() => {}));
   const knex = createKnex(server.url);
   return {
     knex,
+    url: server.url,
     embedded: true,
     close: async () => {
       await knex.destroy();

@@ -27,6 +27,7 @@ const CONSTRAINT_FIELDS: Record<string, string> = {
   compliance_records_requirement_unique: 'requirement_id',
   compliance_records_review_order: 'next_review_date',
   alerts_name_unique: 'name',
+  policy_bundles_sha256_unique: 'bundle',
 };
 
 function keyValue(detail: string | undefined): string {

@@ -15,7 +15,7 @@ export default async function healthRoutes(app: FastifyInstance) {
 
   app.get('/readyz', {
     config: { public: true },
-    schema: { tags: ['health'], summary: 'Ready to serve: database reachable, migrations current', response: { 200: Readiness, 503: Readiness } },
+    schema: { tags: ['health'], summary: 'Ready to serve: database reachable, migrations current, policy bundle loaded', response: { 200: Readiness, 503: Readiness } },
     handler: async (_request, reply) => {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};
       try {
@@ -26,6 +26,7 @@ export default async function healthRoutes(app: FastifyInstance) {
       } catch {
         checks.database = { ok: false, detail: 'database unreachable' };
       }
+      checks.policy = app.policy.ready ? { ok: true } : { ok: false, detail: app.policy.lastError ?? 'no policy bundle loaded' };
       const ready = Object.values(checks).every((c) => c.ok) && checks.migrations !== undefined;
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
     },

@@ -24,13 +24,15 @@ const MAX_ENTRY_BYTES = 32 * 1024 * 1024;
 
 /** Reads a bundle.tar.gz; throws InvalidBundleError naming what is wrong. */
 export async function readBundle(archive: Buffer): Promise<PolicyBundle> {
+  if (!Buffer.isBuffer(archive) || archive.length === 0) throw new InvalidBundleError('the bundle is empty');
   const files = new Map<string, Buffer>();
   const extract = tarStream.extract();
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      stream.on('data', (chunk: Buffer) => {
+      stream.on('data', (data: unknown) => {
+        const chunk = data as Buffer;
         size += chunk.length;
         if (size > MAX_ENTRY_BYTES) stream.destroy(new InvalidBundleError(`bundle entry ${header.name} is larger than 32 MiB`));
         else chunks.push(chunk);

@@ -19,7 +19,7 @@ t.test('each migration runs up and down against real PostgreSQL', async (t) => {
   t.ok(after.every((set, i) => i === 0 || set.length >= after[i - 1]!.length), 'tables accumulate');
   t.same(after.at(-1), [
     'alerts', 'api_keys', 'asset_columns', 'assets', 'audit_log', 'classifications', 'compliance_records',
-    'data_quality_rules', 'domains', 'masking_rules', 'retention_policies',
+    'data_quality_rules', 'decision_log', 'domains', 'masking_rules', 'policy_bundles', 'retention_policies',
   ]);
   t.equal((await knex('classifications').count('* as n').first())!.n, 4, 'reference data loaded');
 

@@ -1,0 +1,116 @@
+# METADATA
+# title: Lake Formation exposes a restricted column without an approved grant
+# description: |
+#   A Lake Formation SELECT (or ALL) permission on a catalogued table that reaches a column classified
+#   restricted, for a principal with no unexpired approved grant to that column (or to the whole table).
+#   A table permission, or a table wildcard "*" over the database, reaches every restricted column;
+#   a column permission reaches the columns it names, or with a column wildcard all but the excluded ones.
+# custom:
+#   id: lakeformation.restricted_column_grant
+#   severity: critical
+#   controls: [CC6.1, CC6.3, C1.1]
+#   resource_types: [AWS::LakeFormation::Permission]
+#   remediation: lakeformation_revoke
+package custos.rules.lakeformation.restricted_column_grant
+
+import data.custos.lib
+
+metadata := lib.metadata(rego.metadata.chain())
+
+read_permissions := {"SELECT", "ALL"}
+
+# The restricted columns of every catalogued table, by [database, table]. A table catalogued in
+# several stores gets the restricted columns of all of them.
+restricted_columns := {[asset.database, asset.table]: columns |
+	some asset in input.catalog.assets
+	columns := {column.name |
+		some other in input.catalog.assets
+		other.database == asset.database
+		other.table == asset.table
+		some column in other.columns
+		column.classification == "restricted"
+	}
+}
+
+# Approved grants as keys, so a check is one lookup: [principal, database, table, column, live] for
+# column grants, [principal, database, table, live] for whole-table grants (no columns).
+column_grants contains [grant.principal, grant.database, grant.table, column, live] if {
+	some grant in input.catalog.approved_grants
+	some column in grant.columns
+	live := grant.expires_at > input.now
+}
+
+table_grants contains [grant.principal, grant.database, grant.table, live] if {
+	some grant in input.catalog.approved_grants
+	count(grant.columns) == 0
+	live := grant.expires_at > input.now
+}
+
+granted(principal, database, table, column, live) if {
+	[principal, database, table, column, live] in column_grants
+}
+
+granted(principal, database, table, _, live) if {
+	[principal, database, table, live] in table_grants
+}
+
+reads(permission) if {
+	some p in permission.permissions
+	p in read_permissions
+}
+
+# The catalogued tables a permission's resource names, each with its restricted columns.
+catalogued_tables(resource) := {resource.table: restricted_columns[[resource.database, resource.table]]} if {
+	resource.table != "*"
+}
+
+catalogued_tables(resource) := {key[1]: columns |
+	some key, columns in restricted_columns
+	key[0] == resource.database
+} if {
+	resource.table == "*"
+}
+
+# Which of a table's restricted columns a permission's resource reaches.
+exposed_columns(resource, restricted) := restricted if {
+	resource.kind == "table"
+}
+
+exposed_columns(resource, restricted) := named | column_wildcard(resource, restricted) if {
+	resource.kind == "table_with_columns"
+	named := restricted & {c | some c in object.get(resource, "columns", [])}
+}
+
+# A column wildcard is excluded_columns, or the absence of a column list (read as all columns).
+column_wildcard(resource, restricted) := restricted - {c | some c in object.get(resource, "excluded_columns", [])} if {
+	wildcard(resource)
+} else := set()
+
+wildcard(resource) if object.get(resource, "excluded_columns", null) != null
+
+wildcard(resource) if object.get(resource, "columns", null) == null
+
+exposures contains [permission.principal, permission.account, permission.region, resource.database, table, column] if {
+	some permission in input.lake_formation.permissions
+	reads(permission)
+	resource := permission.resource
+	some table, restricted in catalogued_tables(resource)
+	some column in exposed_columns(resource, restricted)
+}
+
+missing(principal, database, table, column) := "an expired grant" if {
+	granted(principal, database, table, column, false)
+} else := "an approved grant"
+
+violations contains v if {
+	some [principal, account, region, database, table, column] in exposures
+	not granted(principal, database, table, column, true)
+	resource := {
+		"type": "AWS::LakeFormation::Permission",
+		"id": sprintf("%s:%s.%s.%s", [principal, database, table, column]),
+		"account": account,
+		"region": region,
+	}
+	msg := sprintf("%s can SELECT restricted column %s.%s.%s without %s", [principal, database, table, column, missing(principal, database, table, column)])
+	v := lib.violation(rego.metadata.chain(), resource, msg)
+}

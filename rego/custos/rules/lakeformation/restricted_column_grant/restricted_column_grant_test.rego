@@ -1,0 +1,241 @@
+package custos.rules.lakeformation.restricted_column_grant_test
+
+import data.custos.rules.lakeformation.restricted_column_grant
+
+now := 1750000000
+
+analytics := "arn:aws:iam::111122223333:role/analytics"
+
+advisors := "arn:aws:iam::111122223333:role/advisors"
+
+column(name, classification, pii_type, masking_rule) := {"name": name, "classification": classification, "pii_type": pii_type, "masking_rule": masking_rule}
+
+# The demo wealth catalog (src/demo/wealth-catalog.ts): clients.ssn, clients.date_of_birth and
+# client_tax_information.tax_id are restricted.
+clients := {
+	"store": "aurora", "database": "wealth", "table": "clients", "classification": "restricted", "domain": "Client",
+	"location": null, "retention_policy": "client-data", "retention_days": 2557,
+	"columns": [
+		column("client_id", "internal", null, null),
+		column("first_name", "confidential", "name", null),
+		column("last_name", "confidential", "name", null),
+		column("date_of_birth", "restricted", "dob", "redact"),
+		column("ssn", "restricted", "ssn", "ssn_last4"),
+		column("marital_status", "confidential", null, null),
+	],
+}
+
+client_tax_information := {
+	"store": "aurora", "database": "wealth", "table": "client_tax_information", "classification": "restricted", "domain": "Client",
+	"location": null, "retention_policy": "client-data", "retention_days": 2557,
+	"columns": [
+		column("tax_info_id", "internal", null, null),
+		column("client_id", "internal", null, null),
+		column("tax_status", "confidential", null, null),
+		column("tax_id", "restricted", "tax_id", "redact"),
+	],
+}
+
+risk_profiles := {
+	"store": "aurora", "database": "wealth", "table": "risk_profiles", "classification": "confidential", "domain": "Client",
+	"location": null, "retention_policy": "client-data", "retention_days": 2557,
+	"columns": [column("profile_id", "internal", null, null), column("risk_tolerance", "confidential", null, null)],
+}
+
+assets := [clients, client_tax_information, risk_profiles]
+
+permission(resource, permissions) := {
+	"principal": analytics,
+	"resource": resource,
+	"permissions": permissions,
+	"grantable": [],
+	"account": "111122223333",
+	"region": "us-east-1",
+}
+
+on_table(table) := {"kind": "table", "database": "wealth", "table": table}
+
+on_columns(table, columns) := {"kind": "table_with_columns", "database": "wealth", "table": table, "columns": columns}
+
+all_but(table, excluded) := {"kind": "table_with_columns", "database": "wealth", "table": table, "excluded_columns": excluded}
+
+grant(principal, table, columns, expires_at) := {
+	"principal": principal,
+	"database": "wealth",
+	"table": table,
+	"columns": columns,
+	"purpose": "KYC review",
+	"expires_at": expires_at,
+}
+
+live := now + 86400
+
+expired := now - 86400
+
+evaluate(permissions, grants) := vs if {
+	vs := restricted_column_grant.violations with input as {
+		"now": now,
+		"lake_formation": {"permissions": permissions},
+		"catalog": {"assets": assets, "approved_grants": grants},
+	}
+}
+
+ids(vs) := {v.resource.id | some v in vs}
+
+messages(vs) := {v.msg | some v in vs}
+
+test_select_on_a_table_without_grants_exposes_each_restricted_column if {
+	vs := evaluate([permission(on_table("clients"), ["SELECT"])], [])
+	count(vs) == 2
+	some v in vs
+	v.resource.id == "arn:aws:iam::111122223333:role/analytics:wealth.clients.ssn"
+	v.id == "lakeformation.restricted_column_grant"
+	v.severity == "critical"
+	v.controls == ["CC6.1", "CC6.3", "C1.1"]
+	v.resource == {
+		"type": "AWS::LakeFormation::Permission",
+		"id": "arn:aws:iam::111122223333:role/analytics:wealth.clients.ssn",
+		"account": "111122223333",
+		"region": "us-east-1",
+	}
+	v.msg == "arn:aws:iam::111122223333:role/analytics can SELECT restricted column wealth.clients.ssn without an approved grant"
+	v.rule.remediation == "lakeformation_revoke"
+	ids(vs) == {
+		"arn:aws:iam::111122223333:role/analytics:wealth.clients.ssn",
+		"arn:aws:iam::111122223333:role/analytics:wealth.clients.date_of_birth",
+	}
+}
+
+test_all_counts_as_select_and_an_expired_grant_is_named if {
+	vs := evaluate([permission(on_columns("client_tax_information", ["client_id", "tax_id"]), ["ALL"])], [grant(analytics, "client_tax_information", ["tax_id"], expired)])
+	messages(vs) == {"arn:aws:iam::111122223333:role/analytics can SELECT restricted column wealth.client_tax_information.tax_id without an expired grant"}
+}
+
+test_a_grant_expiring_now_has_expired if {
+	vs := evaluate([permission(on_table("client_tax_information"), ["SELECT"])], [grant(analytics, "client_tax_information", [], now)])
+	messages(vs) == {"arn:aws:iam::111122223333:role/analytics can SELECT restricted column wealth.client_tax_information.tax_id without an expired grant"}
+}
+
+test_a_live_whole_table_grant_covers_every_column if {
+	count(evaluate([permission(on_table("clients"), ["SELECT"])], [grant(analytics, "clients", [], live)])) == 0
+}
+
+test_live_column_grants_cover_only_their_columns if {
+	grants := [grant(analytics, "clients", ["ssn", "first_name"], live)]
+	count(evaluate([permission(on_columns("clients", ["client_id", "ssn"]), ["SELECT"])], grants)) == 0
+	vs := evaluate([permission(on_table("clients"), ["SELECT"])], grants)
+	ids(vs) == {"arn:aws:iam::111122223333:role/analytics:wealth.clients.date_of_birth"}
+	messages(vs) == {"arn:aws:iam::111122223333:role/analytics can SELECT restricted column wealth.clients.date_of_birth without an approved grant"}
+}
+
+test_a_live_grant_wins_over_an_expired_one if {
+	grants := [grant(analytics, "clients", [], expired), grant(analytics, "clients", ["ssn", "date_of_birth"], live)]
+	count(evaluate([permission(on_table("clients"), ["SELECT"])], grants)) == 0
+}
+
+test_grants_of_other_principals_or_tables_do_not_count if {
+	grants := [grant(advisors, "clients", [], live), grant(analytics, "client_tax_information", [], live)]
+	vs := evaluate([permission(on_columns("clients", ["ssn"]), ["SELECT"])], grants)
+	messages(vs) == {"arn:aws:iam::111122223333:role/analytics can SELECT restricted column wealth.clients.ssn without an approved grant"}
+}
+
+test_column_wildcard_exposes_all_but_the_excluded_columns if {
+	vs := evaluate([permission(all_but("clients", ["ssn", "first_name"]), ["SELECT"])], [])
+	ids(vs) == {"arn:aws:iam::111122223333:role/analytics:wealth.clients.date_of_birth"}
+}
+
+test_column_wildcard_excluding_every_restricted_column_passes if {
+	count(evaluate([permission(all_but("clients", ["ssn", "date_of_birth"]), ["SELECT"])], [])) == 0
+}
+
+test_column_wildcard_without_exclusions_exposes_every_restricted_column if {
+	vs := evaluate([permission(all_but("clients", []), ["SELECT"])], [])
+	count(vs) == 2
+}
+
+test_column_permission_without_a_column_list_is_read_as_a_wildcard if {
+	vs := evaluate([permission({"kind": "table_with_columns", "database": "wealth", "table": "client_tax_information"}, ["SELECT"])], [])
+	ids(vs) == {"arn:aws:iam::111122223333:role/analytics:wealth.client_tax_information.tax_id"}
+}
+
+test_table_wildcard_reaches_every_catalogued_table_of_the_database if {
+	vs := evaluate([permission(on_table("*"), ["SELECT"])], [grant(analytics, "clients", ["date_of_birth"], live)])
+	ids(vs) == {
+		"arn:aws:iam::111122223333:role/analytics:wealth.clients.ssn",
+		"arn:aws:iam::111122223333:role/analytics:wealth.client_tax_information.tax_id",
+	}
+}
+
+test_table_wildcard_on_an_uncatalogued_database_passes if {
+	count(evaluate([permission({"kind": "table", "database": "marketing", "table": "*"}, ["SELECT"])], [])) == 0
+}
+
+test_non_read_permissions_and_kinds_pass if {
+	permissions := [
+		permission(on_table("clients"), ["DESCRIBE", "ALTER", "INSERT", "DELETE", "DROP"]),
+		permission({"kind": "database", "database": "wealth"}, ["ALL", "CREATE_TABLE"]),
+		permission({"kind": "data_location"}, ["DATA_LOCATION_ACCESS"]),
+		permission({"kind": "catalog"}, ["CREATE_DATABASE"]),
+	]
+	count(evaluate(permissions, [])) == 0
+}
+
+test_non_restricted_columns_pass if {
+	permissions := [
+		permission(on_columns("clients", ["client_id", "first_name", "last_name", "marital_status"]), ["SELECT"]),
+		permission(on_table("risk_profiles"), ["SELECT"]),
+	]
+	count(evaluate(permissions, [])) == 0
+}
+
+test_tables_unknown_to_the_catalog_pass if {
+	permissions := [
+		permission(on_table("clients_staging"), ["SELECT"]),
+		permission({"kind": "table", "database": "lake", "table": "clients"}, ["SELECT"]),
+	]
+	count(evaluate(permissions, [])) == 0
+}
+
+test_a_table_catalogued_in_any_store_counts if {
+	glue_copy := object.union(clients, {"store": "glue", "database": "lake", "columns": [column("ssn", "restricted", "ssn", "ssn_last4")]})
+	vs := restricted_column_grant.violations with input as {
+		"now": now,
+		"lake_formation": {"permissions": [permission({"kind": "table", "database": "lake", "table": "clients"}, ["SELECT"])]},
+		"catalog": {"assets": [glue_copy], "approved_grants": []},
+	}
+	ids(vs) == {"arn:aws:iam::111122223333:role/analytics:lake.clients.ssn"}
+}
+
+test_one_violation_per_principal_and_column_across_overlapping_permissions if {
+	permissions := [
+		permission(on_table("clients"), ["SELECT", "ALL"]),
+		permission(on_columns("clients", ["ssn"]), ["SELECT"]),
+		permission(all_but("clients", []), ["SELECT"]),
+		object.union(permission(on_columns("clients", ["ssn"]), ["SELECT"]), {"principal": advisors}),
+	]
+	vs := evaluate(permissions, [])
+	ids(vs) == {
+		"arn:aws:iam::111122223333:role/analytics:wealth.clients.ssn",
+		"arn:aws:iam::111122223333:role/analytics:wealth.clients.date_of_birth",
+		"arn:aws:iam::111122223333:role/advisors:wealth.clients.ssn",
+	}
+	count(vs) == 3
+}
+
+test_metadata_comes_from_the_annotations if {
+	restricted_column_grant.metadata == {
+		"id": "lakeformation.restricted_column_grant",
+		"title": "Lake Formation exposes a restricted column without an approved grant",
+		"description": concat("", [
+			"A Lake Formation SELECT (or ALL) permission on a catalogued table that reaches a column classified\n",
+			"restricted, for a principal with no unexpired approved grant to that column (or to the whole table).\n",
+			"A table permission, or a table wildcard \"*\" over the database, reaches every restricted column;\n",
+			"a column permission reaches the columns it names, or with a column wildcard all but the excluded ones.\n",
+		]),
+		"severity": "critical",
+		"controls": ["CC6.1", "CC6.3", "C1.1"],
+		"resource_types": ["AWS::LakeFormation::Permission"],
+		"remediation": "lakeformation_revoke",
+		"package": "custos.rules.lakeformation.restricted_column_grant",
+	}
+}

@@ -1,0 +1,35 @@
+# METADATA
+# title: Security Hub finding open past its SLA
+# description: |
+#   An active, failing Security Hub finding that is still NEW or NOTIFIED longer than its severity's
+#   remediation SLA allows: 7 days for CRITICAL, 30 days for HIGH, counted from first_observed_at.
+# custom:
+#   id: securityhub.finding_sla
+#   severity: high
+#   controls: [CC7.3, CC7.4]
+#   resource_types: [AWS::SecurityHub::Finding]
+#   remediation: securityhub_workflow_update
+package custos.rules.securityhub.finding_sla
+
+import data.custos.lib
+
+metadata := lib.metadata(rego.metadata.chain())
+
+# Days a finding of each severity may stay open; other severities have no SLA.
+sla_days := {"CRITICAL": 7, "HIGH": 30}
+
+open_workflow_statuses := {"NEW", "NOTIFIED"}
+
+violations contains v if {
+	some finding in input.findings
+	finding.record_state == "ACTIVE"
+	finding.workflow_status in open_workflow_statuses
+	finding.compliance_status != "PASSED"
+	sla := sla_days[finding.severity]
+	open_seconds := input.now - finding.first_observed_at
+	open_seconds > lib.days(sla)
+	open_days := (open_seconds - (open_seconds % 86400)) / 86400
+	resource := {"type": "AWS::SecurityHub::Finding", "id": finding.id, "account": finding.account, "region": finding.region}
+	msg := sprintf("%s finding \"%s\" has been open %d days, past its %d-day SLA", [finding.severity, finding.title, open_days, sla])
+	v := lib.violation(rego.metadata.chain(), resource, msg)
+}

@@ -1,0 +1,125 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Knex } from 'knex';
+import { recordAudit, type AuditContext } from '../audit/repository.js';
+import { ChangeListener, notifyOnCommit } from '../db/notifications.js';
+import { HttpProblem } from '../http/problem.js';
+import { InvalidBundleError, readBundle, type PolicyBundle } from './bundle.js';
+import { PolicyEngine } from './engine.js';
+import { activateBundle, activeBundleId, findBundleBySha, getArchive, insertBundle, type BundleRecord } from './repository.js';
+
+export const BUNDLE_CHANNEL = 'custos_policy_bundle';
+/** A safety net under LISTEN/NOTIFY: how often each instance re-checks the active bundle. */
+const POLL_MS = 5_000;
+
+/** The bundle built from rego/ and committed in policies/, found from src/ or dist/src/. */
+export function shippedBundlePath(): string | undefined {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'policies', 'bundle.tar.gz');
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Keeps the active policy bundle compiled and ready, on every instance: the database says which
+ * bundle is active; activation notifies all instances, which load it and swap engines. A bundle
+ * that fails to load leaves the previous engine in place. With no engine, callers fail closed.
+ */
+export class PolicyService {
+  private engine: PolicyEngine | undefined;
+  private engineBundleId: string | undefined;
+  private listener: ChangeListener | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> = Promise.resolve();
+  lastError: string | undefined;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** Imports the shipped bundle if new (activating it when nothing is active), then follows the active one. */
+  async start(options: { databaseUrl: string; shippedBundle?: string }): Promise<void> {
+    if (options.shippedBundle) await this.importShipped(options.shippedBundle);
+    await this.sync();
+    this.listener = new ChangeListener(options.databaseUrl, [BUNDLE_CHANNEL], () => void this.sync(), () => void this.sync(), this.log);
+    await this.listener.start();
+    this.poll = setInterval(() => void this.sync(), POLL_MS);
+    this.poll.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.poll);
+    await this.listener?.stop();
+    await this.syncing;
+  }
+
+  private async importShipped(file: string): Promise<void> {
+    const archive = readFileSync(file);
+    const bundle = await readBundle(archive);
+    await this.db.transaction(async (trx) => {
+      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['custos:policy-bundles']);
+      if (await findBundleBySha(trx, bundle.sha256)) return;
+      const system: AuditContext = { actor: 'system:bootstrap', actorKeyId: null, role: 'system' };
+      const record = await this.store(trx, bundle, archive, system);
+      if (!(await activeBundleId(trx))) await this.activate(trx, record.id, system);
+      else this.log.warn({ revision: bundle.manifest.revision, id: record.id }, 'the shipped policy bundle is new but not active; activate it with POST /v1/policy-bundles/:id/activate');
+    });
+  }
+
+  /** Validates (compiles and test-evaluates) and stores a bundle; does not activate it. */
+  async store(trx: Knex.Transaction, bundle: PolicyBundle, archive: Buffer, context: AuditContext): Promise<BundleRecord> {
+    const engine = await PolicyEngine.load(bundle);
+    const record = await insertBundle(trx, { bundle, archive, entrypoints: engine.entrypoints, rules: engine.rules(), uploadedBy: context.actor });
+    const { rules, ...summary } = record;
+    await recordAudit(trx, context, { action: 'upload', entity: 'policy-bundles', entityId: record.id, newValue: { ...summary, rule_ids: rules.map((r) => r.id) } });
+    return record;
+  }
+
+  /** Activates a stored bundle and tells every instance, when the transaction commits. */
+  async activate(trx: Knex.Transaction, id: string, context: AuditContext): Promise<BundleRecord> {
+    const previous = await activeBundleId(trx);
+    const record = await activateBundle(trx, id, context.actor);
+    await recordAudit(trx, context, { action: 'activate', entity: 'policy-bundles', entityId: id, oldValue: { active_bundle_id: previous ?? null }, newValue: { active_bundle_id: id, revision: record.revision } });
+    await notifyOnCommit(trx, BUNDLE_CHANNEL, id);
+    return record;
+  }
+
+  /** Loads the active bundle if it is not the one in use. Serialised: one sync at a time. */
+  sync(): Promise<void> {
+    this.syncing = this.syncing.then(() => this.syncOnce()).catch(() => {});
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    let id: string | undefined;
+    try {
+      id = await activeBundleId(this.db);
+      if (!id || id === this.engineBundleId) return;
+      const archive = await getArchive(this.db, id);
+      const engine = await PolicyEngine.load(await readBundle(archive!));
+      this.engine = engine;
+      this.engineBundleId = id;
+      this.lastError = undefined;
+      this.log.info({ revision: engine.revision, id }, 'policy bundle active');
+    } catch (error) {
+      this.lastError = error instanceof InvalidBundleError ? error.message : `could not load the active bundle: ${(error as Error).message}`;
+      this.log.error({ err: error, id }, 'policy bundle not loaded; keeping the previous one');
+    }
+  }
+
+  /** The engine to decide with, and the bundle it came from; 503 when there is none (fail closed). */
+  current(): { engine: PolicyEngine; bundleId: string } {
+    if (!this.engine || !this.engineBundleId) {
+      throw new HttpProblem(503, 'policy-engine-unavailable', `no policy bundle is loaded${this.lastError ? `: ${this.lastError}` : ''}`);
+    }
+    return { engine: this.engine, bundleId: this.engineBundleId };
+  }
+
+  get ready(): boolean {
+    return this.engine !== undefined;
+  }
+}
