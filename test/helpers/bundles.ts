@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync, gunzipSync } from 'node:zlib';
@@ -49,8 +50,8 @@ export async function shippedAsRevision(revision: string, change: (files: Map<st
  */
 export function opaBinary(): string | undefined {
   if (process.env.OPA && existsSync(process.env.OPA)) return process.env.OPA;
-  const tools = path.resolve('.tools');
-  const installed = existsSync(tools) ? readdirSync(tools).filter((d) => d.startsWith('opa-')).map((d) => path.join(tools, d, 'opa')).find(existsSync) : undefined;
+  const cache = process.env.CUSTOS_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'custos');
+  const installed = existsSync(cache) ? readdirSync(cache).filter((d) => d.startsWith('opa-')).map((d) => path.join(cache, d, 'opa')).find(existsSync) : undefined;
   if (installed) return installed;
   try {
     return execFileSync('which', ['opa'], { encoding: 'utf8' }).trim() || undefined;
