@@ -20,7 +20,7 @@ export async function untar(archive: Buffer): Promise<Map<string, Buffer>> {
       next();
     });
   });
-  const done = new Promise((resolve, reject) => extract.on('finish', resolve).on('error', reject));
+  const done = new Promise<void>((resolve, reject) => extract.on('finish', () => resolve()).on('error', reject));
   Readable.from([gunzipSync(archive)]).pipe(extract);
   await done;
   return files;
