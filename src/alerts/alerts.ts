@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
-import { tableRepository, type Entity } from '../db/table-repository.js';
+import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { invalidField } from '../http/problem.js';
 import { EntityMeta, Name, StringEnum, Text } from '../http/schemas.js';
@@ -73,9 +73,7 @@ export const alerts: ResourceDefinition<Alert, AlertCreate, Partial<AlertCreate>
     table: 'alerts',
     jsonColumns: ['notification_channels'],
     filters: {
-      metric: (q, v: string) => q.where({ metric: v }),
-      severity: (q, v: string) => q.where({ severity: v }),
-      enabled: (q, v: boolean) => q.where({ enabled: v }),
+      ...equalityFilters('metric', 'severity', 'enabled'),
       channel_type: (q, v: string) => q.whereRaw('notification_channels @> ?::jsonb', [JSON.stringify([{ type: v }])]),
     },
     validate: (_trx, candidate) => checkChannels(candidate.notification_channels),

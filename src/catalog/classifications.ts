@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { tableRepository, type Entity } from '../db/table-repository.js';
+import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { conflict } from '../http/problem.js';
 import { EntityMeta, Text } from '../http/schemas.js';
@@ -41,7 +41,7 @@ export const classifications: ResourceDefinition<Classification, ClassificationC
   repository: tableRepository({
     table: 'classifications',
     jsonColumns: ['handling_requirements'],
-    filters: { name: (q, v: string) => q.where({ name: v }) },
+    filters: equalityFilters('name'),
     order: () => [
       { sql: 'rank', field: 'rank' },
       { sql: 'id', field: 'id' },

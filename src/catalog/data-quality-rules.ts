@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CATALOG_READERS, STEWARDS } from '../auth/roles.js';
-import { tableRepository, type Entity } from '../db/table-repository.js';
+import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { invalidField } from '../http/problem.js';
 import { EntityMeta, StringEnum, Text, Uuid } from '../http/schemas.js';
@@ -88,13 +88,7 @@ export const dataQualityRules: ResourceDefinition<DataQualityRule, DataQualityRu
   repository: tableRepository({
     table: 'data_quality_rules',
     jsonColumns: ['definition'],
-    filters: {
-      asset_id: (q, v: string) => q.where({ asset_id: v }),
-      column_name: (q, v: string) => q.where({ column_name: v }),
-      rule_type: (q, v: string) => q.where({ rule_type: v }),
-      severity: (q, v: string) => q.where({ severity: v }),
-      enabled: (q, v: boolean) => q.where({ enabled: v }),
-    },
+    filters: equalityFilters('asset_id', 'column_name', 'rule_type', 'severity', 'enabled'),
     validate: async (trx, candidate) => {
       checkDefinition(candidate);
       const asset = await trx('assets').where({ id: candidate.asset_id }).first('id');

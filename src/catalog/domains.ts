@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { STEWARDS, CATALOG_READERS } from '../auth/roles.js';
-import { tableRepository, type Entity } from '../db/table-repository.js';
+import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { EntityMeta, Name, StringEnum, Text } from '../http/schemas.js';
 
@@ -32,11 +32,6 @@ export const domains: ResourceDefinition<Domain, DomainCreate, Partial<DomainCre
   roles: { read: CATALOG_READERS, write: STEWARDS },
   repository: tableRepository({
     table: 'domains',
-    filters: {
-      name: (q, v: string) => q.where({ name: v }),
-      owner: (q, v: string) => q.where({ owner: v }),
-      steward: (q, v: string) => q.where({ steward: v }),
-      review_frequency: (q, v: string) => q.where({ review_frequency: v }),
-    },
+    filters: equalityFilters('name', 'owner', 'steward', 'review_frequency'),
   }),
 };

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
-import { tableRepository, type Entity } from '../db/table-repository.js';
+import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { invalidField, notFound, problemResponses } from '../http/problem.js';
 import { EntityMeta, IdParams, StringEnum, Text } from '../http/schemas.js';
@@ -43,7 +43,7 @@ export const maskingRules: ResourceDefinition<MaskingRule, MaskingRuleCreate, Pa
   repository: tableRepository({
     table: 'masking_rules',
     jsonColumns: ['params'],
-    filters: { strategy: (q, v: string) => q.where({ strategy: v }) },
+    filters: equalityFilters('strategy'),
     validate: (_trx, candidate) => {
       const allowed = STRATEGY_PARAMS[candidate.strategy];
       for (const key of Object.keys(candidate.params ?? {}) as Array<keyof MaskingParams>) {

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
-import { tableRepository, type Entity } from '../db/table-repository.js';
+import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { invalidField } from '../http/problem.js';
 import { EntityMeta, Name, StringEnum, Text } from '../http/schemas.js';
@@ -57,10 +57,7 @@ export const retentionPolicies: ResourceDefinition<RetentionPolicy, RetentionPol
   roles: { read: CATALOG_READERS, write: RISK_OWNERS },
   repository: tableRepository({
     table: 'retention_policies',
-    filters: {
-      trigger_event: (q, v: string) => q.where({ trigger_event: v }),
-      data_category: (q, v: string) => q.where({ data_category: v }),
-    },
+    filters: equalityFilters('trigger_event', 'data_category'),
     validate: (_trx, candidate) => {
       if (periodDays(candidate.period) < 1) throw invalidField('period', 'must be at least one day, e.g. P7Y');
     },

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
-import { tableRepository, type Entity } from '../db/table-repository.js';
+import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
 import { ID_ORDER } from '../db/pagination.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { invalidField } from '../http/problem.js';
@@ -48,10 +48,7 @@ export const complianceRecords: ResourceDefinition<ComplianceRecord, ComplianceR
   repository: tableRepository({
     table: 'compliance_records',
     filters: {
-      regulation: (q, v: string) => q.where({ regulation: v }),
-      requirement_id: (q, v: string) => q.where({ requirement_id: v }),
-      status: (q, v: string) => q.where({ status: v }),
-      responsible_party: (q, v: string) => q.where({ responsible_party: v }),
+      ...equalityFilters('regulation', 'requirement_id', 'status', 'responsible_party'),
       due_before: (q, v: string) => q.where('next_review_date', '<=', v),
     },
     // Reviews coming due are read soonest first.

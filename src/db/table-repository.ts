@@ -12,6 +12,11 @@ export interface Entity {
 
 export type Filter = (query: Knex.QueryBuilder, value: never) => void;
 
+/** Filters that match one column exactly, named like the column. */
+export function equalityFilters(...columns: string[]): Record<string, Filter> {
+  return Object.fromEntries(columns.map((column) => [column, (query: Knex.QueryBuilder, value: never) => query.where(column, value)]));
+}
+
 /** The operations the generic routes need; `create`/`update`/`remove` run inside the caller's transaction. */
 export interface CrudRepository<E extends Entity, C, P> {
   list(db: Knex, query: PageParams & Record<string, unknown>): Promise<Page<E>>;
