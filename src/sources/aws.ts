@@ -1,0 +1,45 @@
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { CollectorContext } from './types.js';
+
+/** How many attempts the SDK's standard retry (exponential backoff with jitter) makes on throttling and 5xx. */
+export const MAX_ATTEMPTS = 5;
+
+export interface SourceTarget {
+  account: string;
+  region: string;
+  /** Role to assume in the target account; without it, the default credential chain is used. */
+  roleArn?: string | null;
+}
+
+/**
+ * The client settings for one account and region. The endpoint comes from AWS_ENDPOINT_URL when set
+ * (moto in tests, VPC endpoints in production); the SDK reads it too, but passing it explicitly keeps
+ * one place that decides.
+ */
+export function collectorContext(target: SourceTarget, options: { endpoint?: string; now: number; since?: number; maxAttempts?: number }): CollectorContext {
+  const credentials = target.roleArn
+    ? fromTemporaryCredentials({
+        params: { RoleArn: target.roleArn, RoleSessionName: 'custos-collector', DurationSeconds: 3600 },
+        clientConfig: { region: target.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) },
+      })
+    : undefined;
+  return {
+    account: target.account,
+    region: target.region,
+    now: options.now,
+    since: options.since,
+    aws: {
+      region: target.region,
+      ...(credentials ? { credentials } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
+    },
+  };
+}
+
+/** A short, single-line description of an AWS SDK error for run reports. */
+export function describeAwsError(operation: string, error: unknown): string {
+  const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
+  const status = e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode}` + (e.$metadata.attempts ? `, ${e.$metadata.attempts} attempts)` : ')') : '';
+  return `${operation}: ${e.name ?? 'Error'}${status}: ${(e.message ?? String(error)).split('\n')[0]!.slice(0, 200)}`;
+}

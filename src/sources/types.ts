@@ -1,0 +1,56 @@
+import type { Static } from '@sinclair/typebox';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { Finding, LakeFormationPermission, Resource } from '../policy/input.js';
+
+export type NormalisedResource = Static<typeof Resource>;
+export type NormalisedFinding = Static<typeof Finding>;
+export type NormalisedPermission = Static<typeof LakeFormationPermission>;
+
+/** A setting that is not a resource (recorder status, data lake admins, enabled standards, LF-tags...). */
+export interface SourceSetting {
+  /** e.g. config.recorder_status, lakeformation.settings, securityhub.standards, lakeformation.lf_tags */
+  key: string;
+  account: string;
+  region: string;
+  value: unknown;
+}
+
+/** What one collector saw in one account and region. */
+export interface CollectorOutput {
+  resources: NormalisedResource[];
+  findings: NormalisedFinding[];
+  permissions: NormalisedPermission[];
+  settings: SourceSetting[];
+  /**
+   * Problems that left the output incomplete (an operation failed or is unavailable). Any entry
+   * makes the run `partial`: downstream never treats what is missing as compliant.
+   */
+  gaps: string[];
+}
+
+/** Where and as whom a collector runs. Clients built from `aws` honour AWS_ENDPOINT_URL and retry with backoff. */
+export interface CollectorContext {
+  account: string;
+  region: string;
+  aws: {
+    region: string;
+    credentials?: AwsCredentialIdentityProvider;
+    endpoint?: string;
+    maxAttempts: number;
+  };
+  /** Incremental Security Hub runs: only findings updated since then (epoch seconds). */
+  since?: number;
+  /** Evaluation time for normalising ("now"), epoch seconds. */
+  now: number;
+}
+
+/** One kind of collector, as Cloud Custodian registers plugins: name, what it needs, what it does. */
+export interface Collector {
+  name: string;
+  description: string;
+  /** The IAM actions the role Custos assumes needs for this collector. */
+  permissions: string[];
+  collect(context: CollectorContext): Promise<CollectorOutput>;
+}
+
+export const emptyOutput = (): CollectorOutput => ({ resources: [], findings: [], permissions: [], settings: [], gaps: [] });
