@@ -4,6 +4,7 @@ import * as catalog from './002_catalog.js';
 import * as complianceAndAlerts from './003_compliance_and_alerts.js';
 import * as referenceData from './004_reference_data.js';
 import * as policy from './005_policy.js';
+import * as collections from './006_collections.js';
 
 export interface Migration {
   name: string;
@@ -21,6 +22,7 @@ export const migrations: Migration[] = [
   { name: '003_compliance_and_alerts', ...complianceAndAlerts },
   { name: '004_reference_data', ...referenceData },
   { name: '005_policy', ...policy },
+  { name: '006_collections', ...collections },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -23,6 +23,12 @@ import healthRoutes from './health/routes.js';
 import { registerCrudRoutes } from './http/crud.js';
 import errorHandling from './http/errors.js';
 import { validatorCompiler } from './http/validation.js';
+import { createEvaluation, runEvaluation } from './evaluation/evaluate.js';
+import evaluationRoutes from './evaluation/routes.js';
+import { wealthEstate } from './demo/wealth-estate.js';
+import { Workflows } from './jobs/workflows.js';
+import { importSnapshot } from './sources/collections.js';
+import sourceRoutes from './sources/routes.js';
 import policyRoutes from './policy/routes.js';
 import { PolicyService, shippedBundlePath } from './policy/service.js';
 import { logRedactPaths, requestSerializer } from './logging.js';
@@ -32,6 +38,7 @@ declare module 'fastify' {
     db: Knex;
     config: Config;
     policy: PolicyService;
+    jobs: Workflows;
   }
 }
 
@@ -42,6 +49,8 @@ export interface BuildAppOptions {
   demo?: boolean;
   /** Where the generated first admin key is announced; stderr by default. */
   announce?: (message: string) => void;
+  /** Run background jobs in this instance (default true; false for an API-only instance). */
+  workers?: boolean;
   /** The policy bundle imported on first start; default policies/bundle.tar.gz, null for none. */
   shippedBundle?: string | null;
   /** Where logs go instead of stdout (tests read them to prove redaction). */
@@ -68,6 +77,31 @@ const policyPlugin = fp(
   },
   { name: 'policy', dependencies: ['database'] },
 );
+
+const jobsPlugin = fp(
+  async (app: FastifyInstance, options: { databaseUrl: string; work: boolean }) => {
+    const workflows = new Workflows(app.db, app.policy, app.log, {
+      databaseUrl: options.databaseUrl,
+      awsEndpointUrl: app.config.awsEndpointUrl,
+      schedule: app.config.collectionSchedule,
+      work: options.work,
+    });
+    await workflows.start();
+    app.decorate('jobs', workflows);
+    app.addHook('onClose', async () => workflows.stop());
+  },
+  { name: 'jobs', dependencies: ['database', 'policy'] },
+);
+
+/** The demo estate as a first collection run, evaluated at once so the demo opens with findings. */
+async function loadDemoEstate(app: FastifyInstance) {
+  if (await app.db('collection_runs').first('id')) return;
+  const context = { actor: 'system:demo', actorKeyId: null, role: 'system' };
+  const run = await importSnapshot(app.db, wealthEstate, { trigger: 'demo', context });
+  const evaluation = await createEvaluation(app.db, { runId: run.id, trigger: 'demo', requestedBy: context.actor });
+  const done = await runEvaluation(app.db, app.policy, evaluation.id);
+  app.log.info({ run: run.id, evaluation: done.id, counts: done.counts }, 'demo estate collected and evaluated');
+}
 
 /**
  * Builds the Custos service: external plugins (config, database, docs), then app plugins (errors,
@@ -149,12 +183,16 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     databaseUrl: database.url,
     shippedBundle: options.shippedBundle === null ? undefined : (options.shippedBundle ?? shippedBundlePath()),
   });
+  await app.register(jobsPlugin, { databaseUrl: database.url, work: options.workers ?? true });
+  if (options.demo) await loadDemoEstate(app);
 
   // Routes, beside their capability.
   await app.register(healthRoutes);
   await app.register(apiKeyRoutes);
   await app.register(auditRoutes);
   await app.register(policyRoutes);
+  await app.register(sourceRoutes);
+  await app.register(evaluationRoutes);
   await app.register(async (scope) => {
     for (const resource of [classifications, domains, maskingRules, retentionPolicies, assets, dataQualityRules, complianceRecords, alerts]) {
       registerCrudRoutes(scope, resource as never);

@@ -16,6 +16,8 @@ export interface Config {
   awsEndpointUrl?: string;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** Cron expression for scheduled collections over all enabled sources (unset: none). */
+  collectionSchedule?: string;
 }
 
 /** Thrown for invalid configuration; the message is one line naming the variable. */
@@ -77,7 +79,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (bodyLimitRaw !== undefined && !/^\d+$/.test(bodyLimitRaw)) {
     throw new ConfigError('CUSTOS_BODY_LIMIT', 'must be a number of bytes');
   }
+  const collectionSchedule = nonEmpty(env, 'CUSTOS_COLLECTION_SCHEDULE');
+  if (collectionSchedule !== undefined && !/^(\S+\s+){4}\S+$/.test(collectionSchedule)) {
+    throw new ConfigError('CUSTOS_COLLECTION_SCHEDULE', `must be a 5-field cron expression, e.g. "0 */6 * * *", got "${collectionSchedule}"`);
+  }
   return {
+    collectionSchedule,
     port: parsePort(env),
     host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

@@ -28,6 +28,10 @@ const CONSTRAINT_FIELDS: Record<string, string> = {
   compliance_records_review_order: 'next_review_date',
   alerts_name_unique: 'name',
   policy_bundles_sha256_unique: 'bundle',
+  sources_name_unique: 'name',
+  sources_target_unique: 'region',
+  sources_account_id_format: 'account_id',
+  sources_role_arn_format: 'role_arn',
 };
 
 function keyValue(detail: string | undefined): string {

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { v7 as uuidv7 } from 'uuid';
+import { paginate, type Page, type PageParams } from '../db/pagination.js';
+import type { Violation } from '../policy/input.js';
+
+export interface Finding {
+  id: string;
+  fingerprint: string;
+  rule_id: string;
+  severity: string;
+  controls: string[];
+  msg: string;
+  rule: Record<string, unknown>;
+  resource_type: string;
+  resource_id: string;
+  account: string;
+  region: string;
+  status: 'open' | 'resolved';
+  first_seen_at: string;
+  last_seen_at: string;
+  resolved_at: string | null;
+  first_evaluation_id: string;
+  last_evaluation_id: string;
+}
+
+/** One finding per rule and resource, however many evaluations report it. */
+export function fingerprintOf(v: Violation): string {
+  const { type, id, account, region } = v.resource;
+  return createHash('sha256').update([v.id, type, id, account, region].join('\u0000')).digest('hex');
+}
+
+/**
+ * Records an evaluation's violations: new ones open, known ones refresh (and reopen if resolved).
+ * Returns the ids of the findings reported and how many were new or reopened.
+ */
+export async function upsertFindings(trx: Knex.Transaction, evaluationId: string, seenAt: string, violations: Violation[]) {
+  const unique = new Map(violations.map((v) => [fingerprintOf(v), v]));
+  const rows = [...unique].map(([fingerprint, v]) => ({
+    id: uuidv7(),
+    fingerprint,
+    rule_id: v.id,
+    severity: v.severity,
+    controls: v.controls,
+    msg: v.msg,
+    rule: v.rule,
+    resource_type: v.resource.type,
+    resource_id: v.resource.id,
+    account: v.resource.account,
+    region: v.resource.region,
+  }));
+  const ids: string[] = [];
+  let created = 0;
+  let reopened = 0;
+  for (let i = 0; i < rows.length; i += 2_000) {
+    const { rows: result } = await trx.raw(
+      `INSERT INTO findings (id, fingerprint, rule_id, severity, controls, msg, rule, resource_type, resource_id, account, region,
+                             status, first_seen_at, last_seen_at, first_evaluation_id, last_evaluation_id)
+       SELECT x.id, x.fingerprint, x.rule_id, x.severity, x.controls, x.msg, x.rule, x.resource_type, x.resource_id, x.account, x.region,
+              'open', :seen, :seen, :evaluation, :evaluation
+       FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(id uuid, fingerprint text, rule_id text, severity text, controls jsonb, msg text,
+                                                  rule jsonb, resource_type text, resource_id text, account text, region text)
+       ON CONFLICT (fingerprint) DO UPDATE SET
+         severity = excluded.severity, controls = excluded.controls, msg = excluded.msg, rule = excluded.rule,
+         last_seen_at = excluded.last_seen_at, last_evaluation_id = excluded.last_evaluation_id,
+         status = 'open', resolved_at = NULL
+       RETURNING id, (xmax = 0) AS inserted,
+         (SELECT status FROM findings f WHERE f.fingerprint = findings.fingerprint) AS previous`,
+      { rows: JSON.stringify(rows.slice(i, i + 2_000)), seen: seenAt, evaluation: evaluationId },
+    );
+    for (const row of result as Array<{ id: string; inserted: boolean; previous: string }>) {
+      ids.push(row.id);
+      if (row.inserted) created++;
+      else if (row.previous === 'resolved') reopened++;
+    }
+  }
+  for (let i = 0; i < ids.length; i += 5_000) {
+    await trx.raw(
+      `INSERT INTO evaluation_findings (evaluation_id, finding_id) SELECT ?, unnest(?::uuid[]) ON CONFLICT DO NOTHING`,
+      [evaluationId, ids.slice(i, i + 5_000)],
+    );
+  }
+  return { ids, created, reopened };
+}
+
+/**
+ * Resolves open findings this evaluation no longer reports, but only within what the run looked
+ * at (its accounts and regions, and the catalog): a run of one account says nothing about another.
+ */
+export async function resolveUnreported(trx: Knex.Transaction, evaluationId: string, resolvedAt: string, scope: Array<{ account: string; region: string }>): Promise<number> {
+  if (scope.length === 0) return 0;
+  const { rowCount } = await trx.raw(
+    `UPDATE findings f SET status = 'resolved', resolved_at = :at, last_evaluation_id = :evaluation
+     WHERE f.status = 'open'
+       AND (f.account, f.region) IN (SELECT x.account, x.region FROM jsonb_to_recordset(CAST(:scope AS jsonb)) AS x(account text, region text))
+       AND NOT EXISTS (SELECT 1 FROM evaluation_findings ef WHERE ef.evaluation_id = :evaluation AND ef.finding_id = f.id)`,
+    { at: resolvedAt, evaluation: evaluationId, scope: JSON.stringify(scope) },
+  );
+  return rowCount ?? 0;
+}
+
+export interface FindingFilters extends PageParams {
+  rule?: string;
+  severity?: string;
+  control?: string;
+  resource?: string;
+  resource_type?: string;
+  status?: string;
+  account?: string;
+  region?: string;
+  evaluation?: string;
+}
+
+export async function listFindings(db: Knex, filters: FindingFilters): Promise<Page<Finding>> {
+  const query = db('findings').select('*');
+  if (filters.rule) query.where('rule_id', filters.rule);
+  if (filters.resource) query.where('resource_id', filters.resource);
+  for (const field of ['severity', 'resource_type', 'status', 'account', 'region'] as const) if (filters[field]) query.where(field, filters[field]);
+  if (filters.control) query.whereRaw('controls @> ?::jsonb', [JSON.stringify([filters.control])]);
+  if (filters.evaluation) query.whereIn('id', db('evaluation_findings').select('finding_id').where({ evaluation_id: filters.evaluation }));
+  return paginate<Finding & Record<string, unknown>>(query, filters);
+}
+
+export async function getFinding(db: Knex, id: string): Promise<Finding | undefined> {
+  return db('findings').where({ id }).first();
+}

@@ -1,0 +1,130 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
+import { paginate } from '../db/pagination.js';
+import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
+import { IdParams, IsoDateTime, Page, PageQuery, StringEnum, Uuid } from '../http/schemas.js';
+import { getFinding, listFindings, type FindingFilters } from './findings-repository.js';
+
+const nullable = <T extends import('@sinclair/typebox').TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+const Evaluation = Type.Object({
+  id: Uuid,
+  run_id: Uuid,
+  status: StringEnum(['queued', 'running', 'complete', 'failed']),
+  trigger: Type.String(),
+  requested_by: Type.String(),
+  bundle_id: nullable(Type.String()),
+  bundle_revision: nullable(Type.String()),
+  catalog_sha256: nullable(Type.String()),
+  run_partial: nullable(Type.Boolean()),
+  counts: Type.Record(Type.String(), Type.Integer()),
+  error: nullable(Type.String()),
+  created_at: IsoDateTime,
+  started_at: nullable(IsoDateTime),
+  finished_at: nullable(IsoDateTime),
+});
+
+const Finding = Type.Object({
+  id: Uuid,
+  rule_id: Type.String(),
+  severity: Type.String(),
+  controls: Type.Array(Type.String()),
+  msg: Type.String(),
+  rule: Type.Record(Type.String(), Type.Unknown()),
+  resource_type: Type.String(),
+  resource_id: Type.String(),
+  account: Type.String(),
+  region: Type.String(),
+  status: StringEnum(['open', 'resolved']),
+  first_seen_at: IsoDateTime,
+  last_seen_at: IsoDateTime,
+  resolved_at: nullable(IsoDateTime),
+  first_evaluation_id: Uuid,
+  last_evaluation_id: Uuid,
+});
+
+export default async function evaluationRoutes(app: FastifyInstance) {
+  app.post('/v1/evaluations', {
+    config: { roles: RISK_OWNERS },
+    schema: {
+      tags: ['evaluation'],
+      summary: 'Evaluate the active policies over a collection run (default: the latest finished one)',
+      description: 'Queued as a durable job: 202, then poll GET /v1/evaluations/:id. Runs also get one automatically after collection.',
+      body: Type.Object({ collection_id: Type.Optional(Uuid) }, { additionalProperties: false }),
+      response: { 202: Evaluation, ...problemResponses(400, 401, 403, 409) },
+    },
+    handler: async (request, reply) => {
+      let runId = (request.body as { collection_id?: string }).collection_id;
+      if (!runId) {
+        runId = (await app.db('collection_runs').select('id').whereIn('status', ['complete', 'partial']).orderBy('id', 'desc').first())?.id;
+        if (!runId) throw new HttpProblem(409, 'conflict', 'no finished collection run to evaluate: start one with POST /v1/collections');
+      }
+      const evaluation = await app.jobs.evaluateRun(runId, 'api', request.actor.name);
+      return reply.code(202).header('location', `/v1/evaluations/${evaluation.id}`).send(evaluation);
+    },
+  });
+
+  app.get('/v1/evaluations', {
+    config: { roles: CATALOG_READERS },
+    schema: {
+      tags: ['evaluation'],
+      summary: 'Evaluations, newest first',
+      querystring: Type.Object({ ...PageQuery, collection_id: Type.Optional(Uuid) }, { additionalProperties: false }),
+      response: { 200: Page(Evaluation), ...problemResponses(400, 401, 403) },
+    },
+    handler: async (request) => {
+      const { collection_id, ...page } = request.query as { collection_id?: string };
+      const query = app.db('evaluations').select('*');
+      if (collection_id) query.where({ run_id: collection_id });
+      return paginate(query, page, undefined, 'desc');
+    },
+  });
+
+  app.get('/v1/evaluations/:id', {
+    config: { roles: CATALOG_READERS },
+    schema: { tags: ['evaluation'], summary: 'One evaluation: run, bundle revision, counts', params: IdParams, response: { 200: Evaluation, ...problemResponses(400, 401, 403, 404) } },
+    handler: async (request) => {
+      const { id } = request.params as IdParams;
+      const evaluation = await app.db('evaluations').where({ id }).first();
+      if (!evaluation) throw notFound('evaluation', id);
+      return evaluation;
+    },
+  });
+
+  app.get('/v1/findings', {
+    config: { roles: CATALOG_READERS },
+    schema: {
+      tags: ['evaluation'],
+      summary: 'Findings: what the policies report, with their lifecycle',
+      querystring: Type.Object(
+        {
+          ...PageQuery,
+          rule: Type.Optional(Type.String({ maxLength: 200 })),
+          severity: Type.Optional(StringEnum(['critical', 'high', 'medium', 'low'])),
+          control: Type.Optional(Type.String({ maxLength: 20, description: 'e.g. CC6.1' })),
+          resource: Type.Optional(Type.String({ maxLength: 2048, description: 'resource id' })),
+          resource_type: Type.Optional(Type.String({ maxLength: 200 })),
+          status: Type.Optional(StringEnum(['open', 'resolved'])),
+          account: Type.Optional(Type.String({ maxLength: 12 })),
+          region: Type.Optional(Type.String({ maxLength: 30 })),
+          evaluation: Type.Optional(Uuid),
+        },
+        { additionalProperties: false },
+      ),
+      response: { 200: Page(Finding), ...problemResponses(400, 401, 403) },
+    },
+    handler: async (request) => listFindings(app.db, request.query as FindingFilters),
+  });
+
+  app.get('/v1/findings/:id', {
+    config: { roles: CATALOG_READERS },
+    schema: { tags: ['evaluation'], summary: 'One finding', params: IdParams, response: { 200: Finding, ...problemResponses(400, 401, 403, 404) } },
+    handler: async (request) => {
+      const { id } = request.params as IdParams;
+      const finding = await getFinding(app.db, id);
+      if (!finding) throw notFound('finding', id);
+      return finding;
+    },
+  });
+}

@@ -1,0 +1,57 @@
+import type { FastifyBaseLogger } from 'fastify';
+import PgBossModule from 'pg-boss';
+
+// pg-boss is CommonJS; under ESM its class may arrive as the default export or as `.PgBoss`.
+type PgBoss = import('pg-boss');
+const PgBossClass = ((PgBossModule as unknown as { PgBoss?: unknown }).PgBoss ?? PgBossModule) as unknown as new (options: object) => PgBoss;
+
+export type JobHandler = (data: Record<string, string>) => Promise<void>;
+
+export interface QueueDefinition {
+  name: string;
+  handler: JobHandler;
+  /** How long one attempt may run before pg-boss considers it dead and retries. */
+  expireInSeconds: number;
+}
+
+/**
+ * Durable background work on PostgreSQL (pg-boss): jobs survive restarts, an attempt that dies is
+ * retried with backoff, and any instance may run any job. Handlers must be idempotent.
+ */
+export class JobQueue {
+  private readonly boss: PgBoss;
+  private started = false;
+
+  constructor(
+    connectionString: string,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.boss = new PgBossClass({ connectionString, schema: 'pgboss', max: 4, application_name: 'custos-jobs' });
+    this.boss.on('error', (error: Error) => this.log.error({ err: error }, 'job queue error'));
+  }
+
+  async start(queues: QueueDefinition[], options: { work: boolean; schedules?: Array<{ queue: string; cron: string }> }): Promise<void> {
+    await this.boss.start();
+    this.started = true;
+    for (const queue of queues) {
+      await this.boss.createQueue(queue.name, { name: queue.name, retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: queue.expireInSeconds });
+      if (!options.work) continue;
+      await this.boss.work<Record<string, string>>(queue.name, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async (jobs) => {
+        for (const job of jobs) {
+          this.log.info({ queue: queue.name, job: job.id }, 'job started');
+          await queue.handler(job.data);
+        }
+      });
+    }
+    for (const { queue, cron } of options.schedules ?? []) await this.boss.schedule(queue, cron, {});
+  }
+
+  /** Enqueues a job; the same key is not queued twice while one is pending. */
+  async send(queue: string, data: Record<string, string>, key: string): Promise<void> {
+    await this.boss.send(queue, data, { singletonKey: key });
+  }
+
+  async stop(): Promise<void> {
+    if (this.started) await this.boss.stop({ graceful: true, timeout: 10_000, wait: true });
+  }
+}

@@ -1,0 +1,64 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Knex } from 'knex';
+import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
+import type { PolicyService } from '../policy/service.js';
+import { createRun, executeRun } from '../sources/collections.js';
+import { JobQueue } from './queue.js';
+
+/**
+ * The background work of Custos as durable jobs: a collection run, then the evaluation that follows
+ * it. A scheduled collection (CUSTOS_COLLECTION_SCHEDULE) starts a run over all enabled sources.
+ */
+export class Workflows {
+  private readonly queue: JobQueue;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly policy: PolicyService,
+    private readonly log: FastifyBaseLogger,
+    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; schedule?: string; work: boolean },
+  ) {
+    this.queue = new JobQueue(options.databaseUrl, log);
+  }
+
+  async start(): Promise<void> {
+    await this.queue.start(
+      [
+        { name: 'collection', expireInSeconds: 3600, handler: async ({ runId }) => this.afterCollection(await executeRun(this.db, runId!, { endpoint: this.options.awsEndpointUrl })) },
+        { name: 'evaluation', expireInSeconds: 1800, handler: async ({ evaluationId }) => void (await runEvaluation(this.db, this.policy, evaluationId!)) },
+        { name: 'scheduled-collection', expireInSeconds: 600, handler: () => this.scheduledCollection() },
+      ],
+      { work: this.options.work, schedules: this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : [] },
+    );
+  }
+
+  stop(): Promise<void> {
+    return this.queue.stop();
+  }
+
+  /** Queues a run created by createRun. */
+  collect(runId: string): Promise<void> {
+    return this.queue.send('collection', { runId }, `collection:${runId}`);
+  }
+
+  /** Queues an evaluation of a finished run. */
+  async evaluateRun(runId: string, trigger: 'api' | 'collection' | 'schedule' | 'demo', requestedBy: string) {
+    const evaluation = await createEvaluation(this.db, { runId, trigger, requestedBy });
+    await this.queue.send('evaluation', { evaluationId: evaluation.id }, `evaluation:${evaluation.id}`);
+    return evaluation;
+  }
+
+  private async afterCollection(run: { id: string; status: string } | undefined) {
+    if (run && ['complete', 'partial'].includes(run.status)) await this.evaluateRun(run.id, 'collection', 'system:collection');
+  }
+
+  private async scheduledCollection() {
+    const context = { actor: 'system:schedule', actorKeyId: null, role: 'system' };
+    try {
+      const run = await this.db.transaction((trx) => createRun(trx, { trigger: 'schedule', context }));
+      await this.collect(run.id);
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'scheduled collection not started');
+    }
+  }
+}

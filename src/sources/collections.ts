@@ -1,0 +1,134 @@
+import type { Knex } from 'knex';
+import { v7 as uuidv7 } from 'uuid';
+import { recordAudit, type AuditContext } from '../audit/repository.js';
+import { HttpProblem } from '../http/problem.js';
+import { collectorContext, describeAwsError } from './aws.js';
+import { collectorNamed } from './collectors/index.js';
+import { storeRunState, type RunState } from './run-store.js';
+import { parseSnapshot } from './snapshot.js';
+
+export interface CollectionRun {
+  id: string;
+  status: 'queued' | 'running' | 'complete' | 'partial' | 'failed';
+  trigger: 'api' | 'schedule' | 'file' | 'demo';
+  requested_by: string;
+  source_ids: string[];
+  since: number | null;
+  progress: { done: number; total: number; current?: string };
+  counts: Record<string, Record<string, number>>;
+  gaps: string[];
+  error: string | null;
+  observed_at: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface Source {
+  id: string;
+  name: string;
+  account_id: string;
+  region: string;
+  role_arn: string | null;
+  services: string[];
+  enabled: boolean;
+}
+
+export const getRun = (db: Knex, id: string): Promise<CollectionRun | undefined> => db('collection_runs').where({ id }).first();
+
+/** Queues a run over the named sources (all enabled ones when none are named). */
+export async function createRun(
+  trx: Knex.Transaction,
+  values: { sourceNames?: string[]; since?: number; trigger: CollectionRun['trigger']; context: AuditContext },
+): Promise<CollectionRun> {
+  const query = trx('sources').select('id', 'name').where({ enabled: true });
+  if (values.sourceNames?.length) query.whereIn('name', values.sourceNames);
+  const sources: Array<{ id: string; name: string }> = await query;
+  const unknown = (values.sourceNames ?? []).filter((n) => !sources.some((s) => s.name === n));
+  if (unknown.length) {
+    throw new HttpProblem(400, 'validation-error', `sources: unknown or disabled: ${unknown.join(', ')}`, [{ location: 'body', field: 'sources', message: `unknown or disabled: ${unknown.join(', ')}` }]);
+  }
+  if (sources.length === 0) throw new HttpProblem(409, 'conflict', 'no enabled source to collect from: register one with POST /v1/sources, or import a snapshot');
+  const [run] = await trx('collection_runs')
+    .insert({ id: uuidv7(), status: 'queued', trigger: values.trigger, requested_by: values.context.actor, source_ids: JSON.stringify(sources.map((s) => s.id)), since: values.since ?? null })
+    .returning('*');
+  await recordAudit(trx, values.context, { action: 'start', entity: 'collections', entityId: run.id, newValue: { sources: sources.map((s) => s.name), since: values.since ?? null } });
+  return run;
+}
+
+const countsOf = (state: RunState) => ({ resources: state.resources.length, findings: state.findings.length, permissions: state.permissions.length, settings: state.settings.length });
+
+/** Imports a snapshot document as a finished run, in one transaction; a malformed one stores nothing. */
+export async function importSnapshot(db: Knex, snapshot: unknown, values: { trigger: 'file' | 'demo'; context: AuditContext }): Promise<CollectionRun> {
+  const state = parseSnapshot(snapshot);
+  return db.transaction(async (trx) => {
+    const id = uuidv7();
+    const observedAt = state.observedAt ?? new Date().toISOString();
+    await trx('collection_runs').insert({ id, status: 'running', trigger: values.trigger, requested_by: values.context.actor, observed_at: observedAt, started_at: trx.fn.now() });
+    await storeRunState(trx, id, state);
+    const [run] = await trx('collection_runs')
+      .update({ status: 'complete', counts: JSON.stringify({ file: countsOf(state) }), progress: JSON.stringify({ done: 1, total: 1 }), finished_at: trx.fn.now() })
+      .where({ id })
+      .returning('*');
+    await recordAudit(trx, values.context, { action: 'import', entity: 'collections', entityId: id, newValue: { trigger: values.trigger, counts: countsOf(state), observed_at: observedAt } });
+    return run;
+  });
+}
+
+/**
+ * Runs every collector of every source of a queued run and stores what they saw. A collector's
+ * gaps (failed or unavailable operations, after the SDK's retries) make the run `partial` with the
+ * reasons; the run is `failed` only if Custos itself could not proceed. Safe to retry: the job
+ * starts over and replaces what an interrupted attempt stored.
+ */
+export async function executeRun(db: Knex, runId: string, options: { endpoint?: string; maxAttempts?: number }): Promise<CollectionRun | undefined> {
+  const run = await getRun(db, runId);
+  if (!run || ['complete', 'partial'].includes(run.status)) return run;
+  const observedAt = new Date();
+  try {
+    const sources: Source[] = await db('sources').whereIn('id', run.source_ids);
+    const tasks = sources.flatMap((source) => source.services.map((service) => ({ source, service })));
+    await db('collection_runs')
+      .update({ status: 'running', started_at: db.fn.now(), observed_at: observedAt.toISOString(), gaps: '[]', error: null, progress: JSON.stringify({ done: 0, total: tasks.length }) })
+      .where({ id: runId });
+
+    const state: RunState = { resources: [], findings: [], permissions: [], settings: [] };
+    const gaps: string[] = [];
+    const counts: Record<string, Record<string, number>> = {};
+    for (const [done, { source, service }] of tasks.entries()) {
+      await db('collection_runs').update({ progress: JSON.stringify({ done, total: tasks.length, current: `${source.name}/${service}` }) }).where({ id: runId });
+      const context = collectorContext(
+        { account: source.account_id, region: source.region, roleArn: source.role_arn },
+        { endpoint: options.endpoint, now: Math.floor(observedAt.getTime() / 1000), since: run.since ?? undefined, maxAttempts: options.maxAttempts },
+      );
+      try {
+        const output = await collectorNamed(service).collect(context);
+        state.resources.push(...output.resources);
+        state.findings.push(...output.findings);
+        state.permissions.push(...output.permissions);
+        state.settings.push(...output.settings);
+        gaps.push(...output.gaps.map((gap) => `${source.name}/${service}: ${gap}`));
+        counts[`${source.name}/${service}`] = countsOf({ ...output });
+      } catch (error) {
+        gaps.push(`${source.name}/${service}: ${describeAwsError('collect', error)}`);
+      }
+    }
+    return await db.transaction(async (trx) => {
+      await storeRunState(trx, runId, state);
+      const [finished] = await trx('collection_runs')
+        .update({
+          status: gaps.length ? 'partial' : 'complete',
+          gaps: JSON.stringify(gaps),
+          counts: JSON.stringify(counts),
+          progress: JSON.stringify({ done: tasks.length, total: tasks.length }),
+          finished_at: trx.fn.now(),
+        })
+        .where({ id: runId })
+        .returning('*');
+      return finished;
+    });
+  } catch (error) {
+    const [failed] = await db('collection_runs').update({ status: 'failed', error: (error as Error).message, finished_at: db.fn.now() }).where({ id: runId }).returning('*');
+    return failed;
+  }
+}

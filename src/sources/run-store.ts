@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { paginate, type Page, type PageParams } from '../db/pagination.js';
+import type { NormalisedFinding, NormalisedPermission, NormalisedResource, SourceSetting } from './types.js';
+
+export type ItemKind = 'resource' | 'finding' | 'permission' | 'setting';
+
+/** What a run saw, in the normalised shape policies read. */
+export interface RunState {
+  resources: NormalisedResource[];
+  findings: NormalisedFinding[];
+  permissions: NormalisedPermission[];
+  settings: SourceSetting[];
+}
+
+interface ItemRow {
+  kind: ItemKind;
+  key: string;
+  type: string;
+  account: string;
+  region: string;
+  data: unknown;
+}
+
+const digest = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
+
+/** Stable identities, so the same thing seen by two runs has the same key and can be diffed. */
+function toItems(state: RunState): ItemRow[] {
+  const rows = new Map<string, ItemRow>();
+  const add = (row: ItemRow) => rows.set(`${row.kind}\u0000${row.key}`, row);
+  for (const r of state.resources) add({ kind: 'resource', key: `${r.type}|${r.account}|${r.region}|${r.id}`, type: r.type, account: r.account, region: r.region, data: r });
+  for (const f of state.findings) add({ kind: 'finding', key: f.id, type: f.severity, account: f.account, region: f.region, data: f });
+  for (const p of state.permissions) {
+    add({ kind: 'permission', key: `${p.principal}|${p.account}|${p.region}|${digest(p.resource)}`, type: p.resource.kind, account: p.account, region: p.region, data: p });
+  }
+  for (const s of state.settings) add({ kind: 'setting', key: `${s.key}|${s.account}|${s.region}`, type: s.key, account: s.account, region: s.region, data: s });
+  return [...rows.values()];
+}
+
+const CHUNK = 5_000;
+
+/**
+ * Writes a run's items in chunks of 5,000 rows per statement: one JSON parameter expanded by
+ * jsonb_to_recordset, hashed in the database (the hash makes diffs a join on key and hash).
+ * Idempotent: a retried job replaces what an interrupted attempt wrote.
+ */
+export async function storeRunState(trx: Knex.Transaction, runId: string, state: RunState): Promise<Record<ItemKind, number>> {
+  await trx('run_items').where({ run_id: runId }).delete();
+  const items = toItems(state);
+  for (let i = 0; i < items.length; i += CHUNK) {
+    await trx.raw(
+      `INSERT INTO run_items (run_id, kind, key, type, account, region, data, hash)
+       SELECT ?, x.kind, x.key, x.type, x.account, x.region, x.data, md5(x.data::text)
+       FROM jsonb_to_recordset(?::jsonb) AS x(kind text, key text, type text, account text, region text, data jsonb)`,
+      [runId, JSON.stringify(items.slice(i, i + CHUNK))],
+    );
+  }
+  const counts = { resource: 0, finding: 0, permission: 0, setting: 0 };
+  for (const item of items) counts[item.kind]++;
+  return counts;
+}
+
+export async function readRunState(db: Knex, runId: string): Promise<RunState> {
+  const state: RunState = { resources: [], findings: [], permissions: [], settings: [] };
+  const rows: Array<{ kind: ItemKind; data: never }> = await db('run_items').select('kind', 'data').where({ run_id: runId }).orderBy(['kind', 'key']);
+  for (const { kind, data } of rows) {
+    if (kind === 'resource') state.resources.push(data);
+    else if (kind === 'finding') state.findings.push(data);
+    else if (kind === 'permission') state.permissions.push(data);
+    else state.settings.push(data);
+  }
+  return state;
+}
+
+export interface ItemFilters extends PageParams {
+  kind?: ItemKind;
+  type?: string;
+  account?: string;
+  region?: string;
+}
+
+export async function listRunItems(db: Knex, runId: string, filters: ItemFilters): Promise<Page<ItemRow>> {
+  const query = db('run_items').select('kind', 'key', 'type', 'account', 'region', 'data').where({ run_id: runId });
+  for (const field of ['kind', 'type', 'account', 'region'] as const) if (filters[field]) query.where(field, filters[field]);
+  return paginate<ItemRow & Record<string, unknown>>(query, filters, [
+    { sql: 'kind', field: 'kind' },
+    { sql: 'key', field: 'key' },
+  ]);
+}
+
+/** What changed from `against` to `runId`: items added, removed, or whose content changed. */
+export async function diffRuns(db: Knex, runId: string, against: string, filters: PageParams & { kind?: ItemKind; type?: string }) {
+  const side = (id: string) => {
+    const q = db('run_items').select('kind', 'key', 'type', 'hash').where({ run_id: id });
+    if (filters.kind) q.where({ kind: filters.kind });
+    if (filters.type) q.where({ type: filters.type });
+    return q;
+  };
+  const query = db
+    .with('cur', side(runId))
+    .with('old', side(against))
+    .select(
+      db.raw('coalesce(cur.kind, old.kind) AS kind'),
+      db.raw('coalesce(cur.key, old.key) AS key'),
+      db.raw('coalesce(cur.type, old.type) AS type'),
+      db.raw(`CASE WHEN old.key IS NULL THEN 'added' WHEN cur.key IS NULL THEN 'removed' ELSE 'changed' END AS change`),
+    )
+    .from('cur')
+    .fullOuterJoin('old', function () {
+      this.on('cur.kind', '=', 'old.kind').andOn('cur.key', '=', 'old.key');
+    })
+    .whereRaw('cur.hash IS DISTINCT FROM old.hash');
+  const wrapped = db.select('*').from(query.as('d'));
+  return paginate<{ kind: string; key: string; type: string; change: string }>(wrapped, filters, [
+    { sql: 'kind', field: 'kind' },
+    { sql: 'key', field: 'key' },
+  ]);
+}
