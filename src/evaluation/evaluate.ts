@@ -62,7 +62,7 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
       lake_formation: { permissions: state.permissions },
       catalog,
     };
-    const violations = engine.evaluate(COMPLIANCE_VIOLATIONS, input).result as Violation[];
+    const violations = (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[];
     const partial = run.status === 'partial';
     return await db.transaction(async (trx) => {
       await trx('evaluation_findings').where({ evaluation_id: evaluationId }).delete();
@@ -84,7 +84,7 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
       return done;
     });
   } catch (error) {
-    const message = error instanceof HttpProblem ? error.detail : (error as Error).message;
+    const message = error instanceof HttpProblem ? error.detail : String((error as { message?: unknown })?.message ?? error);
     const [failed] = await db('evaluations').update({ status: 'failed', error: message, finished_at: db.fn.now() }).where({ id: evaluationId }).returning('*');
     return failed;
   }

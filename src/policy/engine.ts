@@ -7,6 +7,9 @@ import { COMPLIANCE_RULES, COMPLIANCE_VIOLATIONS, ENTRYPOINTS } from './entrypoi
 
 // 64 KiB pages: start at 2 MiB, never beyond 256 MiB, so one huge input cannot take the process.
 const MEMORY = { initial: 32, maximum: 4096 };
+// Whole-estate evaluations: up to 2 GiB, in an instance used once and dropped, because Wasm
+// memory never shrinks and pooled instances would keep that peak for good.
+const LARGE_MEMORY = { initial: 256, maximum: 32768 };
 const POOL_SIZE = 2;
 
 /** The builtins the JS SDK provides: a bundle needing any other fails at load, not at evaluation. */
@@ -66,8 +69,8 @@ export class PolicyEngine {
     return this.bundle.manifest.revision;
   }
 
-  private static async instantiate(bundle: PolicyBundle): Promise<LoadedPolicy> {
-    const policy = await loadPolicy(bundle.wasm, MEMORY);
+  private static async instantiate(bundle: PolicyBundle, memory: WebAssembly.MemoryDescriptor = MEMORY): Promise<LoadedPolicy> {
+    const policy = await loadPolicy(bundle.wasm, memory);
     policy.setData(bundle.data);
     return policy;
   }
@@ -114,6 +117,13 @@ export class PolicyEngine {
   /** The rules in the bundle, with the metadata of their # METADATA blocks. */
   rules(): RuleMetadata[] {
     return (this.evaluate(COMPLIANCE_RULES, {}).result as RuleMetadata[]).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Evaluates a large input (a whole collection run) in a fresh instance with room to grow. */
+  async evaluateLarge(entrypoint: string, input: unknown): Promise<Evaluation> {
+    const instance = await PolicyEngine.instantiate(this.bundle, LARGE_MEMORY);
+    const results = instance.evaluate(input, entrypoint) as Array<{ result: unknown }>;
+    return results.length === 0 ? { defined: false, result: null } : { defined: true, result: results[0]!.result };
   }
 
   /** Evaluates one entrypoint for one input. Throws if the engine fails: callers fail closed. */
