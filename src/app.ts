@@ -83,6 +83,7 @@ const jobsPlugin = fp(
     const workflows = new Workflows(app.db, app.policy, app.log, {
       databaseUrl: options.databaseUrl,
       awsEndpointUrl: app.config.awsEndpointUrl,
+      awsMaxAttempts: app.config.awsMaxAttempts,
       schedule: app.config.collectionSchedule,
       work: options.work,
     });

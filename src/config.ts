@@ -18,6 +18,8 @@ export interface Config {
   bodyLimit: number;
   /** Cron expression for scheduled collections over all enabled sources (unset: none). */
   collectionSchedule?: string;
+  /** Attempts per AWS call (the SDK's standard retry with backoff), default 5. */
+  awsMaxAttempts: number;
 }
 
 /** Thrown for invalid configuration; the message is one line naming the variable. */
@@ -83,8 +85,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (collectionSchedule !== undefined && !/^(\S+\s+){4}\S+$/.test(collectionSchedule)) {
     throw new ConfigError('CUSTOS_COLLECTION_SCHEDULE', `must be a 5-field cron expression, e.g. "0 */6 * * *", got "${collectionSchedule}"`);
   }
+  const attempts = nonEmpty(env, 'CUSTOS_AWS_MAX_ATTEMPTS') ?? '5';
+  if (!/^[1-9][0-9]?$/.test(attempts)) throw new ConfigError('CUSTOS_AWS_MAX_ATTEMPTS', `must be an integer from 1 to 99, got "${attempts}"`);
   return {
     collectionSchedule,
+    awsMaxAttempts: Number(attempts),
     port: parsePort(env),
     host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

@@ -16,7 +16,7 @@ export class Workflows {
     private readonly db: Knex,
     private readonly policy: PolicyService,
     private readonly log: FastifyBaseLogger,
-    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; schedule?: string; work: boolean },
+    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; awsMaxAttempts: number; schedule?: string; work: boolean },
   ) {
     this.queue = new JobQueue(options.databaseUrl, log);
   }
@@ -24,7 +24,7 @@ export class Workflows {
   async start(): Promise<void> {
     await this.queue.start(
       [
-        { name: 'collection', expireInSeconds: 3600, handler: async ({ runId }) => this.afterCollection(await executeRun(this.db, runId!, { endpoint: this.options.awsEndpointUrl })) },
+        { name: 'collection', expireInSeconds: 3600, handler: async ({ runId }) => this.afterCollection(await executeRun(this.db, runId!, { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts })) },
         { name: 'evaluation', expireInSeconds: 1800, handler: async ({ evaluationId }) => void (await runEvaluation(this.db, this.policy, evaluationId!)) },
         { name: 'scheduled-collection', expireInSeconds: 600, handler: () => this.scheduledCollection() },
       ],
