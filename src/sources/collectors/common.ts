@@ -1,0 +1,127 @@
+import { describeAwsError } from '../aws.js';
+import { emptyOutput, type Collector, type CollectorContext, type CollectorOutput, type NormalisedResource, type SourceSetting } from '../types.js';
+
+/**
+ * Settings every AWS client of a collector is built with: the context's region, credentials,
+ * endpoint and attempts, the SDK's standard retry (exponential backoff with jitter on throttling,
+ * 5xx and transient network errors), and timeouts so that an endpoint that accepts connections but
+ * never answers becomes a gap instead of a run that hangs.
+ */
+export function clientConfig(context: CollectorContext) {
+  return {
+    ...context.aws,
+    retryMode: 'standard' as const,
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+  };
+}
+
+/** The error's name (the AWS error code for service errors). */
+export function errorName(error: unknown): string | undefined {
+  return (error as { name?: string } | undefined)?.name;
+}
+
+export function isError(error: unknown, ...names: string[]): boolean {
+  const name = errorName(error);
+  const code = (error as { Code?: string } | undefined)?.Code;
+  return names.some((n) => n === name || n === code);
+}
+
+/** What one collector writes to while it runs; `attempt` records failures as gaps. */
+export class Run {
+  readonly output: CollectorOutput = emptyOutput();
+  constructor(readonly context: CollectorContext) {}
+
+  /**
+   * Runs one AWS operation (with its pagination). A failure, after the SDK's own retries, becomes a
+   * gap and `undefined`; `notFound` names the error codes that mean "not configured", which are data:
+   * for them `whenNotFound` is returned and no gap is recorded.
+   */
+  async attempt<T>(operation: string, call: () => Promise<T>, notFound?: { codes: string[]; value: T }): Promise<T | undefined> {
+    try {
+      return await call();
+    } catch (error) {
+      if (notFound && isError(error, ...notFound.codes)) return notFound.value;
+      this.output.gaps.push(describeAwsError(operation, error));
+      return undefined;
+    }
+  }
+
+  resource(type: string, id: string, configuration: Record<string, unknown>, extra: { arn?: string; tags?: Record<string, string> } = {}): NormalisedResource {
+    const resource: NormalisedResource = { type, id, account: this.context.account, region: this.context.region, configuration };
+    if (extra.arn) resource.arn = extra.arn;
+    if (extra.tags && Object.keys(extra.tags).length > 0) resource.tags = extra.tags;
+    this.output.resources.push(resource);
+    return resource;
+  }
+
+  setting(key: string, value: unknown): SourceSetting {
+    const setting = { key, account: this.context.account, region: this.context.region, value };
+    this.output.settings.push(setting);
+    return setting;
+  }
+}
+
+/**
+ * A collector whose `collect` never throws: AWS failures are gaps recorded by `Run.attempt`, and
+ * anything unexpected (a bug, an answer of a shape nobody expected) ends the collector early with a
+ * gap, keeping what it had collected.
+ */
+export function defineCollector(spec: { name: string; description: string; permissions: string[]; run(run: Run): Promise<void> }): Collector {
+  return {
+    name: spec.name,
+    description: spec.description,
+    permissions: spec.permissions,
+    async collect(context) {
+      const run = new Run(context);
+      try {
+        await spec.run(run);
+      } catch (error) {
+        run.output.gaps.push(describeAwsError(`${spec.name} collector`, error));
+      }
+      return run.output;
+    },
+  };
+}
+
+/** Collects every item of every page of an SDK paginator. */
+export async function allPages<P, T>(pages: AsyncIterable<P>, items: (page: P) => T[] | undefined): Promise<T[]> {
+  const all: T[] = [];
+  for await (const page of pages) all.push(...(items(page) ?? []));
+  return all;
+}
+
+/** Maps with at most `limit` calls in flight, keeping the order of `items`. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** The ARN partition of a region. */
+export function partition(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/** Whole seconds since the epoch of a Date or an ISO 8601 string; undefined when absent or unreadable. */
+export function epochSeconds(value: Date | string | undefined | null): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = value instanceof Date ? value.getTime() : Date.parse(value);
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined;
+}
+
+/** EC2/RDS-style tag lists ({Key, Value}) as a record. */
+export function tagRecord(tags: Array<{ Key?: string; Value?: string }> | undefined): Record<string, string> | undefined {
+  if (!tags || tags.length === 0) return undefined;
+  const record: Record<string, string> = {};
+  for (const tag of tags) if (tag.Key !== undefined) record[tag.Key] = tag.Value ?? '';
+  return record;
+}

@@ -1,0 +1,96 @@
+import {
+  ConfigServiceClient,
+  DescribeConfigurationRecorderStatusCommand,
+  paginateDescribeComplianceByConfigRule,
+  paginateDescribeConfigRules,
+  paginateListDiscoveredResources,
+  type ResourceType,
+} from '@aws-sdk/client-config-service';
+import { RESOURCE_CONFIGURATIONS } from '../../policy/input.js';
+import { allPages, clientConfig, defineCollector, epochSeconds } from './common.js';
+
+/**
+ * Types of RESOURCE_CONFIGURATIONS that Custos defines for account- or region-level settings; AWS
+ * Config has no such resource types, so they are not counted.
+ */
+const NOT_CONFIG_TYPES: ReadonlySet<string> = new Set(['AWS::EC2::RegionalSettings', 'AWS::IAM::PasswordPolicy', 'AWS::IAM::AccountSummary']);
+export const CONFIG_COUNTED_TYPES = Object.keys(RESOURCE_CONFIGURATIONS).filter((t) => !NOT_CONFIG_TYPES.has(t));
+
+/**
+ * AWS Config as a source of settings, not of resources: whether the recorder runs, which rules exist
+ * and how they evaluate, and how many resources of each type Custos evaluates Config has discovered
+ * (to compare with what the service collectors report). Resource configurations come from the
+ * service collectors.
+ */
+export const configCollector = defineCollector({
+  name: 'config',
+  description:
+    'AWS Config: recorder status (config.recorder_status), rules (config.rules), compliance by rule (config.rule_compliance) and counts of discovered resources of the types Custos evaluates (config.discovered_resources).',
+  permissions: ['config:DescribeConfigurationRecorderStatus', 'config:DescribeConfigRules', 'config:DescribeComplianceByConfigRule', 'config:ListDiscoveredResources'],
+  async run(run) {
+    const { context } = run;
+    const config = new ConfigServiceClient(clientConfig(context));
+    try {
+      const recorders = await run.attempt(
+        'config:DescribeConfigurationRecorderStatus',
+        async () => (await config.send(new DescribeConfigurationRecorderStatusCommand({}))).ConfigurationRecordersStatus ?? [],
+      );
+      if (recorders) {
+        run.setting(
+          'config.recorder_status',
+          recorders.map((r) => ({
+            name: r.name ?? '',
+            recording: r.recording === true,
+            last_status: r.lastStatus ?? null,
+            last_error_code: r.lastErrorCode ?? null,
+            last_start_time: epochSeconds(r.lastStartTime) ?? null,
+            last_stop_time: epochSeconds(r.lastStopTime) ?? null,
+            last_status_change_time: epochSeconds(r.lastStatusChangeTime) ?? null,
+          })),
+        );
+      }
+
+      const rules = await run.attempt('config:DescribeConfigRules', () => allPages(paginateDescribeConfigRules({ client: config }, {}), (page) => page.ConfigRules));
+      if (rules) {
+        run.setting(
+          'config.rules',
+          rules.map((r) => ({
+            name: r.ConfigRuleName ?? '',
+            arn: r.ConfigRuleArn ?? null,
+            state: r.ConfigRuleState ?? null,
+            source: { owner: r.Source?.Owner ?? null, identifier: r.Source?.SourceIdentifier ?? null },
+            resource_types: r.Scope?.ComplianceResourceTypes ?? [],
+          })),
+        );
+      }
+
+      const compliance = await run.attempt('config:DescribeComplianceByConfigRule', () =>
+        allPages(paginateDescribeComplianceByConfigRule({ client: config }, {}), (page) => page.ComplianceByConfigRules),
+      );
+      if (compliance) {
+        run.setting(
+          'config.rule_compliance',
+          compliance.map((c) => ({
+            rule: c.ConfigRuleName ?? '',
+            compliance: c.Compliance?.ComplianceType ?? null,
+            // How many resources fail the rule; AWS caps the count at 100 (capped: true beyond).
+            non_compliant_resources: c.Compliance?.ComplianceContributorCount?.CappedCount ?? null,
+            capped: c.Compliance?.ComplianceContributorCount?.CapExceeded === true,
+          })),
+        );
+      }
+
+      // A type that could not be counted is left out (and is a gap), never counted as zero.
+      const counts: Record<string, number> = {};
+      for (const type of CONFIG_COUNTED_TYPES) {
+        const found = await run.attempt(`config:ListDiscoveredResources (${type})`, () =>
+          allPages(paginateListDiscoveredResources({ client: config, pageSize: 100 }, { resourceType: type as ResourceType }), (page) => page.resourceIdentifiers),
+        );
+        if (found !== undefined) counts[type] = found.length;
+      }
+      if (Object.keys(counts).length > 0) run.setting('config.discovered_resources', counts);
+    } finally {
+      config.destroy();
+    }
+  },
+});
