@@ -5,6 +5,7 @@ import * as complianceAndAlerts from './003_compliance_and_alerts.js';
 import * as referenceData from './004_reference_data.js';
 import * as policy from './005_policy.js';
 import * as collections from './006_collections.js';
+import * as access from './007_access.js';
 
 export interface Migration {
   name: string;
@@ -23,6 +24,7 @@ export const migrations: Migration[] = [
   { name: '004_reference_data', ...referenceData },
   { name: '005_policy', ...policy },
   { name: '006_collections', ...collections },
+  { name: '007_access', ...access },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -4,6 +4,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
+import grantRoutes from './access/grants/index.js';
+import { principals } from './access/principals.js';
 import { alerts } from './alerts/alerts.js';
 import auditRoutes from './audit/routes.js';
 import { ensureFirstAdminKey } from './auth/bootstrap.js';
@@ -194,8 +196,9 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(policyRoutes);
   await app.register(sourceRoutes);
   await app.register(evaluationRoutes);
+  await app.register(grantRoutes);
   await app.register(async (scope) => {
-    for (const resource of [classifications, domains, maskingRules, retentionPolicies, assets, dataQualityRules, complianceRecords, alerts]) {
+    for (const resource of [classifications, domains, maskingRules, retentionPolicies, assets, dataQualityRules, complianceRecords, alerts, principals]) {
       registerCrudRoutes(scope, resource as never);
     }
     registerColumnRoutes(scope);

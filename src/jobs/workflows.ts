@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Knex } from 'knex';
+import { grantQueues, grantSchedules } from '../access/grants/index.js';
 import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
 import type { PolicyService } from '../policy/service.js';
 import { createRun, executeRun } from '../sources/collections.js';
@@ -27,13 +28,22 @@ export class Workflows {
         { name: 'collection', expireInSeconds: 3600, handler: async ({ runId }) => this.afterCollection(await executeRun(this.db, runId!, { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts })) },
         { name: 'evaluation', expireInSeconds: 1800, handler: async ({ evaluationId }) => void (await runEvaluation(this.db, this.policy, evaluationId!)) },
         { name: 'scheduled-collection', expireInSeconds: 600, handler: () => this.scheduledCollection() },
+        ...grantQueues({ db: this.db, log: this.log, awsEndpointUrl: this.options.awsEndpointUrl, awsMaxAttempts: this.options.awsMaxAttempts }),
       ],
-      { work: this.options.work, schedules: this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : [] },
+      {
+        work: this.options.work,
+        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules],
+      },
     );
   }
 
   stop(): Promise<void> {
     return this.queue.stop();
+  }
+
+  /** Enqueues any job by queue name (for capabilities that bring their own queues). */
+  send(queue: string, data: Record<string, string>, key: string): Promise<void> {
+    return this.queue.send(queue, data, key);
   }
 
   /** Queues a run created by createRun. */

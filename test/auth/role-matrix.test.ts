@@ -32,6 +32,7 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'GET /v1/decisions': [A, C, U],
   'GET /v1/decisions/{id}': [A, C, U],
   ...crud('/v1/sources', [A, C]),
+  ...crud('/v1/principals', [A, S]),
   'POST /v1/collections': [A, C],
   'GET /v1/collections': READ,
   'GET /v1/collections/{id}': READ,
