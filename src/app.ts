@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
+import accessDecisionRoutes from './access/decisions.js';
 import grantRoutes from './access/grants/index.js';
 import { principals } from './access/principals.js';
 import { alerts } from './alerts/alerts.js';
@@ -53,6 +54,8 @@ export interface BuildAppOptions {
   announce?: (message: string) => void;
   /** Run background jobs in this instance (default true; false for an API-only instance). */
   workers?: boolean;
+  /** How often each instance re-checks the active bundle besides LISTEN/NOTIFY (default 5 s). */
+  policyPollMs?: number;
   /** The policy bundle imported on first start; default policies/bundle.tar.gz, null for none. */
   shippedBundle?: string | null;
   /** Where logs go instead of stdout (tests read them to prove redaction). */
@@ -70,7 +73,7 @@ const databasePlugin = fp(
 );
 
 const policyPlugin = fp(
-  async (app: FastifyInstance, options: { databaseUrl: string; shippedBundle?: string }) => {
+  async (app: FastifyInstance, options: { databaseUrl: string; shippedBundle?: string; pollMs?: number }) => {
     const service = new PolicyService(app.db, app.log);
     await service.start(options);
     app.decorate('policy', service);
@@ -185,6 +188,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(policyPlugin, {
     databaseUrl: database.url,
     shippedBundle: options.shippedBundle === null ? undefined : (options.shippedBundle ?? shippedBundlePath()),
+    pollMs: options.policyPollMs,
   });
   await app.register(jobsPlugin, { databaseUrl: database.url, work: options.workers ?? true });
   if (options.demo) await loadDemoEstate(app);
@@ -197,6 +201,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(sourceRoutes);
   await app.register(evaluationRoutes);
   await app.register(grantRoutes);
+  await app.register(accessDecisionRoutes);
   await app.register(async (scope) => {
     for (const resource of [classifications, domains, maskingRules, retentionPolicies, assets, dataQualityRules, complianceRecords, alerts, principals]) {
       registerCrudRoutes(scope, resource as never);

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { ACCESS_DATA_CHANNEL } from '../access/runtime.js';
+import { notifyOnCommit } from '../db/notifications.js';
 import { alerts, type AlertCreate } from '../alerts/alerts.js';
 import { recordAudit, type AuditContext } from '../audit/repository.js';
 import { assets } from '../catalog/assets.js';
@@ -77,6 +79,7 @@ export async function loadDemoData(db: Knex, options: { onlyIfEmpty?: boolean } 
     counts.compliance_records = await createAll(trx, 'compliance-records', complianceRecords.repository as never, demoComplianceRecords, async (r) =>
       Boolean(await trx('compliance_records').where({ regulation: r.regulation, requirement_id: r.requirement_id }).first('id')),
     );
+    await notifyOnCommit(trx, ACCESS_DATA_CHANNEL, 'demo');
     counts.alerts = await createAll(trx, 'alerts', alerts.repository as never, demoAlerts, async (a) =>
       Boolean(await trx('alerts').where({ name: a.name }).first('id')),
     );

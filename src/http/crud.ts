@@ -1,7 +1,9 @@
 import { Type, type TObject, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
+import { ACCESS_DATA_CHANNEL } from '../access/runtime.js';
 import { recordAudit } from '../audit/repository.js';
+import { notifyOnCommit } from '../db/notifications.js';
 import { auditContext } from '../auth/plugin.js';
 import type { CrudRepository, Entity } from '../db/table-repository.js';
 import { HttpProblem, notFound, problemResponses } from './problem.js';
@@ -47,6 +49,8 @@ export async function mutate<T>(
   return request.server.db.transaction(async (trx) => {
     const { result, entityId, oldValue, newValue } = await work(trx);
     await recordAudit(trx, auditContext(request), { ...change, entityId, oldValue, newValue });
+    // Access decisions preload the catalog and principals: every instance reloads after commit.
+    await notifyOnCommit(trx, ACCESS_DATA_CHANNEL, change.entity);
     return result;
   });
 }

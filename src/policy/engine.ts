@@ -56,6 +56,8 @@ function requiredBuiltins(policy: LoadedPolicy): string[] {
  */
 export class PolicyEngine {
   private readonly idle: LoadedPolicy[];
+  /** Service data (catalog, principals, grants) under data.custos.runtime; see src/access/runtime.ts. */
+  private runtime: unknown;
 
   private constructor(
     readonly bundle: PolicyBundle,
@@ -63,6 +65,19 @@ export class PolicyEngine {
     instances: LoadedPolicy[],
   ) {
     this.idle = instances;
+  }
+
+  /** Sets data.custos.runtime on every instance, beside the bundle's own data. */
+  setRuntimeData(runtime: unknown): void {
+    this.runtime = runtime;
+    const data = this.data();
+    for (const instance of this.idle) instance.setData(data);
+  }
+
+  private data(): Record<string, unknown> {
+    if (this.runtime === undefined) return this.bundle.data;
+    const custos = (this.bundle.data.custos ?? {}) as Record<string, unknown>;
+    return { ...this.bundle.data, custos: { ...custos, runtime: this.runtime } };
   }
 
   get revision(): string {
@@ -139,7 +154,11 @@ export class PolicyEngine {
       throw error;
     } finally {
       if (healthy) this.idle.push(instance);
-      else void PolicyEngine.instantiate(this.bundle).then((fresh) => this.idle.push(fresh));
+      else
+        void PolicyEngine.instantiate(this.bundle).then((fresh) => {
+          fresh.setData(this.data());
+          this.idle.push(fresh);
+        });
     }
   }
 }

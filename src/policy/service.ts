@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Knex } from 'knex';
 import { recordAudit, type AuditContext } from '../audit/repository.js';
+import { ACCESS_DATA_CHANNEL, loadAccessData, type AccessData } from '../access/runtime.js';
 import { ChangeListener, notifyOnCommit } from '../db/notifications.js';
 import { HttpProblem } from '../http/problem.js';
 import { InvalidBundleError, readBundle, type PolicyBundle } from './bundle.js';
@@ -34,7 +35,10 @@ export class PolicyService {
   private listener: ChangeListener | undefined;
   private poll: NodeJS.Timeout | undefined;
   private syncing: Promise<void> = Promise.resolve();
+  private accessReload: NodeJS.Timeout | undefined;
+  private accessData: AccessData | undefined;
   lastError: string | undefined;
+  accessDataError: string | undefined;
 
   constructor(
     private readonly db: Knex,
@@ -42,17 +46,28 @@ export class PolicyService {
   ) {}
 
   /** Imports the shipped bundle if new (activating it when nothing is active), then follows the active one. */
-  async start(options: { databaseUrl: string; shippedBundle?: string }): Promise<void> {
+  async start(options: { databaseUrl: string; shippedBundle?: string; pollMs?: number }): Promise<void> {
     if (options.shippedBundle) await this.importShipped(options.shippedBundle);
     await this.sync();
-    this.listener = new ChangeListener(options.databaseUrl, [BUNDLE_CHANNEL], () => void this.sync(), () => void this.sync(), this.log);
+    await this.reloadAccessData();
+    this.listener = new ChangeListener(
+      options.databaseUrl,
+      [BUNDLE_CHANNEL, ACCESS_DATA_CHANNEL],
+      (channel) => (channel === BUNDLE_CHANNEL ? void this.sync() : this.scheduleAccessReload()),
+      () => {
+        void this.sync();
+        this.scheduleAccessReload();
+      },
+      this.log,
+    );
     await this.listener.start();
-    this.poll = setInterval(() => void this.sync(), POLL_MS);
+    this.poll = setInterval(() => void this.sync(), options.pollMs ?? POLL_MS);
     this.poll.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.poll);
+    clearTimeout(this.accessReload);
     await this.listener?.stop();
     await this.syncing;
   }
@@ -101,6 +116,7 @@ export class PolicyService {
       if (!id || id === this.engineBundleId) return;
       const archive = await getArchive(this.db, id);
       const engine = await PolicyEngine.load(await readBundle(archive!));
+      if (this.accessData) engine.setRuntimeData(this.accessData);
       this.engine = engine;
       this.engineBundleId = id;
       this.lastError = undefined;
@@ -109,6 +125,34 @@ export class PolicyService {
       this.lastError = error instanceof InvalidBundleError ? error.message : `could not load the active bundle: ${(error as Error).message}`;
       this.log.error({ err: error, id }, 'policy bundle not loaded; keeping the previous one');
     }
+  }
+
+  /** Coalesces bursts of change notifications into one reload, 50 ms after the first. */
+  private scheduleAccessReload() {
+    if (this.accessReload) return;
+    this.accessReload = setTimeout(() => {
+      this.accessReload = undefined;
+      void this.reloadAccessData();
+    }, 50);
+    this.accessReload.unref();
+  }
+
+  /** Reloads the catalog, principals and grants into every instance. On failure the previous data stays. */
+  async reloadAccessData(): Promise<void> {
+    try {
+      const data = await loadAccessData(this.db);
+      this.accessData = data;
+      this.accessDataError = undefined;
+      this.engine?.setRuntimeData(data);
+    } catch (error) {
+      this.accessDataError = `could not load the access data: ${(error as Error).message}`;
+      this.log.error({ err: error }, 'access data not reloaded; keeping the previous data');
+    }
+  }
+
+  /** True once the catalog, principals and grants are loaded into the engine. */
+  get accessReady(): boolean {
+    return this.accessData !== undefined && this.engine !== undefined;
   }
 
   /** The engine to decide with, and the bundle it came from; 503 when there is none (fail closed). */

@@ -16,7 +16,7 @@ t.test('the shipped bundle is stored and active on first start', async (t) => {
   const bundles = await api.call('GET', '/v1/policy-bundles', { as: 'auditor' });
   t.equal(bundles.body.items.length, 1);
   const [shipped] = bundles.body.items;
-  t.match(shipped, { active: true, uploaded_by: 'system:bootstrap', rule_count: 18, entrypoints: ['custos/compliance/rules', 'custos/compliance/violations'] });
+  t.match(shipped, { active: true, uploaded_by: 'system:bootstrap', rule_count: 18, entrypoints: ['custos/access/decision', 'custos/compliance/rules', 'custos/compliance/violations'] });
   t.equal(shipped.sha256, createHash('sha256').update(await fs.readFile(SHIPPED)).digest('hex'));
 
   const archive = await api.call('GET', `/v1/policy-bundles/${shipped.id}/archive`, { as: 'auditor' });
@@ -47,7 +47,7 @@ t.test('decisions are explained and logged with the revision that made them', as
 
   const unknown = await api.call('POST', '/v1/decisions', { as: 'pipeline', body: { entrypoint: 'custos/nope', input: {} } });
   t.equal(unknown.status, 400);
-  t.match(unknown.body.errors, [{ field: 'entrypoint', message: 'must be one of: custos/compliance/rules, custos/compliance/violations' }]);
+  t.match(unknown.body.errors, [{ field: 'entrypoint', message: 'must be one of: custos/access/decision, custos/compliance/rules, custos/compliance/violations' }]);
   t.equal((await api.call('POST', '/v1/decisions', { as: 'auditor', body: { entrypoint: 'custos/compliance/rules' } })).status, 403);
 
   await t.rejects(api.app.db('decision_log').update({ actor: 'mallory' }), /decision_log is append-only/);
@@ -102,21 +102,21 @@ t.test('upload, activate, roll back: each decision names its revision', async (t
 
 t.test('every instance picks up an activation without a restart', async (t) => {
   const a = await testApp(t);
-  const b = await buildApp({ config: { databaseUrl: a.databaseUrl, dataDir: await tempDir(), logLevel: 'silent', adminKey: ADMIN_KEY }, announce: () => {} });
+  // B polls only hourly: switching before that proves the notification reached it.
+  const b = await buildApp({ config: { databaseUrl: a.databaseUrl, dataDir: await tempDir(), logLevel: 'silent', adminKey: ADMIN_KEY }, announce: () => {}, policyPollMs: 3_600_000 });
   t.teardown(() => b.close());
   const second = await upload(a, await shippedAsRevision('release-2'));
   await a.call('POST', `/v1/policy-bundles/${second.body.id}/activate`);
 
   const started = Date.now();
   let revision = '';
-  while (Date.now() - started < 4000) {
+  while (Date.now() - started < 15_000) {
     const response = await b.inject({ method: 'POST', url: '/v1/decisions', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { entrypoint: 'custos/compliance/rules', input: {} } });
     revision = response.json().bundle_revision;
     if (revision === 'release-2') break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  t.equal(revision, 'release-2');
-  t.ok(Date.now() - started < 2000, `instance B switched within 2 s (${Date.now() - started} ms), through LISTEN/NOTIFY rather than the 5 s poll`);
+  t.equal(revision, 'release-2', `instance B switched through LISTEN/NOTIFY (after ${Date.now() - started} ms)`);
 });
 
 t.test('fail closed: without a loadable bundle, decisions are refused, never guessed', async (t) => {

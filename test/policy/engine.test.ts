@@ -79,7 +79,7 @@ t.test('bundles built from other Rego: missing entrypoints and unsupported built
     return fs.readFile(out);
   };
   const other = await build('other', 'package other\nallow := true\n', ['other/allow']);
-  await t.rejects(load(other), /lacks the entrypoints custos\/compliance\/violations, custos\/compliance\/rules \(has: other\/allow\)/);
+  await t.rejects(load(other), /lacks the entrypoints custos\/compliance\/violations, custos\/compliance\/rules, custos\/access\/decision \(has: other\/allow\)/);
 
   // time.now_ns compiles for Wasm but the JS SDK lacks it: refused at load, never at evaluation.
   const clock = await build(
