@@ -7,6 +7,7 @@ import { OVERSIGHT } from '../auth/roles.js';
 import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
 import { IdParams, IsoDateTime, StringEnum, type Role } from '../http/schemas.js';
 import { ACCESS_DECISION } from '../policy/entrypoints.js';
+import { DecisionLogWriter } from '../policy/decision-log.js';
 import { getDecision } from '../policy/repository.js';
 import { STORES } from '../catalog/assets.js';
 
@@ -104,13 +105,20 @@ async function logDecisions(request: FastifyRequest, checks: AccessCheck[], now:
     duration_ms: duration,
   }));
   try {
-    await request.server.db('decision_log').insert(rows);
+    await decisionLog(request.server).write(rows);
     return rows.map((r) => r.id);
   } catch (error) {
     request.log.error({ err: error }, 'decision log unavailable');
     return null;
   }
 }
+
+const writers = new WeakMap<FastifyInstance, DecisionLogWriter>();
+const decisionLog = (app: FastifyInstance) => {
+  let writer = writers.get(app);
+  if (!writer) writers.set(app, (writer = new DecisionLogWriter(app.db)));
+  return writer;
+};
 
 export default async function accessDecisionRoutes(app: FastifyInstance) {
   app.post('/v1/access/decisions', {

@@ -26,6 +26,30 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/=]{16,200})$/;
 
+/**
+ * Valid keys are remembered for 5 s, so a busy pipeline costs one lookup per key every 5 s rather
+ * than one per request. A revocation takes effect at once on the instance that revoked it
+ * (forgetKey) and within 5 s on the others. Unknown keys are not cached.
+ */
+const KEY_CACHE_MS = 5_000;
+const keyCache = new Map<string, { apiKey: NonNullable<Awaited<ReturnType<typeof findActiveKey>>>; until: number }>();
+
+export function forgetKey(id: string): void {
+  for (const [key, entry] of keyCache) if (entry.apiKey.id === id) keyCache.delete(key);
+}
+
+async function lookupKey(db: import('knex').Knex, key: string) {
+  const cached = keyCache.get(key);
+  if (cached && cached.until > Date.now()) return cached.apiKey;
+  keyCache.delete(key);
+  const apiKey = await findActiveKey(db, key);
+  if (apiKey) {
+    if (keyCache.size > 10_000) keyCache.clear();
+    keyCache.set(key, { apiKey, until: Date.now() + KEY_CACHE_MS });
+  }
+  return apiKey;
+}
+
 /** The audit context of an authenticated request. */
 export function auditContext(request: FastifyRequest): AuditContext {
   return {
@@ -44,7 +68,7 @@ export default fp(
       const config = request.routeOptions.config;
       if (config.public || request.is404) return;
       const match = BEARER.exec(request.headers.authorization ?? '');
-      const apiKey = match ? await findActiveKey(app.db, match[1]!) : undefined;
+      const apiKey = match ? await lookupKey(app.db, match[1]!) : undefined;
       if (!apiKey) {
         reply.header('www-authenticate', 'Bearer realm="custos"');
         return sendProblem(reply, request, new HttpProblem(401, 'unauthorized', 'a valid API key is required: Authorization: Bearer <key>'));

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { mutate } from '../http/crud.js';
 import { conflict, notFound, problemResponses } from '../http/problem.js';
 import { IdParams, Page, PageQuery, RoleSchema, type Role } from '../http/schemas.js';
+import { forgetKey } from './plugin.js';
 import { ADMIN_ONLY, OVERSIGHT } from './roles.js';
 import { countActiveAdmins, createApiKey, getApiKey, listApiKeys, revokeApiKey, type ApiKeyFilters } from './repository.js';
 
@@ -92,6 +93,7 @@ export default async function apiKeyRoutes(app: FastifyInstance) {
         const revoked = await revokeApiKey(trx, id, request.actor.name);
         return { result: revoked, entityId: id, oldValue: current, newValue: revoked };
       });
+      forgetKey(id);
       return reply.code(204).send();
     },
   });
