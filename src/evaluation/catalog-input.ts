@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { approvedGrantsForPolicy } from '../access/grants/index.js';
 import type { PolicyInput } from '../policy/input.js';
 
 /** The metadata repository as policies see it: assets with columns and retention in days. */
@@ -26,8 +27,7 @@ export async function catalogInput(db: Knex): Promise<{ catalog: PolicyInput['ca
       retention_days: a.period_days ?? null,
       columns: byAsset.get(a.id) ?? [],
     })),
-    // Approved access grants arrive with the access workflow (issue 6).
-    approved_grants: [],
+    approved_grants: await approvedGrantsForPolicy(db),
   };
   return { catalog, sha256: createHash('sha256').update(JSON.stringify(catalog)).digest('hex') };
 }

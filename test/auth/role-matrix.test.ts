@@ -33,6 +33,17 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'GET /v1/decisions/{id}': [A, C, U],
   ...crud('/v1/sources', [A, C]),
   ...crud('/v1/principals', [A, S]),
+  'POST /v1/access/requests': [A, S, C],
+  'GET /v1/access/requests': READ,
+  'GET /v1/access/requests/{id}': READ,
+  'POST /v1/access/requests/{id}/approve': [A, S, C],
+  'POST /v1/access/requests/{id}/reject': [A, S, C],
+  'POST /v1/access/requests/{id}/withdraw': [A, S, C],
+  'GET /v1/access/grants': READ,
+  'GET /v1/access/grants/{id}': READ,
+  'POST /v1/access/grants/{id}/revoke': [A, S, C],
+  'POST /v1/access/grants/{id}/retry': [A, C],
+  'POST /v1/access/reconcile': [A, C],
   'POST /v1/access/decisions': [A, P],
   'POST /v1/access/decisions:batch': [A, P],
   'GET /v1/access/decisions/{id}': [A, C, U],
@@ -103,7 +114,7 @@ t.test('docs are served without a key', async (t) => {
   for (const [path, methods] of Object.entries(json.body.paths as Record<string, Record<string, any>>)) {
     for (const [method, operation] of Object.entries(methods)) {
       t.ok(['200', '201', '202', '204'].some((code) => operation.responses?.[code]), `${method} ${path} documents its success response`);
-      if ((method === 'post' || method === 'patch') && !path.endsWith('/activate')) t.ok(operation.requestBody, `${method} ${path} documents its body`);
+      if ((method === 'post' || method === 'patch') && !/\/(activate|retry)$/.test(path)) t.ok(operation.requestBody, `${method} ${path} documents its body`);
     }
   }
 });
