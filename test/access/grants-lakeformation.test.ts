@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-lakeformation';
 import t from 'tap';
 import { applyGrant, sweepExpiredGrants, type GrantJobContext } from '../../src/access/grants/index.js';
-import { create, testApp, type TestApp } from '../helpers/app.js';
+import { create, testApp, type TestApp, waitFor } from '../helpers/app.js';
 import { startFaultyProxy } from '../helpers/faulty-proxy.js';
 import { MOTO_ACCOUNT, motoClient, motoSkip, startMoto } from '../helpers/moto.js';
 
@@ -18,16 +18,6 @@ const ROGUE = `arn:aws:iam::${MOTO_ACCOUNT}:role/shadow-etl`;
 const LAKE_ADMIN = `arn:aws:iam::${MOTO_ACCOUNT}:role/lake-admin`;
 const OWNER = 'owner.wealth@bank.example';
 const STEWARD = 'steward.wealth@bank.example';
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const grantIn = (api: TestApp, id: string, status: string) =>
   waitFor(async () => {

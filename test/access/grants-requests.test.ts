@@ -1,7 +1,7 @@
 import t from 'tap';
 import { sweepExpiredGrants } from '../../src/access/grants/index.js';
 import { freePort } from '../../src/db/embedded.js';
-import { create, testApp, type TestApp } from '../helpers/app.js';
+import { create, testApp, type TestApp, waitFor } from '../helpers/app.js';
 // Sets dummy AWS credentials: the SDK signs requests before it finds the port closed.
 import '../helpers/moto.js';
 
@@ -10,16 +10,6 @@ const ACCOUNT = '111122223333';
 const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:role/kyc-analytics`;
 const OWNER = 'owner.wealth@bank.example';
 const STEWARD = 'steward.wealth@bank.example';
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function key(api: TestApp, name: string, role = 'steward'): Promise<string> {
   return (await create(api, '/v1/api-keys', { name, role })).key;

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
 import { loadDemoData } from '../../src/demo/load.js';
-import { testApp, type TestApp } from '../helpers/app.js';
+import { testApp, type TestApp, waitFor } from '../helpers/app.js';
 
 const ACCOUNT = '111122223333';
 
@@ -25,16 +25,6 @@ const EXPECTED_AWS: Array<[string, string]> = [
   ['securityhub.finding_sla', `arn:aws:securityhub:us-east-1:${ACCOUNT}:subscription/aws-foundational-security-best-practices/v/1.0.0/S3.2/finding/0001`],
 ].sort() as Array<[string, string]>;
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** Imports a snapshot and waits for the evaluation that follows it. */
 async function importAndEvaluate(api: TestApp, snapshot: unknown) {
   const run = await api.call('POST', '/v1/collections', { as: 'compliance_officer', body: { source: 'file', snapshot } });
@@ -43,7 +33,7 @@ async function importAndEvaluate(api: TestApp, snapshot: unknown) {
     const list = await api.call('GET', `/v1/evaluations?collection_id=${run.body.id}`);
     const done = list.body.items.find((e: { status: string }) => e.status === 'complete' || e.status === 'failed');
     return done;
-  }, 'evaluation');
+  }, 'evaluation', 15_000);
   return { run: run.body, evaluation };
 }
 
@@ -96,7 +86,7 @@ t.test('the demo estate: imported, evaluated, exactly the expected findings', as
   const second = await waitFor(async () => {
     const e = (await api.call('GET', `/v1/evaluations/${again.body.id}`)).body;
     return e.status === 'complete' ? e : undefined;
-  }, 'second evaluation');
+  }, 'second evaluation', 15_000);
   t.match(second.counts, { violations: findings.length, new: 0, reopened: 0, resolved: 0 });
   t.same((await allFindings(api, `&evaluation=${second.id}`)).map((f) => f.id).sort(), findings.map((f) => f.id).sort());
 });

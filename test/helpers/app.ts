@@ -88,3 +88,14 @@ export async function create(api: TestApp, url: string, body: unknown, as: Role 
   if (response.status !== 201) throw new Error(`POST ${url} → ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
 }
+
+/** Polls `probe` every 100 ms until it returns a value; fails after `ms`. For background jobs. */
+export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -1,34 +1,24 @@
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { loadDemoData } from '../../src/demo/load.js';
-import { ADMIN_KEY, freshDatabaseUrl, tempDir, testApp, type TestApp } from '../helpers/app.js';
+import { ADMIN_KEY, freshDatabaseUrl, tempDir, testApp, type TestApp, waitFor } from '../helpers/app.js';
 import { motoSkip, startMoto, MOTO_ACCOUNT } from '../helpers/moto.js';
 import { startFaultyProxy } from '../helpers/faulty-proxy.js';
 import { loadEstate } from './fixtures/estate.js';
 
 const ALL_SERVICES = ['config', 'securityhub', 'lakeformation', 's3', 'ec2', 'kms', 'cloudtrail', 'iam', 'rds'];
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 const finished = (api: TestApp, runId: string) =>
   waitFor(async () => {
     const run = (await api.call('GET', `/v1/collections/${runId}`)).body;
     return ['complete', 'partial', 'failed'].includes(run.status) ? run : undefined;
-  }, `run ${runId}`);
+  }, `run ${runId}`, 60_000);
 
 const evaluated = (api: TestApp, runId: string) =>
   waitFor(async () => {
     const list = await api.call('GET', `/v1/evaluations?collection_id=${runId}`);
     return list.body.items.find((e: { status: string }) => ['complete', 'failed'].includes(e.status));
-  }, `evaluation of ${runId}`);
+  }, `evaluation of ${runId}`, 60_000);
 
 t.test('a collection from moto through the API: durable run, honest gaps, the findings the estate should produce', { skip: motoSkip }, async (t) => {
   const moto = await startMoto(t);
@@ -119,6 +109,6 @@ t.test('a queued run survives a restart: another instance picks it up', async (t
   const done = await waitFor(async () => {
     const run = (await worker.inject({ url: `/v1/collections/${queued.id}`, headers: auth })).json();
     return ['complete', 'partial', 'failed'].includes(run.status) ? run : undefined;
-  }, 'run after restart');
+  }, 'run after restart', 60_000);
   t.equal(done.status, 'partial');
 });
