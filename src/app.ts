@@ -19,7 +19,9 @@ import { domains } from './catalog/domains.js';
 import { maskingRules, registerMaskingPreview } from './catalog/masking-rules.js';
 import { retentionPolicies } from './catalog/retention-policies.js';
 import { loadConfig, type Config } from './config.js';
+import { loadShippedCatalog, unknownControls, type Catalog } from './controls/catalog.js';
 import { complianceRecords } from './controls/compliance-records.js';
+import controlRoutes from './controls/routes.js';
 import { migrateToLatest, openDatabase, type Database } from './db/database.js';
 import { loadDemoData } from './demo/load.js';
 import healthRoutes from './health/routes.js';
@@ -73,8 +75,11 @@ const databasePlugin = fp(
 );
 
 const policyPlugin = fp(
-  async (app: FastifyInstance, options: { databaseUrl: string; shippedBundle?: string; pollMs?: number }) => {
-    const service = new PolicyService(app.db, app.log);
+  async (app: FastifyInstance, options: { databaseUrl: string; shippedBundle?: string; pollMs?: number; catalog: Catalog }) => {
+    const service = new PolicyService(app.db, app.log, (rules) => {
+      const unknown = unknownControls(options.catalog, rules);
+      return unknown.length ? `rules name controls that are not in the control catalog: ${unknown.join(', ')}` : undefined;
+    });
     await service.start(options);
     app.decorate('policy', service);
     // Registered after the database plugin, so it runs before the database closes.
@@ -116,6 +121,8 @@ async function loadDemoEstate(app: FastifyInstance) {
  */
 export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const config: Config = { ...loadConfig(), ...options.config };
+  // The SOC 2 control catalog is data; an invalid one stops start-up with the reason.
+  const catalog = loadShippedCatalog();
 
   const app = Fastify({
     logger: {
@@ -189,6 +196,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     databaseUrl: database.url,
     shippedBundle: options.shippedBundle === null ? undefined : (options.shippedBundle ?? shippedBundlePath()),
     pollMs: options.policyPollMs,
+    catalog,
   });
   await app.register(jobsPlugin, { databaseUrl: database.url, work: options.workers ?? true });
   if (options.demo) await loadDemoEstate(app);
@@ -202,6 +210,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(evaluationRoutes);
   await app.register(grantRoutes);
   await app.register(accessDecisionRoutes);
+  await app.register(controlRoutes, { catalog });
   await app.register(async (scope) => {
     for (const resource of [classifications, domains, maskingRules, retentionPolicies, assets, dataQualityRules, complianceRecords, alerts, principals]) {
       registerCrudRoutes(scope, resource as never);

@@ -8,7 +8,7 @@ import { ACCESS_DATA_CHANNEL, loadAccessData, type AccessData } from '../access/
 import { ChangeListener, notifyOnCommit } from '../db/notifications.js';
 import { HttpProblem } from '../http/problem.js';
 import { InvalidBundleError, readBundle, type PolicyBundle } from './bundle.js';
-import { PolicyEngine } from './engine.js';
+import { PolicyEngine, type RuleMetadata } from './engine.js';
 import { activateBundle, activeBundleId, findBundleBySha, getArchive, insertBundle, type BundleRecord } from './repository.js';
 
 export const BUNDLE_CHANNEL = 'custos_policy_bundle';
@@ -43,6 +43,8 @@ export class PolicyService {
   constructor(
     private readonly db: Knex,
     private readonly log: FastifyBaseLogger,
+    /** Refuses a bundle whose rules disagree with the control catalog: returns the reason, or nothing. */
+    private readonly checkRules: (rules: RuleMetadata[]) => string | undefined = () => undefined,
   ) {}
 
   /** Imports the shipped bundle if new (activating it when nothing is active), then follows the active one. */
@@ -88,6 +90,8 @@ export class PolicyService {
   /** Validates (compiles and test-evaluates) and stores a bundle; does not activate it. */
   async store(trx: Knex.Transaction, bundle: PolicyBundle, archive: Buffer, context: AuditContext): Promise<BundleRecord> {
     const engine = await PolicyEngine.load(bundle);
+    const disagreement = this.checkRules(engine.rules());
+    if (disagreement) throw new InvalidBundleError(disagreement);
     const record = await insertBundle(trx, { bundle, archive, entrypoints: engine.entrypoints, rules: engine.rules(), uploadedBy: context.actor });
     const { rules, ...summary } = record;
     await recordAudit(trx, context, { action: 'upload', entity: 'policy-bundles', entityId: record.id, newValue: { ...summary, rule_ids: rules.map((r) => r.id) } });

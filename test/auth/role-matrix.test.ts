@@ -44,6 +44,9 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'POST /v1/access/grants/{id}/revoke': [A, S, C],
   'POST /v1/access/grants/{id}/retry': [A, C],
   'POST /v1/access/reconcile': [A, C],
+  'GET /v1/controls': READ,
+  'GET /v1/controls/{id}': READ,
+  'GET /v1/controls/{id}/history': READ,
   'POST /v1/access/decisions': [A, P],
   'POST /v1/access/decisions:batch': [A, P],
   'GET /v1/access/decisions/{id}': [A, C, U],
@@ -70,7 +73,7 @@ const MATRIX: Record<string, Role[] | 'public'> = {
 };
 
 const concrete = (path: string) =>
-  path.replace('/v1/audit-log/{id}', '/v1/audit-log/1').replace('{id}', '01900000-0000-7000-8000-000000000000').replace('{column}', 'ssn');
+  path.replace('/v1/controls/{id}', '/v1/controls/CC6.1').replace('/v1/audit-log/{id}', '/v1/audit-log/1').replace('{id}', '01900000-0000-7000-8000-000000000000').replace('{column}', 'ssn');
 
 t.test('every route is in the matrix, and the matrix names only real routes', async (t) => {
   const api = await testApp(t);

@@ -1,0 +1,184 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Knex } from 'knex';
+import { CATALOG_READERS } from '../auth/roles.js';
+import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
+import { IsoDate, IsoDateTime, StringEnum } from '../http/schemas.js';
+import type { RuleMetadata } from '../policy/engine.js';
+import { CONTROL_ID, type Catalog, type Control } from './catalog.js';
+
+const STATUSES = ['passing', 'failing', 'not_tested', 'manual'] as const;
+type Status = (typeof STATUSES)[number];
+const nullable = <T extends import('@sinclair/typebox').TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+const ControlView = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  description: Type.String(),
+  category: Type.String(),
+  automation: Type.String(),
+  evidence: Type.Array(Type.String()),
+  rules: Type.Array(Type.String(), { description: 'rules whose metadata names this control' }),
+  status: StringEnum(STATUSES),
+  reason: Type.String(),
+  open_findings: Type.Integer(),
+  evaluation_id: nullable(Type.String()),
+  evaluated_at: nullable(IsoDateTime),
+  owner: nullable(Type.String({ description: 'responsible party of the SOC2 compliance record for this control' })),
+  last_review_date: nullable(IsoDate),
+  next_review_date: nullable(IsoDate),
+});
+const FindingRef = Type.Object({ id: Type.String(), rule_id: Type.String(), severity: Type.String(), resource_type: Type.String(), resource_id: Type.String(), msg: Type.String() });
+
+interface Evaluation {
+  id: string;
+  finished_at: string;
+  run_partial: boolean;
+  bundle_revision: string;
+}
+
+/** Open findings per control in one evaluation. */
+async function findingsPerControl(db: Knex, evaluationId: string): Promise<Map<string, number>> {
+  const { rows } = await db.raw(
+    `SELECT c.control, count(*)::int AS n FROM evaluation_findings ef
+       JOIN findings f ON f.id = ef.finding_id, jsonb_array_elements_text(f.controls) AS c(control)
+     WHERE ef.evaluation_id = ? GROUP BY c.control`,
+    [evaluationId],
+  );
+  return new Map(rows.map((r: { control: string; n: number }) => [r.control, r.n]));
+}
+
+/** One control's status from one evaluation; missing or partial data is never "passing". */
+function statusOf(control: Control, rules: string[], evaluation: Evaluation | undefined, open: number): { status: Status; reason: string } {
+  if (control.automation === 'manual') return { status: 'manual', reason: 'no automated test: awaiting attestation by a compliance officer' };
+  if (rules.length === 0) return { status: 'not_tested', reason: 'no rule of the active policy bundle tests it' };
+  if (!evaluation) return { status: 'not_tested', reason: 'no evaluation has run yet' };
+  if (evaluation.run_partial) return { status: 'not_tested', reason: 'the latest evaluation used a partial collection run: its data is incomplete' };
+  if (open > 0) return { status: 'failing', reason: `${open} open finding(s) of ${rules.join(', ')}` };
+  const rest = control.automation === 'partial' ? '; the parts no rule tests need attestation' : '';
+  return { status: 'passing', reason: `no open finding of ${rules.join(', ')}${rest}` };
+}
+
+async function latestEvaluation(db: Knex): Promise<Evaluation | undefined> {
+  return db('evaluations').select('id', 'finished_at', 'run_partial', 'bundle_revision').where({ status: 'complete' }).orderBy('finished_at', 'desc').first();
+}
+
+/** Control statuses from the latest complete evaluation, with the SOC2 compliance records' review dates. */
+async function controlViews(app: FastifyInstance, catalog: Catalog, rules: RuleMetadata[]) {
+  const evaluation = await latestEvaluation(app.db);
+  const counts = evaluation ? await findingsPerControl(app.db, evaluation.id) : new Map<string, number>();
+  const records: Array<{ requirement_id: string; responsible_party: string; last_review_date: string | null; next_review_date: string | null }> = await app
+    .db('compliance_records')
+    .whereIn('regulation', ['SOC2', 'SOC 2'])
+    .select('requirement_id', 'responsible_party', 'last_review_date', 'next_review_date');
+  const byControl = new Map(records.map((r) => [r.requirement_id, r]));
+  return catalog.controls.map((control) => {
+    const ruleIds = rules.filter((r) => r.controls.includes(control.id)).map((r) => r.id);
+    const open = counts.get(control.id) ?? 0;
+    const record = byControl.get(control.id);
+    return {
+      ...control,
+      rules: ruleIds,
+      ...statusOf(control, ruleIds, evaluation, open),
+      open_findings: evaluation?.run_partial ? 0 : open,
+      evaluation_id: evaluation?.id ?? null,
+      evaluated_at: evaluation?.finished_at ?? null,
+      owner: record?.responsible_party ?? null,
+      last_review_date: record?.last_review_date ?? null,
+      next_review_date: record?.next_review_date ?? null,
+    };
+  });
+}
+
+export default async function controlRoutes(app: FastifyInstance, { catalog }: { catalog: Catalog }) {
+  const rules = () => {
+    try {
+      return app.policy.current().engine.rules();
+    } catch {
+      return [];
+    }
+  };
+  const ControlParams = Type.Object({ id: Type.String({ pattern: CONTROL_ID, description: 'e.g. CC6.1' }) }, { additionalProperties: false });
+
+  app.get('/v1/controls', {
+    config: { roles: CATALOG_READERS },
+    schema: {
+      tags: ['controls'],
+      summary: `${catalog.framework} controls with their status from the latest evaluation`,
+      querystring: Type.Object(
+        { status: Type.Optional(StringEnum(STATUSES)), category: Type.Optional(Type.String({ maxLength: 100 })), automation: Type.Optional(StringEnum(['automated', 'partial', 'manual'])) },
+        { additionalProperties: false },
+      ),
+      response: { 200: Type.Object({ framework: Type.String(), version: Type.String(), items: Type.Array(ControlView), next_cursor: Type.Null() }), ...problemResponses(400, 401, 403) },
+    },
+    handler: async (request) => {
+      const { status, category, automation } = request.query as { status?: string; category?: string; automation?: string };
+      const items = (await controlViews(app, catalog, rules())).filter(
+        (c) => (!status || c.status === status) && (!category || c.category === category) && (!automation || c.automation === automation),
+      );
+      return { framework: catalog.framework, version: catalog.version, items, next_cursor: null };
+    },
+  });
+
+  app.get('/v1/controls/:id', {
+    config: { roles: CATALOG_READERS },
+    schema: {
+      tags: ['controls'],
+      summary: 'One control: status, the rules that test it, and the open findings that fail it',
+      params: ControlParams,
+      response: { 200: Type.Intersect([ControlView, Type.Object({ failing_findings: Type.Array(FindingRef) })]), ...problemResponses(400, 401, 403, 404) },
+    },
+    handler: async (request) => {
+      const { id } = request.params as { id: string };
+      const view = (await controlViews(app, catalog, rules())).find((c) => c.id === id);
+      if (!view) throw notFound('control', id);
+      const failing =
+        view.status === 'failing' && view.evaluation_id
+          ? await app
+              .db('findings as f')
+              .join('evaluation_findings as ef', 'ef.finding_id', 'f.id')
+              .where('ef.evaluation_id', view.evaluation_id)
+              .whereRaw('f.controls @> ?::jsonb', [JSON.stringify([id])])
+              .select('f.id', 'f.rule_id', 'f.severity', 'f.resource_type', 'f.resource_id', 'f.msg')
+              .orderBy('f.id')
+              .limit(500)
+          : [];
+      return { ...view, failing_findings: failing };
+    },
+  });
+
+  app.get('/v1/controls/:id/history', {
+    config: { roles: CATALOG_READERS },
+    schema: {
+      tags: ['controls'],
+      summary: 'A control’s status at each evaluation of a period',
+      params: ControlParams,
+      querystring: Type.Object({ from: Type.Optional(IsoDateTime), to: Type.Optional(IsoDateTime) }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          control: Type.String(),
+          items: Type.Array(Type.Object({ evaluation_id: Type.String(), at: IsoDateTime, bundle_revision: Type.String(), status: StringEnum(STATUSES), reason: Type.String(), open_findings: Type.Integer() })),
+        }),
+        ...problemResponses(400, 401, 403, 404),
+      },
+    },
+    handler: async (request) => {
+      const { id } = request.params as { id: string };
+      const { from, to } = request.query as { from?: string; to?: string };
+      const control = catalog.controls.find((c) => c.id === id);
+      if (!control) throw notFound('control', id);
+      if (from && to && to < from) throw new HttpProblem(400, 'validation-error', 'to: must not be before from', [{ location: 'querystring', field: 'to', message: 'must not be before from' }]);
+      const query = app.db('evaluations').select('id', 'finished_at', 'run_partial', 'bundle_revision').where({ status: 'complete' }).orderBy('finished_at').limit(1000);
+      if (from) query.where('finished_at', '>=', from);
+      if (to) query.where('finished_at', '<', to);
+      const evaluations: Evaluation[] = await query;
+      const ruleIds = rules().filter((r) => r.controls.includes(id)).map((r) => r.id);
+      const items = [];
+      for (const evaluation of evaluations) {
+        const open = (await findingsPerControl(app.db, evaluation.id)).get(id) ?? 0;
+        items.push({ evaluation_id: evaluation.id, at: evaluation.finished_at, bundle_revision: evaluation.bundle_revision, ...statusOf(control, ruleIds, evaluation, open), open_findings: open });
+      }
+      return { control: id, items };
+    },
+  });
+}
