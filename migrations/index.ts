@@ -6,6 +6,7 @@ import * as referenceData from './004_reference_data.js';
 import * as policy from './005_policy.js';
 import * as collections from './006_collections.js';
 import * as access from './007_access.js';
+import * as evidence from './008_evidence.js';
 
 export interface Migration {
   name: string;
@@ -25,6 +26,7 @@ export const migrations: Migration[] = [
   { name: '005_policy', ...policy },
   { name: '006_collections', ...collections },
   { name: '007_access', ...access },
+  { name: '008_evidence', ...evidence },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -22,6 +22,7 @@ import { loadConfig, type Config } from './config.js';
 import { loadShippedCatalog, unknownControls, type Catalog } from './controls/catalog.js';
 import { complianceRecords } from './controls/compliance-records.js';
 import controlRoutes from './controls/routes.js';
+import evidenceRoutes from './evidence/routes.js';
 import { migrateToLatest, openDatabase, type Database } from './db/database.js';
 import { loadDemoData } from './demo/load.js';
 import healthRoutes from './health/routes.js';
@@ -211,6 +212,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(grantRoutes);
   await app.register(accessDecisionRoutes);
   await app.register(controlRoutes, { catalog });
+  await app.register(evidenceRoutes);
   await app.register(async (scope) => {
     for (const resource of [classifications, domains, maskingRules, retentionPolicies, assets, dataQualityRules, complianceRecords, alerts, principals]) {
       registerCrudRoutes(scope, resource as never);

@@ -47,6 +47,13 @@ export function validateCatalog(document: unknown): Catalog {
   return document;
 }
 
+let shipped: Catalog | undefined;
+
+/** The shipped catalog, loaded once. */
+export function shippedCatalog(): Catalog {
+  return (shipped ??= loadShippedCatalog());
+}
+
 /** The catalog shipped in controls/soc2.json, found from src/ or dist/src/. */
 export function loadShippedCatalog(): Catalog {
   for (let dir = path.dirname(fileURLToPath(import.meta.url)); dir !== path.dirname(dir); dir = path.dirname(dir)) {

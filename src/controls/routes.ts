@@ -5,10 +5,9 @@ import { CATALOG_READERS } from '../auth/roles.js';
 import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
 import { IsoDate, IsoDateTime, StringEnum } from '../http/schemas.js';
 import type { RuleMetadata } from '../policy/engine.js';
-import { CONTROL_ID, type Catalog, type Control } from './catalog.js';
+import { CONTROL_ID, type Catalog } from './catalog.js';
+import { STATUSES, statusOf, type EvaluationSummary as Evaluation } from './status.js';
 
-const STATUSES = ['passing', 'failing', 'not_tested', 'manual'] as const;
-type Status = (typeof STATUSES)[number];
 const nullable = <T extends import('@sinclair/typebox').TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const ControlView = Type.Object({
@@ -30,12 +29,6 @@ const ControlView = Type.Object({
 });
 const FindingRef = Type.Object({ id: Type.String(), rule_id: Type.String(), severity: Type.String(), resource_type: Type.String(), resource_id: Type.String(), msg: Type.String() });
 
-interface Evaluation {
-  id: string;
-  finished_at: string;
-  run_partial: boolean;
-  bundle_revision: string;
-}
 
 /** Open findings per control in one evaluation. */
 async function findingsPerControl(db: Knex, evaluationId: string): Promise<Map<string, number>> {
@@ -46,17 +39,6 @@ async function findingsPerControl(db: Knex, evaluationId: string): Promise<Map<s
     [evaluationId],
   );
   return new Map(rows.map((r: { control: string; n: number }) => [r.control, r.n]));
-}
-
-/** One control's status from one evaluation; missing or partial data is never "passing". */
-function statusOf(control: Control, rules: string[], evaluation: Evaluation | undefined, open: number): { status: Status; reason: string } {
-  if (control.automation === 'manual') return { status: 'manual', reason: 'no automated test: awaiting attestation by a compliance officer' };
-  if (rules.length === 0) return { status: 'not_tested', reason: 'no rule of the active policy bundle tests it' };
-  if (!evaluation) return { status: 'not_tested', reason: 'no evaluation has run yet' };
-  if (evaluation.run_partial) return { status: 'not_tested', reason: 'the latest evaluation used a partial collection run: its data is incomplete' };
-  if (open > 0) return { status: 'failing', reason: `${open} open finding(s) of ${rules.join(', ')}` };
-  const rest = control.automation === 'partial' ? '; the parts no rule tests need attestation' : '';
-  return { status: 'passing', reason: `no open finding of ${rules.join(', ')}${rest}` };
 }
 
 async function latestEvaluation(db: Knex): Promise<Evaluation | undefined> {

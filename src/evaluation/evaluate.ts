@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
+import { shippedCatalog } from '../controls/catalog.js';
+import { recordEvaluationEvidence } from '../evidence/evaluation-evidence.js';
 import { HttpProblem } from '../http/problem.js';
 import { COMPLIANCE_VIOLATIONS } from '../policy/entrypoints.js';
 import type { PolicyInput, Violation } from '../policy/input.js';
@@ -81,6 +83,8 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
         })
         .where({ id: evaluationId })
         .returning('*');
+      // The evaluation's evidence commits with it: no result without its evidence, and none twice.
+      await recordEvaluationEvidence(trx, { evaluation: done, observedAt: run.observed_at, catalog: shippedCatalog(), rules: engine.rules() });
       return done;
     });
   } catch (error) {

@@ -44,6 +44,9 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'POST /v1/access/grants/{id}/revoke': [A, S, C],
   'POST /v1/access/grants/{id}/retry': [A, C],
   'POST /v1/access/reconcile': [A, C],
+  'GET /v1/evidence': READ,
+  'GET /v1/evidence/{id}': READ,
+  'POST /v1/evidence/verify': [A, C, U],
   'GET /v1/controls': READ,
   'GET /v1/controls/{id}': READ,
   'GET /v1/controls/{id}/history': READ,
@@ -117,7 +120,7 @@ t.test('docs are served without a key', async (t) => {
   for (const [path, methods] of Object.entries(json.body.paths as Record<string, Record<string, any>>)) {
     for (const [method, operation] of Object.entries(methods)) {
       t.ok(['200', '201', '202', '204'].some((code) => operation.responses?.[code]), `${method} ${path} documents its success response`);
-      if ((method === 'post' || method === 'patch') && !/\/(activate|retry)$/.test(path)) t.ok(operation.requestBody, `${method} ${path} documents its body`);
+      if ((method === 'post' || method === 'patch') && !/\/(activate|retry|verify)$/.test(path)) t.ok(operation.requestBody, `${method} ${path} documents its body`);
     }
   }
 });

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { v7 as uuidv7 } from 'uuid';
+
+/** JSON with object keys sorted at every level: the same value always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** The hash before the first item. */
+export const GENESIS = '0'.repeat(64);
+
+export interface EvidenceInput {
+  control_id: string;
+  kind: 'evaluation' | 'attestation' | 'remediation';
+  source_id: string;
+  collected_at: string;
+  bundle_revision: string | null;
+  body: unknown;
+}
+
+interface ChainFields {
+  id: string;
+  control_id: string;
+  kind: string;
+  source_id: string;
+  collected_at: string;
+  bundle_revision: string | null;
+  body_sha256: string;
+}
+
+/** An item's hash covers the previous hash and every field but the body, which its SHA-256 stands for. */
+export function itemHash(prevHash: string, fields: ChainFields): string {
+  const { id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256 } = fields;
+  return sha256(`${prevHash}\n${canonicalJson({ id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256 })}`);
+}
+
+/** Appends items to the chain inside the caller's transaction; appends are serialised so the chain stays linear. */
+export async function appendEvidence(trx: Knex.Transaction, items: EvidenceInput[]): Promise<string> {
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['custos:evidence']);
+  let prev: string = (await trx('evidence_items').select('hash').orderBy('seq', 'desc').first())?.hash ?? GENESIS;
+  const rows = items.map((item) => {
+    const collected_at = new Date(item.collected_at).toISOString();
+    const fields = { id: uuidv7(), control_id: item.control_id, kind: item.kind, source_id: item.source_id, collected_at, bundle_revision: item.bundle_revision, body_sha256: sha256(canonicalJson(item.body)) };
+    const hash = itemHash(prev, fields);
+    const row = { ...fields, body: JSON.stringify(item.body), prev_hash: prev, hash };
+    prev = hash;
+    return row;
+  });
+  for (let i = 0; i < rows.length; i += 500) await trx('evidence_items').insert(rows.slice(i, i + 500));
+  return prev;
+}
+
+export interface Verification {
+  ok: boolean;
+  items: number;
+  /** The hash of the last item: publish it, and a later deletion of the tail is detectable too. */
+  head: string;
+  first_break?: { seq: number; id: string; problem: string };
+}
+
+/** Re-checks every item in order: its body against its SHA-256, its hash against its fields and predecessor. */
+export async function verifyChain(db: Knex): Promise<Verification> {
+  let prev = GENESIS;
+  let items = 0;
+  let after = 0;
+  for (;;) {
+    const rows = await db('evidence_items').where('seq', '>', after).orderBy('seq').limit(1000);
+    if (rows.length === 0) return { ok: true, items, head: prev };
+    for (const row of rows) {
+      const fail = (problem: string) => ({ ok: false, items, head: prev, first_break: { seq: Number(row.seq), id: row.id, problem } });
+      if (sha256(canonicalJson(row.body)) !== row.body_sha256) return fail('the body does not match its SHA-256: it was edited');
+      if (row.prev_hash !== prev) return fail('the previous-hash link is broken: an item before it was deleted or altered');
+      if (itemHash(prev, row) !== row.hash) return fail('the item hash does not match its fields: it was edited');
+      prev = row.hash;
+      items++;
+      after = Number(row.seq);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import type { Knex } from 'knex';
+import type { Catalog } from '../controls/catalog.js';
+import { statusOf } from '../controls/status.js';
+import type { RuleMetadata } from '../policy/engine.js';
+import { appendEvidence, sha256 } from './chain.js';
+
+/** Which run items a rule's resource type was checked against (catalog types are covered by the catalog hash). */
+function sliceOf(resourceType: string): { kind: string; type?: string } | undefined {
+  if (resourceType.startsWith('Custos::')) return undefined;
+  if (resourceType === 'AWS::SecurityHub::Finding') return { kind: 'finding' };
+  if (resourceType === 'AWS::LakeFormation::Permission') return { kind: 'permission' };
+  return { kind: 'resource', type: resourceType };
+}
+
+/**
+ * One evidence item per tested control for a finished evaluation: its status and reason, the open
+ * findings that fail it, and what was checked: counts and a SHA-256 digest of the exact run items
+ * (key and content hash) its rules read, which an auditor can recompute from
+ * GET /v1/collections/:id/resources. Written in the evaluation's transaction.
+ */
+export async function recordEvaluationEvidence(
+  trx: Knex.Transaction,
+  context: { evaluation: { id: string; run_id: string; bundle_revision: string; catalog_sha256: string; run_partial: boolean; finished_at: string }; observedAt: string; catalog: Catalog; rules: RuleMetadata[] },
+): Promise<number> {
+  const { evaluation, catalog, rules } = context;
+  const items: Array<{ kind: string; type: string; key: string; hash: string }> = await trx('run_items').select('kind', 'type', 'key', 'hash').where({ run_id: evaluation.run_id }).orderBy(['kind', 'key']);
+  const findings: Array<{ id: string; rule_id: string; severity: string; resource_type: string; resource_id: string; account: string; region: string; msg: string; controls: string[] }> = await trx('findings as f')
+    .join('evaluation_findings as ef', 'ef.finding_id', 'f.id')
+    .where('ef.evaluation_id', evaluation.id)
+    .select('f.id', 'f.rule_id', 'f.severity', 'f.resource_type', 'f.resource_id', 'f.account', 'f.region', 'f.msg', 'f.controls')
+    .orderBy('f.id');
+  const evidence = [];
+  for (const control of catalog.controls) {
+    const controlRules = rules.filter((r) => r.controls.includes(control.id));
+    if (control.automation === 'manual' || controlRules.length === 0) continue;
+    const failing = findings.filter((f) => f.controls.includes(control.id)).map(({ controls, ...f }) => f);
+    const slices = controlRules.flatMap((r) => r.resource_types.map(sliceOf)).filter((s): s is { kind: string; type?: string } => s !== undefined);
+    const checkedItems = items.filter((i) => slices.some((s) => s.kind === i.kind && (!s.type || s.type === i.type)));
+    const counts: Record<string, number> = {};
+    for (const i of checkedItems) counts[i.kind === 'resource' ? i.type : i.kind] = (counts[i.kind === 'resource' ? i.type : i.kind] ?? 0) + 1;
+    const { status, reason } = statusOf(control, controlRules.map((r) => r.id), evaluation, failing.length);
+    evidence.push({
+      control_id: control.id,
+      kind: 'evaluation' as const,
+      source_id: evaluation.id,
+      collected_at: context.observedAt,
+      bundle_revision: evaluation.bundle_revision,
+      body: {
+        control: { id: control.id, title: control.title },
+        status,
+        reason,
+        rules: controlRules.map((r) => ({ id: r.id, title: r.title, severity: r.severity })),
+        evaluation: { id: evaluation.id, run_id: evaluation.run_id, run_partial: evaluation.run_partial, bundle_revision: evaluation.bundle_revision, catalog_sha256: evaluation.catalog_sha256, finished_at: evaluation.finished_at },
+        checked: { counts, items_sha256: sha256(checkedItems.map((i) => `${i.kind}|${i.key}|${i.hash}`).join('\n')) },
+        failing_findings: failing,
+      },
+    });
+  }
+  if (evidence.length) await appendEvidence(trx, evidence);
+  return evidence.length;
+}
