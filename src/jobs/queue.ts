@@ -21,6 +21,8 @@ export interface QueueDefinition {
 export class JobQueue {
   private readonly boss: PgBoss;
   private started = false;
+  /** Handlers running now: stop() waits for them, so the database is never closed under a job. */
+  private readonly running = new Set<Promise<void>>();
 
   constructor(
     connectionString: string,
@@ -39,7 +41,13 @@ export class JobQueue {
       await this.boss.work<Record<string, string>>(queue.name, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async (jobs) => {
         for (const job of jobs) {
           this.log.info({ queue: queue.name, job: job.id }, 'job started');
-          await queue.handler(job.data);
+          const run = queue.handler(job.data);
+          this.running.add(run);
+          try {
+            await run;
+          } finally {
+            this.running.delete(run);
+          }
         }
       });
     }
@@ -51,7 +59,10 @@ export class JobQueue {
     await this.boss.send(queue, data, { singletonKey: key });
   }
 
+  /** Stops fetching jobs, then waits for the ones already running (an interrupted one would be retried anyway). */
   async stop(): Promise<void> {
-    if (this.started) await this.boss.stop({ graceful: true, timeout: 10_000, wait: true });
+    if (!this.started) return;
+    await this.boss.stop({ graceful: true, timeout: 30_000, wait: true });
+    await Promise.allSettled([...this.running]);
   }
 }
