@@ -1,10 +1,9 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { STORES } from '../../catalog/assets.js';
 import { PrincipalArn } from '../principals.js';
-import { EntityMeta, IsoDateTime, StringEnum, Uuid } from '../../http/schemas.js';
+import { EntityMeta, IsoDateTime, StringEnum, Uuid, Nullable } from '../../http/schemas.js';
 import { GRANT_STATUSES, REQUEST_STATUSES } from './store.js';
 
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const SCOPES = ['table', 'domain', 'lf_tag'] as const;
 export const PERMISSIONS = ['SELECT', 'DESCRIBE', 'INSERT', 'DELETE'] as const;
@@ -40,47 +39,52 @@ export const RequestCreate = Type.Object(
 );
 export type RequestCreate = Static<typeof RequestCreate>;
 
+/** What is asked for: the same fields on a request and on the grant an approval makes of it. */
+const accessScope = {
+  principal: Type.String(),
+  scope: StringEnum(SCOPES),
+  store: Nullable(Type.String()),
+  database: Nullable(Type.String()),
+  table: Nullable(Type.String()),
+  columns: Type.Array(Type.String()),
+  domain: Nullable(Type.String()),
+  lf_tag_expression: Nullable(Type.Array(Type.Object({ tag_key: Type.String(), tag_values: Type.Array(Type.String()) }))),
+  permissions: Type.Array(Type.String()),
+  purpose: Type.String(),
+};
+
 export const AccessRequest = Type.Object(
   {
     ...EntityMeta,
     requester: Type.String(),
-    principal: Type.String(),
-    scope: StringEnum(SCOPES),
-    store: nullable(Type.String()),
-    database: nullable(Type.String()),
-    table: nullable(Type.String()),
-    columns: Type.Array(Type.String()),
-    domain: nullable(Type.String()),
-    lf_tag_expression: nullable(Type.Array(Type.Object({ tag_key: Type.String(), tag_values: Type.Array(Type.String()) }))),
-    permissions: Type.Array(Type.String()),
-    purpose: Type.String(),
+    ...accessScope,
     duration_days: Type.Integer(),
-    source: nullable(Type.String({ description: 'the source named in the request; null: the default at approval' })),
+    source: Nullable(Type.String({ description: 'the source named in the request; null: the default at approval' })),
     status: StringEnum(REQUEST_STATUSES),
-    decided_by: nullable(Type.String()),
-    decided_at: nullable(IsoDateTime),
-    decision_comment: nullable(Type.String()),
-    grant_id: nullable(Type.String({ format: 'uuid', description: 'the grant the approval created' })),
+    decided_by: Nullable(Type.String()),
+    decided_at: Nullable(IsoDateTime),
+    decision_comment: Nullable(Type.String()),
+    grant_id: Nullable(Type.String({ format: 'uuid', description: 'the grant the approval created' })),
   },
   { title: 'AccessRequest' },
 );
 
 const LakeFormationRecord = Type.Object(
   {
-    source: nullable(Type.Object({ id: Type.String(), name: Type.String(), account_id: Type.String(), region: Type.String(), role_arn: nullable(Type.String()) })),
-    catalog_id: nullable(Type.String()),
+    source: Nullable(Type.Object({ id: Type.String(), name: Type.String(), account_id: Type.String(), region: Type.String(), role_arn: Nullable(Type.String()) })),
+    catalog_id: Nullable(Type.String()),
     resource: Type.Unknown({ description: 'the exact Resource sent to GrantPermissions/RevokePermissions; null: no Lake Formation resource' }),
     permissions: Type.Array(Type.String()),
     note: Type.Optional(Type.String()),
     applied_at: Type.Optional(IsoDateTime),
-    grant_request_id: Type.Optional(nullable(Type.String())),
+    grant_request_id: Type.Optional(Nullable(Type.String())),
     already_present: Type.Optional(Type.Boolean()),
     granted_permissions: Type.Optional(Type.Array(Type.String())),
     revocation: Type.Optional(
-      Type.Object({ reason: StringEnum(['revoked', 'withdrawn', 'expired']), requested_by: Type.String(), requested_at: IsoDateTime, comment: nullable(Type.String()) }),
+      Type.Object({ reason: StringEnum(['revoked', 'withdrawn', 'expired']), requested_by: Type.String(), requested_at: IsoDateTime, comment: Nullable(Type.String()) }),
     ),
     revoke_completed_at: Type.Optional(IsoDateTime),
-    revoke_request_id: Type.Optional(nullable(Type.String())),
+    revoke_request_id: Type.Optional(Nullable(Type.String())),
     revoked_permissions: Type.Optional(Type.Array(Type.String())),
     retained_permissions: Type.Optional(Type.Array(Type.String(), { description: 'left in place: another live grant needs them' })),
     already_absent: Type.Optional(Type.Boolean()),
@@ -92,25 +96,16 @@ export const AccessGrant = Type.Object(
   {
     ...EntityMeta,
     request_id: Uuid,
-    principal: Type.String(),
-    scope: StringEnum(SCOPES),
-    store: nullable(Type.String()),
-    database: nullable(Type.String()),
-    table: nullable(Type.String()),
-    columns: Type.Array(Type.String()),
-    domain: nullable(Type.String()),
-    lf_tag_expression: nullable(Type.Array(Type.Object({ tag_key: Type.String(), tag_values: Type.Array(Type.String()) }))),
-    permissions: Type.Array(Type.String()),
-    purpose: Type.String(),
+    ...accessScope,
     starts_at: IsoDateTime,
     expires_at: IsoDateTime,
     status: StringEnum(GRANT_STATUSES),
-    lake_formation: nullable(LakeFormationRecord),
+    lake_formation: Nullable(LakeFormationRecord),
     aws_request_ids: Type.Array(Type.String(), { description: 'request ids of the GrantPermissions/RevokePermissions calls made' }),
-    last_error: nullable(Type.String()),
+    last_error: Nullable(Type.String()),
     attempts: Type.Integer(),
-    revoked_at: nullable(IsoDateTime),
-    revoked_by: nullable(Type.String()),
+    revoked_at: Nullable(IsoDateTime),
+    revoked_by: Nullable(Type.String()),
   },
   { title: 'AccessGrant' },
 );
@@ -121,7 +116,7 @@ const NormalisedResource = Type.Object({
   table: Type.Optional(Type.String()),
   columns: Type.Optional(Type.Array(Type.String())),
   excluded_columns: Type.Optional(Type.Array(Type.String())),
-  resource_type: Type.Optional(nullable(Type.String())),
+  resource_type: Type.Optional(Nullable(Type.String())),
   expression: Type.Optional(Type.Array(Type.Object({ key: Type.String(), values: Type.Array(Type.String()) }))),
   expression_name: Type.Optional(Type.String()),
   location: Type.Optional(Type.String()),

@@ -22,10 +22,8 @@ export interface LfTagTerm {
   tag_values: string[];
 }
 
-export interface RequestRow {
-  id: string;
-  requester: string;
-  requester_key_id: string | null;
+/** What is asked for: the same columns on a request and on the grant an approval makes of it. */
+export interface AccessScope {
   principal: string;
   scope: 'table' | 'domain' | 'lf_tag';
   store: string | null;
@@ -36,6 +34,12 @@ export interface RequestRow {
   lf_tag_expression: LfTagTerm[] | null;
   permissions: string[];
   purpose: string;
+}
+
+export interface RequestRow extends AccessScope {
+  id: string;
+  requester: string;
+  requester_key_id: string | null;
   duration_days: number;
   status: (typeof REQUEST_STATUSES)[number];
   decided_by: string | null;
@@ -71,19 +75,9 @@ export interface LakeFormationRecord {
   already_absent?: boolean;
 }
 
-export interface GrantRow {
+export interface GrantRow extends AccessScope {
   id: string;
   request_id: string;
-  principal: string;
-  scope: 'table' | 'domain' | 'lf_tag';
-  store: string | null;
-  database: string | null;
-  table_name: string | null;
-  columns: string[];
-  domain: string | null;
-  lf_tag_expression: LfTagTerm[] | null;
-  permissions: string[];
-  purpose: string;
   starts_at: string;
   expires_at: string;
   status: GrantStatus;
