@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { epochSeconds } from '../policy/input.js';
 
 /** Notified (on commit) by every change to the catalog, principals or grants. */
 export const ACCESS_DATA_CHANNEL = 'custos_access_data';
@@ -47,7 +48,7 @@ export async function loadAccessData(db: Knex): Promise<AccessData> {
       columns: g.columns,
       permissions: g.permissions,
       purpose: g.purpose,
-      expires_at: Math.floor(Date.parse(g.expires_at) / 1000),
+      expires_at: epochSeconds(g.expires_at),
     });
   }
   return data;

@@ -7,21 +7,20 @@ import { paginate } from '../db/pagination.js';
 import type { CrudRepository, Entity } from '../db/table-repository.js';
 import { checkIfMatch, etagOf, loadForUpdate, mutate, patchOf, type ResourceDefinition } from '../http/crud.js';
 import { HttpProblem, invalidField, problemResponses } from '../http/problem.js';
-import { EntityMeta, Name, StringEnum, Text, Uuid } from '../http/schemas.js';
+import { EntityMeta, Name, StringEnum, Text, Uuid, Nullable } from '../http/schemas.js';
 import { classificationRanks, Slug } from './classifications.js';
 
 export const STORES = ['aurora', 'dynamodb', 's3', 'snowflake', 'glue'] as const;
 export const PII_TYPES = ['ssn', 'email', 'phone', 'credit_card', 'tax_id', 'account_number', 'name', 'address', 'dob'] as const;
 
 const Identifier = Type.String({ minLength: 1, maxLength: 255 });
-const nullable = <T extends import('@sinclair/typebox').TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const columnFields = {
   data_type: Type.String({ minLength: 1, maxLength: 64 }),
   description: Type.Optional(Text),
   classification: Slug,
-  pii_type: Type.Optional(nullable(StringEnum(PII_TYPES))),
-  masking_rule: Type.Optional(nullable(Slug)),
+  pii_type: Type.Optional(Nullable(StringEnum(PII_TYPES))),
+  masking_rule: Type.Optional(Nullable(Slug)),
 };
 export const ColumnInput = Type.Object({ name: Identifier, ...columnFields }, { additionalProperties: false });
 export type ColumnInput = Static<typeof ColumnInput>;
@@ -32,8 +31,8 @@ export const Column = Type.Object({
   data_type: Type.String(),
   description: Type.String(),
   classification: Type.String(),
-  pii_type: nullable(StringEnum(PII_TYPES)),
-  masking_rule: nullable(Type.String()),
+  pii_type: Nullable(StringEnum(PII_TYPES)),
+  masking_rule: Nullable(Type.String()),
 });
 export type Column = Static<typeof Column>;
 
@@ -44,8 +43,8 @@ const assetFields = {
   description: Type.Optional(Text),
   domain: Type.String({ minLength: 1, maxLength: 100 }),
   classification: Type.Optional(Slug),
-  retention_policy: Type.Optional(nullable(Slug)),
-  location: Type.Optional(nullable(Type.String({ maxLength: 1024, description: 'Where the data lives, e.g. s3://bucket/prefix/ or an ARN' }))),
+  retention_policy: Type.Optional(Nullable(Slug)),
+  location: Type.Optional(Nullable(Type.String({ maxLength: 1024, description: 'Where the data lives, e.g. s3://bucket/prefix/ or an ARN' }))),
   tags: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 256 }))),
   columns: Type.Optional(Type.Array(ColumnInput, { maxItems: 2000 })),
 };
@@ -63,8 +62,8 @@ export const Asset = Type.Object(
     description: Type.String(),
     domain: Type.String(),
     classification: Type.String(),
-    retention_policy: nullable(Type.String()),
-    location: nullable(Type.String()),
+    retention_policy: Nullable(Type.String()),
+    location: Nullable(Type.String()),
     tags: Type.Record(Type.String(), Type.String()),
     columns: Type.Array(Column),
   },

@@ -3,12 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { CATALOG_READERS } from '../auth/roles.js';
 import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
-import { IsoDate, IsoDateTime, StringEnum } from '../http/schemas.js';
+import { IsoDate, IsoDateTime, StringEnum, Nullable } from '../http/schemas.js';
 import type { RuleMetadata } from '../policy/engine.js';
 import { CONTROL_ID, type Catalog } from './catalog.js';
 import { STATUSES, statusOf, type EvaluationSummary as Evaluation } from './status.js';
 
-const nullable = <T extends import('@sinclair/typebox').TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const ControlView = Type.Object({
   id: Type.String(),
@@ -21,11 +20,11 @@ const ControlView = Type.Object({
   status: StringEnum(STATUSES),
   reason: Type.String(),
   open_findings: Type.Integer(),
-  evaluation_id: nullable(Type.String()),
-  evaluated_at: nullable(IsoDateTime),
-  owner: nullable(Type.String({ description: 'responsible party of the SOC2 compliance record for this control' })),
-  last_review_date: nullable(IsoDate),
-  next_review_date: nullable(IsoDate),
+  evaluation_id: Nullable(Type.String()),
+  evaluated_at: Nullable(IsoDateTime),
+  owner: Nullable(Type.String({ description: 'responsible party of the SOC2 compliance record for this control' })),
+  last_review_date: Nullable(IsoDate),
+  next_review_date: Nullable(IsoDate),
 });
 const FindingRef = Type.Object({ id: Type.String(), rule_id: Type.String(), severity: Type.String(), resource_type: Type.String(), resource_id: Type.String(), msg: Type.String() });
 

@@ -4,7 +4,7 @@ import { shippedCatalog } from '../controls/catalog.js';
 import { recordEvaluationEvidence } from '../evidence/evaluation-evidence.js';
 import { HttpProblem } from '../http/problem.js';
 import { COMPLIANCE_VIOLATIONS } from '../policy/entrypoints.js';
-import type { PolicyInput, Violation } from '../policy/input.js';
+import { epochSeconds, type PolicyInput, type Violation } from '../policy/input.js';
 import type { PolicyService } from '../policy/service.js';
 import { readRunState } from '../sources/run-store.js';
 import { catalogInput } from './catalog-input.js';
@@ -40,8 +40,6 @@ export async function createEvaluation(db: Knex, values: { runId: string; trigge
   return record;
 }
 
-const epoch = (iso: string) => Math.floor(Date.parse(iso) / 1000);
-
 /**
  * Evaluates the active bundle over a run's state and the metadata repository, then updates the
  * findings. `now` is when the run observed the estate, so the same run, bundle and catalog always
@@ -58,7 +56,7 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
     const state = await readRunState(db, run.id);
     const { catalog, sha256 } = await catalogInput(db);
     const input: PolicyInput = {
-      now: epoch(run.observed_at),
+      now: epochSeconds(run.observed_at),
       resources: state.resources,
       findings: state.findings,
       lake_formation: { permissions: state.permissions },

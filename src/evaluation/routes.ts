@@ -3,10 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
 import { paginate } from '../db/pagination.js';
 import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
-import { IdParams, IsoDateTime, Page, PageQuery, StringEnum, Uuid } from '../http/schemas.js';
+import { IdParams, IsoDateTime, Page, PageQuery, StringEnum, Uuid, Nullable } from '../http/schemas.js';
 import { getFinding, listFindings, type FindingFilters } from './findings-repository.js';
 
-const nullable = <T extends import('@sinclair/typebox').TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const Evaluation = Type.Object({
   id: Uuid,
@@ -14,15 +13,15 @@ const Evaluation = Type.Object({
   status: StringEnum(['queued', 'running', 'complete', 'failed']),
   trigger: Type.String(),
   requested_by: Type.String(),
-  bundle_id: nullable(Type.String()),
-  bundle_revision: nullable(Type.String()),
-  catalog_sha256: nullable(Type.String()),
-  run_partial: nullable(Type.Boolean()),
+  bundle_id: Nullable(Type.String()),
+  bundle_revision: Nullable(Type.String()),
+  catalog_sha256: Nullable(Type.String()),
+  run_partial: Nullable(Type.Boolean()),
   counts: Type.Record(Type.String(), Type.Integer()),
-  error: nullable(Type.String()),
+  error: Nullable(Type.String()),
   created_at: IsoDateTime,
-  started_at: nullable(IsoDateTime),
-  finished_at: nullable(IsoDateTime),
+  started_at: Nullable(IsoDateTime),
+  finished_at: Nullable(IsoDateTime),
 });
 
 const Finding = Type.Object({
@@ -39,7 +38,7 @@ const Finding = Type.Object({
   status: StringEnum(['open', 'resolved']),
   first_seen_at: IsoDateTime,
   last_seen_at: IsoDateTime,
-  resolved_at: nullable(IsoDateTime),
+  resolved_at: Nullable(IsoDateTime),
   first_evaluation_id: Uuid,
   last_evaluation_id: Uuid,
 });

@@ -38,6 +38,11 @@ export interface RuleMetadata {
   package: string;
 }
 
+/** The SDK answers `[{ result }]`, or `[]` when the entrypoint is undefined for the input. */
+function toEvaluation(results: Array<{ result: unknown }>): Evaluation {
+  return results.length === 0 ? { defined: false, result: null } : { defined: true, result: results[0]!.result };
+}
+
 /** Builtins the compiled module calls on its host: its `builtins` export, a JSON object name → id. */
 function requiredBuiltins(policy: LoadedPolicy): string[] {
   const wasm = policy.wasmInstance as WebAssembly.Instance | WebAssembly.WebAssemblyInstantiatedSource;
@@ -137,8 +142,7 @@ export class PolicyEngine {
   /** Evaluates a large input (a whole collection run) in a fresh instance with room to grow. */
   async evaluateLarge(entrypoint: string, input: unknown): Promise<Evaluation> {
     const instance = await PolicyEngine.instantiate(this.bundle, LARGE_MEMORY);
-    const results = instance.evaluate(input, entrypoint) as Array<{ result: unknown }>;
-    return results.length === 0 ? { defined: false, result: null } : { defined: true, result: results[0]!.result };
+    return toEvaluation(instance.evaluate(input, entrypoint));
   }
 
   /** Evaluates one entrypoint for one input. Throws if the engine fails: callers fail closed. */
@@ -147,8 +151,7 @@ export class PolicyEngine {
     if (!instance) throw new Error('no idle policy instance (re-entrant evaluation)');
     let healthy = true;
     try {
-      const results = instance.evaluate(input, entrypoint) as Array<{ result: unknown }>;
-      return results.length === 0 ? { defined: false, result: null } : { defined: true, result: results[0]!.result };
+      return toEvaluation(instance.evaluate(input, entrypoint));
     } catch (error) {
       healthy = false;
       throw error;

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Nullable } from '../http/schemas.js';
 
 /**
  * The normalised state that compliance policies evaluate (entrypoint custos/compliance/violations).
@@ -8,10 +9,12 @@ import { Type, type Static } from '@sinclair/typebox';
  * decision can be replayed exactly.
  */
 
+/** An ISO 8601 time as policies read it: whole seconds since the Unix epoch. */
+export const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
 const Epoch = Type.Integer({ minimum: 0, description: 'seconds since the Unix epoch' });
 const Bool = Type.Boolean();
 const Str = Type.String();
-const nullable = <T extends import('@sinclair/typebox').TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const PublicAccessBlock = Type.Object({
   block_public_acls: Bool,
@@ -35,12 +38,12 @@ export const S3BucketConfiguration = Type.Object({
       actions: Type.Array(Str),
     }),
   ),
-  public_access_block: nullable(PublicAccessBlock),
-  encryption: nullable(Type.Object({ algorithm: Type.Union([Type.Literal('aws:kms'), Type.Literal('aws:kms:dsse'), Type.Literal('AES256')]), kms_key_id: nullable(Str) })),
+  public_access_block: Nullable(PublicAccessBlock),
+  encryption: Nullable(Type.Object({ algorithm: Type.Union([Type.Literal('aws:kms'), Type.Literal('aws:kms:dsse'), Type.Literal('AES256')]), kms_key_id: Nullable(Str) })),
   versioning: Type.Union([Type.Literal('Enabled'), Type.Literal('Suspended'), Type.Literal('Off')]),
-  logging: nullable(Type.Object({ target_bucket: Str, target_prefix: Str })),
+  logging: Nullable(Type.Object({ target_bucket: Str, target_prefix: Str })),
   lifecycle_rules: Type.Array(
-    Type.Object({ id: Str, enabled: Bool, prefix: Type.String({ description: 'objects this rule applies to; "" for all' }), expiration_days: nullable(Type.Integer()) }),
+    Type.Object({ id: Str, enabled: Bool, prefix: Type.String({ description: 'objects this rule applies to; "" for all' }), expiration_days: Nullable(Type.Integer()) }),
   ),
 });
 
@@ -89,7 +92,7 @@ export const Finding = Type.Object({
   generator_id: Str,
   title: Str,
   severity: Type.Union(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'].map((s) => Type.Literal(s))),
-  compliance_status: nullable(Type.Union(['PASSED', 'WARNING', 'FAILED', 'NOT_AVAILABLE'].map((s) => Type.Literal(s)))),
+  compliance_status: Nullable(Type.Union(['PASSED', 'WARNING', 'FAILED', 'NOT_AVAILABLE'].map((s) => Type.Literal(s)))),
   workflow_status: Type.Union(['NEW', 'NOTIFIED', 'RESOLVED', 'SUPPRESSED'].map((s) => Type.Literal(s))),
   record_state: Type.Union([Type.Literal('ACTIVE'), Type.Literal('ARCHIVED')]),
   resources: Type.Array(Type.Object({ type: Str, id: Str })),
@@ -122,10 +125,10 @@ export const CatalogAsset = Type.Object({
   table: Str,
   classification: Str,
   domain: Str,
-  location: nullable(Str),
-  retention_policy: nullable(Str),
-  retention_days: nullable(Type.Integer({ description: 'period_days of the retention policy' })),
-  columns: Type.Array(Type.Object({ name: Str, classification: Str, pii_type: nullable(Str), masking_rule: nullable(Str) })),
+  location: Nullable(Str),
+  retention_policy: Nullable(Str),
+  retention_days: Nullable(Type.Integer({ description: 'period_days of the retention policy' })),
+  columns: Type.Array(Type.Object({ name: Str, classification: Str, pii_type: Nullable(Str), masking_rule: Nullable(Str) })),
 });
 
 /** An approved, unexpired-or-not data access grant (issue 6 fills these). */

@@ -10,6 +10,7 @@ import { EntityMeta, IdParams, IsoDateTime, Page, PageQuery, StringEnum, Uuid } 
 import { COLLECTORS } from './collectors/index.js';
 import { createRun, getRun, importSnapshot } from './collections.js';
 import { diffRuns, listRunItems } from './run-store.js';
+import { epochSeconds } from '../policy/input.js';
 
 const SERVICE_NAMES = Object.keys(COLLECTORS) as [string, ...string[]];
 const Service = StringEnum(SERVICE_NAMES);
@@ -100,7 +101,7 @@ export default async function sourceRoutes(app: FastifyInstance) {
       }
       if (body.snapshot !== undefined) throw new HttpProblem(400, 'validation-error', 'snapshot: only with source "file"', [{ location: 'body', field: 'snapshot', message: 'only with source "file"' }]);
       const run = await app.db.transaction((trx) =>
-        createRun(trx, { sourceNames: body.sources, since: body.since ? Math.floor(Date.parse(body.since) / 1000) : undefined, trigger: 'api', context }),
+        createRun(trx, { sourceNames: body.sources, since: body.since ? epochSeconds(body.since) : undefined, trigger: 'api', context }),
       );
       await app.jobs.collect(run.id);
       return reply.code(202).header('location', `/v1/collections/${run.id}`).send(withDuration(run));

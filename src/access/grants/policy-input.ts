@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { GrantRow } from './store.js';
+import { epochSeconds } from '../../policy/input.js';
 
 /**
  * The approved table grants as compliance policies read them (input.catalog.approved_grants, see
@@ -17,6 +18,6 @@ export async function approvedGrantsForPolicy(db: Knex): Promise<Array<{ princip
     table: g.table_name ?? '',
     columns: g.columns,
     purpose: g.purpose,
-    expires_at: Math.floor(Date.parse(g.expires_at) / 1000),
+    expires_at: epochSeconds(g.expires_at),
   }));
 }
