@@ -7,6 +7,7 @@ import * as policy from './005_policy.js';
 import * as collections from './006_collections.js';
 import * as access from './007_access.js';
 import * as evidence from './008_evidence.js';
+import * as attestationsAndExceptions from './009_attestations_and_exceptions.js';
 
 export interface Migration {
   name: string;
@@ -27,6 +28,7 @@ export const migrations: Migration[] = [
   { name: '006_collections', ...collections },
   { name: '007_access', ...access },
   { name: '008_evidence', ...evidence },
+  { name: '009_attestations_and_exceptions', ...attestationsAndExceptions },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -18,8 +18,9 @@ t.test('each migration runs up and down against real PostgreSQL', async (t) => {
   }
   t.ok(after.every((set, i) => i === 0 || set.length >= after[i - 1]!.length), 'tables accumulate');
   t.same(after.at(-1), [
-    'access_grants', 'access_requests', 'alerts', 'api_keys', 'asset_columns', 'assets', 'audit_log', 'classifications', 'collection_runs', 'compliance_records',
-    'data_quality_rules', 'decision_log', 'domains', 'evaluation_findings', 'evaluations', 'evidence_items', 'findings', 'masking_rules',
+    'access_grants', 'access_requests', 'alerts', 'api_keys', 'asset_columns', 'assets', 'attestation_files', 'attestations', 'audit_log', 'classifications',
+    'collection_runs', 'compliance_records', 'data_quality_rules', 'decision_log', 'domains', 'evaluation_findings', 'evaluations', 'evidence_items',
+    'exceptions', 'findings', 'masking_rules',
     'policy_bundles', 'principals', 'retention_policies', 'run_items', 'sources',
   ]);
   t.equal((await knex('classifications').count('* as n').first())!.n, 4, 'reference data loaded');
