@@ -65,6 +65,8 @@ export async function up(knex: Knex): Promise<void> {
     ALTER TABLE findings ADD CONSTRAINT findings_status_valid CHECK (status IN ('open', 'resolved', 'excepted'));
     ALTER TABLE findings ADD COLUMN exception_id uuid CONSTRAINT findings_exception_fk REFERENCES exceptions (id);
     ALTER TABLE findings ADD COLUMN exception_expired_at timestamptz;
+    -- The exception that applied to a finding when an evaluation saw it: history stays exact.
+    ALTER TABLE evaluation_findings ADD COLUMN exception_id uuid CONSTRAINT evaluation_findings_exception_fk REFERENCES exceptions (id);
 
     ALTER TABLE evidence_items DROP CONSTRAINT evidence_items_kind_valid;
     ALTER TABLE evidence_items ADD CONSTRAINT evidence_items_kind_valid
@@ -85,6 +87,7 @@ export async function down(knex: Knex): Promise<void> {
     ALTER TABLE evidence_items ALTER COLUMN body SET NOT NULL;
     ALTER TABLE evidence_items DROP CONSTRAINT evidence_items_kind_valid;
     ALTER TABLE evidence_items ADD CONSTRAINT evidence_items_kind_valid CHECK (kind IN ('evaluation', 'attestation', 'remediation'));
+    ALTER TABLE evaluation_findings DROP COLUMN exception_id;
     ALTER TABLE findings DROP COLUMN exception_expired_at;
     ALTER TABLE findings DROP COLUMN exception_id;
     ALTER TABLE findings DROP CONSTRAINT findings_status_valid;
