@@ -20,6 +20,12 @@ export interface Config {
   collectionSchedule?: string;
   /** Attempts per AWS call (the SDK's standard retry with backoff), default 5. */
   awsMaxAttempts: number;
+  /** Ed25519 private key (PEM) that signs evidence export manifests; unset: one kept in the data dir. */
+  signingKey?: string;
+  /** S3 bucket for evidence bodies (SSE-KMS); unset: bodies stay in PostgreSQL. */
+  evidenceBucket?: string;
+  /** KMS key for the evidence bucket's objects; unset: the bucket's default aws:kms key. */
+  evidenceKmsKeyId?: string;
 }
 
 /** Thrown for invalid configuration; the message is one line naming the variable. */
@@ -87,8 +93,15 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const attempts = nonEmpty(env, 'CUSTOS_AWS_MAX_ATTEMPTS') ?? '5';
   if (!/^[1-9][0-9]?$/.test(attempts)) throw new ConfigError('CUSTOS_AWS_MAX_ATTEMPTS', `must be an integer from 1 to 99, got "${attempts}"`);
+  const evidenceBucket = nonEmpty(env, 'CUSTOS_EVIDENCE_BUCKET');
+  if (evidenceBucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(evidenceBucket)) {
+    throw new ConfigError('CUSTOS_EVIDENCE_BUCKET', `is not an S3 bucket name, got "${evidenceBucket}"`);
+  }
   return {
     collectionSchedule,
+    signingKey: nonEmpty(env, 'CUSTOS_SIGNING_KEY'),
+    evidenceBucket,
+    evidenceKmsKeyId: nonEmpty(env, 'CUSTOS_EVIDENCE_KMS_KEY_ID'),
     awsMaxAttempts: Number(attempts),
     port: parsePort(env),
     host: nonEmpty(env, 'HOST') ?? '127.0.0.1',

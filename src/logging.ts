@@ -16,6 +16,8 @@ export const logRedactPaths = [
   '*.token',
   '*.databaseUrl',
   '*.adminKey',
+  '*.signingKey',
+  '*.privateKey',
 ];
 
 export function requestSerializer(request: FastifyRequest) {

@@ -2,11 +2,13 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { CATALOG_READERS } from '../auth/roles.js';
-import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
+import { notFound, problemResponses } from '../http/problem.js';
 import { IsoDate, IsoDateTime, StringEnum, Nullable } from '../http/schemas.js';
 import type { RuleMetadata } from '../policy/engine.js';
 import { CONTROL_ID, type Catalog } from './catalog.js';
 import { STATUSES, statusOf, type EvaluationSummary as Evaluation } from './status.js';
+import { controlTimelines, coverageOf } from './timeline.js';
+import { PeriodQuery, parsePeriod } from '../http/period.js';
 
 
 const ControlView = Type.Object({
@@ -25,6 +27,18 @@ const ControlView = Type.Object({
   owner: Nullable(Type.String({ description: 'responsible party of the SOC2 compliance record for this control' })),
   last_review_date: Nullable(IsoDate),
   next_review_date: Nullable(IsoDate),
+});
+export const CoverageView = Type.Object({
+  control_id: Type.String(),
+  automation: Type.String(),
+  from: IsoDateTime,
+  to: IsoDateTime,
+  days_in_period: Type.Integer(),
+  days_tested: Type.Integer(),
+  days_passing: Type.Integer(),
+  coverage: Type.Number({ description: 'days_tested / days_in_period; 0 for manual controls, which are attested' }),
+  days: Type.Array(Type.Object({ date: IsoDate, result: StringEnum(['passing', 'failing', 'partial', 'none']), evaluations: Type.Integer() })),
+  gaps: Type.Array(Type.Object({ from: IsoDate, to: IsoDate, days: Type.Integer(), reason: Type.String() })),
 });
 const FindingRef = Type.Object({ id: Type.String(), rule_id: Type.String(), severity: Type.String(), resource_type: Type.String(), resource_id: Type.String(), msg: Type.String() });
 
@@ -128,38 +142,63 @@ export default async function controlRoutes(app: FastifyInstance, { catalog }: {
     },
   });
 
+  const controlOf = (id: string) => {
+    const control = catalog.controls.find((c) => c.id === id);
+    if (!control) throw notFound('control', id);
+    return control;
+  };
+
   app.get('/v1/controls/:id/history', {
     config: { roles: CATALOG_READERS },
     schema: {
       tags: ['controls'],
-      summary: 'A control’s status at each evaluation of a period',
+      summary: 'A control’s status at each complete evaluation of a period',
       params: ControlParams,
-      querystring: Type.Object({ from: Type.Optional(IsoDateTime), to: Type.Optional(IsoDateTime) }, { additionalProperties: false }),
+      querystring: Type.Object(PeriodQuery, { additionalProperties: false }),
       response: {
         200: Type.Object({
           control: Type.String(),
-          items: Type.Array(Type.Object({ evaluation_id: Type.String(), at: IsoDateTime, bundle_revision: Type.String(), status: StringEnum(STATUSES), reason: Type.String(), open_findings: Type.Integer() })),
+          from: IsoDateTime,
+          to: IsoDateTime,
+          items: Type.Array(
+            Type.Object({
+              evaluation_id: Type.String(),
+              at: IsoDateTime,
+              bundle_revision: Type.String(),
+              run_partial: Type.Boolean(),
+              status: StringEnum(STATUSES),
+              reason: Type.String(),
+              open_findings: Type.Integer(),
+              excepted_findings: Type.Integer(),
+            }),
+          ),
         }),
         ...problemResponses(400, 401, 403, 404),
       },
     },
     handler: async (request) => {
-      const { id } = request.params as { id: string };
-      const { from, to } = request.query as { from?: string; to?: string };
-      const control = catalog.controls.find((c) => c.id === id);
-      if (!control) throw notFound('control', id);
-      if (from && to && to < from) throw new HttpProblem(400, 'validation-error', 'to: must not be before from', [{ location: 'querystring', field: 'to', message: 'must not be before from' }]);
-      const query = app.db('evaluations').select('id', 'finished_at', 'run_partial', 'bundle_revision').where({ status: 'complete' }).orderBy('finished_at').limit(1000);
-      if (from) query.where('finished_at', '>=', from);
-      if (to) query.where('finished_at', '<', to);
-      const evaluations: Evaluation[] = await query;
-      const ruleIds = rules().filter((r) => r.controls.includes(id)).map((r) => r.id);
-      const items = [];
-      for (const evaluation of evaluations) {
-        const open = (await findingsPerControl(app.db, evaluation.id)).get(id) ?? 0;
-        items.push({ evaluation_id: evaluation.id, at: evaluation.finished_at, bundle_revision: evaluation.bundle_revision, ...statusOf(control, ruleIds, evaluation, open), open_findings: open });
-      }
-      return { control: id, items };
+      const control = controlOf((request.params as { id: string }).id);
+      const period = parsePeriod(request.query as { from?: string; to?: string });
+      const timelines = await controlTimelines(app.db, [control], rules(), period);
+      return { control: control.id, ...period, items: timelines.get(control.id)! };
+    },
+  });
+
+  app.get('/v1/controls/:id/coverage', {
+    config: { roles: CATALOG_READERS },
+    schema: {
+      tags: ['controls'],
+      summary: 'Type II coverage: the days of a period a complete evaluation tested the control, and the gaps',
+      description: 'A day counts as tested when a complete evaluation (on a complete collection run) finished that day (UTC) and tested the control, whatever the result. Gaps are runs of days with no complete evaluation or only partial collections.',
+      params: ControlParams,
+      querystring: Type.Object(PeriodQuery, { additionalProperties: false }),
+      response: { 200: CoverageView, ...problemResponses(400, 401, 403, 404) },
+    },
+    handler: async (request) => {
+      const control = controlOf((request.params as { id: string }).id);
+      const period = parsePeriod(request.query as { from?: string; to?: string });
+      const timelines = await controlTimelines(app.db, [control], rules(), period);
+      return coverageOf(control, timelines.get(control.id)!, period);
     },
   });
 }

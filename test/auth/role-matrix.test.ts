@@ -50,6 +50,7 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'GET /v1/controls': READ,
   'GET /v1/controls/{id}': READ,
   'GET /v1/controls/{id}/history': READ,
+  'GET /v1/controls/{id}/coverage': READ,
   'POST /v1/access/decisions': [A, P],
   'POST /v1/access/decisions:batch': [A, P],
   'GET /v1/access/decisions/{id}': [A, C, U],

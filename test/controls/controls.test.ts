@@ -63,7 +63,7 @@ t.test('status per control from the latest evaluation, with reasons and history'
 
   const history = await api.call('GET', '/v1/controls/CC6.6/history', { as: 'auditor' });
   t.same(history.body.items.map((i: { status: string }) => i.status), ['failing', 'passing']);
-  t.equal((await api.call('GET', '/v1/controls/CC6.6/history?from=2999-01-01T00:00:00Z')).body.items.length, 0);
+  t.equal((await api.call('GET', '/v1/controls/CC6.6/history?from=2999-01-01T00:00:00Z&to=2999-02-01T00:00:00Z')).body.items.length, 0);
 
   const list = await api.call('GET', '/v1/controls?status=manual', { as: 'steward' });
   t.equal(list.body.items.length, 25);
@@ -73,4 +73,40 @@ t.test('status per control from the latest evaluation, with reasons and history'
   // Data that was only partly read is never reported compliant.
   await api.app.db('evaluations').update({ run_partial: true }).where({ id: history.body.items[1].evaluation_id });
   t.match(await control(api, 'CC6.6'), { status: 'not_tested', reason: /partial collection run/ });
+});
+
+t.test('Type II coverage: days tested in a period, and the gaps', async (t) => {
+  const api = await testApp(t);
+  await loadDemoData(api.app.db);
+  const clean = { observed_at: '2026-11-21T06:00:00.000Z', resources: [], findings: [], lake_formation: { permissions: [] } };
+  const first = await evaluate(api, wealthEstate);
+  const second = await evaluate(api, clean);
+  const third = await evaluate(api, clean);
+  // Place the evaluations on chosen days: failing on the 2nd, passing on the 3rd, partial on the 6th.
+  await api.app.db('evaluations').update({ finished_at: '2026-10-02T10:00:00Z' }).where({ id: first.id });
+  await api.app.db('evaluations').update({ finished_at: '2026-10-03T10:00:00Z' }).where({ id: second.id });
+  await api.app.db('evaluations').update({ finished_at: '2026-10-06T10:00:00Z', run_partial: true }).where({ id: third.id });
+
+  const period = 'from=2026-10-01T00:00:00Z&to=2026-10-08T00:00:00Z';
+  const coverage = await api.call('GET', `/v1/controls/CC6.6/coverage?${period}`, { as: 'auditor' });
+  t.equal(coverage.status, 200);
+  t.match(coverage.body, { control_id: 'CC6.6', days_in_period: 7, days_tested: 2, days_passing: 1, coverage: 0.2857 });
+  t.same(coverage.body.days.map((d: { result: string }) => d.result), ['none', 'failing', 'passing', 'none', 'none', 'partial', 'none']);
+  t.same(coverage.body.gaps, [
+    { from: '2026-10-01', to: '2026-10-01', days: 1, reason: 'no complete evaluation' },
+    { from: '2026-10-04', to: '2026-10-05', days: 2, reason: 'no complete evaluation' },
+    { from: '2026-10-06', to: '2026-10-06', days: 1, reason: 'partial collection: the evaluations that day used incomplete data' },
+    { from: '2026-10-07', to: '2026-10-07', days: 1, reason: 'no complete evaluation' },
+  ]);
+  const history = await api.call('GET', `/v1/controls/CC6.6/history?${period}`, { as: 'auditor' });
+  t.same(history.body.items.map((i: { status: string }) => i.status), ['failing', 'passing', 'not_tested']);
+
+  const manual = await api.call('GET', `/v1/controls/CC1.1/coverage?${period}`, { as: 'auditor' });
+  t.match(manual.body, { days_tested: 0, coverage: 0, gaps: [] }, 'manual controls are attested, not tested');
+
+  const backwards = await api.call('GET', '/v1/controls/CC6.6/coverage?from=2026-10-08T00:00:00Z&to=2026-10-01T00:00:00Z');
+  t.match(backwards, { status: 400, body: { errors: [{ field: 'to' }] } });
+  const tooLong = await api.call('GET', '/v1/controls/CC6.6/coverage?from=2020-01-01T00:00:00Z&to=2026-10-01T00:00:00Z');
+  t.match(tooLong, { status: 400, body: { errors: [{ field: 'from' }] } });
+  t.equal((await api.call('GET', `/v1/controls/CC6.6/coverage?${period}`, { as: 'pipeline' })).status, 403);
 });
