@@ -1,0 +1,29 @@
+import { ConfigServiceClient } from '@aws-sdk/client-config-service';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
+import type { GrantSource } from '../access/grants/lakeformation.js';
+import { collectorContext } from '../sources/aws.js';
+import { clientConfig } from '../sources/collectors/common.js';
+import type { AwsSettings } from './actions/action.js';
+
+/** Client settings for the source's account and region, built like the collectors' (endpoint, role, retries with backoff). */
+export function settingsFor(source: GrantSource, aws: AwsSettings) {
+  const context = collectorContext(
+    { account: source.account_id, region: source.region, roleArn: source.role_arn },
+    { endpoint: aws.endpoint, now: Math.floor(Date.now() / 1000), maxAttempts: aws.maxAttempts },
+  );
+  return clientConfig(context);
+}
+
+export const s3Client = (source: GrantSource, aws: AwsSettings) => new S3Client({ ...settingsFor(source, aws), ...(aws.endpoint ? { forcePathStyle: true } : {}) });
+export const securityHubClient = (source: GrantSource, aws: AwsSettings) => new SecurityHubClient(settingsFor(source, aws));
+export const configClient = (source: GrantSource, aws: AwsSettings) => new ConfigServiceClient(settingsFor(source, aws));
+
+/** Runs `work` with a client that is destroyed afterwards. */
+export async function withClient<C extends { destroy(): void }, T>(client: C, work: (client: C) => Promise<T>): Promise<T> {
+  try {
+    return await work(client);
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,207 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { auditContext } from '../auth/plugin.js';
+import { OVERSIGHT, RISK_OWNERS } from '../auth/roles.js';
+import { paginate } from '../db/pagination.js';
+import { checkIfMatch, etagOf } from '../http/crud.js';
+import { conflict, HttpProblem, notFound, problemResponses } from '../http/problem.js';
+import { IdParams, Page, PageQuery } from '../http/schemas.js';
+import { v7 as uuidv7 } from 'uuid';
+import { ACTIONS, actionNamed, type AwsSettings } from './actions/index.js';
+import { enqueueExecution, enqueueRollback, startExecution, type RemediationJobContext } from './jobs.js';
+import { createPlan, driftedResources } from './planning.js';
+import { ActionDescription, CommentBody, EmptyBody, PlanBody, Remediation, RemediationFilters, RemediationSummary } from './schemas.js';
+import { changeRemediation, getRemediation, latestApproval, remediationEvidence, remediationView, resourcesOf, type RemediationRow, type RemediationStatus } from './store.js';
+
+const TAG = 'remediation';
+
+/** Statuses from which a plan may be (re)approved, executed (a retry completes what is left), rolled back. */
+const APPROVABLE: RemediationStatus[] = ['dry_run', 'approved', 'partially_applied', 'failed', 'applied'];
+const EXECUTABLE: RemediationStatus[] = ['dry_run', 'approved', 'partially_applied', 'failed', 'applied'];
+const ROLLBACKABLE: RemediationStatus[] = ['applied', 'partially_applied', 'verified', 'rollback_failed'];
+
+async function send(app: FastifyInstance, reply: FastifyReply, remediation: RemediationRow, status = 200, extra: Record<string, unknown> = {}) {
+  return reply.code(status).header('etag', etagOf(remediation)).send({ ...(await remediationView(app.db, remediation)), ...extra });
+}
+
+/** Four-eyes: a compliance officer or admin who is not the requester (matched by key and by key name). */
+function assertNotRequester(request: FastifyRequest, remediation: RemediationRow) {
+  const actor = request.actor;
+  if ((remediation.requester_key_id && remediation.requester_key_id === actor.keyId) || remediation.requester === actor.name) {
+    throw new HttpProblem(403, 'forbidden', `${actor.name} requested remediation ${remediation.id} and may not approve it: a compliance officer or admin who is not the requester approves`);
+  }
+}
+
+/** Routes of remediation: plan (dry run), approve, execute, roll back, and the registry of actions. */
+export default async function remediationRoutes(app: FastifyInstance): Promise<void> {
+  const aws: AwsSettings = { endpoint: app.config.awsEndpointUrl, maxAttempts: app.config.awsMaxAttempts };
+  const jobs: Pick<RemediationJobContext, 'send'> = { send: (queue, data, key) => app.jobs.send(queue, data, key) };
+
+  const load = async (id: string) => {
+    const found = await getRemediation(app.db, id);
+    if (!found) throw notFound('remediation', id);
+    return found;
+  };
+  /** The remediation locked for the rest of the transaction, checked against If-Match when sent. */
+  const lockedIn = async (trx: Parameters<typeof getRemediation>[0], request: FastifyRequest, id: string) => {
+    const current = await getRemediation(trx, id, true);
+    if (!current) throw notFound('remediation', id);
+    checkIfMatch(request, current, false);
+    return current;
+  };
+
+  app.get('/v1/remediation-actions', {
+    config: { roles: OVERSIGHT },
+    schema: { tags: [TAG], summary: 'The registry of remediation actions', response: { 200: Type.Object({ items: Type.Array(ActionDescription) }), ...problemResponses(401, 403) } },
+    handler: async () => ({
+      items: ACTIONS.map((a) => ({ name: a.name, description: a.description, resource_types: a.resourceTypes, risk: a.risk, permissions: a.permissions, params: a.params, rollback: a.rollback !== undefined })),
+    }),
+  });
+
+  app.post('/v1/remediations', {
+    config: { roles: RISK_OWNERS },
+    schema: {
+      tags: [TAG],
+      summary: 'Plan a remediation (dry run): read each resource from AWS now and store the before/after diff',
+      description:
+        'From one open finding (finding_id) or the open findings of a rule (rule_id, narrowed by account, region, resource_ids). Nothing changes in AWS. ' +
+        "The action is the rule's `remediation` unless `action` names one that applies to any rule (config_remediation). Resources are reached through the registered source of their account and region.",
+      body: PlanBody,
+      response: { 201: Remediation, ...problemResponses(400, 401, 403, 409, 413, 415, 503) },
+    },
+    handler: async (request, reply) => {
+      const { remediation, skipped } = await createPlan(app.db, request.body as PlanBody, { context: auditContext(request), trigger: 'api', aws });
+      reply.header('location', `/v1/remediations/${remediation.id}`);
+      return send(app, reply, remediation, 201, { skipped });
+    },
+  });
+
+  app.get('/v1/remediations', {
+    config: { roles: OVERSIGHT },
+    schema: {
+      tags: [TAG],
+      summary: 'Remediations, oldest first',
+      querystring: Type.Object({ ...PageQuery, ...RemediationFilters.properties }, { additionalProperties: false }),
+      response: { 200: Page(RemediationSummary), ...problemResponses(400, 401, 403) },
+    },
+    handler: async (request) => {
+      const { status, rule_id, finding_id, ...page } = request.query as { status?: string; rule_id?: string; finding_id?: string; limit?: number; cursor?: string };
+      const query = app.db('remediations').select('*');
+      if (status) query.where({ status });
+      if (rule_id) query.where({ rule_id });
+      if (finding_id) query.whereIn('id', app.db('remediation_resources').select('remediation_id').where({ finding_id }));
+      const result = await paginate<RemediationRow & Record<string, unknown>>(query, page);
+      return { items: result.items.map(({ requester_key_id: _k, ...r }) => r), next_cursor: result.next_cursor };
+    },
+  });
+
+  app.get('/v1/remediations/:id', {
+    config: { roles: OVERSIGHT },
+    schema: { tags: [TAG], summary: 'One remediation: plan, approvals, per-resource outcome and execution log', params: IdParams, response: { 200: Remediation, ...problemResponses(400, 401, 403, 404) } },
+    handler: async (request, reply) => send(app, reply, await load((request.params as IdParams).id)),
+  });
+
+  app.post('/v1/remediations/:id/approve', {
+    config: { roles: RISK_OWNERS },
+    schema: {
+      tags: [TAG],
+      summary: 'Approve a plan (four-eyes)',
+      description: `By a compliance officer or admin who is not the requester (403). Valid for CUSTOS_REMEDIATION_APPROVAL_HOURS (default 24 h); an expired approval can be renewed. If-Match is honoured when sent.`,
+      params: IdParams,
+      body: CommentBody,
+      response: { 200: Remediation, ...problemResponses(400, 401, 403, 404, 409, 412) },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      const { comment } = request.body as { comment?: string };
+      const approved = await app.db.transaction(async (trx) => {
+        const current = await lockedIn(trx, request, id);
+        if (!APPROVABLE.includes(current.status)) throw conflict(`remediation ${id} is ${current.status}: there is nothing to approve`);
+        assertNotRequester(request, current);
+        const [approval] = await trx('remediation_approvals')
+          .insert({
+            id: uuidv7(),
+            remediation_id: id,
+            approver: request.actor.name,
+            approver_key_id: request.actor.keyId,
+            role: request.actor.role,
+            comment: comment ?? null,
+            expires_at: trx.raw('now() + make_interval(hours => ?)', [app.config.remediationApprovalHours]),
+          })
+          .returning('*');
+        const updated = await changeRemediation(trx, current, { status: current.status === 'dry_run' ? 'approved' : current.status }, {
+          context: auditContext(request),
+          action: 'approve',
+          detail: { approval: { approver: approval.approver, comment: approval.comment, expires_at: approval.expires_at } },
+        });
+        await remediationEvidence(trx, updated, 'approved', { approver: request.actor.name, role: request.actor.role, comment: comment ?? null, expires_at: approval.expires_at });
+        return updated;
+      });
+      return send(app, reply, approved);
+    },
+  });
+
+  app.post('/v1/remediations/:id/execute', {
+    config: { roles: RISK_OWNERS },
+    schema: {
+      tags: [TAG],
+      summary: 'Execute an approved plan in the background (also retries a partially applied one)',
+      description:
+        'Needs a valid approval unless the action is low risk and the rule allows auto-remediation (409 approval-required / approval-expired). Every resource not yet changed is read again: ' +
+        'if it differs from the plan, 409 replan-required (make a new plan). Resources already applied are never applied again.',
+      params: IdParams,
+      body: EmptyBody,
+      response: { 202: Remediation, ...problemResponses(400, 401, 403, 404, 409, 412, 503) },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      const current = await load(id);
+      checkIfMatch(request, current, false);
+      if (!EXECUTABLE.includes(current.status)) throw conflict(`remediation ${id} is ${current.status}: it cannot be executed`);
+      if (current.approval_required) {
+        const approval = await latestApproval(app.db, id);
+        if (!approval || current.status === 'dry_run') {
+          throw new HttpProblem(409, 'approval-required', `remediation ${id} (${current.action}, risk ${current.risk}) needs the approval of a compliance officer or admin who is not the requester (${current.requester})`);
+        }
+        if (Date.parse(approval.expires_at) <= Date.now()) throw new HttpProblem(409, 'approval-expired', `the approval of remediation ${id} expired at ${new Date(approval.expires_at).toISOString()}: approve it again`);
+      }
+      const drifted = await driftedResources(app.db, current, await resourcesOf(app.db, id), aws);
+      if (drifted.length > 0) {
+        throw new HttpProblem(409, 'replan-required', `re-plan: ${drifted.length} resource(s) changed since planning (${drifted.map((d) => d.resource_id).join(', ')}); create a new plan from the findings`);
+      }
+      const executing = await app.db.transaction(async (trx) => {
+        const locked = await lockedIn(trx, request, id);
+        if (locked.version !== current.version) throw conflict(`remediation ${id} changed while it was being checked: try again`);
+        return startExecution(trx, locked, auditContext(request));
+      });
+      await enqueueExecution(jobs, executing);
+      return send(app, reply, executing, 202);
+    },
+  });
+
+  app.post('/v1/remediations/:id/rollback', {
+    config: { roles: RISK_OWNERS },
+    schema: {
+      tags: [TAG],
+      summary: 'Restore the "before" state of every resource the remediation changed, in the background',
+      description: '409 when the action cannot be undone (config_remediation) or nothing was applied.',
+      params: IdParams,
+      body: CommentBody,
+      response: { 202: Remediation, ...problemResponses(400, 401, 403, 404, 409, 412) },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      const { comment } = request.body as { comment?: string };
+      const rolling = await app.db.transaction(async (trx) => {
+        const current = await lockedIn(trx, request, id);
+        if (!actionNamed(current.action).rollback) throw conflict(`${current.action} cannot be undone`);
+        if (!ROLLBACKABLE.includes(current.status)) throw conflict(`remediation ${id} is ${current.status}: there is nothing to roll back`);
+        const updated = await changeRemediation(trx, current, { status: 'rolling_back', last_error: null }, { context: auditContext(request), action: 'rollback_requested', detail: { comment: comment ?? null } });
+        await remediationEvidence(trx, updated, 'rollback_requested', { actor: request.actor.name, comment: comment ?? null });
+        return updated;
+      });
+      await enqueueRollback(jobs, rolling);
+      return send(app, reply, rolling, 202);
+    },
+  });
+}
