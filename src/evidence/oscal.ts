@@ -19,8 +19,9 @@ import { v5 as uuidv5 } from 'uuid';
  *   `passing` is `satisfied`; failing, not_tested and manual are `not-satisfied` with the reason in
  *   the remarks, so missing data is never reported as satisfied.
  * - per Custos finding one `risk`: open → `open`, excepted → `deviation-approved` (the exception's
- *   compensating control as mitigating factor, its expiry as deadline), resolved → `closed`; its
- *   risk log holds first seen and resolution.
+ *   justification and compensating control as mitigating factor, its expiry as deadline), resolved
+ *   → `closed`; its risk log holds first seen and resolution (OSCAL 1.1.2 risks have no remarks).
+ * - Custos' own props carry the namespace NS; values are single-line, as OSCAL requires.
  * - attestations → `result.attestations` (statement as prose); exceptions → back-matter resources
  *   that the excepted risks link to.
  * UUIDs are UUIDv5 of stable ids, so the same input always gives the same bytes.
@@ -87,17 +88,22 @@ const uid = (...parts: string[]) => uuidv5(JSON.stringify(parts), UUID_NAMESPACE
 type Control = OscalInput['controls'][number];
 type Finding = OscalInput['findings'][number];
 type Exception = OscalInput['exceptions'][number];
-type Prop = { name: string; ns: string; value: string };
-
-/** Prop values are single-line and trimmed in OSCAL; an empty value is left out. */
-function prop(name: string, value: string | number | null | undefined): Prop[] {
-  const text = String(value ?? '').replace(/\s+/g, ' ').trim();
-  return text ? [{ name, ns: NS, value: text }] : [];
-}
+type PropValue = string | number | null | undefined;
 
 /** OSCAL arrays may not be empty: an empty one is left out. */
 const nonEmpty = <T>(items: T[]) => (items.length > 0 ? items : undefined);
-const props = (...lists: Prop[][]) => nonEmpty(lists.flat());
+
+/** Custos props from name → value(s), in order; OSCAL prop values are single-line and trimmed, so empty ones are left out. */
+function props(values: Record<string, PropValue | PropValue[]>) {
+  return nonEmpty(
+    Object.entries(values).flatMap(([name, value]) =>
+      (Array.isArray(value) ? value : [value])
+        .map((v) => String(v ?? '').replace(/\s+/g, ' ').trim())
+        .filter((text) => text !== '')
+        .map((text) => ({ name, ns: NS, value: text })),
+    ),
+  );
+}
 
 function isoTime(value: string, field: string): string {
   const time = new Date(value);
@@ -139,26 +145,28 @@ export function assessmentResults(input: OscalInput): Record<string, unknown> {
     return {
       uuid: observationUuid(control.id),
       title: `${control.id} ${control.title}`,
-      description: `${control.id} is ${control.status.replace('_', ' ')} for the period: ${control.reason || 'no reason recorded'}.`,
-      props: props(
-        prop('control-id', control.id),
-        prop('automation', control.automation),
-        prop('control-status', control.status),
-        prop('days-tested', control.daysTested),
-        prop('days-in-period', control.daysInPeriod),
-      ),
+      description: `${control.id} is ${statusText(control)} for the period: ${control.reason || 'no reason recorded'}.`,
+      props: props({
+        'control-id': control.id,
+        automation: control.automation,
+        'control-status': control.status,
+        'days-tested': control.daysTested,
+        'days-in-period': control.daysInPeriod,
+      }),
       links: nonEmpty(attestations.map((a) => ({ href: `#${attestationUuid(a.id)}`, rel: 'reference', text: `Attestation ${a.id}` }))),
       methods,
       types: ['control-objective'],
       origins: [
         ...toolOrigin,
-        ...(attestations.length > 0 ? [{ actors: [...new Set(attestations.map((a) => a.attestedBy))].map((name) => ({ type: 'party', 'actor-uuid': partyUuid(name), 'role-id': 'attester' })) }] : []),
+        ...(attestations.length > 0
+          ? [{ actors: [...new Set(attestations.map((a) => a.attestedBy))].map((name) => ({ type: 'party', 'actor-uuid': partyUuid(name), 'role-id': 'attester' })) }]
+          : []),
       ],
       'relevant-evidence': [
         {
           href: control.evidencePath ? encodeURI(control.evidencePath) : undefined,
           description: `${control.evidenceItems} evidence item(s) for ${control.id}${control.evidencePath ? ` in the export folder ${control.evidencePath}` : ''}.`,
-          props: props(prop('evidence-items', control.evidenceItems)),
+          props: props({ 'evidence-items': control.evidenceItems }),
         },
       ],
       collected,
@@ -171,8 +179,8 @@ export function assessmentResults(input: OscalInput): Record<string, unknown> {
     return {
       uuid: uid('finding', from, to, control.id),
       title: `${control.id} ${control.title}`,
-      description: control.reason || `${control.id} is ${control.status.replace('_', ' ')}.`,
-      props: props(prop('control-id', control.id), prop('control-status', control.status)),
+      description: control.reason || `${control.id} is ${statusText(control)}.`,
+      props: props({ 'control-id': control.id, 'control-status': control.status }),
       origins: toolOrigin,
       target: {
         type: 'objective-id',
@@ -197,23 +205,23 @@ export function assessmentResults(input: OscalInput): Record<string, unknown> {
       title: `${f.ruleTitle}: ${f.resourceType} ${f.resourceId}`,
       description: f.msg || f.ruleTitle,
       statement: `Rule ${f.ruleId} (severity ${f.severity}) found ${where} non-compliant${f.controls.length ? `, failing ${f.controls.join(', ')}` : ''}.`,
-      props: props(
-        prop('finding-id', f.id),
-        prop('rule-id', f.ruleId),
-        prop('severity', f.severity),
-        prop('resource-type', f.resourceType),
-        prop('resource-id', f.resourceId),
-        prop('account', f.account),
-        prop('region', f.region),
-        prop('finding-status', f.status),
-        prop('last-seen', isoTime(f.lastSeenAt, `finding ${f.id} lastSeenAt`)),
-        prop('exception-id', f.exceptionId),
-        f.controls.flatMap((c) => prop('control-id', c)),
-      ),
+      props: props({
+        'finding-id': f.id,
+        'rule-id': f.ruleId,
+        severity: f.severity,
+        'resource-type': f.resourceType,
+        'resource-id': f.resourceId,
+        account: f.account,
+        region: f.region,
+        'finding-status': f.status,
+        'last-seen': isoTime(f.lastSeenAt, `finding ${f.id} lastSeenAt`),
+        'exception-id': f.exceptionId,
+        'control-id': f.controls,
+      }),
       links: exception ? [{ href: `#${exceptionUuid(exception.id)}`, rel: 'reference', text: `Exception ${exception.id}` }] : undefined,
       status: RISK_STATUS[f.status],
       origins: toolOrigin,
-      'mitigating-factors': excepted && exception ? [{ uuid: uid('mitigation', exception.id, f.id), description: `Exception ${exception.id}: ${exception.justification}\n\nCompensating control: ${exception.compensatingControl}` }] : undefined,
+      'mitigating-factors': excepted && exception ? [{ uuid: uid('mitigation', exception.id, f.id), description: exceptionText(exception) }] : undefined,
       deadline: excepted && exception ? isoTime(exception.expiresAt, `exception ${exception.id} expiresAt`) : undefined,
       'risk-log': {
         entries: [
@@ -228,16 +236,16 @@ export function assessmentResults(input: OscalInput): Record<string, unknown> {
   const exceptionResource = (e: Exception) => ({
     uuid: exceptionUuid(e.id),
     title: `Exception ${e.id} (${e.status}) to rule ${e.ruleId}`,
-    description: `Justification: ${e.justification}\n\nCompensating control: ${e.compensatingControl}`,
-    props: props(
-      prop('exception-id', e.id),
-      prop('rule-id', e.ruleId),
-      prop('finding-id', e.findingId),
-      prop('exception-status', e.status),
-      prop('expires-at', isoTime(e.expiresAt, `exception ${e.id} expiresAt`)),
-      prop('requested-by', e.requestedBy),
-      prop('decided-by', e.decidedBy),
-    ),
+    description: exceptionText(e),
+    props: props({
+      'exception-id': e.id,
+      'rule-id': e.ruleId,
+      'finding-id': e.findingId,
+      'exception-status': e.status,
+      'expires-at': isoTime(e.expiresAt, `exception ${e.id} expiresAt`),
+      'requested-by': e.requestedBy,
+      'decided-by': e.decidedBy,
+    }),
   });
 
   const attestation = (a: OscalInput['attestations'][number]) => ({
@@ -247,7 +255,7 @@ export function assessmentResults(input: OscalInput): Record<string, unknown> {
         uuid: attestationUuid(a.id),
         name: 'attestation',
         ns: NS,
-        props: props(prop('attestation-id', a.id), prop('control-id', a.controlId), prop('attested-at', isoTime(a.attestedAt, `attestation ${a.id} attestedAt`))),
+        props: props({ 'attestation-id': a.id, 'control-id': a.controlId, 'attested-at': isoTime(a.attestedAt, `attestation ${a.id} attestedAt`) }),
         prose: a.statement,
       },
     ],
@@ -261,7 +269,7 @@ export function assessmentResults(input: OscalInput): Record<string, unknown> {
         'last-modified': generatedAt,
         version: generatedAt,
         'oscal-version': OSCAL_VERSION,
-        props: props(prop('evidence-chain-head', input.chainHead), input.bundleRevisions.flatMap((r) => prop('policy-bundle-revision', r))),
+        props: props({ 'evidence-chain-head': input.chainHead, 'policy-bundle-revision': input.bundleRevisions }),
         roles: attesters.length > 0 ? [{ id: 'attester', title: 'Attester', description: 'Attests that a manual control operated.' }] : undefined,
         parties: nonEmpty(attesters.map((name) => ({ uuid: partyUuid(name), type: 'person', name, remarks: 'Named by the Custos API key that acted.' }))),
       },
@@ -280,7 +288,7 @@ export function assessmentResults(input: OscalInput): Record<string, unknown> {
                 type: 'software',
                 title: input.tool.name,
                 description: `${input.tool.name} ${input.tool.version}: evaluates the AWS estate against the active policy bundle and keeps hash-chained evidence.`,
-                props: props(prop('version', input.tool.version)),
+                props: props({ version: input.tool.version }),
                 status: { state: 'operational' },
               },
             ],
@@ -313,6 +321,10 @@ export function assessmentResults(input: OscalInput): Record<string, unknown> {
   // A JSON round trip drops the optional members left undefined, so the value is exactly what is written.
   return JSON.parse(JSON.stringify(document)) as Record<string, unknown>;
 }
+
+const statusText = (control: Control) => control.status.replace('_', ' ');
+
+const exceptionText = (e: Exception) => `Exception ${e.id}, justification: ${e.justification}\n\nCompensating control: ${e.compensatingControl}`;
 
 function notSatisfiedRemark(control: Control): string {
   const why = control.reason || 'no reason recorded';
