@@ -8,6 +8,7 @@ import * as collections from './006_collections.js';
 import * as access from './007_access.js';
 import * as evidence from './008_evidence.js';
 import * as attestationsAndExceptions from './009_attestations_and_exceptions.js';
+import * as remediation from './010_remediation.js';
 
 export interface Migration {
   name: string;
@@ -29,6 +30,7 @@ export const migrations: Migration[] = [
   { name: '007_access', ...access },
   { name: '008_evidence', ...evidence },
   { name: '009_attestations_and_exceptions', ...attestationsAndExceptions },
+  { name: '010_remediation', ...remediation },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

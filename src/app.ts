@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import accessDecisionRoutes from './access/decisions.js';
 import grantRoutes from './access/grants/index.js';
+import remediationRoutes from './remediation/index.js';
 import { principals } from './access/principals.js';
 import { alerts } from './alerts/alerts.js';
 import auditRoutes from './audit/routes.js';
@@ -97,6 +98,8 @@ const jobsPlugin = fp(
       awsMaxAttempts: app.config.awsMaxAttempts,
       schedule: app.config.collectionSchedule,
       work: options.work,
+      autoRemediate: app.config.autoRemediate,
+      remediationStepDelayMs: app.config.remediationStepDelayMs,
     });
     await workflows.start();
     app.decorate('jobs', workflows);
@@ -210,6 +213,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(sourceRoutes);
   await app.register(evaluationRoutes);
   await app.register(grantRoutes);
+  await app.register(remediationRoutes);
   await app.register(accessDecisionRoutes);
   await app.register(controlRoutes, { catalog });
   await app.register(evidenceRoutes);

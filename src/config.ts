@@ -20,6 +20,12 @@ export interface Config {
   collectionSchedule?: string;
   /** Attempts per AWS call (the SDK's standard retry with backoff), default 5. */
   awsMaxAttempts: number;
+  /** CUSTOS_AUTO_REMEDIATE: remediate low-risk findings of rules that allow it after each evaluation (off by default). */
+  autoRemediate: boolean;
+  /** CUSTOS_REMEDIATION_APPROVAL_HOURS: how long a remediation approval is valid, default 24. */
+  remediationApprovalHours: number;
+  /** CUSTOS_REMEDIATION_STEP_DELAY_MS: test-only pause before each remediation change in AWS, default 0. */
+  remediationStepDelayMs: number;
   /** Ed25519 private key (PEM) that signs evidence export manifests; unset: one kept in the data dir. */
   signingKey?: string;
   /** S3 bucket for evidence bodies (SSE-KMS); unset: bodies stay in PostgreSQL. */
@@ -97,7 +103,16 @@ export function loadConfig(env: Env = process.env): Config {
   if (evidenceBucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(evidenceBucket)) {
     throw new ConfigError('CUSTOS_EVIDENCE_BUCKET', `is not an S3 bucket name, got "${evidenceBucket}"`);
   }
+  const autoRemediate = nonEmpty(env, 'CUSTOS_AUTO_REMEDIATE') ?? 'false';
+  if (!['true', 'false'].includes(autoRemediate)) throw new ConfigError('CUSTOS_AUTO_REMEDIATE', `must be true or false, got "${autoRemediate}"`);
+  const approvalHours = nonEmpty(env, 'CUSTOS_REMEDIATION_APPROVAL_HOURS') ?? '24';
+  if (!/^[1-9][0-9]{0,2}$/.test(approvalHours)) throw new ConfigError('CUSTOS_REMEDIATION_APPROVAL_HOURS', `must be an integer from 1 to 999, got "${approvalHours}"`);
+  const stepDelay = nonEmpty(env, 'CUSTOS_REMEDIATION_STEP_DELAY_MS') ?? '0';
+  if (!/^[0-9]{1,5}$/.test(stepDelay)) throw new ConfigError('CUSTOS_REMEDIATION_STEP_DELAY_MS', `must be a number of milliseconds up to 99999, got "${stepDelay}"`);
   return {
+    autoRemediate: autoRemediate === 'true',
+    remediationApprovalHours: Number(approvalHours),
+    remediationStepDelayMs: Number(stepDelay),
     collectionSchedule,
     signingKey: nonEmpty(env, 'CUSTOS_SIGNING_KEY'),
     evidenceBucket,

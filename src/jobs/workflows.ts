@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Knex } from 'knex';
 import { grantQueues, grantSchedules } from '../access/grants/index.js';
+import { autoRemediate, remediationQueues, remediationSchedules, RESUME_QUEUE, type RemediationJobContext } from '../remediation/index.js';
 import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
 import type { PolicyService } from '../policy/service.js';
 import { createRun, executeRun } from '../sources/collections.js';
@@ -17,7 +18,7 @@ export class Workflows {
     private readonly db: Knex,
     private readonly policy: PolicyService,
     private readonly log: FastifyBaseLogger,
-    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; awsMaxAttempts: number; schedule?: string; work: boolean },
+    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; awsMaxAttempts: number; schedule?: string; work: boolean; autoRemediate?: boolean; remediationStepDelayMs?: number },
   ) {
     this.queue = new JobQueue(options.databaseUrl, log);
   }
@@ -26,19 +27,37 @@ export class Workflows {
     await this.queue.start(
       [
         { name: 'collection', expireInSeconds: 3600, handler: async ({ runId }) => this.afterCollection(await executeRun(this.db, runId!, { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts })) },
-        { name: 'evaluation', expireInSeconds: 1800, handler: async ({ evaluationId }) => void (await runEvaluation(this.db, this.policy, evaluationId!)) },
+        { name: 'evaluation', expireInSeconds: 1800, handler: async ({ evaluationId }) => this.afterEvaluation(await runEvaluation(this.db, this.policy, evaluationId!)) },
         { name: 'scheduled-collection', expireInSeconds: 600, handler: () => this.scheduledCollection() },
         ...grantQueues({ db: this.db, log: this.log, awsEndpointUrl: this.options.awsEndpointUrl, awsMaxAttempts: this.options.awsMaxAttempts }),
+        ...remediationQueues(this.remediationContext()),
       ],
       {
         work: this.options.work,
-        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules],
+        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...remediationSchedules],
       },
     );
+    // Executions whose process died resume now rather than at the next minute's sweep.
+    if (this.options.work) await this.queue.send(RESUME_QUEUE, {}, `${RESUME_QUEUE}:start`);
   }
 
   stop(): Promise<void> {
     return this.queue.stop();
+  }
+
+  private remediationContext(): RemediationJobContext {
+    return {
+      db: this.db,
+      log: this.log,
+      aws: { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts },
+      stepDelayMs: this.options.remediationStepDelayMs ?? 0,
+      send: (queue, data, key) => this.queue.send(queue, data, key),
+    };
+  }
+
+  /** With CUSTOS_AUTO_REMEDIATE=true, low-risk findings of rules that allow it are remediated after each evaluation. */
+  private async afterEvaluation(evaluation: { id: string; status: string } | undefined) {
+    if (this.options.autoRemediate && evaluation?.status === 'complete') await autoRemediate(this.remediationContext(), evaluation.id);
   }
 
   /** Enqueues any job by queue name (for capabilities that bring their own queues). */
