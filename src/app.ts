@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import accessDecisionRoutes from './access/decisions.js';
 import grantRoutes from './access/grants/index.js';
 import remediationRoutes from './remediation/index.js';
+import exceptionRoutes from './exceptions/index.js';
 import { principals } from './access/principals.js';
 import { alerts } from './alerts/alerts.js';
 import auditRoutes from './audit/routes.js';
@@ -24,6 +25,8 @@ import { loadShippedCatalog, unknownControls, type Catalog } from './controls/ca
 import { complianceRecords } from './controls/compliance-records.js';
 import controlRoutes from './controls/routes.js';
 import evidenceRoutes from './evidence/routes.js';
+import { s3BodyStore, useBodyStore } from './evidence/body-store.js';
+import { loadSigningKey } from './evidence/signing.js';
 import { migrateToLatest, openDatabase, type Database } from './db/database.js';
 import { loadDemoData } from './demo/load.js';
 import healthRoutes from './health/routes.js';
@@ -65,6 +68,9 @@ export interface BuildAppOptions {
   /** Where logs go instead of stdout (tests read them to prove redaction). */
   logStream?: { write(line: string): void };
 }
+
+/** The service version, in the OpenAPI document and in evidence exports. */
+export const VERSION = '0.1.0';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -127,6 +133,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   const config: Config = { ...loadConfig(), ...options.config };
   // The SOC 2 control catalog is data; an invalid one stops start-up with the reason.
   const catalog = loadShippedCatalog();
+  // The key that signs evidence export manifests; a bad CUSTOS_SIGNING_KEY stops start-up.
+  const signingKey = loadSigningKey({ signingKey: config.signingKey, dataDir: config.dataDir });
 
   const app = Fastify({
     logger: {
@@ -173,6 +181,12 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     throw error;
   }
 
+  if (config.evidenceBucket) {
+    const store = s3BodyStore({ bucket: config.evidenceBucket, kmsKeyId: config.evidenceKmsKeyId, region: config.awsRegion, endpoint: config.awsEndpointUrl, maxAttempts: config.awsMaxAttempts });
+    useBodyStore(database.knex, store);
+    app.log.info({ ...store.describe(), object_lock: await store.objectLock() }, 'evidence bodies are stored in S3');
+  }
+
   // External plugins.
   await app.register(databasePlugin, { database });
   await app.register(swagger, {
@@ -180,7 +194,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
       openapi: '3.0.3',
       info: {
         title: 'Custos',
-        version: '0.1.0',
+        version: VERSION,
         description: 'Governance and compliance control plane: metadata repository, policies, controls and evidence.',
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Custos API key' } } },
@@ -214,9 +228,10 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(evaluationRoutes);
   await app.register(grantRoutes);
   await app.register(remediationRoutes);
+  await app.register(exceptionRoutes);
   await app.register(accessDecisionRoutes);
   await app.register(controlRoutes, { catalog });
-  await app.register(evidenceRoutes);
+  await app.register(evidenceRoutes, { catalog, signingKey, version: VERSION });
   await app.register(async (scope) => {
     for (const resource of [classifications, domains, maskingRules, retentionPolicies, assets, dataQualityRules, complianceRecords, alerts, principals]) {
       registerCrudRoutes(scope, resource as never);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
+import { bodyStoreOf, withBodies } from './body-store.js';
 
 /** JSON with object keys sorted at every level: the same value always hashes the same. */
 export function canonicalJson(value: unknown): string {
@@ -22,7 +23,7 @@ export const GENESIS = '0'.repeat(64);
 
 export interface EvidenceInput {
   control_id: string;
-  kind: 'evaluation' | 'attestation' | 'remediation';
+  kind: 'evaluation' | 'attestation' | 'remediation' | 'exception';
   source_id: string;
   collected_at: string;
   bundle_revision: string | null;
@@ -49,14 +50,19 @@ export function itemHash(prevHash: string, fields: ChainFields): string {
 export async function appendEvidence(trx: Knex.Transaction, items: EvidenceInput[]): Promise<string> {
   await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['custos:evidence']);
   let prev: string = (await trx('evidence_items').select('hash').orderBy('seq', 'desc').first())?.hash ?? GENESIS;
+  const store = bodyStoreOf(trx);
+  const bodies: Array<{ sha256: string; json: string }> = [];
   const rows = items.map((item) => {
     const collected_at = new Date(item.collected_at).toISOString();
-    const fields = { id: uuidv7(), control_id: item.control_id, kind: item.kind, source_id: item.source_id, collected_at, bundle_revision: item.bundle_revision, body_sha256: sha256(canonicalJson(item.body)) };
+    const json = canonicalJson(item.body);
+    const fields = { id: uuidv7(), control_id: item.control_id, kind: item.kind, source_id: item.source_id, collected_at, bundle_revision: item.bundle_revision, body_sha256: sha256(json) };
+    bodies.push({ sha256: fields.body_sha256, json });
     const hash = itemHash(prev, fields);
-    const row = { ...fields, body: JSON.stringify(item.body), prev_hash: prev, hash };
+    const row = { ...fields, body: store.kind === 'postgres' ? json : null, body_store: store.kind, prev_hash: prev, hash };
     prev = hash;
     return row;
   });
+  await store.put(bodies);
   for (let i = 0; i < rows.length; i += 500) await trx('evidence_items').insert(rows.slice(i, i + 500));
   return prev;
 }
@@ -75,10 +81,11 @@ export async function verifyChain(db: Knex): Promise<Verification> {
   let items = 0;
   let after = 0;
   for (;;) {
-    const rows = await db('evidence_items').where('seq', '>', after).orderBy('seq').limit(1000);
+    const rows = await withBodies(db, await db('evidence_items').where('seq', '>', after).orderBy('seq').limit(1000));
     if (rows.length === 0) return { ok: true, items, head: prev };
     for (const row of rows) {
       const fail = (problem: string) => ({ ok: false, items, head: prev, first_break: { seq: Number(row.seq), id: row.id, problem } });
+      if (row.body === null) return fail('the body is missing from the evidence store');
       if (sha256(canonicalJson(row.body)) !== row.body_sha256) return fail('the body does not match its SHA-256: it was edited');
       if (row.prev_hash !== prev) return fail('the previous-hash link is broken: an item before it was deleted or altered');
       if (itemHash(prev, row) !== row.hash) return fail('the item hash does not match its fields: it was edited');

@@ -1,0 +1,418 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Knex } from 'knex';
+import { ZipFile } from 'yazl';
+import type { Catalog, Control } from '../controls/catalog.js';
+import { controlTimelines, coverageOf, type Coverage, type Period, type TimelinePoint } from '../controls/timeline.js';
+import type { RuleMetadata } from '../policy/engine.js';
+import { withBodies } from './body-store.js';
+import { canonicalJson, GENESIS, itemHash, sha256 } from './chain.js';
+import { assessmentResults, type OscalInput } from './oscal.js';
+import { signBytes, type SigningKey } from './signing.js';
+import { summaryHtml, type SummaryControl } from './summary-html.js';
+
+export const EXPORT_FORMAT = 'custos-evidence-export/1';
+
+export interface ExportRequest {
+  id: string;
+  period: Period;
+  controls: Control[];
+  generatedAt: Date;
+  generatedBy: string;
+}
+
+export interface ExportContext {
+  db: Knex;
+  catalog: Catalog;
+  rules: RuleMetadata[];
+  signingKey: SigningKey;
+  version: string;
+}
+
+interface ManifestFile {
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+const PAGE = 500;
+
+/** CSV field quoting (RFC 4180); a leading =, +, - or @ is prefixed so spreadsheets do not run it as a formula. */
+export function csvField(value: unknown): string {
+  let text = value === null || value === undefined ? '' : value instanceof Date ? value.toISOString() : String(value);
+  if (/^[=+\-@]/.test(text)) text = `'${text}`;
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+const csvRow = (values: unknown[]) => values.map(csvField).join(',') + '\n';
+
+const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+
+interface ItemRow {
+  seq: string;
+  id: string;
+  control_id: string;
+  kind: string;
+  source_id: string;
+  collected_at: Date | string;
+  bundle_revision: string | null;
+  body: unknown;
+  body_store: string;
+  body_sha256: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Evidence items of a period in chain order, a page at a time (never the whole period in memory). */
+async function* itemsOf(db: Knex, period: Period, lastSeq: number, filter: { control?: string; bodies: boolean }): AsyncGenerator<ItemRow> {
+  let after = 0;
+  for (;;) {
+    const query = db('evidence_items')
+      .select(filter.bodies ? '*' : ['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'body_sha256', 'prev_hash', 'hash'])
+      .where('seq', '>', after)
+      .where('seq', '<=', lastSeq)
+      .where('collected_at', '>=', period.from)
+      .where('collected_at', '<', period.to)
+      .orderBy('seq')
+      .limit(PAGE);
+    if (filter.control) query.where({ control_id: filter.control });
+    const rows: ItemRow[] = filter.bodies ? await withBodies(db, await query) : await query;
+    if (rows.length === 0) return;
+    for (const row of rows) yield row;
+    after = Number(rows.at(-1)!.seq);
+  }
+}
+
+const itemView = (row: ItemRow) => ({
+  seq: Number(row.seq),
+  id: row.id,
+  control_id: row.control_id,
+  kind: row.kind,
+  source_id: row.source_id,
+  collected_at: iso(row.collected_at),
+  bundle_revision: row.bundle_revision,
+  body_sha256: row.body_sha256,
+  prev_hash: row.prev_hash,
+  hash: row.hash,
+});
+
+const ITEM_CSV_HEADER = ['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'status', 'body_sha256', 'prev_hash', 'hash'];
+
+/**
+ * The auditor's export of a period as a zip, streamed: every file is produced lazily, in order, and
+ * hashed as it is written; `manifest.json` (all files with SHA-256, the chain, the period, the bundle
+ * revisions) comes last, then its Ed25519 signature and a `SHA256SUMS` for `sha256sum -c`.
+ * Items are bounded by the chain head read at the start, so the export is one consistent cut.
+ */
+export async function evidenceExport(context: ExportContext, request: ExportRequest): Promise<Readable> {
+  const { db, catalog, rules, signingKey } = context;
+  const { period, controls } = request;
+  const head: { seq: string; hash: string } | undefined = await db('evidence_items').select('seq', 'hash').orderBy('seq', 'desc').first();
+  const lastSeq = head ? Number(head.seq) : 0;
+  const timelines = await controlTimelines(db, controls, rules, period);
+  const coverage = new Map(controls.map((c) => [c.id, coverageOf(c, timelines.get(c.id)!, period)]));
+
+  const files: ManifestFile[] = [];
+  const chain = { items_in_period: 0, first_seq: null as number | null, last_seq: null as number | null, links_ok: true, bodies_ok: true, problems: [] as string[] };
+  const counts = new Map<string, number>();
+  const bundleRevisions = new Set<string>();
+  for (const points of timelines.values()) for (const p of points) bundleRevisions.add(p.bundle_revision);
+
+  const zip = new ZipFile();
+  const options = { mtime: request.generatedAt, compress: true };
+  /** Adds a file whose content is produced when the zip reaches it; records its SHA-256 and size. */
+  const add = (path: string, content: () => AsyncIterable<string | Buffer> | Iterable<string | Buffer>) => {
+    zip.addReadStream(
+      Readable.from(
+        (async function* () {
+          const hash = createHash('sha256');
+          let bytes = 0;
+          for await (const chunk of content()) {
+            const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+            if (buffer.length === 0) continue;
+            hash.update(buffer);
+            bytes += buffer.length;
+            yield buffer;
+          }
+          files.push({ path, sha256: hash.digest('hex'), bytes });
+        })(),
+      ),
+      path,
+      options,
+    );
+  };
+  const json = (value: unknown) => [JSON.stringify(value, null, 2) + '\n'];
+
+  add('README.txt', () => [readme(request, signingKey)]);
+
+  // The chain across all controls in the period, without bodies: links and hashes are checked here,
+  // and an auditor can re-check them offline from chain.csv.
+  add('chain.csv', async function* () {
+    yield csvRow(['seq', 'id', 'control_id', 'kind', 'collected_at', 'bundle_revision', 'body_sha256', 'prev_hash', 'hash']);
+    let prev: string | undefined;
+    for await (const row of itemsOf(db, period, lastSeq, { bodies: false })) {
+      const seq = Number(row.seq);
+      chain.items_in_period++;
+      chain.first_seq ??= seq;
+      chain.last_seq = seq;
+      if (row.bundle_revision) bundleRevisions.add(row.bundle_revision);
+      const fields = { ...row, collected_at: iso(row.collected_at)! };
+      if (itemHash(row.prev_hash, fields) !== row.hash) {
+        chain.links_ok = false;
+        chain.problems.push(`item ${seq}: its hash does not match its fields`);
+      }
+      // Items of the period are consecutive unless some were made outside it (e.g. back-dated observation times).
+      if (prev !== undefined && row.prev_hash !== prev && chain.problems.length < 100) chain.problems.push(`item ${seq}: not linked to the item before it in this period (items between them lie outside the period)`);
+      prev = row.hash;
+      yield csvRow([seq, row.id, row.control_id, row.kind, fields.collected_at, row.bundle_revision, row.body_sha256, row.prev_hash, row.hash]);
+    }
+  });
+
+  for (const control of controls) {
+    const dir = `controls/${control.id}`;
+    add(`${dir}/evidence.json`, async function* () {
+      let n = 0;
+      yield '[';
+      for await (const row of itemsOf(db, period, lastSeq, { control: control.id, bodies: true })) {
+        if (row.body === null || sha256(canonicalJson(row.body)) !== row.body_sha256) {
+          chain.bodies_ok = false;
+          if (chain.problems.length < 100) chain.problems.push(`item ${row.seq}: its body is missing or does not match its SHA-256`);
+        }
+        yield `${n++ ? ',' : ''}\n${JSON.stringify({ ...itemView(row), body: row.body })}`;
+      }
+      counts.set(control.id, n);
+      yield '\n]\n';
+    });
+    add(`${dir}/evidence.csv`, async function* () {
+      yield csvRow(ITEM_CSV_HEADER);
+      for await (const row of itemsOf(db, period, lastSeq, { control: control.id, bodies: true })) {
+        const v = itemView(row);
+        yield csvRow([v.seq, v.id, v.control_id, v.kind, v.source_id, v.collected_at, v.bundle_revision, (row.body as { status?: string } | null)?.status ?? '', v.body_sha256, v.prev_hash, v.hash]);
+      }
+    });
+    add(`${dir}/timeline.json`, () => json({ control: control.id, ...period, items: timelines.get(control.id)! }));
+    add(`${dir}/coverage.json`, () => json(coverage.get(control.id)!));
+  }
+
+  add('status-timeline.csv', function* () {
+    yield csvRow(['control_id', 'evaluation_id', 'at', 'bundle_revision', 'run_partial', 'status', 'open_findings', 'excepted_findings', 'reason']);
+    for (const control of controls) for (const p of timelines.get(control.id)!) yield csvRow([control.id, p.evaluation_id, p.at, p.bundle_revision, p.run_partial, p.status, p.open_findings, p.excepted_findings, p.reason]);
+  });
+
+  const controlIds = controls.map((c) => c.id);
+  const findings = await periodFindings(db, period, controlIds);
+  add('findings.csv', function* () {
+    yield csvRow(['id', 'rule_id', 'severity', 'controls', 'resource_type', 'resource_id', 'account', 'region', 'status', 'first_seen_at', 'last_seen_at', 'resolved_at', 'exception_id', 'exception_expired_at', 'msg']);
+    for (const f of findings) yield csvRow([f.id, f.rule_id, f.severity, f.controls.join(' '), f.resource_type, f.resource_id, f.account, f.region, f.status, iso(f.first_seen_at), iso(f.last_seen_at), iso(f.resolved_at), f.exception_id, iso(f.exception_expired_at), f.msg]);
+  });
+
+  const exceptions = await periodExceptions(db, period, rules, controlIds);
+  add('exceptions.json', () => json(exceptions));
+
+  const attestations = await periodAttestations(db, period, controlIds);
+  add('attestations/attestations.json', () => json(attestations));
+  for (const a of attestations) {
+    for (const file of a.files) {
+      add(`attestations/${a.id}/${file.filename}`, async function* () {
+        const row = await db('attestation_files').select('content').where({ id: file.id }).first();
+        yield row.content as Buffer;
+      });
+    }
+  }
+
+  const ruleTitle = new Map(rules.map((r) => [r.id, r.title]));
+  const summaries = (): SummaryControl[] =>
+    controls.map((control) => summarise(control, timelines.get(control.id)!, coverage.get(control.id)!, counts.get(control.id) ?? 0, attestations.filter((a) => a.control_id === control.id).length));
+
+  add('oscal/assessment-results.json', () => {
+    const input: OscalInput = {
+      generatedAt: request.generatedAt.toISOString(),
+      period,
+      tool: { name: 'Custos', version: context.version },
+      bundleRevisions: [...bundleRevisions].sort(),
+      chainHead: head?.hash ?? GENESIS,
+      controls: summaries().map((s) => ({ id: s.id, title: s.title, automation: s.automation, status: s.status, reason: s.reason, daysTested: s.days_tested, daysInPeriod: s.days_in_period, evidencePath: `controls/${s.id}/`, evidenceItems: s.evidence_items })),
+      findings: findings.map((f) => ({
+        id: f.id, ruleId: f.rule_id, ruleTitle: ruleTitle.get(f.rule_id) ?? f.rule_id, severity: f.severity, controls: f.controls, resourceType: f.resource_type, resourceId: f.resource_id,
+        account: f.account, region: f.region, msg: f.msg, status: f.status, firstSeenAt: iso(f.first_seen_at)!, lastSeenAt: iso(f.last_seen_at)!, resolvedAt: iso(f.resolved_at), exceptionId: f.exception_id,
+      })),
+      attestations: attestations.map((a) => ({ id: a.id, controlId: a.control_id, statement: a.statement, attestedBy: a.attested_by, attestedAt: a.attested_at })),
+      exceptions: exceptions.map((e) => ({ id: e.id, ruleId: e.rule_id, findingId: e.finding_id, status: e.status, justification: e.justification, compensatingControl: e.compensating_control, expiresAt: e.expires_at, requestedBy: e.requested_by, decidedBy: e.decided_by })),
+    };
+    return json(assessmentResults(input));
+  });
+
+  add('summary.html', () => [
+    summaryHtml({ request, framework: catalog.framework, controls: summaries(), findings: findings.filter((f) => f.status === 'open'), exceptions, attestations, chain, head: head?.hash ?? GENESIS, keyId: signingKey.keyId }),
+  ]);
+  add('public-key.pem', () => [signingKey.publicKeyPem]);
+
+  // The manifest is built when the zip reaches it, after every file above has been written and hashed.
+  let manifestBytes: Buffer | undefined;
+  add('manifest.json', () => {
+    const manifest = {
+      format: EXPORT_FORMAT,
+      export_id: request.id,
+      generated_at: request.generatedAt.toISOString(),
+      generated_by: request.generatedBy,
+      framework: catalog.framework,
+      period,
+      controls: controlIds,
+      bundle_revisions: [...bundleRevisions].sort(),
+      chain: {
+        head: { seq: lastSeq, hash: head?.hash ?? GENESIS },
+        items_in_period: chain.items_in_period,
+        first_seq: chain.first_seq,
+        last_seq: chain.last_seq,
+        item_hashes_ok: chain.links_ok,
+        bodies_ok: chain.bodies_ok,
+        notes: chain.problems,
+      },
+      evidence_items_per_control: Object.fromEntries(controlIds.map((id) => [id, counts.get(id) ?? 0])),
+      signature: { algorithm: 'Ed25519', key_id: signingKey.keyId, file: 'manifest.sig', public_key: 'public-key.pem (compare its key id with GET /v1/evidence/public-key)' },
+      files: [...files],
+    };
+    manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8');
+    return [manifestBytes];
+  });
+  zip.addReadStream(
+    Readable.from((async function* () {
+      yield signBytes(signingKey, manifestBytes!);
+    })()),
+    'manifest.sig',
+    options,
+  );
+  add('SHA256SUMS', () => [files.map((f) => `${f.sha256}  ${f.path}\n`).join('')]);
+  zip.end();
+  return zip.outputStream as Readable;
+}
+
+function summarise(control: Control, points: TimelinePoint[], coverage: Coverage, evidenceItems: number, attestations: number): SummaryControl {
+  const last = points.at(-1);
+  const tested = points.filter((p) => p.status === 'passing' || p.status === 'failing');
+  const status = control.automation === 'manual' ? 'manual' : (last?.status ?? 'not_tested');
+  const reason = control.automation === 'manual' ? (attestations ? `${attestations} attestation(s) in the period` : 'no attestation in the period') : (last?.reason ?? 'no complete evaluation in the period');
+  return {
+    id: control.id,
+    title: control.title,
+    automation: control.automation,
+    status,
+    reason,
+    evaluations: points.length,
+    pass_rate: tested.length ? tested.filter((p) => p.status === 'passing').length / tested.length : null,
+    days_tested: coverage.days_tested,
+    days_in_period: coverage.days_in_period,
+    gaps: coverage.gaps.length,
+    open_findings_at_end: last?.open_findings ?? 0,
+    evidence_items: evidenceItems,
+    attestations,
+  };
+}
+
+export interface PeriodFinding {
+  id: string;
+  rule_id: string;
+  severity: string;
+  controls: string[];
+  resource_type: string;
+  resource_id: string;
+  account: string;
+  region: string;
+  status: 'open' | 'resolved' | 'excepted';
+  first_seen_at: Date | string;
+  last_seen_at: Date | string;
+  resolved_at: Date | string | null;
+  exception_id: string | null;
+  exception_expired_at: Date | string | null;
+  msg: string;
+}
+
+/** Findings of the selected controls that existed at some point of the period. */
+function periodFindings(db: Knex, period: Period, controlIds: string[]): Promise<PeriodFinding[]> {
+  return db('findings')
+    .select('id', 'rule_id', 'severity', 'controls', 'resource_type', 'resource_id', 'account', 'region', 'status', 'first_seen_at', 'last_seen_at', 'resolved_at', 'exception_id', 'exception_expired_at', 'msg')
+    .where('first_seen_at', '<', period.to)
+    .where((q) => q.whereNull('resolved_at').orWhere('resolved_at', '>=', period.from))
+    .whereRaw('controls \\?| ?::text[]', [controlIds])
+    .orderBy('id');
+}
+
+export interface PeriodException {
+  id: string;
+  status: string;
+  finding_id: string | null;
+  rule_id: string;
+  resource_pattern: string;
+  account: string | null;
+  region: string | null;
+  justification: string;
+  compensating_control: string;
+  expires_at: string;
+  requested_by: string;
+  requested_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  decision_note: string | null;
+}
+
+/** Exceptions in force at some point of the period, for rules that test the selected controls. */
+async function periodExceptions(db: Knex, period: Period, rules: RuleMetadata[], controlIds: string[]): Promise<PeriodException[]> {
+  const ruleIds = rules.filter((r) => r.controls.some((c) => controlIds.includes(c))).map((r) => r.id);
+  const rows = await db('exceptions')
+    .select('id', 'status', 'finding_id', 'rule_id', 'resource_pattern', 'account', 'region', 'justification', 'compensating_control', 'expires_at', 'requested_by', 'requested_at', 'decided_by', 'decided_at', 'decision_note')
+    .whereIn('rule_id', ruleIds)
+    .where('requested_at', '<', period.to)
+    .where('expires_at', '>=', period.from)
+    .orderBy('requested_at');
+  return rows.map((r) => ({ ...r, expires_at: iso(r.expires_at)!, requested_at: iso(r.requested_at)!, decided_at: iso(r.decided_at) }));
+}
+
+export interface PeriodAttestation {
+  id: string;
+  control_id: string;
+  statement: string;
+  period_from: string | null;
+  period_to: string | null;
+  attested_by: string;
+  attested_at: string;
+  evidence_item_id: string;
+  files: Array<{ id: string; filename: string; media_type: string; size_bytes: number; sha256: string }>;
+}
+
+async function periodAttestations(db: Knex, period: Period, controlIds: string[]): Promise<PeriodAttestation[]> {
+  const rows = await db('attestations').whereIn('control_id', controlIds).where('attested_at', '>=', period.from).where('attested_at', '<', period.to).orderBy('attested_at');
+  const files = rows.length ? await db('attestation_files').select('id', 'attestation_id', 'filename', 'media_type', 'size_bytes', 'sha256').whereIn('attestation_id', rows.map((r) => r.id)).orderBy('filename') : [];
+  return rows.map((r) => ({
+    id: r.id,
+    control_id: r.control_id,
+    statement: r.statement,
+    period_from: iso(r.period_from),
+    period_to: iso(r.period_to),
+    attested_by: r.attested_by,
+    attested_at: iso(r.attested_at)!,
+    evidence_item_id: r.evidence_item_id,
+    files: files.filter((f) => f.attestation_id === r.id).map(({ attestation_id, ...f }) => f),
+  }));
+}
+
+function readme(request: ExportRequest, key: SigningKey): string {
+  return `Custos evidence export ${request.id}
+Period: ${request.period.from} to ${request.period.to} (end exclusive)
+Generated: ${request.generatedAt.toISOString()} by ${request.generatedBy}
+
+Verify it offline, in the unzipped folder:
+
+1. The manifest is authentic (Ed25519; key id ${key.keyId}):
+   openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin -in manifest.json -sigfile manifest.sig
+   Compare public-key.pem with the key Custos publishes (GET /v1/evidence/public-key); do not trust
+   a key only because it is in the zip.
+
+2. Every file is the one the manifest lists:
+   jq -r '.files[] | "\\(.sha256)  \\(.path)"' manifest.json | sha256sum -c -
+   (or: sha256sum -c SHA256SUMS, then check SHA256SUMS against manifest.json)
+
+Contents: controls/<id>/evidence.json|csv (evidence items with bodies), timeline.json (status at each
+evaluation), coverage.json (Type II: days tested, gaps); status-timeline.csv; findings.csv;
+exceptions.json; attestations/ (statements and files); chain.csv (hash chain of the period);
+oscal/assessment-results.json (NIST OSCAL 1.1); summary.html; manifest.json (+ .sig).
+`;
+}

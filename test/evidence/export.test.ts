@@ -1,0 +1,141 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import t from 'tap';
+import { wealthEstate } from '../../src/demo/wealth-estate.js';
+import { loadDemoData } from '../../src/demo/load.js';
+import { canonicalJson, itemHash, sha256 } from '../../src/evidence/chain.js';
+import { verifyBytes } from '../../src/evidence/signing.js';
+import { csvField } from '../../src/evidence/export.js';
+import { tempDir, testApp, waitFor, type TestApp } from '../helpers/app.js';
+import { download, extract, readZip } from '../helpers/zip.js';
+
+async function evaluate(api: TestApp, snapshot: unknown) {
+  const run = await api.call('POST', '/v1/collections', { as: 'compliance_officer', body: { source: 'file', snapshot } });
+  return waitFor(async () => {
+    const list = await api.call('GET', `/v1/evaluations?collection_id=${run.body.id}`);
+    return list.body.items.find((e: { status: string }) => e.status === 'complete');
+  }, 'evaluation');
+}
+
+const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const has = (command: string) => {
+  try {
+    execFileSync('which', [command]);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+t.test('the auditor export: every file hashed in a signed manifest, verifiable offline', async (t) => {
+  const api = await testApp(t);
+  await loadDemoData(api.app.db);
+  await evaluate(api, wealthEstate);
+  await evaluate(api, { observed_at: '2026-11-21T06:00:00.000Z', resources: [], findings: [], lake_formation: { permissions: [] } });
+  const from = '2026-01-01T00:00:00.000Z';
+  const to = new Date(Date.now() + 3_600_000).toISOString();
+
+  const response = await download(api, `/v1/evidence/export?from=${from}&to=${to}&controls=CC6.6,CC6.1,CC1.1`);
+  t.equal(response.status, 200);
+  t.match(response.headers['content-type'], /application\/zip/);
+  t.match(response.headers['content-disposition'], /attachment; filename="custos-evidence-2026-01-01-to-/);
+  const files = await readZip(response.bytes);
+
+  // The manifest lists every other file with its SHA-256 and size, and is signed.
+  const manifestBytes = files.get('manifest.json')!;
+  const manifest = JSON.parse(manifestBytes.toString('utf8'));
+  const listed = new Set(manifest.files.map((f: { path: string }) => f.path));
+  t.same([...files.keys()].filter((p) => !listed.has(p)).sort(), ['SHA256SUMS', 'manifest.json', 'manifest.sig'], 'everything else is in the manifest');
+  for (const file of manifest.files) {
+    t.equal(hex(files.get(file.path)!), file.sha256, `${file.path} matches its SHA-256`);
+    t.equal(files.get(file.path)!.length, file.bytes);
+  }
+  const key = (await api.call('GET', '/v1/evidence/public-key', { as: 'auditor' })).body;
+  t.equal(manifest.signature.key_id, key.key_id);
+  t.ok(verifyBytes(key.public_key_pem, manifestBytes, files.get('manifest.sig')!), 'the signature verifies with the published key');
+  const forged = Buffer.from(manifestBytes.toString().replace(manifest.files[1].sha256, '0'.repeat(64)));
+  t.notOk(verifyBytes(key.public_key_pem, forged, files.get('manifest.sig')!), 'an edited manifest does not');
+  t.equal(files.get('public-key.pem')!.toString(), key.public_key_pem);
+
+  t.match(manifest, {
+    format: 'custos-evidence-export/1',
+    period: { from, to },
+    controls: ['CC1.1', 'CC6.1', 'CC6.6'],
+    generated_by: 'test-auditor',
+    chain: { item_hashes_ok: true, bodies_ok: true, notes: [] },
+  });
+  t.equal(manifest.bundle_revisions.length, 1, 'the one bundle revision used');
+  const head = (await api.call('POST', '/v1/evidence/verify', { as: 'auditor' })).body.head;
+  t.equal(manifest.chain.head.hash, head, 'the chain head at export');
+
+  // Per-control evidence, as JSON and CSV; each item's body and hash re-check.
+  const items = JSON.parse(files.get('controls/CC6.6/evidence.json')!.toString());
+  t.equal(items.length, 2, 'one item per evaluation');
+  t.equal(manifest.evidence_items_per_control['CC6.6'], 2);
+  for (const item of items) {
+    t.equal(sha256(canonicalJson(item.body)), item.body_sha256);
+    t.equal(itemHash(item.prev_hash, item), item.hash);
+  }
+  t.same(items.map((i: { body: { status: string } }) => i.body.status), ['failing', 'passing']);
+  const csv = files.get('controls/CC6.6/evidence.csv')!.toString().trim().split('\n');
+  t.equal(csv.length, 3);
+  t.match(csv[1], /,failing,/);
+  t.equal(JSON.parse(files.get('controls/CC1.1/evidence.json')!.toString()).length, 0, 'a manual control has no evaluation evidence');
+  t.same(JSON.parse(files.get('controls/CC6.6/timeline.json')!.toString()).items.map((i: { status: string }) => i.status), ['failing', 'passing']);
+  t.match(JSON.parse(files.get('controls/CC6.6/coverage.json')!.toString()), { control_id: 'CC6.6', days_tested: 1 });
+  t.match(files.get('status-timeline.csv')!.toString(), /CC6\.6,[0-9a-f-]+,[^,]+,[^,]+,false,failing,2,0,/);
+  t.match(files.get('findings.csv')!.toString(), /s3\.bucket_public_read/);
+  t.same(JSON.parse(files.get('exceptions.json')!.toString()), []);
+  t.same(JSON.parse(files.get('attestations/attestations.json')!.toString()), []);
+  const chainCsv = files.get('chain.csv')!.toString().trim().split('\n');
+  t.equal(chainCsv.length - 1, manifest.chain.items_in_period);
+  const oscal = JSON.parse(files.get('oscal/assessment-results.json')!.toString());
+  t.ok(oscal['assessment-results'], 'an OSCAL assessment-results document');
+  const html = files.get('summary.html')!.toString();
+  t.match(html, /<h1>SOC 2 evidence summary<\/h1>/);
+  t.match(html, /CC6\.6<\/strong>/);
+  t.notMatch(html, /<script/i);
+
+  // The documented offline commands, run as an auditor would.
+  const sums = files.get('SHA256SUMS')!.toString();
+  t.equal(sums.split('\n').filter(Boolean).length, manifest.files.length + 1, 'SHA256SUMS covers the manifest too');
+  if (has('sha256sum') && has('openssl') && has('jq')) {
+    const dir = await tempDir('custos-export-');
+    await extract(files, dir);
+    t.match(execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'public-key.pem', '-rawin', '-in', 'manifest.json', '-sigfile', 'manifest.sig'], { cwd: dir, encoding: 'utf8' }), /Signature Verified Successfully/);
+    execFileSync('bash', ['-c', `jq -r '.files[] | "\\(.sha256)  \\(.path)"' manifest.json | sha256sum --quiet -c -`], { cwd: dir });
+    execFileSync('sha256sum', ['--quiet', '-c', 'SHA256SUMS'], { cwd: dir });
+    t.pass('openssl, jq and sha256sum verify the unzipped export');
+  } else t.comment('openssl, jq or sha256sum missing: the offline commands were not run');
+
+  // Recorded in the audit log.
+  const audit = await api.call('GET', '/v1/audit-log?entity=evidence&action=export', { as: 'auditor' });
+  t.equal(audit.body.items.length, 1);
+  t.same(audit.body.items[0].new_value.controls, ['CC1.1', 'CC6.1', 'CC6.6']);
+});
+
+t.test('export: who may, and what is refused', async (t) => {
+  const api = await testApp(t);
+  const period = 'from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z';
+  t.equal((await download(api, `/v1/evidence/export?${period}`, 'steward')).status, 403);
+  t.equal((await download(api, `/v1/evidence/export?${period}`, 'pipeline')).status, 403);
+  t.equal((await download(api, `/v1/evidence/export?${period}`, 'compliance_officer')).status, 200);
+  const unknown = await api.call('GET', `/v1/evidence/export?${period}&controls=CC6.1,CC9.9`, { as: 'auditor' });
+  t.match(unknown, { status: 400, body: { errors: [{ field: 'controls', message: 'unknown control id(s): CC9.9' }] } });
+  const backwards = await api.call('GET', '/v1/evidence/export?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', { as: 'auditor' });
+  t.match(backwards, { status: 400, body: { errors: [{ field: 'to' }] } });
+  const audit = await api.call('GET', '/v1/audit-log?entity=evidence&action=export', { as: 'auditor' });
+  t.equal(audit.body.items.length, 1, 'only the export that ran is logged');
+
+  const empty = await readZip((await download(api, `/v1/evidence/export?${period}&controls=CC7.2`)).bytes);
+  const manifest = JSON.parse(empty.get('manifest.json')!.toString());
+  t.match(manifest, { chain: { items_in_period: 0, first_seq: null }, evidence_items_per_control: { 'CC7.2': 0 } });
+  t.equal(JSON.parse(empty.get('controls/CC7.2/coverage.json')!.toString()).gaps[0].reason, 'no complete evaluation');
+});
+
+t.test('CSV cells are quoted and cannot become spreadsheet formulas', async (t) => {
+  t.equal(csvField('a,b'), '"a,b"');
+  t.equal(csvField('say "hi"'), '"say ""hi"""');
+  t.equal(csvField('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
+  t.equal(csvField(null), '');
+});
