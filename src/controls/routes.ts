@@ -22,6 +22,7 @@ const ControlView = Type.Object({
   status: StringEnum(STATUSES),
   reason: Type.String(),
   open_findings: Type.Integer(),
+  excepted_findings: Type.Integer({ description: 'findings an approved exception covered in that evaluation: they do not fail the control' }),
   evaluation_id: Nullable(Type.String()),
   evaluated_at: Nullable(IsoDateTime),
   owner: Nullable(Type.String({ description: 'responsible party of the SOC2 compliance record for this control' })),
@@ -43,15 +44,16 @@ export const CoverageView = Type.Object({
 const FindingRef = Type.Object({ id: Type.String(), rule_id: Type.String(), severity: Type.String(), resource_type: Type.String(), resource_id: Type.String(), msg: Type.String() });
 
 
-/** Open findings per control in one evaluation. */
-async function findingsPerControl(db: Knex, evaluationId: string): Promise<Map<string, number>> {
+/** Open and excepted findings per control in one evaluation: excepted ones do not fail a control. */
+async function findingsPerControl(db: Knex, evaluationId: string): Promise<Map<string, { open: number; excepted: number }>> {
   const { rows } = await db.raw(
-    `SELECT c.control, count(*)::int AS n FROM evaluation_findings ef
+    `SELECT c.control, count(*) FILTER (WHERE ef.exception_id IS NULL)::int AS open, count(*) FILTER (WHERE ef.exception_id IS NOT NULL)::int AS excepted
+       FROM evaluation_findings ef
        JOIN findings f ON f.id = ef.finding_id, jsonb_array_elements_text(f.controls) AS c(control)
      WHERE ef.evaluation_id = ? GROUP BY c.control`,
     [evaluationId],
   );
-  return new Map(rows.map((r: { control: string; n: number }) => [r.control, r.n]));
+  return new Map(rows.map((r: { control: string; open: number; excepted: number }) => [r.control, r]));
 }
 
 async function latestEvaluation(db: Knex): Promise<Evaluation | undefined> {
@@ -61,7 +63,7 @@ async function latestEvaluation(db: Knex): Promise<Evaluation | undefined> {
 /** Control statuses from the latest complete evaluation, with the SOC2 compliance records' review dates. */
 async function controlViews(app: FastifyInstance, catalog: Catalog, rules: RuleMetadata[]) {
   const evaluation = await latestEvaluation(app.db);
-  const counts = evaluation ? await findingsPerControl(app.db, evaluation.id) : new Map<string, number>();
+  const counts = evaluation ? await findingsPerControl(app.db, evaluation.id) : new Map<string, { open: number; excepted: number }>();
   const records: Array<{ requirement_id: string; responsible_party: string; last_review_date: string | null; next_review_date: string | null }> = await app
     .db('compliance_records')
     .whereIn('regulation', ['SOC2', 'SOC 2'])
@@ -69,13 +71,14 @@ async function controlViews(app: FastifyInstance, catalog: Catalog, rules: RuleM
   const byControl = new Map(records.map((r) => [r.requirement_id, r]));
   return catalog.controls.map((control) => {
     const ruleIds = rules.filter((r) => r.controls.includes(control.id)).map((r) => r.id);
-    const open = counts.get(control.id) ?? 0;
+    const { open, excepted } = counts.get(control.id) ?? { open: 0, excepted: 0 };
     const record = byControl.get(control.id);
     return {
       ...control,
       rules: ruleIds,
       ...statusOf(control, ruleIds, evaluation, open),
       open_findings: evaluation?.run_partial ? 0 : open,
+      excepted_findings: evaluation?.run_partial ? 0 : excepted,
       evaluation_id: evaluation?.id ?? null,
       evaluated_at: evaluation?.finished_at ?? null,
       owner: record?.responsible_party ?? null,
@@ -133,6 +136,7 @@ export default async function controlRoutes(app: FastifyInstance, { catalog }: {
               .db('findings as f')
               .join('evaluation_findings as ef', 'ef.finding_id', 'f.id')
               .where('ef.evaluation_id', view.evaluation_id)
+              .whereNull('ef.exception_id')
               .whereRaw('f.controls @> ?::jsonb', [JSON.stringify([id])])
               .select('f.id', 'f.rule_id', 'f.severity', 'f.resource_type', 'f.resource_id', 'f.msg')
               .orderBy('f.id')

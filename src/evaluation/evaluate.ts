@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { shippedCatalog } from '../controls/catalog.js';
 import { recordEvaluationEvidence } from '../evidence/evaluation-evidence.js';
+import { applyExceptions } from '../exceptions/findings.js';
 import { HttpProblem } from '../http/problem.js';
 import { COMPLIANCE_VIOLATIONS } from '../policy/entrypoints.js';
 import { epochSeconds, type PolicyInput, type Violation } from '../policy/input.js';
@@ -67,6 +68,8 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
     return await db.transaction(async (trx) => {
       await trx('evaluation_findings').where({ evaluation_id: evaluationId }).delete();
       const reported = await upsertFindings(trx, evaluationId, run.observed_at, violations);
+      // Approved, unexpired exceptions turn what they cover excepted, recorded per evaluation.
+      const excepted = await applyExceptions(trx, evaluationId);
       const scope = partial ? [] : await runScope(trx, run.id);
       const resolved = await resolveUnreported(trx, evaluationId, run.observed_at, scope);
       const [done] = await trx('evaluations')
@@ -76,7 +79,7 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
           bundle_revision: engine.revision,
           catalog_sha256: sha256,
           run_partial: partial,
-          counts: JSON.stringify({ violations: reported.ids.length, new: reported.created, reopened: reported.reopened, resolved }),
+          counts: JSON.stringify({ violations: reported.ids.length, new: reported.created, reopened: reported.reopened, resolved, excepted }),
           finished_at: trx.fn.now(),
         })
         .where({ id: evaluationId })

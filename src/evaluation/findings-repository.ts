@@ -16,7 +16,11 @@ export interface Finding {
   resource_id: string;
   account: string;
   region: string;
-  status: 'open' | 'resolved';
+  status: 'open' | 'resolved' | 'excepted';
+  /** The exception that covers it, or last covered it. */
+  exception_id: string | null;
+  /** When its exception expired or was revoked and it reopened; null while excepted. */
+  exception_expired_at: string | null;
   first_seen_at: string;
   last_seen_at: string;
   resolved_at: string | null;
@@ -84,14 +88,14 @@ export async function upsertFindings(trx: Knex.Transaction, evaluationId: string
 }
 
 /**
- * Resolves open findings this evaluation no longer reports, but only within what the run looked
+ * Resolves open (or excepted) findings this evaluation no longer reports, but only within what the run looked
  * at (its accounts and regions, and the catalog): a run of one account says nothing about another.
  */
 export async function resolveUnreported(trx: Knex.Transaction, evaluationId: string, resolvedAt: string, scope: Array<{ account: string; region: string }>): Promise<number> {
   if (scope.length === 0) return 0;
   const { rowCount } = await trx.raw(
     `UPDATE findings f SET status = 'resolved', resolved_at = :at, last_evaluation_id = :evaluation
-     WHERE f.status = 'open'
+     WHERE f.status IN ('open', 'excepted')
        AND (f.account, f.region) IN (SELECT x.account, x.region FROM jsonb_to_recordset(CAST(:scope AS jsonb)) AS x(account text, region text))
        AND NOT EXISTS (SELECT 1 FROM evaluation_findings ef WHERE ef.evaluation_id = :evaluation AND ef.finding_id = f.id)`,
     { at: resolvedAt, evaluation: evaluationId, scope: JSON.stringify(scope) },

@@ -14,8 +14,8 @@ function sliceOf(resourceType: string): { kind: string; type?: string } | undefi
 
 /**
  * One evidence item per tested control for a finished evaluation: its status and reason, the open
- * findings that fail it, and what was checked: counts and a SHA-256 digest of the exact run items
- * (key and content hash) its rules read, which an auditor can recompute from
+ * findings that fail it (and apart, those an exception covered, with its id), and what was
+ * checked: counts and a SHA-256 digest of the exact run items (key and content hash) its rules read, which an auditor can recompute from
  * GET /v1/collections/:id/resources. Written in the evaluation's transaction.
  */
 export async function recordEvaluationEvidence(
@@ -24,16 +24,19 @@ export async function recordEvaluationEvidence(
 ): Promise<number> {
   const { evaluation, catalog, rules } = context;
   const items: Array<{ kind: string; type: string; key: string; hash: string }> = await trx('run_items').select('kind', 'type', 'key', 'hash').where({ run_id: evaluation.run_id }).orderBy(['kind', 'key']);
-  const findings: Array<{ id: string; rule_id: string; severity: string; resource_type: string; resource_id: string; account: string; region: string; msg: string; controls: string[] }> = await trx('findings as f')
+  const findings: Array<{ id: string; rule_id: string; severity: string; resource_type: string; resource_id: string; account: string; region: string; msg: string; controls: string[]; exception_id: string | null }> = await trx('findings as f')
     .join('evaluation_findings as ef', 'ef.finding_id', 'f.id')
     .where('ef.evaluation_id', evaluation.id)
-    .select('f.id', 'f.rule_id', 'f.severity', 'f.resource_type', 'f.resource_id', 'f.account', 'f.region', 'f.msg', 'f.controls')
+    .select('f.id', 'f.rule_id', 'f.severity', 'f.resource_type', 'f.resource_id', 'f.account', 'f.region', 'f.msg', 'f.controls', 'ef.exception_id')
     .orderBy('f.id');
   const evidence = [];
   for (const control of catalog.controls) {
     const controlRules = rules.filter((r) => r.controls.includes(control.id));
     if (control.automation === 'manual' || controlRules.length === 0) continue;
-    const failing = findings.filter((f) => f.controls.includes(control.id)).map(({ controls, ...f }) => f);
+    // Findings an approved exception covered when this evaluation saw them do not fail the control.
+    const ofControl = findings.filter((f) => f.controls.includes(control.id));
+    const failing = ofControl.filter((f) => !f.exception_id).map(({ controls, exception_id, ...f }) => f);
+    const excepted = ofControl.filter((f) => f.exception_id).map(({ controls, ...f }) => f);
     const slices = controlRules.flatMap((r) => r.resource_types.map(sliceOf)).filter((s): s is { kind: string; type?: string } => s !== undefined);
     const checkedItems = items.filter((i) => slices.some((s) => s.kind === i.kind && (!s.type || s.type === i.type)));
     const counts: Record<string, number> = {};
@@ -53,6 +56,7 @@ export async function recordEvaluationEvidence(
         evaluation: { id: evaluation.id, run_id: evaluation.run_id, run_partial: evaluation.run_partial, bundle_revision: evaluation.bundle_revision, catalog_sha256: evaluation.catalog_sha256, finished_at: evaluation.finished_at },
         checked: { counts, items_sha256: sha256(checkedItems.map((i) => `${i.kind}|${i.key}|${i.hash}`).join('\n')) },
         failing_findings: failing,
+        excepted_findings: excepted,
       },
     });
   }

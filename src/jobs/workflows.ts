@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Knex } from 'knex';
 import { grantQueues, grantSchedules } from '../access/grants/index.js';
+import { exceptionQueues, exceptionSchedules } from '../exceptions/index.js';
 import { autoRemediate, remediationQueues, remediationSchedules, RESUME_QUEUE, type RemediationJobContext } from '../remediation/index.js';
 import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
 import type { PolicyService } from '../policy/service.js';
@@ -31,10 +32,11 @@ export class Workflows {
         { name: 'scheduled-collection', expireInSeconds: 600, handler: () => this.scheduledCollection() },
         ...grantQueues({ db: this.db, log: this.log, awsEndpointUrl: this.options.awsEndpointUrl, awsMaxAttempts: this.options.awsMaxAttempts }),
         ...remediationQueues(this.remediationContext()),
+        ...exceptionQueues({ db: this.db, log: this.log, policy: this.policy, evaluateRun: (runId, requestedBy) => this.evaluateRun(runId, 'schedule', requestedBy) }),
       ],
       {
         work: this.options.work,
-        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...remediationSchedules],
+        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...exceptionSchedules, ...remediationSchedules],
       },
     );
     // Executions whose process died resume now rather than at the next minute's sweep.

@@ -1,0 +1,219 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Knex } from 'knex';
+import { v7 as uuidv7 } from 'uuid';
+import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
+import { paginate, type SortKey } from '../db/pagination.js';
+import { checkIfMatch, etagOf, mutate } from '../http/crud.js';
+import { conflict, HttpProblem, invalidField, notFound, problemResponses } from '../http/problem.js';
+import { IdParams, Page, PageQuery } from '../http/schemas.js';
+import { recordExceptionEvidence } from './evidence.js';
+import { queueReevaluation } from './expiry.js';
+import { exceptCoveredFindings, reopenFindings } from './findings.js';
+import { ExceptionCreate, ExceptionFilters, ExceptionView, OptionalNoteBody, RequiredNoteBody } from './schemas.js';
+import {
+  changeException,
+  endException,
+  EXCEPTIONS_ENTITY,
+  exceptionQuery,
+  exceptionView,
+  getException,
+  lockException,
+  type ExceptionRow,
+  type ExceptionView as View,
+} from './store.js';
+
+const TAG = 'exceptions';
+
+/** The scope an exception covers, from the finding it names or from a rule and resource glob. */
+async function scopeOf(app: FastifyInstance, body: ExceptionCreate) {
+  if (body.finding_id !== undefined) {
+    for (const field of ['rule_id', 'resource_pattern', 'account', 'region'] as const) {
+      if (body[field] !== undefined) throw invalidField(field, 'give either finding_id, or rule_id with an optional resource scope, not both');
+    }
+    const finding = await app.db('findings').where({ id: body.finding_id }).first('id', 'rule_id', 'resource_id', 'account', 'region');
+    if (!finding) throw invalidField('finding_id', `finding ${body.finding_id} does not exist`);
+    // Matched by finding id; the resource columns describe it.
+    return { finding_id: finding.id, rule_id: finding.rule_id, resource_pattern: finding.resource_id, account: finding.account || null, region: finding.region || null };
+  }
+  if (body.rule_id === undefined) throw invalidField('rule_id', 'give finding_id, or rule_id with an optional resource scope');
+  // Fail closed: without a loaded bundle the rule cannot be checked (503).
+  const rules = app.policy.current().engine.rules();
+  if (!rules.some((r) => r.id === body.rule_id)) throw invalidField('rule_id', `no rule of the active policy bundle has id ${body.rule_id} (GET /v1/policies)`);
+  return { finding_id: null, rule_id: body.rule_id, resource_pattern: body.resource_pattern ?? '*', account: body.account ?? null, region: body.region ?? null };
+}
+
+/** Expiry must be in the future and at most one year ahead: risk is accepted for a bounded time. */
+function checkExpiry(expiresAt: string): string {
+  const at = new Date(expiresAt);
+  const now = new Date();
+  const limit = new Date(now);
+  limit.setUTCFullYear(limit.getUTCFullYear() + 1);
+  if (at <= now) throw invalidField('expires_at', 'must be in the future');
+  if (at > limit) throw invalidField('expires_at', `must be at most one year ahead (${limit.toISOString()})`);
+  return at.toISOString();
+}
+
+/** Four eyes: a compliance officer or admin decides, never the one who asked (the table's check enforces it too). */
+function assertNotRequester(request: FastifyRequest, current: ExceptionRow, verb: string): void {
+  if (current.requested_by === request.actor.name) {
+    throw new HttpProblem(403, 'forbidden', `${request.actor.name} requested this exception and may not ${verb} it: a second compliance officer or an admin decides`);
+  }
+}
+
+async function locked(trx: Knex.Transaction, request: FastifyRequest, id: string, status: ExceptionRow['status']): Promise<ExceptionRow> {
+  const current = await lockException(trx, id);
+  if (!current) throw notFound('exception', id);
+  checkIfMatch(request, current, false);
+  if (current.status !== status) throw conflict(`exception ${id} is ${current.status}, not ${status}`);
+  return current;
+}
+
+const send = (reply: FastifyReply, view: View, status = 200) => reply.code(status).header('etag', etagOf(view)).send(view);
+
+/** Routes of exceptions to findings (/v1/exceptions). */
+export default async function exceptionRoutes(app: FastifyInstance): Promise<void> {
+  const reevaluate = (request: FastifyRequest) =>
+    queueReevaluation({ db: app.db, log: request.log, evaluateRun: (runId, requestedBy) => app.jobs.evaluateRun(runId, 'api', requestedBy) }, request.actor.name);
+
+  app.post('/v1/exceptions', {
+    config: { roles: RISK_OWNERS },
+    schema: {
+      tags: [TAG],
+      summary: 'Request an exception to a finding, or to a rule within a resource scope',
+      description:
+        'Pending until a second compliance officer or an admin (not the requester) approves it. Give `finding_id`, or `rule_id` (a rule of the active bundle) with an optional ' +
+        '`resource_pattern` glob on resource ids and an optional account and region. `expires_at` must be in the future and at most one year ahead.',
+      body: ExceptionCreate,
+      response: { 201: ExceptionView, ...problemResponses(400, 401, 403, 413, 415, 503) },
+    },
+    handler: async (request, reply) => {
+      const body = request.body as ExceptionCreate;
+      const scope = await scopeOf(app, body);
+      const expiresAt = checkExpiry(body.expires_at);
+      const created = await mutate(request, { action: 'create', entity: EXCEPTIONS_ENTITY }, async (trx) => {
+        const [row] = await trx('exceptions')
+          .insert({ id: uuidv7(), status: 'pending', ...scope, justification: body.justification, compensating_control: body.compensating_control, expires_at: expiresAt, requested_by: request.actor.name })
+          .returning('*');
+        const view = exceptionView(row);
+        return { result: view, entityId: view.id, newValue: view };
+      });
+      reply.header('location', `/v1/exceptions/${created.id}`);
+      return send(reply, created, 201);
+    },
+  });
+
+  app.get('/v1/exceptions', {
+    config: { roles: CATALOG_READERS },
+    schema: {
+      tags: [TAG],
+      summary: 'Exceptions, oldest first; with expiring_before, soonest expiry first',
+      querystring: Type.Object({ ...PageQuery, ...ExceptionFilters }, { additionalProperties: false }),
+      response: { 200: Page(ExceptionView), ...problemResponses(400, 401, 403) },
+    },
+    handler: async (request) => {
+      const { status, rule_id, finding_id, expiring_before, ...page } = request.query as { status?: string; rule_id?: string; finding_id?: string; expiring_before?: string; limit?: number; cursor?: string };
+      const query = exceptionQuery(app.db);
+      if (status) query.where('e.status', status);
+      if (rule_id) query.where('e.rule_id', rule_id);
+      if (finding_id) query.where('e.finding_id', finding_id);
+      if (expiring_before) query.where('e.expires_at', '<', expiring_before);
+      const order: SortKey[] = expiring_before ? [{ sql: 'e.expires_at', field: 'expires_at' }, { sql: 'e.id', field: 'id' }] : [{ sql: 'e.id', field: 'id' }];
+      const result = await paginate<ExceptionRow & Record<string, unknown>>(query, page, order);
+      return { items: result.items.map((row) => exceptionView(row)), next_cursor: result.next_cursor };
+    },
+  });
+
+  app.get('/v1/exceptions/:id', {
+    config: { roles: CATALOG_READERS },
+    schema: { tags: [TAG], summary: 'One exception', params: IdParams, response: { 200: ExceptionView, ...problemResponses(400, 401, 403, 404) } },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      const found = await getException(app.db, id);
+      if (!found) throw notFound('exception', id);
+      return send(reply, exceptionView(found));
+    },
+  });
+
+  app.post('/v1/exceptions/:id/approve', {
+    config: { roles: RISK_OWNERS },
+    schema: {
+      tags: [TAG],
+      summary: 'Approve a pending exception: the open findings it covers become excepted',
+      description:
+        'By a compliance officer or admin who did not request it (403 otherwise). Refused (409) once its expiry has passed. Writes an `exception` evidence item per control of the rule ' +
+        'and queues a re-evaluation of the latest finished collection run, so control status reflects it. If-Match is honoured when sent.',
+      params: IdParams,
+      body: OptionalNoteBody,
+      response: { 200: ExceptionView, ...problemResponses(400, 401, 403, 404, 409, 412) },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      const { note } = request.body as { note?: string };
+      const approved = await mutate(request, { action: 'approve', entity: EXCEPTIONS_ENTITY }, async (trx) => {
+        const current = await locked(trx, request, id, 'pending');
+        assertNotRequester(request, current, 'approve');
+        if (Date.parse(current.expires_at) <= Date.now()) throw conflict(`exception ${id} expired at ${current.expires_at} before it was approved: request a new one`);
+        const row = await changeException(trx, current, { status: 'approved', decided_by: request.actor.name, decided_at: new Date().toISOString(), decision_note: note ?? null });
+        const excepted = await exceptCoveredFindings(trx, id);
+        const view = exceptionView(row);
+        await recordExceptionEvidence(trx, app.policy, { kind: 'approved', exception: view, findings: excepted });
+        return { result: view, entityId: id, oldValue: exceptionView(current), newValue: { ...view, findings_excepted: excepted.length } };
+      });
+      await reevaluate(request);
+      return send(reply, approved);
+    },
+  });
+
+  app.post('/v1/exceptions/:id/reject', {
+    config: { roles: RISK_OWNERS },
+    schema: {
+      tags: [TAG],
+      summary: 'Reject a pending exception, saying why',
+      description: 'Same deciders as approval. Writes an `exception` evidence item per control of the rule. If-Match is honoured when sent.',
+      params: IdParams,
+      body: RequiredNoteBody,
+      response: { 200: ExceptionView, ...problemResponses(400, 401, 403, 404, 409, 412) },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      const { note } = request.body as { note: string };
+      const rejected = await mutate(request, { action: 'reject', entity: EXCEPTIONS_ENTITY }, async (trx) => {
+        const current = await locked(trx, request, id, 'pending');
+        assertNotRequester(request, current, 'reject');
+        const row = await changeException(trx, current, { status: 'rejected', decided_by: request.actor.name, decided_at: new Date().toISOString(), decision_note: note });
+        const view = exceptionView(row);
+        await recordExceptionEvidence(trx, app.policy, { kind: 'rejected', exception: view, findings: [] });
+        return { result: view, entityId: id, oldValue: exceptionView(current), newValue: view };
+      });
+      return send(reply, rejected);
+    },
+  });
+
+  app.post('/v1/exceptions/:id/revoke', {
+    config: { roles: RISK_OWNERS },
+    schema: {
+      tags: [TAG],
+      summary: 'Revoke an approved exception now: its findings reopen, flagged',
+      description:
+        'Its excepted findings become open again with exception_expired_at set (unless another approved exception covers them). Writes an `exception` evidence item per control ' +
+        'of the rule and queues a re-evaluation. If-Match is honoured when sent.',
+      params: IdParams,
+      body: RequiredNoteBody,
+      response: { 200: ExceptionView, ...problemResponses(400, 401, 403, 404, 409, 412) },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      const { note } = request.body as { note: string };
+      const revoked = await mutate(request, { action: 'revoke', entity: EXCEPTIONS_ENTITY }, async (trx) => {
+        const current = await locked(trx, request, id, 'approved');
+        const { view } = await endException(trx, current, { status: 'revoked', actor: request.actor.name, note });
+        const reopened = await reopenFindings(trx, id);
+        await recordExceptionEvidence(trx, app.policy, { kind: 'revoked', exception: view, findings: reopened });
+        return { result: view, entityId: id, oldValue: exceptionView(current), newValue: { ...view, findings_reopened: reopened.length } };
+      });
+      await reevaluate(request);
+      return send(reply, revoked);
+    },
+  });
+}
