@@ -15,8 +15,8 @@ function sliceOf(resourceType: string): { kind: string; type?: string } | undefi
 /**
  * One evidence item per tested control for a finished evaluation: its status and reason, the open
  * findings that fail it (and apart, those an exception covered, with its id), and what was
- * checked: counts and a SHA-256 digest of the exact run items (key and content hash) its rules read, which an auditor can recompute from
- * GET /v1/collections/:id/resources. Written in the evaluation's transaction.
+ * checked: counts and a SHA-256 digest of the exact run items (key and content hash) its rules
+ * read, which an auditor can recompute from GET /v1/collections/:id/resources. Written in the evaluation's transaction.
  */
 export async function recordEvaluationEvidence(
   trx: Knex.Transaction,
