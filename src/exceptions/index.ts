@@ -2,7 +2,7 @@ import type { QueueDefinition } from '../jobs/queue.js';
 import { expireExceptions, EXPIRY_QUEUE, type ExceptionJobContext } from './expiry.js';
 
 export { applyExceptions } from './findings.js';
-export { expireExceptions, EXPIRY_QUEUE, type ExceptionJobContext } from './expiry.js';
+export { expireExceptions, EXPIRY_QUEUE, queueReevaluation, type ExceptionJobContext } from './expiry.js';
 
 /** The durable expiry sweep of exceptions; idempotent (it only acts on approved exceptions past expiry). */
 export function exceptionQueues(context: ExceptionJobContext): QueueDefinition[] {

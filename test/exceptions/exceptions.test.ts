@@ -1,7 +1,7 @@
 import t from 'tap';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
 import { loadDemoData } from '../../src/demo/load.js';
-import { expireExceptions } from '../../src/exceptions/index.js';
+import { expireExceptions, queueReevaluation } from '../../src/exceptions/index.js';
 import { testApp, waitFor, type TestApp } from '../helpers/app.js';
 
 const DOCUMENTS = 'wealth-client-documents';
@@ -152,4 +152,90 @@ t.test('approval excepts findings, the control passes after re-evaluation and st
   t.same(items[0].body.findings, [documents.id], 'the approval evidence names the findings it excepted');
   t.same(items[6].body.findings, [documents.id], 'the expiry evidence names the findings it reopened');
   t.match((await api.call('POST', '/v1/evidence/verify', { as: 'auditor' })).body, { ok: true });
+});
+
+t.test('requests are validated field by field, nothing is written on a refusal; lists filter and page', async (t) => {
+  const api = await testApp(t);
+  await loadDemoData(api.app.db);
+  await importSnapshot(api, wealthEstate);
+  const documents = await finding(api, 's3.bucket_public_read', DOCUMENTS);
+  const create = (body: unknown, as: 'compliance_officer' | 'admin' | 'steward' = 'compliance_officer') => api.call('POST', '/v1/exceptions', { as, body });
+  const refused = async (body: Record<string, unknown>, field: string, message: RegExp) => {
+    const response = await create(body);
+    t.equal(response.status, 400, `${field}: 400`);
+    t.equal(response.body.type, '/problems/validation-error');
+    t.ok(response.body.errors.some((e: any) => e.field === field && message.test(e.message)), `names ${field}: ${JSON.stringify(response.body.errors)}`);
+  };
+  await refused(request({}), 'rule_id', /give finding_id, or rule_id/);
+  await refused(request({ finding_id: documents.id, rule_id: 's3.bucket_public_read' }), 'rule_id', /not both/);
+  await refused(request({ finding_id: documents.id, resource_pattern: '*' }), 'resource_pattern', /not both/);
+  await refused(request({ finding_id: '01900000-0000-7000-8000-000000000000' }), 'finding_id', /does not exist/);
+  await refused(request({ rule_id: 's3.no_such_rule' }), 'rule_id', /no rule of the active policy bundle/);
+  await refused(request({ rule_id: 's3.bucket_public_read', expires_at: inDays(-1) }), 'expires_at', /in the future/);
+  await refused(request({ rule_id: 's3.bucket_public_read', expires_at: inDays(367) }), 'expires_at', /at most one year ahead/);
+  await refused(request({ rule_id: 's3.bucket_public_read', expires_at: 'next month' }), 'expires_at', /date-time/);
+  await refused(request({ rule_id: 's3.bucket_public_read', justification: 'because' }), 'justification', /fewer than 10/);
+  await refused(request({ rule_id: 's3.bucket_public_read', compensating_control: '' }), 'compensating_control', /fewer than 1/);
+  await refused(request({ rule_id: 's3.bucket_public_read', account: '1234' }), 'account', /pattern/);
+  await refused(request({ rule_id: 's3.bucket_public_read', region: 'mars' }), 'region', /pattern/);
+  await refused(request({ rule_id: 's3.bucket_public_read', owner: 'me' }), 'owner', /not a known field/);
+  t.equal((await create(request({ rule_id: 's3.bucket_public_read' }), 'steward')).status, 403);
+  t.equal(Number((await api.app.db('exceptions').count('* as n').first())!.n), 0, 'nothing written');
+  t.equal(Number((await api.app.db('audit_log').where({ entity: 'exceptions' }).count('* as n').first())!.n), 0);
+
+  // Three exceptions; decisions need a note where they say no.
+  const a = (await create(request({ rule_id: 's3.bucket_public_read', expires_at: inDays(90) }))).body;
+  const b = (await create(request({ finding_id: documents.id, expires_at: inDays(10) }))).body;
+  const c = (await create(request({ rule_id: 's3.bucket_versioning', expires_at: inDays(20) }), 'admin')).body;
+  const reject = await api.call('POST', `/v1/exceptions/${c.id}/reject`, { as: 'compliance_officer', body: {} });
+  t.equal(reject.status, 400);
+  t.match(reject.body.errors, [{ field: 'note' }]);
+  const rejected = await api.call('POST', `/v1/exceptions/${c.id}/reject`, { as: 'compliance_officer', body: { note: 'fix the bucket instead' } });
+  t.match(rejected.body, { status: 'rejected', decided_by: 'test-compliance_officer', decision_note: 'fix the bucket instead' });
+  t.equal((await api.call('POST', `/v1/exceptions/${c.id}/approve`, { as: 'compliance_officer', body: {} })).status, 409, 'decided once');
+  t.equal((await api.call('POST', `/v1/exceptions/${a.id}/revoke`, { as: 'admin', body: { note: 'x' } })).status, 409, 'only an approved exception is revoked');
+  t.equal((await api.call('POST', '/v1/exceptions/01900000-0000-7000-8000-000000000000/approve', { body: {} })).status, 404);
+  t.equal((await api.call('POST', `/v1/exceptions/${a.id}/approve`, { body: {}, headers: { 'if-match': '"7"' } })).status, 412);
+  const rejection = (await api.call('GET', '/v1/evidence?kind=exception', { as: 'auditor' })).body.items;
+  t.same(rejection.map((i: any) => [i.control_id, i.source_id, i.body.event, i.body.findings]), [['A1.2', c.id, 'rejected', []]], 'evidence for each control of the rule');
+
+  // An exception whose expiry passed while pending is not approved any more.
+  await api.app.db('exceptions').where({ id: b.id }).update({ expires_at: new Date(Date.now() - 1000) });
+  const late = await api.call('POST', `/v1/exceptions/${b.id}/approve`, { as: 'admin', body: {} });
+  t.equal(late.status, 409);
+  t.match(late.body.detail, /expired at .* before it was approved/);
+
+  const list = async (query: string, as: 'auditor' | 'steward' = 'auditor') => (await api.call('GET', `/v1/exceptions?${query}`, { as })).body;
+  t.same((await list('status=pending')).items.map((e: any) => e.id), [a.id, b.id]);
+  t.same((await list('status=rejected', 'steward')).items.map((e: any) => e.id), [c.id]);
+  t.same((await list('rule_id=s3.bucket_public_read')).items.map((e: any) => e.id), [a.id, b.id]);
+  t.same((await list(`finding_id=${documents.id}`)).items.map((e: any) => e.id), [b.id]);
+  t.same((await list(`expiring_before=${encodeURIComponent(inDays(30))}`)).items.map((e: any) => e.id), [b.id, c.id], 'soonest expiry first');
+  const page1 = await list(`expiring_before=${encodeURIComponent(inDays(365))}&limit=2`);
+  const page2 = await list(`expiring_before=${encodeURIComponent(inDays(365))}&limit=2&cursor=${page1.next_cursor}`);
+  t.same([...page1.items, ...page2.items].map((e: any) => e.id), [b.id, c.id, a.id]);
+  t.equal(page2.next_cursor, null);
+  t.equal((await api.call('GET', '/v1/exceptions?status=closed')).status, 400);
+  t.equal((await api.call('GET', '/v1/exceptions', { as: 'pipeline' })).status, 403);
+  const one = await api.call('GET', `/v1/exceptions/${a.id}`, { as: 'auditor' });
+  t.match(one, { status: 200, headers: { etag: '"1"' }, body: { id: a.id, status: 'pending', ended_by: null } });
+  t.equal((await api.call('GET', '/v1/exceptions/01900000-0000-7000-8000-000000000000')).status, 404);
+});
+
+t.test('without a collection run an approval queues nothing; an evaluation already queued is not doubled', async (t) => {
+  const api = await testApp(t);
+  const exception = (await api.call('POST', '/v1/exceptions', { as: 'compliance_officer', body: request({ rule_id: 's3.bucket_public_read' }) })).body;
+  const approved = await api.call('POST', `/v1/exceptions/${exception.id}/approve`, { as: 'admin', body: {} });
+  t.equal(approved.status, 200);
+  t.equal((await evaluations(api)).length, 0);
+
+  let queued = 0;
+  const context = { db: api.app.db, log: api.app.log, evaluateRun: async () => ({ id: `queued-${++queued}` }) };
+  t.equal(await queueReevaluation(context, 'tester'), undefined, 'no run: nothing to evaluate');
+  const runId = '01900000-0000-7000-8000-0000000000aa';
+  await api.app.db('collection_runs').insert({ id: runId, status: 'complete', trigger: 'file', requested_by: 'tester', observed_at: new Date() });
+  t.equal(await queueReevaluation(context, 'tester'), 'queued-1');
+  await api.app.db('evaluations').insert({ id: '01900000-0000-7000-8000-0000000000bb', run_id: runId, status: 'queued', trigger: 'api', requested_by: 'tester' });
+  t.equal(await queueReevaluation(context, 'tester'), '01900000-0000-7000-8000-0000000000bb', 'the queued evaluation will see the change');
+  t.equal(queued, 1);
 });
