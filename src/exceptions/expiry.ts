@@ -57,7 +57,7 @@ export async function expireExceptions(context: ExceptionJobContext): Promise<st
     for (const current of due) {
       const { view } = await endException(trx, current, { status: 'expired', actor: EXPIRY_CONTEXT.actor, note: null });
       const reopened = await reopenFindings(trx, current.id);
-      await recordAudit(trx, EXPIRY_CONTEXT, { action: 'expire', entity: EXCEPTIONS_ENTITY, entityId: current.id, oldValue: exceptionView(current), newValue: { ...view, findings_reopened: reopened.length } });
+      await recordAudit(trx, EXPIRY_CONTEXT, { action: 'expire', entity: EXCEPTIONS_ENTITY, entityId: current.id, oldValue: exceptionView(current), newValue: { ...view, findings_changed: reopened.length } });
       await recordExceptionEvidence(trx, context.policy, { kind: 'expired', exception: view, findings: reopened });
     }
     return due.map((e) => e.id);

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
@@ -7,7 +7,7 @@ import { paginate, type SortKey } from '../db/pagination.js';
 import { checkIfMatch, etagOf, mutate } from '../http/crud.js';
 import { conflict, HttpProblem, invalidField, notFound, problemResponses } from '../http/problem.js';
 import { IdParams, Page, PageQuery } from '../http/schemas.js';
-import { recordExceptionEvidence } from './evidence.js';
+import { recordExceptionEvidence, type ExceptionEvent } from './evidence.js';
 import { queueReevaluation } from './expiry.js';
 import { exceptCoveredFindings, reopenFindings } from './findings.js';
 import { ExceptionCreate, ExceptionFilters, ExceptionView, OptionalNoteBody, RequiredNoteBody } from './schemas.js';
@@ -135,85 +135,84 @@ export default async function exceptionRoutes(app: FastifyInstance): Promise<voi
     },
   });
 
-  app.post('/v1/exceptions/:id/approve', {
-    config: { roles: RISK_OWNERS },
-    schema: {
-      tags: [TAG],
-      summary: 'Approve a pending exception: the open findings it covers become excepted',
-      description:
-        'By a compliance officer or admin who did not request it (403 otherwise). Refused (409) once its expiry has passed. Writes an `exception` evidence item per control of the rule ' +
-        'and queues a re-evaluation of the latest finished collection run, so control status reflects it. If-Match is honoured when sent.',
-      params: IdParams,
-      body: OptionalNoteBody,
-      response: { 200: ExceptionView, ...problemResponses(400, 401, 403, 404, 409, 412) },
+  /**
+   * A decision on an exception in status `from`: the change, its audit row and its evidence (one item
+   * per control of the rule) in one transaction; then, where findings changed, a re-evaluation.
+   */
+  const decision = (
+    verb: 'approve' | 'reject' | 'revoke',
+    spec: {
+      from: ExceptionRow['status'];
+      summary: string;
+      description: string;
+      body: TSchema;
+      change: (trx: Knex.Transaction, current: ExceptionRow, request: FastifyRequest, note: string | null) => Promise<{ event: ExceptionEvent; view: View; findings: string[] }>;
     },
-    handler: async (request, reply) => {
-      const { id } = request.params as IdParams;
-      const { note } = request.body as { note?: string };
-      const approved = await mutate(request, { action: 'approve', entity: EXCEPTIONS_ENTITY }, async (trx) => {
-        const current = await locked(trx, request, id, 'pending');
-        assertNotRequester(request, current, 'approve');
-        if (Date.parse(current.expires_at) <= Date.now()) throw conflict(`exception ${id} expired at ${current.expires_at} before it was approved: request a new one`);
-        const row = await changeException(trx, current, { status: 'approved', decided_by: request.actor.name, decided_at: new Date().toISOString(), decision_note: note ?? null });
-        const excepted = await exceptCoveredFindings(trx, id);
-        const view = exceptionView(row);
-        await recordExceptionEvidence(trx, app.policy, { kind: 'approved', exception: view, findings: excepted });
-        return { result: view, entityId: id, oldValue: exceptionView(current), newValue: { ...view, findings_excepted: excepted.length } };
-      });
-      await reevaluate(request);
-      return send(reply, approved);
+  ) =>
+    app.post(`/v1/exceptions/:id/${verb}`, {
+      config: { roles: RISK_OWNERS },
+      schema: {
+        tags: [TAG],
+        summary: spec.summary,
+        description: `${spec.description} Writes an \`exception\` evidence item per control of the rule. If-Match is honoured when sent.`,
+        params: IdParams,
+        body: spec.body,
+        response: { 200: ExceptionView, ...problemResponses(400, 401, 403, 404, 409, 412) },
+      },
+      handler: async (request, reply) => {
+        const { id } = request.params as IdParams;
+        const { note } = request.body as { note?: string };
+        let findingsChanged = false;
+        const result = await mutate(request, { action: verb, entity: EXCEPTIONS_ENTITY }, async (trx) => {
+          const current = await locked(trx, request, id, spec.from);
+          const { event, view, findings } = await spec.change(trx, current, request, note ?? null);
+          await recordExceptionEvidence(trx, app.policy, { kind: event, exception: view, findings });
+          findingsChanged = event !== 'rejected';
+          return { result: view, entityId: id, oldValue: exceptionView(current), newValue: { ...view, findings_changed: findings.length } };
+        });
+        if (findingsChanged) await reevaluate(request);
+        return send(reply, result);
+      },
+    });
+
+  const decided = (request: FastifyRequest, status: 'approved' | 'rejected', note: string | null) => ({ status, decided_by: request.actor.name, decided_at: new Date().toISOString(), decision_note: note });
+
+  decision('approve', {
+    from: 'pending',
+    summary: 'Approve a pending exception: the open findings it covers become excepted',
+    description:
+      'By a compliance officer or admin who did not request it (403 otherwise); refused (409) once its expiry has passed. ' +
+      'Queues a re-evaluation of the latest finished collection run, so control status reflects it.',
+    body: OptionalNoteBody,
+    change: async (trx, current, request, note) => {
+      assertNotRequester(request, current, 'approve');
+      if (Date.parse(current.expires_at) <= Date.now()) throw conflict(`exception ${current.id} expired at ${current.expires_at} before it was approved: request a new one`);
+      const row = await changeException(trx, current, decided(request, 'approved', note));
+      return { event: 'approved', view: exceptionView(row), findings: await exceptCoveredFindings(trx, current.id) };
     },
   });
 
-  app.post('/v1/exceptions/:id/reject', {
-    config: { roles: RISK_OWNERS },
-    schema: {
-      tags: [TAG],
-      summary: 'Reject a pending exception, saying why',
-      description: 'Same deciders as approval. Writes an `exception` evidence item per control of the rule. If-Match is honoured when sent.',
-      params: IdParams,
-      body: RequiredNoteBody,
-      response: { 200: ExceptionView, ...problemResponses(400, 401, 403, 404, 409, 412) },
-    },
-    handler: async (request, reply) => {
-      const { id } = request.params as IdParams;
-      const { note } = request.body as { note: string };
-      const rejected = await mutate(request, { action: 'reject', entity: EXCEPTIONS_ENTITY }, async (trx) => {
-        const current = await locked(trx, request, id, 'pending');
-        assertNotRequester(request, current, 'reject');
-        const row = await changeException(trx, current, { status: 'rejected', decided_by: request.actor.name, decided_at: new Date().toISOString(), decision_note: note });
-        const view = exceptionView(row);
-        await recordExceptionEvidence(trx, app.policy, { kind: 'rejected', exception: view, findings: [] });
-        return { result: view, entityId: id, oldValue: exceptionView(current), newValue: view };
-      });
-      return send(reply, rejected);
+  decision('reject', {
+    from: 'pending',
+    summary: 'Reject a pending exception, saying why',
+    description: 'Same deciders as approval.',
+    body: RequiredNoteBody,
+    change: async (trx, current, request, note) => {
+      assertNotRequester(request, current, 'reject');
+      const row = await changeException(trx, current, decided(request, 'rejected', note));
+      return { event: 'rejected', view: exceptionView(row), findings: [] };
     },
   });
 
-  app.post('/v1/exceptions/:id/revoke', {
-    config: { roles: RISK_OWNERS },
-    schema: {
-      tags: [TAG],
-      summary: 'Revoke an approved exception now: its findings reopen, flagged',
-      description:
-        'Its excepted findings become open again with exception_expired_at set (unless another approved exception covers them). Writes an `exception` evidence item per control ' +
-        'of the rule and queues a re-evaluation. If-Match is honoured when sent.',
-      params: IdParams,
-      body: RequiredNoteBody,
-      response: { 200: ExceptionView, ...problemResponses(400, 401, 403, 404, 409, 412) },
-    },
-    handler: async (request, reply) => {
-      const { id } = request.params as IdParams;
-      const { note } = request.body as { note: string };
-      const revoked = await mutate(request, { action: 'revoke', entity: EXCEPTIONS_ENTITY }, async (trx) => {
-        const current = await locked(trx, request, id, 'approved');
-        const { view } = await endException(trx, current, { status: 'revoked', actor: request.actor.name, note });
-        const reopened = await reopenFindings(trx, id);
-        await recordExceptionEvidence(trx, app.policy, { kind: 'revoked', exception: view, findings: reopened });
-        return { result: view, entityId: id, oldValue: exceptionView(current), newValue: { ...view, findings_reopened: reopened.length } };
-      });
-      await reevaluate(request);
-      return send(reply, revoked);
+  decision('revoke', {
+    from: 'approved',
+    summary: 'Revoke an approved exception now: its findings reopen, flagged',
+    description:
+      'Its excepted findings become open again with exception_expired_at set (unless another approved exception covers them), and a re-evaluation is queued.',
+    body: RequiredNoteBody,
+    change: async (trx, current, request, note) => {
+      const { view } = await endException(trx, current, { status: 'revoked', actor: request.actor.name, note });
+      return { event: 'revoked', view, findings: await reopenFindings(trx, current.id) };
     },
   });
 }
