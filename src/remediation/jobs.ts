@@ -1,6 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Knex } from 'knex';
-import { v7 as uuidv7 } from 'uuid';
 import type { AuditContext } from '../audit/repository.js';
 import { describeAwsError } from '../sources/aws.js';
 import { actionNamed, type ActionContext, type AwsSettings, type RemediationAction, type StepResult } from './actions/index.js';
@@ -18,6 +17,7 @@ import {
   type RemediationStatus,
   type ResourceRow,
   type ResourceStatus,
+  type StepKey,
   type StepRow,
 } from './store.js';
 
@@ -75,13 +75,13 @@ async function actionContext(context: RemediationJobContext, remediation: Remedi
  */
 async function runStep(context: RemediationJobContext, remediation: RemediationRow, resource: ResourceRow, action: RemediationAction, spec: StepSpec): Promise<boolean> {
   const { db } = context;
-  const key = `${resource.id}:${spec.step}`;
-  const existing: StepRow | undefined = await db('remediation_steps').where({ idempotency_key: key }).first();
+  const key: StepKey = { remediation_id: remediation.id, resource_row_id: resource.id, step: spec.step, idempotency_key: `${resource.id}:${spec.step}` };
+  const existing: StepRow | undefined = await db('remediation_steps').where({ idempotency_key: key.idempotency_key }).first();
   if (existing?.status === 'succeeded') return true;
   const target = await actionContext(context, remediation, resource);
   const finish = (result: StepResult, confirmedOnResume: boolean) =>
     db.transaction(async (trx) => {
-      await upsertStep(trx, { idempotency_key: key, status: 'succeeded', request_ids: result.requestIds, confirmed_on_resume: confirmedOnResume, error: null, finished_at: new Date().toISOString() });
+      await upsertStep(trx, key, { status: 'succeeded', request_ids: result.requestIds, confirmed_on_resume: confirmedOnResume, error: null, finished_at: new Date().toISOString() });
       const updated = await changeResource(trx, resource.id, { status: spec.after, error: null, aws_request_ids: [...resource.aws_request_ids, ...result.requestIds] });
       const detail = { step: spec.step, request_ids: result.requestIds, confirmed_on_resume: confirmedOnResume };
       await auditStep(trx, SYSTEM_CONTEXT, remediation, updated, spec.step, detail);
@@ -96,12 +96,7 @@ async function runStep(context: RemediationJobContext, remediation: RemediationR
       }
     }
     await db.transaction(async (trx) => {
-      await upsertStep(trx, {
-        id: existing?.id ?? uuidv7(),
-        remediation_id: remediation.id,
-        resource_row_id: resource.id,
-        step: spec.step,
-        idempotency_key: key,
+      await upsertStep(trx, key, {
         status: 'started',
         attempts: (existing?.attempts ?? 0) + 1,
         error: null,
@@ -109,7 +104,7 @@ async function runStep(context: RemediationJobContext, remediation: RemediationR
         finished_at: null,
       });
       const updated = spec.during ? await changeResource(trx, resource.id, { status: spec.during }) : resource;
-      await auditStep(trx, SYSTEM_CONTEXT, remediation, updated, `${spec.step}_started`, { step: spec.step, idempotency_key: key, attempt: (existing?.attempts ?? 0) + 1 });
+      await auditStep(trx, SYSTEM_CONTEXT, remediation, updated, `${spec.step}_started`, { step: spec.step, idempotency_key: key.idempotency_key, attempt: (existing?.attempts ?? 0) + 1 });
     });
     await pause(context.stepDelayMs);
     await finish(await spec.call(target, resource), false);
@@ -117,12 +112,7 @@ async function runStep(context: RemediationJobContext, remediation: RemediationR
   } catch (error) {
     const message = describeAwsError(`${action.name} ${spec.step} of ${resource.resource_id}`, error);
     await db.transaction(async (trx) => {
-      await upsertStep(trx, {
-        id: existing?.id ?? uuidv7(),
-        remediation_id: remediation.id,
-        resource_row_id: resource.id,
-        step: spec.step,
-        idempotency_key: key,
+      await upsertStep(trx, key, {
         status: 'failed',
         error: message,
         finished_at: new Date().toISOString(),
@@ -139,8 +129,8 @@ async function runStep(context: RemediationJobContext, remediation: RemediationR
 /** Reads the resource back; verified when it is in the planned state. Then the action's finalize, if any. */
 async function verifyResource(context: RemediationJobContext, remediation: RemediationRow, resource: ResourceRow, action: RemediationAction): Promise<void> {
   const { db } = context;
-  const key = `${resource.id}:verify`;
-  const existing: StepRow | undefined = await db('remediation_steps').where({ idempotency_key: key }).first();
+  const key: StepKey = { remediation_id: remediation.id, resource_row_id: resource.id, step: 'verify', idempotency_key: `${resource.id}:verify` };
+  const existing: StepRow | undefined = await db('remediation_steps').where({ idempotency_key: key.idempotency_key }).first();
   let ok = false;
   let error: string | null = null;
   try {
@@ -150,12 +140,7 @@ async function verifyResource(context: RemediationJobContext, remediation: Remed
     error = describeAwsError(`${action.name} verify of ${resource.resource_id}`, e);
   }
   await db.transaction(async (trx) => {
-    await upsertStep(trx, {
-      id: existing?.id ?? uuidv7(),
-      remediation_id: remediation.id,
-      resource_row_id: resource.id,
-      step: 'verify',
-      idempotency_key: key,
+    await upsertStep(trx, key, {
       status: ok ? 'succeeded' : 'failed',
       attempts: (existing?.attempts ?? 0) + 1,
       error,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { v7 as uuidv7 } from 'uuid';
 import type { GrantSource } from '../access/grants/lakeformation.js';
 import { recordAudit, type AuditContext } from '../audit/repository.js';
 import { appendEvidence } from '../evidence/chain.js';
@@ -118,9 +119,16 @@ export async function changeResource(trx: Knex.Transaction, id: string, changes:
   return updated as ResourceRow;
 }
 
-export async function upsertStep(trx: Knex.Transaction, values: Partial<StepRow> & Pick<StepRow, 'idempotency_key'>): Promise<StepRow> {
-  const row = jsonColumns(values, STEP_JSON);
-  const [saved] = await trx('remediation_steps').insert(row).onConflict('idempotency_key').merge(Object.keys(row).filter((k) => k !== 'id' && k !== 'idempotency_key')).returning('*');
+export type StepKey = Pick<StepRow, 'remediation_id' | 'resource_row_id' | 'step' | 'idempotency_key'>;
+
+/** Records a step under its idempotency key: inserted the first time, its `values` updated after. */
+export async function upsertStep(trx: Knex.Transaction, key: StepKey, values: Partial<Omit<StepRow, keyof StepKey | 'id'>> & Pick<StepRow, 'status'>): Promise<StepRow> {
+  const changed = jsonColumns(values, STEP_JSON);
+  const [saved] = await trx('remediation_steps')
+    .insert({ id: uuidv7(), ...key, ...changed })
+    .onConflict('idempotency_key')
+    .merge(Object.keys(changed))
+    .returning('*');
   return saved as StepRow;
 }
 
