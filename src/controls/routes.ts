@@ -8,6 +8,7 @@ import type { RuleMetadata } from '../policy/engine.js';
 import { CONTROL_ID, type Catalog } from './catalog.js';
 import { STATUSES, statusOf, type EvaluationSummary as Evaluation } from './status.js';
 import { controlTimelines, coverageOf } from './timeline.js';
+import { registerAttestationRoutes, standingAttestations } from './attestations.js';
 import { PeriodQuery, parsePeriod } from '../http/period.js';
 
 
@@ -23,6 +24,7 @@ const ControlView = Type.Object({
   reason: Type.String(),
   open_findings: Type.Integer(),
   excepted_findings: Type.Integer({ description: 'findings an approved exception covered in that evaluation: they do not fail the control' }),
+  attestation: Nullable(Type.Object({ id: Type.String(), attested_by: Type.String(), attested_at: IsoDateTime, valid_until: IsoDateTime }, { description: 'the newest attestation still standing' })),
   evaluation_id: Nullable(Type.String()),
   evaluated_at: Nullable(IsoDateTime),
   owner: Nullable(Type.String({ description: 'responsible party of the SOC2 compliance record for this control' })),
@@ -69,6 +71,7 @@ async function controlViews(app: FastifyInstance, catalog: Catalog, rules: RuleM
     .whereIn('regulation', ['SOC2', 'SOC 2'])
     .select('requirement_id', 'responsible_party', 'last_review_date', 'next_review_date');
   const byControl = new Map(records.map((r) => [r.requirement_id, r]));
+  const attested = await standingAttestations(app.db);
   return catalog.controls.map((control) => {
     const ruleIds = rules.filter((r) => r.controls.includes(control.id)).map((r) => r.id);
     const { open, excepted } = counts.get(control.id) ?? { open: 0, excepted: 0 };
@@ -76,7 +79,8 @@ async function controlViews(app: FastifyInstance, catalog: Catalog, rules: RuleM
     return {
       ...control,
       rules: ruleIds,
-      ...statusOf(control, ruleIds, evaluation, open),
+      ...statusOf(control, ruleIds, evaluation, open, attested.get(control.id)),
+      attestation: attested.get(control.id) ?? null,
       open_findings: evaluation?.run_partial ? 0 : open,
       excepted_findings: evaluation?.run_partial ? 0 : excepted,
       evaluation_id: evaluation?.id ?? null,
@@ -205,4 +209,6 @@ export default async function controlRoutes(app: FastifyInstance, { catalog }: {
       return coverageOf(control, timelines.get(control.id)!, period);
     },
   });
+
+  registerAttestationRoutes(app, catalog);
 }

@@ -4,6 +4,8 @@ import type { Knex } from 'knex';
 import { ZipFile } from 'yazl';
 import type { Catalog, Control } from '../controls/catalog.js';
 import { controlTimelines, coverageOf, type Coverage, type Period, type TimelinePoint } from '../controls/timeline.js';
+import { standingAttestations } from '../controls/attestations.js';
+import { statusOf, type Attested } from '../controls/status.js';
 import type { RuleMetadata } from '../policy/engine.js';
 import { withBodies } from './body-store.js';
 import { canonicalJson, GENESIS, itemHash, sha256 } from './chain.js';
@@ -209,6 +211,7 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   add('exceptions.json', () => json(exceptions));
 
   const attestations = await periodAttestations(db, period, controlIds);
+  const standing = await standingAttestations(db, new Date(Math.min(Date.parse(period.to) - 1, request.generatedAt.getTime())));
   add('attestations/attestations.json', () => json(attestations));
   for (const a of attestations) {
     for (const file of a.files) {
@@ -221,7 +224,7 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
 
   const ruleTitle = new Map(rules.map((r) => [r.id, r.title]));
   const summaries = (): SummaryControl[] =>
-    controls.map((control) => summarise(control, timelines.get(control.id)!, coverage.get(control.id)!, counts.get(control.id) ?? 0, attestations.filter((a) => a.control_id === control.id).length));
+    controls.map((control) => summarise(control, timelines.get(control.id)!, coverage.get(control.id)!, counts.get(control.id) ?? 0, attestations.filter((a) => a.control_id === control.id).length, standing.get(control.id)));
 
   add('oscal/assessment-results.json', () => {
     const input: OscalInput = {
@@ -286,11 +289,13 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   return zip.outputStream as Readable;
 }
 
-function summarise(control: Control, points: TimelinePoint[], coverage: Coverage, evidenceItems: number, attestations: number): SummaryControl {
+function summarise(control: Control, points: TimelinePoint[], coverage: Coverage, evidenceItems: number, attestations: number, attested: Attested | undefined): SummaryControl {
   const last = points.at(-1);
   const tested = points.filter((p) => p.status === 'passing' || p.status === 'failing');
-  const status = control.automation === 'manual' ? 'manual' : (last?.status ?? 'not_tested');
-  const reason = control.automation === 'manual' ? (attestations ? `${attestations} attestation(s) in the period` : 'no attestation in the period') : (last?.reason ?? 'no complete evaluation in the period');
+  // A manual control's status is its attestation standing at the end of the period, if any.
+  const manual = statusOf(control, [], undefined, 0, attested);
+  const status = control.automation === 'manual' ? manual.status : (last?.status ?? 'not_tested');
+  const reason = control.automation === 'manual' ? `${manual.reason}; ${attestations} attestation(s) in the period` : (last?.reason ?? 'no complete evaluation in the period');
   return {
     id: control.id,
     title: control.title,
