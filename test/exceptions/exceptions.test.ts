@@ -2,6 +2,7 @@ import t from 'tap';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
 import { loadDemoData } from '../../src/demo/load.js';
 import { expireExceptions, queueReevaluation } from '../../src/exceptions/index.js';
+import { exceptCoveredFindings } from '../../src/exceptions/findings.js';
 import { testApp, waitFor, type TestApp } from '../helpers/app.js';
 
 const DOCUMENTS = 'wealth-client-documents';
@@ -246,4 +247,36 @@ t.test('without a collection run an approval queues nothing; an evaluation alrea
   await api.app.db('evaluations').insert({ id: '01900000-0000-7000-8000-0000000000bb', run_id: runId, status: 'queued', trigger: 'api', requested_by: 'tester' });
   t.equal(await queueReevaluation(context, 'tester'), '01900000-0000-7000-8000-0000000000bb', 'the queued evaluation will see the change');
   t.equal(queued, 1);
+});
+
+t.test('a resource glob covers exactly what it says: * and ? only, other LIKE characters are literal', async (t) => {
+  const api = await testApp(t);
+  await loadDemoData(api.app.db);
+  await importSnapshot(api, wealthEstate);
+  /** The resource ids an approved exception with this scope would cover (rolled back). */
+  const covered = async (scope: { resource_pattern: string; account?: string; region?: string; rule_id?: string }) => {
+    let ids: string[] = [];
+    await api.app.db
+      .transaction(async (trx) => {
+        const id = '01900000-0000-7000-8000-0000000000cc';
+        await trx('exceptions').insert({ id, status: 'approved', rule_id: 's3.bucket_public_read', account: null, region: null, ...scope, justification: 'only for this test', compensating_control: 'none', expires_at: new Date(Date.now() + 3_600_000), requested_by: 'a', decided_by: 'b', decided_at: new Date() });
+        const excepted = await exceptCoveredFindings(trx, id);
+        ids = (await trx('findings').whereIn('id', excepted).orderBy('resource_id').pluck('resource_id')) as string[];
+        throw new Error('rollback');
+      })
+      .catch((error: Error) => {
+        if (error.message !== 'rollback') throw error;
+      });
+    return ids;
+  };
+  t.same(await covered({ resource_pattern: '*' }), [EXPORTS, DOCUMENTS]);
+  t.same(await covered({ resource_pattern: 'wealth-client-document?' }), [DOCUMENTS]);
+  t.same(await covered({ resource_pattern: 'wealth-client-documents' }), [DOCUMENTS]);
+  t.same(await covered({ resource_pattern: 'wealth_client*' }), [], '_ is literal');
+  t.same(await covered({ resource_pattern: 'wealth-%' }), [], '% is literal');
+  t.same(await covered({ resource_pattern: '*exports' }), [EXPORTS]);
+  t.same(await covered({ resource_pattern: '*', account: '999999999999' }), [], 'another account');
+  t.same(await covered({ resource_pattern: '*', region: 'eu-west-1' }), [], 'another region');
+  t.same(await covered({ resource_pattern: '*', account: '111122223333', region: 'us-east-1' }), [EXPORTS, DOCUMENTS]);
+  t.same(await covered({ resource_pattern: '*', rule_id: 's3.bucket_versioning' }), ['wealth-account-statements'], 'only findings of its rule');
 });
