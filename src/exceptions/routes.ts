@@ -61,6 +61,7 @@ function assertNotRequester(request: FastifyRequest, current: ExceptionRow, verb
   }
 }
 
+/** The exception, locked for the transaction, at the version the client named (If-Match) and in the status the action needs. */
 async function locked(trx: Knex.Transaction, request: FastifyRequest, id: string, status: ExceptionRow['status']): Promise<ExceptionRow> {
   const current = await lockException(trx, id);
   if (!current) throw notFound('exception', id);
