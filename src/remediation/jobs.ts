@@ -196,17 +196,25 @@ export async function executeRemediation(context: RemediationJobContext, id: str
         failed: 'failed',
       });
     }
-    let resources = await resourcesOf(context.db, id);
-    const failed = resources.filter((r) => r.status === 'failed').length;
-    const applied: RemediationStatus = failed === 0 ? 'applied' : failed < resources.length ? 'partially_applied' : 'failed';
-    await settle(context, id, applied, firstErrors(resources, ['failed']), applied, outcomeOf(resources));
-
-    for (const resource of resources.filter((r) => r.status === 'applied' || r.status === 'verify_failed')) await verifyResource(context, remediation, resource, action);
-    resources = await resourcesOf(context.db, id);
-    if (applied === 'applied') {
-      const unverified = firstErrors(resources, ['verify_failed']);
-      await settle(context, id, unverified ? 'applied' : 'verified', unverified, unverified ? 'verify_failed' : 'verified', outcomeOf(resources));
+    const verifyApplied = async () => {
+      for (const resource of await resourcesOf(context.db, id)) {
+        if (resource.status === 'applied' || resource.status === 'verify_failed') await verifyResource(context, remediation, resource, action);
+      }
+      return resourcesOf(context.db, id);
+    };
+    const afterApply = await resourcesOf(context.db, id);
+    const failed = afterApply.filter((r) => r.status === 'failed').length;
+    if (failed > 0) {
+      // Verified before the status says so, so a partially applied plan shows final per-resource outcomes.
+      const resources = await verifyApplied();
+      const status: RemediationStatus = failed < resources.length ? 'partially_applied' : 'failed';
+      await settle(context, id, status, firstErrors(resources, ['failed']), status, outcomeOf(resources));
+      return;
     }
+    await settle(context, id, 'applied', null, 'applied', outcomeOf(afterApply));
+    const resources = await verifyApplied();
+    const unverified = firstErrors(resources, ['verify_failed']);
+    await settle(context, id, unverified ? 'applied' : 'verified', unverified, unverified ? 'verify_failed' : 'verified', outcomeOf(resources));
   });
 }
 
