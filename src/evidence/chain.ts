@@ -23,7 +23,7 @@ export const GENESIS = '0'.repeat(64);
 
 export interface EvidenceInput {
   control_id: string;
-  kind: 'evaluation' | 'attestation' | 'remediation' | 'exception';
+  kind: 'evaluation' | 'collection' | 'attestation' | 'exception' | 'remediation';
   source_id: string;
   collected_at: string;
   bundle_revision: string | null;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
+import { recordCollectionEvidence } from '../evidence/collection-evidence.js';
 import { recordAudit, type AuditContext } from '../audit/repository.js';
 import { HttpProblem } from '../http/problem.js';
 import { collectorContext, describeAwsError } from './aws.js';
@@ -71,6 +72,7 @@ export async function importSnapshot(db: Knex, snapshot: unknown, values: { trig
       .where({ id })
       .returning('*');
     await recordAudit(trx, values.context, { action: 'import', entity: 'collections', entityId: id, newValue: { trigger: values.trigger, counts: countsOf(state), observed_at: observedAt } });
+    await recordCollectionEvidence(trx, id);
     return run;
   });
 }
@@ -125,6 +127,7 @@ export async function executeRun(db: Knex, runId: string, options: { endpoint?: 
         })
         .where({ id: runId })
         .returning('*');
+      await recordCollectionEvidence(trx, runId);
       return finished;
     });
   } catch (error) {

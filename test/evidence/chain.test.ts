@@ -21,17 +21,28 @@ async function evaluated(t: Parameters<typeof testApp>[0]) {
 
 const verify = async (api: TestApp) => (await api.call('POST', '/v1/evidence/verify', { as: 'auditor' })).body;
 
-t.test('each evaluation stores chained evidence per tested control', async (t) => {
+t.test('each collection run and evaluation stores chained evidence per control', async (t) => {
   const { api, run, evaluation } = await evaluated(t);
-  const items = (await api.call('GET', '/v1/evidence?limit=500', { as: 'auditor' })).body.items;
+  const all = (await api.call('GET', '/v1/evidence?limit=500', { as: 'auditor' })).body.items;
+  const items = all.filter((i: { kind: string }) => i.kind === 'evaluation');
+
+  // The run comes first: one item per control that collects collection-runs, with a digest of all it stored.
+  const collected = all.filter((i: { kind: string }) => i.kind === 'collection');
+  t.same(collected.map((i: { control_id: string }) => i.control_id), ['CC6.1', 'CC6.6', 'CC6.7', 'CC7.1', 'CC7.2', 'A1.2', 'C1.1', 'C1.2']);
+  t.ok(all.slice(0, collected.length).every((i: { kind: string }) => i.kind === 'collection'));
+  const runItems = await api.app.db('run_items').where({ run_id: run.id }).orderBy(['kind', 'key']).select('kind', 'key', 'hash');
+  t.match(collected[0], { source_id: run.id, collected_at: '2026-11-20T06:00:00.000Z', bundle_revision: null });
+  t.match(collected[0].body, { run: { id: run.id, trigger: 'file', status: 'complete' }, gaps: [], collected: { items: runItems.length, counts: { 'AWS::S3::Bucket': 4 } } });
+  t.equal(collected[0].body.collected.items_sha256, sha256(runItems.map((b) => `${b.kind}|${b.key}|${b.hash}`).join('\n')));
+
   const rules = api.app.policy.current().engine.rules();
   const tested = loadShippedCatalog()
     .controls.filter((c) => c.automation !== 'manual' && rules.some((r) => r.controls.includes(c.id)))
     .map((c) => c.id);
   t.ok(tested.length >= 10);
   t.same(items.map((i: { control_id: string }) => i.control_id).sort(), [...tested].sort(), 'one item per automated or partial control a rule tests');
-  t.equal(items[0].prev_hash, GENESIS);
-  for (let i = 1; i < items.length; i++) t.equal(items[i].prev_hash, items[i - 1].hash, `item ${i} links to its predecessor`);
+  t.equal(all[0].prev_hash, GENESIS);
+  for (let i = 1; i < all.length; i++) t.equal(all[i].prev_hash, all[i - 1].hash, `item ${i} links to its predecessor`);
 
   const cc66 = items.find((i: { control_id: string }) => i.control_id === 'CC6.6');
   t.match(cc66, { kind: 'evaluation', source_id: evaluation.id, collected_at: '2026-11-20T06:00:00.000Z', bundle_revision: evaluation.bundle_revision });
@@ -43,14 +54,15 @@ t.test('each evaluation stores chained evidence per tested control', async (t) =
   t.equal(cc66.body.checked.items_sha256, sha256(buckets.map((b) => `${b.kind}|${b.key}|${b.hash}`).join('\n')));
 
   const result = await verify(api);
-  t.same(result, { ok: true, items: items.length, head: items.at(-1).hash });
+  t.same(result, { ok: true, items: all.length, head: all.at(-1).hash });
 
   // A second evaluation extends the same chain.
   await api.call('POST', '/v1/evaluations', { as: 'compliance_officer', body: { collection_id: run.id } });
-  await waitFor(async () => ((await verify(api)).items === items.length * 2 ? true : undefined), 'second evaluation evidence');
-  const next = (await api.call(`GET`, `/v1/evidence?limit=500&cursor=${Buffer.from(JSON.stringify([items.at(-1).seq])).toString('base64url')}`)).body.items;
+  await waitFor(async () => ((await verify(api)).items === all.length + items.length ? true : undefined), 'second evaluation evidence');
+  const next = (await api.call(`GET`, `/v1/evidence?limit=500&cursor=${Buffer.from(JSON.stringify([all.at(-1).seq])).toString('base64url')}`)).body.items;
   t.equal(next[0].prev_hash, result.head);
-  t.equal((await api.call('GET', `/v1/evidence?control=CC6.6`)).body.items.length, 2);
+  t.equal((await api.call('GET', `/v1/evidence?control=CC6.6&kind=evaluation`)).body.items.length, 2);
+  t.equal((await api.call('GET', `/v1/evidence?control=CC6.6`)).body.items.length, 3);
 
   await t.rejects(api.app.db('evidence_items').update({ control_id: 'CC1.1' }), /evidence_items is append-only/);
   await t.rejects(api.app.db('evidence_items').delete(), /evidence_items is append-only/);

@@ -69,17 +69,19 @@ t.test('the auditor export: every file hashed in a signed manifest, verifiable o
   t.equal(manifest.chain.head.hash, head, 'the chain head at export');
 
   // Per-control evidence, as JSON and CSV; each item's body and hash re-check.
-  const items = JSON.parse(files.get('controls/CC6.6/evidence.json')!.toString());
-  t.equal(items.length, 2, 'one item per evaluation');
-  t.equal(manifest.evidence_items_per_control['CC6.6'], 2);
-  for (const item of items) {
+  const all = JSON.parse(files.get('controls/CC6.6/evidence.json')!.toString());
+  t.same(all.map((i: { kind: string }) => i.kind), ['collection', 'evaluation', 'collection', 'evaluation'], 'one item per run and per evaluation');
+  t.equal(manifest.evidence_items_per_control['CC6.6'], 4);
+  const items = all.filter((i: { kind: string }) => i.kind === 'evaluation');
+  for (const item of all) {
     t.equal(sha256(canonicalJson(item.body)), item.body_sha256);
     t.equal(itemHash(item.prev_hash, item), item.hash);
   }
   t.same(items.map((i: { body: { status: string } }) => i.body.status), ['failing', 'passing']);
   const csv = files.get('controls/CC6.6/evidence.csv')!.toString().trim().split('\n');
-  t.equal(csv.length, 3);
-  t.match(csv[1], /,failing,/);
+  t.equal(csv.length, 5);
+  t.match(csv[1], /,collection,/);
+  t.match(csv[2], /,evaluation,.*,failing,/);
   t.equal(JSON.parse(files.get('controls/CC1.1/evidence.json')!.toString()).length, 0, 'a manual control has no evaluation evidence');
   t.same(JSON.parse(files.get('controls/CC6.6/timeline.json')!.toString()).items.map((i: { status: string }) => i.status), ['failing', 'passing']);
   t.match(JSON.parse(files.get('controls/CC6.6/coverage.json')!.toString()), { control_id: 'CC6.6', days_tested: 1 });

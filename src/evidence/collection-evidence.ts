@@ -1,0 +1,30 @@
+import type { Knex } from 'knex';
+import { shippedCatalog } from '../controls/catalog.js';
+import { appendEvidence, sha256 } from './chain.js';
+
+/**
+ * One evidence item per control whose catalog entry collects `collection-runs`, for a finished run:
+ * when the state was observed, from which sources, accounts, regions and services, what it held
+ * (counts per resource type, and a SHA-256 digest of every stored item's key and content hash that
+ * GET /v1/collections/:id/resources lets an auditor recompute), and the gaps that made it partial.
+ * Written in the transaction that finishes the run.
+ */
+export async function recordCollectionEvidence(trx: Knex.Transaction, runId: string): Promise<number> {
+  const run = await trx('collection_runs').where({ id: runId }).first();
+  const sources: Array<{ name: string; account_id: string; region: string; services: string[] }> = run.source_ids?.length
+    ? await trx('sources').select('name', 'account_id', 'region', 'services').whereIn('id', run.source_ids).orderBy('name')
+    : [];
+  const items: Array<{ kind: string; type: string; key: string; hash: string }> = await trx('run_items').select('kind', 'type', 'key', 'hash').where({ run_id: runId }).orderBy(['kind', 'key']);
+  const counts: Record<string, number> = {};
+  for (const i of items) counts[i.kind === 'resource' ? i.type : i.kind] = (counts[i.kind === 'resource' ? i.type : i.kind] ?? 0) + 1;
+  const observedAt = new Date(run.observed_at).toISOString();
+  const body = {
+    run: { id: run.id, trigger: run.trigger, status: run.status, requested_by: run.requested_by, observed_at: observedAt },
+    sources: run.trigger === 'file' || run.trigger === 'demo' ? [{ name: `${run.trigger} import`, account_id: null, region: null, services: [] }] : sources,
+    gaps: run.gaps ?? [],
+    collected: { items: items.length, counts, items_sha256: sha256(items.map((i) => `${i.kind}|${i.key}|${i.hash}`).join('\n')) },
+  };
+  const controls = shippedCatalog().controls.filter((c) => (c.evidence as readonly string[]).includes('collection-runs'));
+  await appendEvidence(trx, controls.map((c) => ({ control_id: c.id, kind: 'collection' as const, source_id: run.id, collected_at: observedAt, bundle_revision: null, body })));
+  return controls.length;
+}
