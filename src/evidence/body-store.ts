@@ -1,5 +1,6 @@
 import { GetObjectCommand, GetObjectLockConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Knex } from 'knex';
+import { HttpProblem } from '../http/problem.js';
 
 /**
  * Where evidence bodies live. PostgreSQL by default (the `body` column); with CUSTOS_EVIDENCE_BUCKET
@@ -40,6 +41,21 @@ export function s3BodyStore(options: S3BodyStoreOptions): BodyStore & { objectLo
     maxAttempts: options.maxAttempts ?? 5,
   });
   let lock: boolean | undefined;
+  const checksum = (sha: string) => Buffer.from(sha, 'hex').toString('base64');
+  const putOne = (b: { sha256: string; json: string }) =>
+    client.send(
+      new PutObjectCommand({
+        Bucket: options.bucket,
+        Key: objectKey(b.sha256),
+        Body: b.json,
+        ContentType: 'application/json',
+        // S3 checks the upload against the hash the chain records (and object lock requires a checksum).
+        ChecksumAlgorithm: 'SHA256',
+        ChecksumSHA256: checksum(b.sha256),
+        ServerSideEncryption: 'aws:kms',
+        ...(options.kmsKeyId ? { SSEKMSKeyId: options.kmsKeyId } : {}),
+      }),
+    );
   const store = {
     kind: 's3' as const,
     /** Whether the bucket has object lock on: then its default retention protects every body. */
@@ -55,24 +71,11 @@ export function s3BodyStore(options: S3BodyStoreOptions): BodyStore & { objectLo
       return lock;
     },
     async put(bodies: Array<{ sha256: string; json: string }>) {
-      const checksum = (sha: string) => Buffer.from(sha, 'hex').toString('base64');
-      for (let i = 0; i < bodies.length; i += 16) {
-        await Promise.all(
-          bodies.slice(i, i + 16).map((b) =>
-            client.send(
-              new PutObjectCommand({
-                Bucket: options.bucket,
-                Key: objectKey(b.sha256),
-                Body: b.json,
-                ContentType: 'application/json',
-                // S3 checks the upload against the hash the chain records.
-                ChecksumSHA256: checksum(b.sha256),
-                ServerSideEncryption: 'aws:kms',
-                ...(options.kmsKeyId ? { SSEKMSKeyId: options.kmsKeyId } : {}),
-              }),
-            ),
-          ),
-        );
+      try {
+        for (let i = 0; i < bodies.length; i += 16) await Promise.all(bodies.slice(i, i + 16).map(putOne));
+      } catch (error) {
+        // Fail closed: evidence that cannot be stored is not written, and neither is what it records.
+        throw new HttpProblem(503, 'evidence-store-unavailable', `evidence bodies could not be stored in s3://${options.bucket}: ${(error as Error).name}`);
       }
     },
     async get(sha256s: string[]) {

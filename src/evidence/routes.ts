@@ -6,6 +6,7 @@ import { notFound, problemResponses } from '../http/problem.js';
 import { IdParams, IsoDateTime, Page, PageQuery } from '../http/schemas.js';
 import { CONTROL_ID } from '../controls/catalog.js';
 import { verifyChain } from './chain.js';
+import { withBodies } from './body-store.js';
 import { v7 as uuidv7 } from 'uuid';
 import { recordAudit } from '../audit/repository.js';
 import { auditContext } from '../auth/plugin.js';
@@ -24,7 +25,8 @@ const Item = Type.Object({
   source_id: Type.String(),
   collected_at: IsoDateTime,
   bundle_revision: Type.Union([Type.String(), Type.Null()]),
-  body: Type.Unknown(),
+  body: Type.Unknown({ description: 'null only when its S3 object is missing (verify reports it)' }),
+  body_store: Type.String({ description: 'postgres or s3 (CUSTOS_EVIDENCE_BUCKET)' }),
   body_sha256: Type.String(),
   prev_hash: Type.String(),
   hash: Type.String(),
@@ -112,7 +114,8 @@ export default async function evidenceRoutes(app: FastifyInstance, { catalog, si
       if (kind) query.where({ kind });
       if (from) query.where('collected_at', '>=', from);
       if (to) query.where('collected_at', '<', to);
-      return paginate(query, page, [{ sql: 'seq', field: 'seq' }]);
+      const result = await paginate<Record<string, unknown> & { body: unknown; body_sha256: string }>(query, page, [{ sql: 'seq', field: 'seq' }]);
+      return { ...result, items: await withBodies(app.db, result.items) };
     },
   });
 
@@ -123,7 +126,7 @@ export default async function evidenceRoutes(app: FastifyInstance, { catalog, si
       const { id } = request.params as IdParams;
       const item = await app.db('evidence_items').where({ id }).first();
       if (!item) throw notFound('evidence item', id);
-      return item;
+      return (await withBodies(app.db, [item]))[0];
     },
   });
 

@@ -58,7 +58,7 @@ export async function testApp(test: Test, options: BuildAppOptions = {}): Promis
   const databaseUrl = await freshDatabaseUrl();
   const app = await buildApp({
     ...options,
-    config: { databaseUrl, dataDir: await tempDir(), logLevel: 'silent', adminKey: ADMIN_KEY, ...options.config },
+    config: { databaseUrl, dataDir: await tempDir(), logLevel: (process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent', adminKey: ADMIN_KEY, ...options.config },
     announce: options.announce ?? (() => {}),
   });
   test.teardown(() => app.close());
