@@ -1,26 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { sha256 } from '../../src/evidence/chain.js';
 import { assessmentResults, OSCAL_VERSION, type OscalInput } from '../../src/evidence/oscal.js';
-
-// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
-const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv }).default;
-
-const schemaText = readFileSync(new URL('../../evidence/schemas/oscal_assessment-results_schema.json', import.meta.url), 'utf8');
-
-// The official NIST schema is draft-07 with \p{L} patterns: Ajv's default draft-07 with unicode
-// regular expressions and every format checked (date-time, uri, uri-reference).
-const ajv = new Ajv({ allErrors: true, unicodeRegExp: true, validateFormats: true });
-addFormats(ajv);
-const validate = ajv.compile(JSON.parse(schemaText) as object);
-
-function assertValid(t: Test, document: unknown) {
-  const valid = validate(document);
-  t.ok(valid, 'valid against the OSCAL assessment-results schema');
-  if (!valid) t.comment(JSON.stringify(validate.errors?.slice(0, 10), null, 2));
-}
+import { assertValid, schemaText, validate } from '../helpers/oscal.js';
 
 const period = { from: '2026-10-01T00:00:00Z', to: '2026-11-01T00:00:00Z' };
 const base = {
