@@ -35,6 +35,8 @@ export interface RuleMetadata {
   controls: string[];
   resource_types: string[];
   remediation: string;
+  /** Present (true) on rules whose low-risk remediation may run without approval (CUSTOS_AUTO_REMEDIATE). */
+  auto_remediate?: boolean;
   package: string;
 }
 

@@ -4,8 +4,17 @@
 package custos.lib
 
 # The rule's own METADATA (its package annotations), as rule metadata for the API.
-# `chain` is rego.metadata.chain() called from the rule.
-metadata(chain) := {
+# `chain` is rego.metadata.chain() called from the rule. `auto_remediate: true` (remediation may run
+# without approval when its action is low risk) is added only to the rules that say so.
+metadata(chain) := object.union(base_metadata(chain), auto_remediation(chain))
+
+auto_remediation(chain) := {"auto_remediate": true} if {
+	some entry in chain
+	entry.annotations.scope == "package"
+	entry.annotations.custom.auto_remediate == true
+} else := {}
+
+base_metadata(chain) := {
 	"id": a.custom.id,
 	"title": a.title,
 	"description": object.get(a, "description", ""),

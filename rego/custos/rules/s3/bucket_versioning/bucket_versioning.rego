@@ -9,6 +9,7 @@
 #   controls: [A1.2]
 #   resource_types: [AWS::S3::Bucket]
 #   remediation: s3_enable_versioning
+#   auto_remediate: true
 package custos.rules.s3.bucket_versioning
 
 import data.custos.lib

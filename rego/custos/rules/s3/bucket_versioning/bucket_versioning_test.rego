@@ -52,6 +52,7 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["A1.2"],
 		"resource_types": ["AWS::S3::Bucket"],
 		"remediation": "s3_enable_versioning",
+		"auto_remediate": true,
 		"package": "custos.rules.s3.bucket_versioning",
 	}
 }
