@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Knex } from 'knex';
+import type { JobSender } from '../access/grants/index.js';
 import type { AuditContext } from '../audit/repository.js';
 import { describeAwsError } from '../sources/aws.js';
 import { actionNamed, type ActionContext, type AwsSettings, type RemediationAction, type StepResult } from './actions/index.js';
@@ -24,8 +25,6 @@ import {
 export const EXECUTE_QUEUE = 'remediation-execute';
 export const ROLLBACK_QUEUE = 'remediation-rollback';
 export const RESUME_QUEUE = 'remediation-resume';
-
-export type JobSender = (queue: string, data: Record<string, string>, key: string) => Promise<void>;
 
 /** What the remediation jobs need from the service. */
 export interface RemediationJobContext {
