@@ -7,7 +7,7 @@ import { IsoDate, IsoDateTime, StringEnum, Nullable } from '../http/schemas.js';
 import type { RuleMetadata } from '../policy/engine.js';
 import { CONTROL_ID, type Catalog } from './catalog.js';
 import { STATUSES, statusOf, type EvaluationSummary as Evaluation } from './status.js';
-import { controlTimelines, coverageOf } from './timeline.js';
+import { controlTimelines, coverageOf, findingCounts } from './timeline.js';
 import { registerAttestationRoutes, standingAttestations } from './attestations.js';
 import { PeriodQuery, parsePeriod } from '../http/period.js';
 
@@ -46,18 +46,6 @@ export const CoverageView = Type.Object({
 const FindingRef = Type.Object({ id: Type.String(), rule_id: Type.String(), severity: Type.String(), resource_type: Type.String(), resource_id: Type.String(), msg: Type.String() });
 
 
-/** Open and excepted findings per control in one evaluation: excepted ones do not fail a control. */
-async function findingsPerControl(db: Knex, evaluationId: string): Promise<Map<string, { open: number; excepted: number }>> {
-  const { rows } = await db.raw(
-    `SELECT c.control, count(*) FILTER (WHERE ef.exception_id IS NULL)::int AS open, count(*) FILTER (WHERE ef.exception_id IS NOT NULL)::int AS excepted
-       FROM evaluation_findings ef
-       JOIN findings f ON f.id = ef.finding_id, jsonb_array_elements_text(f.controls) AS c(control)
-     WHERE ef.evaluation_id = ? GROUP BY c.control`,
-    [evaluationId],
-  );
-  return new Map(rows.map((r: { control: string; open: number; excepted: number }) => [r.control, r]));
-}
-
 async function latestEvaluation(db: Knex): Promise<Evaluation | undefined> {
   return db('evaluations').select('id', 'finished_at', 'run_partial', 'bundle_revision').where({ status: 'complete' }).orderBy('finished_at', 'desc').first();
 }
@@ -65,7 +53,7 @@ async function latestEvaluation(db: Knex): Promise<Evaluation | undefined> {
 /** Control statuses from the latest complete evaluation, with the SOC2 compliance records' review dates. */
 async function controlViews(app: FastifyInstance, catalog: Catalog, rules: RuleMetadata[]) {
   const evaluation = await latestEvaluation(app.db);
-  const counts = evaluation ? await findingsPerControl(app.db, evaluation.id) : new Map<string, { open: number; excepted: number }>();
+  const counts = await findingCounts(app.db, evaluation ? [evaluation.id] : []);
   const records: Array<{ requirement_id: string; responsible_party: string; last_review_date: string | null; next_review_date: string | null }> = await app
     .db('compliance_records')
     .whereIn('regulation', ['SOC2', 'SOC 2'])
@@ -74,7 +62,7 @@ async function controlViews(app: FastifyInstance, catalog: Catalog, rules: RuleM
   const attested = await standingAttestations(app.db);
   return catalog.controls.map((control) => {
     const ruleIds = rules.filter((r) => r.controls.includes(control.id)).map((r) => r.id);
-    const { open, excepted } = counts.get(control.id) ?? { open: 0, excepted: 0 };
+    const { open, excepted } = counts.get(`${evaluation?.id}|${control.id}`) ?? { open: 0, excepted: 0 };
     const record = byControl.get(control.id);
     return {
       ...control,

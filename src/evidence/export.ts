@@ -7,6 +7,7 @@ import { controlTimelines, coverageOf, type Coverage, type Period, type Timeline
 import { standingAttestations } from '../controls/attestations.js';
 import { statusOf, type Attested } from '../controls/status.js';
 import type { RuleMetadata } from '../policy/engine.js';
+import type { ExceptionRow } from '../exceptions/store.js';
 import { withBodies } from './body-store.js';
 import { canonicalJson, GENESIS, itemHash, sha256 } from './chain.js';
 import { assessmentResults, type OscalInput } from './oscal.js';
@@ -341,23 +342,7 @@ function periodFindings(db: Knex, period: Period, controlIds: string[]): Promise
     .orderBy('id');
 }
 
-export interface PeriodException {
-  id: string;
-  status: string;
-  finding_id: string | null;
-  rule_id: string;
-  resource_pattern: string;
-  account: string | null;
-  region: string | null;
-  justification: string;
-  compensating_control: string;
-  expires_at: string;
-  requested_by: string;
-  requested_at: string;
-  decided_by: string | null;
-  decided_at: string | null;
-  decision_note: string | null;
-}
+export type PeriodException = Omit<ExceptionRow, 'version' | 'created_at' | 'updated_at'>;
 
 /** Exceptions in force at some point of the period, for rules that test the selected controls. */
 async function periodExceptions(db: Knex, period: Period, rules: RuleMetadata[], controlIds: string[]): Promise<PeriodException[]> {

@@ -6,7 +6,7 @@ import { loadDemoData } from '../../src/demo/load.js';
 import { readBundle } from '../../src/policy/bundle.js';
 import { PolicyEngine } from '../../src/policy/engine.js';
 import { SHIPPED } from '../helpers/bundles.js';
-import { testApp, waitFor, type TestApp } from '../helpers/app.js';
+import { evaluateSnapshot, testApp, type TestApp } from '../helpers/app.js';
 
 t.test('the catalog is strict data, and the rules agree with it', async (t) => {
   const catalog = loadShippedCatalog();
@@ -32,13 +32,7 @@ t.test('the catalog is strict data, and the rules agree with it', async (t) => {
   t.throws(() => validateCatalog({ ...catalog, extra: true }), /must NOT have additional properties/);
 });
 
-async function evaluate(api: TestApp, snapshot: unknown) {
-  const run = await api.call('POST', '/v1/collections', { as: 'compliance_officer', body: { source: 'file', snapshot } });
-  return waitFor(async () => {
-    const list = await api.call('GET', `/v1/evaluations?collection_id=${run.body.id}`);
-    return list.body.items.find((e: { status: string }) => e.status === 'complete');
-  }, 'evaluation');
-}
+const evaluate = evaluateSnapshot;
 
 const control = async (api: TestApp, id: string) => (await api.call('GET', `/v1/controls/${id}`, { as: 'auditor' })).body;
 

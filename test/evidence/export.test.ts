@@ -6,16 +6,10 @@ import { loadDemoData } from '../../src/demo/load.js';
 import { canonicalJson, itemHash, sha256 } from '../../src/evidence/chain.js';
 import { verifyBytes } from '../../src/evidence/signing.js';
 import { csvField } from '../../src/evidence/export.js';
-import { tempDir, testApp, waitFor, type TestApp } from '../helpers/app.js';
+import { evaluateSnapshot, tempDir, testApp } from '../helpers/app.js';
 import { download, extract, readZip } from '../helpers/zip.js';
 
-async function evaluate(api: TestApp, snapshot: unknown) {
-  const run = await api.call('POST', '/v1/collections', { as: 'compliance_officer', body: { source: 'file', snapshot } });
-  return waitFor(async () => {
-    const list = await api.call('GET', `/v1/evaluations?collection_id=${run.body.id}`);
-    return list.body.items.find((e: { status: string }) => e.status === 'complete');
-  }, 'evaluation');
-}
+const evaluate = evaluateSnapshot;
 
 const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const has = (command: string) => {

@@ -99,3 +99,13 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Imports a snapshot as a file collection and waits for its evaluation to complete. */
+export async function evaluateSnapshot(api: TestApp, snapshot: unknown) {
+  const run = await api.call('POST', '/v1/collections', { as: 'compliance_officer', body: { source: 'file', snapshot } });
+  if (run.status !== 201) throw new Error(`import → ${run.status} ${JSON.stringify(run.body)}`);
+  return waitFor(async () => {
+    const list = await api.call('GET', `/v1/evaluations?collection_id=${run.body.id}`);
+    return list.body.items.find((e: { status: string }) => e.status === 'complete');
+  }, 'evaluation');
+}
