@@ -1,6 +1,6 @@
 import { GrantPermissionsCommand, LakeFormationClient, ListPermissionsCommand, PutDataLakeSettingsCommand } from '@aws-sdk/client-lakeformation';
 import t from 'tap';
-import { create, testApp } from '../helpers/app.js';
+import { create, testApp, waitFor } from '../helpers/app.js';
 import { MOTO_ACCOUNT, motoClient, motoSkip, startMoto } from '../helpers/moto.js';
 import { collectAndEvaluate, findingOf, registerSource, remediationIn } from './helpers.js';
 
@@ -54,4 +54,18 @@ t.test('a Lake Formation permission without an approved grant is revoked, and th
   t.equal((await api.call('POST', `/v1/remediations/${id}/rollback`, { as: 'admin', body: {} })).status, 202);
   t.equal((await remediationIn(api, id, ['rolled_back', 'rollback_failed'])).status, 'rolled_back');
   t.match(await held(), [{ Resource: { Table: { DatabaseName: 'wealth', Name: 'clients' } }, Permissions: ['SELECT'] }], 'granted again as it was');
+
+  // Once an approved grant covers the column, the (now stale) finding is not revoked: evaluate again instead.
+  await create(api, '/v1/principals', { arn: ROGUE, name: 'shadow-etl', kind: 'pipeline' }, 'steward');
+  const steward = (await create(api, '/v1/api-keys', { name: 'steward@bank.example', role: 'steward' })).key;
+  const request = await api.call('POST', '/v1/access/requests', {
+    as: 'compliance_officer',
+    body: { principal: ROGUE, scope: 'table', database: 'wealth', table: 'clients', columns: ['ssn'], permissions: ['SELECT'], purpose: 'fraud model', duration_days: 30 },
+  });
+  const decided = await api.call('POST', `/v1/access/requests/${request.body.id}/approve`, { key: steward, body: {} });
+  t.equal(decided.status, 200, JSON.stringify(decided.body));
+  await waitFor(async () => ((await api.call('GET', `/v1/access/grants/${decided.body.grant_id}`)).body.status === 'active' ? true : undefined), 'grant active');
+  const stale = await api.call('POST', '/v1/remediations', { as: 'compliance_officer', body: { finding_id: finding.id } });
+  t.equal(stale.status, 409);
+  t.match(stale.body.detail, /has an active approved grant .* for wealth.clients.ssn: evaluate again rather than revoke/);
 });
