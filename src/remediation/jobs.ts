@@ -148,7 +148,7 @@ async function verifyResource(context: RemediationJobContext, remediation: Remed
     });
     const updated = await changeResource(trx, resource.id, { status: ok ? 'verified' : 'verify_failed', error });
     await auditStep(trx, SYSTEM_CONTEXT, remediation, updated, ok ? 'verify' : 'verify_failed', { error });
-    await remediationEvidence(trx, remediation, ok ? 'verified' : 'verify_failed', { resource: { resource_type: resource.resource_type, resource_id: resource.resource_id, after: resource.after }, error });
+    await remediationEvidence(trx, remediation, ok ? 'verify' : 'verify_failed', { resource: { resource_type: resource.resource_type, resource_id: resource.resource_id, after: resource.after }, error });
   });
   if (ok && action.finalize) {
     const finalize = action.finalize.bind(action);

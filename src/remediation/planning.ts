@@ -7,7 +7,7 @@ import type { Finding } from '../evaluation/findings-repository.js';
 import { conflict, HttpProblem, invalidField } from '../http/problem.js';
 import { describeAwsError } from '../sources/aws.js';
 import { actionNamed, ANY_RULE_ACTIONS, handles, NotApplicable, sameState, type AwsSettings, type Change, type RemediationAction } from './actions/index.js';
-import { ENTITY, insertRemediation, insertResources, LIVE_STATUSES, remediationEvidence, sourceById, sourceFor, summary, type RemediationRow, type ResourceRow } from './store.js';
+import { assertNotBusy, ENTITY, insertRemediation, insertResources, remediationEvidence, sourceById, sourceFor, summary, type RemediationRow, type ResourceRow } from './store.js';
 
 /** Most resources one plan may hold (one request, one approval, one job). */
 export const MAX_RESOURCES = 500;
@@ -90,12 +90,7 @@ export async function createPlan(
   const action = chooseAction(rule, findings[0]!.rule_id, body.action);
   const params = body.params ?? {};
   checkParams(action, params);
-  const busy: Array<{ finding_id: string; remediation_id: string }> = await db('remediation_resources as rr')
-    .join('remediations as r', 'r.id', 'rr.remediation_id')
-    .whereIn('rr.finding_id', findings.map((f) => f.id))
-    .whereIn('r.status', LIVE_STATUSES)
-    .select('rr.finding_id', 'r.id as remediation_id');
-  if (busy.length > 0) throw conflict(`finding ${busy[0]!.finding_id} is already being remediated by ${busy[0]!.remediation_id}`);
+  await assertNotBusy(db, findings.map((f) => f.id));
 
   const id = uuidv7();
   const planned: PlannedResource[] = [];

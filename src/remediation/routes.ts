@@ -1,19 +1,22 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Knex } from 'knex';
+import { v7 as uuidv7 } from 'uuid';
 import { auditContext } from '../auth/plugin.js';
 import { OVERSIGHT, RISK_OWNERS } from '../auth/roles.js';
 import { paginate } from '../db/pagination.js';
 import { checkIfMatch, etagOf } from '../http/crud.js';
 import { conflict, HttpProblem, notFound, problemResponses } from '../http/problem.js';
 import { IdParams, Page, PageQuery } from '../http/schemas.js';
-import { v7 as uuidv7 } from 'uuid';
 import { ACTIONS, actionNamed, type AwsSettings } from './actions/index.js';
 import { enqueueExecution, enqueueRollback, startExecution, type RemediationJobContext } from './jobs.js';
 import { createPlan, driftedResources } from './planning.js';
 import { ActionDescription, CommentBody, EmptyBody, PlanBody, Remediation, RemediationFilters, RemediationSummary } from './schemas.js';
-import { changeRemediation, getRemediation, latestApproval, remediationEvidence, remediationView, resourcesOf, type RemediationRow, type RemediationStatus } from './store.js';
+import { assertNotBusy, changeRemediation, getRemediation, latestApproval, remediationEvidence, remediationView, resourcesOf, type RemediationRow, type RemediationStatus } from './store.js';
 
 const TAG = 'remediation';
+
+const findingIdsOf = async (db: Knex, id: string): Promise<string[]> => (await resourcesOf(db, id)).map((r) => r.finding_id);
 
 /** Statuses from which a plan may be (re)approved, executed (a retry completes what is left), rolled back. */
 const APPROVABLE: RemediationStatus[] = ['dry_run', 'approved', 'partially_applied', 'failed', 'applied'];
@@ -118,6 +121,7 @@ export default async function remediationRoutes(app: FastifyInstance): Promise<v
         const current = await lockedIn(trx, request, id);
         if (!APPROVABLE.includes(current.status)) throw conflict(`remediation ${id} is ${current.status}: there is nothing to approve`);
         assertNotRequester(request, current);
+        await assertNotBusy(trx, await findingIdsOf(trx, id), id);
         const [approval] = await trx('remediation_approvals')
           .insert({
             id: uuidv7(),
@@ -172,6 +176,7 @@ export default async function remediationRoutes(app: FastifyInstance): Promise<v
       const executing = await app.db.transaction(async (trx) => {
         const locked = await lockedIn(trx, request, id);
         if (locked.version !== current.version) throw conflict(`remediation ${id} changed while it was being checked: try again`);
+        await assertNotBusy(trx, await findingIdsOf(trx, id), id);
         return startExecution(trx, locked, auditContext(request));
       });
       await enqueueExecution(jobs, executing);

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { GrantSource } from '../access/grants/lakeformation.js';
 import { recordAudit, type AuditContext } from '../audit/repository.js';
 import { appendEvidence } from '../evidence/chain.js';
-import { invalidField } from '../http/problem.js';
+import { conflict, invalidField } from '../http/problem.js';
 import type { Change, Target } from './actions/index.js';
 
 export const REMEDIATION_STATUSES = ['dry_run', 'approved', 'executing', 'applied', 'partially_applied', 'failed', 'verified', 'rolling_back', 'rolled_back', 'rollback_failed'] as const;
@@ -165,6 +165,23 @@ export function getRemediation(db: Knex, id: string, forUpdate = false): Promise
 }
 
 export const resourcesOf = (db: Knex, id: string): Promise<ResourceRow[]> => db('remediation_resources').where({ remediation_id: id }).orderBy('position');
+
+/** Findings among `findingIds` that another live remediation (approved, executing, applied...) holds. */
+export function busyFindings(db: Knex, findingIds: string[], exceptRemediation?: string): Promise<Array<{ finding_id: string; remediation_id: string }>> {
+  const query = db('remediation_resources as rr')
+    .join('remediations as r', 'r.id', 'rr.remediation_id')
+    .whereIn('rr.finding_id', findingIds)
+    .whereIn('r.status', LIVE_STATUSES)
+    .select('rr.finding_id', 'r.id as remediation_id');
+  if (exceptRemediation) query.whereNot('r.id', exceptRemediation);
+  return query;
+}
+
+/** 409 when a finding of the plan is already being remediated by another one. */
+export async function assertNotBusy(db: Knex, findingIds: string[], exceptRemediation?: string): Promise<void> {
+  const busy = (await busyFindings(db, findingIds, exceptRemediation))[0];
+  if (busy) throw conflict(`finding ${busy.finding_id} is already being remediated by ${busy.remediation_id}`);
+}
 
 export const latestApproval = (db: Knex, id: string): Promise<ApprovalRow | undefined> => db('remediation_approvals').where({ remediation_id: id }).orderBy('approved_at', 'desc').first();
 

@@ -55,6 +55,9 @@ t.test('a public bucket from finding to verified fix: dry run, four-eyes approva
   t.equal(approved.body.status, 'approved');
   t.match(approved.body.approvals, [{ approver: 'second-officer', role: 'compliance_officer', comment: /not meant/ }]);
   t.ok(Date.parse(approved.body.approval.valid_until) > Date.now() + 23 * 3600_000, 'valid for 24 h');
+  const rival = await api.call('POST', `/v1/remediations/${busy.body.id}/approve`, { as: 'compliance_officer', body: {} });
+  t.equal(rival.status, 409, 'the other dry run of the same finding cannot go live as well');
+  t.match(rival.body.detail, new RegExp(`already being remediated by ${id}`));
   const executing = await api.call('POST', `/v1/remediations/${id}/execute`, { as: 'compliance_officer', body: {} });
   t.equal(executing.status, 202, JSON.stringify(executing.body));
   const verified = await remediationIn(api, id, ['verified', 'failed', 'partially_applied']);
@@ -86,7 +89,7 @@ t.test('a public bucket from finding to verified fix: dry run, four-eyes approva
   t.same([...new Set(evidence.map((e) => e.control_id))].sort(), ['CC6.1', 'CC6.6']);
   t.same(
     evidence.filter((e) => e.control_id === 'CC6.1').map((e) => e.body.event),
-    ['planned', 'approved', 'execution_started', 'apply', 'applied', 'verified', 'verified'],
+    ['planned', 'approved', 'execution_started', 'apply', 'applied', 'verify', 'verified'],
   );
   t.equal((await api.call('POST', '/v1/evidence/verify', { as: 'auditor', body: {} })).body.ok, true, 'the chain still verifies');
 
