@@ -76,11 +76,14 @@ export async function up(knex: Knex): Promise<void> {
       CONSTRAINT evidence_items_body_store_valid CHECK (body_store IN ('postgres', 's3'));
     ALTER TABLE evidence_items ADD CONSTRAINT evidence_items_body_present CHECK ((body IS NULL) = (body_store = 's3'));
     CREATE INDEX evidence_items_collected_idx ON evidence_items (collected_at, seq);
+    -- The export reads one control's items in chain order, a page at a time.
+    CREATE INDEX evidence_items_control_seq_idx ON evidence_items (control_id, seq);
   `);
 }
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
+    DROP INDEX evidence_items_control_seq_idx;
     DROP INDEX evidence_items_collected_idx;
     ALTER TABLE evidence_items DROP CONSTRAINT evidence_items_body_present;
     ALTER TABLE evidence_items DROP COLUMN body_store;
