@@ -97,3 +97,20 @@ t.test('a resource that changed (or disappeared) since planning: execution refus
   t.equal(expired.status, 409);
   t.equal(expired.body.type, '/problems/approval-expired');
 });
+
+t.test('throttling is retried with backoff by the SDK: the step succeeds on a later attempt', { skip: motoSkip }, async (t) => {
+  const moto = await startMoto(t);
+  await publicBuckets(moto.endpoint, ['wealth-throttled']);
+  const proxy = await startFaultyProxy(t, moto.endpoint, { failFirst: 1, throttle: true, match: ({ method, url }) => method === 'PUT' && url.includes('publicAccessBlock') });
+  const api = await testApp(t, { config: { awsEndpointUrl: proxy.endpoint, awsMaxAttempts: 3 } });
+  await registerSource(api);
+  await collectAndEvaluate(api);
+  const planned = await api.call('POST', '/v1/remediations', { as: 'compliance_officer', body: { rule_id: 's3.bucket_public_read' } });
+  t.equal(planned.status, 201, JSON.stringify(planned.body));
+  await api.call('POST', `/v1/remediations/${planned.body.id}/approve`, { as: 'admin', body: {} });
+  await api.call('POST', `/v1/remediations/${planned.body.id}/execute`, { as: 'compliance_officer', body: {} });
+  const done = await remediationIn(api, planned.body.id, ['verified', 'partially_applied', 'failed']);
+  t.equal(done.status, 'verified');
+  t.equal(proxy.faulted, 1, 'one SlowDown answered');
+  t.match(done.steps, [{ step: 'apply', status: 'succeeded', attempts: 1 }, { step: 'verify' }], 'one step, retried inside the SDK call');
+});
