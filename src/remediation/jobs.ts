@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { JobSender } from '../access/grants/index.js';
 import type { AuditContext } from '../audit/repository.js';
 import { describeAwsError } from '../sources/aws.js';
-import { actionNamed, type ActionContext, type AwsSettings, type RemediationAction, type StepResult } from './actions/index.js';
+import { actionNamed, sameState, type ActionContext, type AwsSettings, type RemediationAction, type StepResult } from './actions/index.js';
 import {
   auditStep,
   changeRemediation,
@@ -152,7 +152,7 @@ async function verifyResource(context: RemediationJobContext, remediation: Remed
   });
   if (ok && action.finalize) {
     const finalize = action.finalize.bind(action);
-    await runStep(context, remediation, resource, action, { step: 'finalize', call: (c, r) => finalize(c, r, r), done: () => false, after: 'verified', failed: 'verify_failed' });
+    await runStep(context, remediation, resource, action, { step: 'finalize', call: (c, r) => finalize(c, r, r), done: (state, r) => sameState(state, r.after), after: 'verified', failed: 'verify_failed' });
   }
 }
 
@@ -217,6 +217,15 @@ export async function executeRemediation(context: RemediationJobContext, id: str
   });
 }
 
+/** Whether a failed apply reached AWS after all (the resource reads as planned): then it is rolled back too. */
+async function tookEffect(context: RemediationJobContext, remediation: RemediationRow, resource: ResourceRow, action: RemediationAction): Promise<boolean> {
+  try {
+    return action.applied(await action.read(await actionContext(context, remediation, resource), resource), resource);
+  } catch {
+    return false;
+  }
+}
+
 /** The rollback job: restores `before` on every resource that was changed, at most once each. */
 export async function rollbackRemediation(context: RemediationJobContext, id: string): Promise<void> {
   await exclusively(context.db, id, async () => {
@@ -226,7 +235,8 @@ export async function rollbackRemediation(context: RemediationJobContext, id: st
     const rollback = action.rollback?.bind(action);
     if (!rollback) return;
     for (const resource of await resourcesOf(context.db, id)) {
-      if (!['applied', 'verified', 'verify_failed', 'rolling_back', 'rollback_failed'].includes(resource.status)) continue;
+      const changed = ['applied', 'verified', 'verify_failed', 'rolling_back', 'rollback_failed'].includes(resource.status) || (resource.status === 'failed' && (await tookEffect(context, remediation, resource, action)));
+      if (!changed) continue;
       await runStep(context, remediation, resource, action, {
         step: 'rollback',
         call: (c, r) => rollback(c, r, r),

@@ -21,7 +21,7 @@ const findingIdsOf = async (db: Knex, id: string): Promise<string[]> => (await r
 /** Statuses from which a plan may be (re)approved, executed (a retry completes what is left), rolled back. */
 const APPROVABLE: RemediationStatus[] = ['dry_run', 'approved', 'partially_applied', 'failed', 'applied'];
 const EXECUTABLE: RemediationStatus[] = ['dry_run', 'approved', 'partially_applied', 'failed', 'applied'];
-const ROLLBACKABLE: RemediationStatus[] = ['applied', 'partially_applied', 'verified', 'rollback_failed'];
+const ROLLBACKABLE: RemediationStatus[] = ['applied', 'partially_applied', 'failed', 'verified', 'rollback_failed'];
 
 async function send(app: FastifyInstance, reply: FastifyReply, remediation: RemediationRow, status = 200, extra: Record<string, unknown> = {}) {
   return reply.code(status).header('etag', etagOf(remediation)).send({ ...(await remediationView(app.db, remediation)), ...extra });
@@ -189,7 +189,7 @@ export default async function remediationRoutes(app: FastifyInstance): Promise<v
     schema: {
       tags: [TAG],
       summary: 'Restore the "before" state of every resource the remediation changed, in the background',
-      description: '409 when the action cannot be undone (config_remediation) or nothing was applied.',
+      description: '409 when the action cannot be undone (config_remediation) or the plan never ran. Failed resources are rolled back too if, read now, their change took effect after all.',
       params: IdParams,
       body: CommentBody,
       response: { 202: Remediation, ...problemResponses(400, 401, 403, 404, 409, 412) },
