@@ -41,7 +41,9 @@ export interface StepResult {
 export type Risk = 'low' | 'high';
 
 /** Thrown by `plan` when the action does not apply to a resource as it is now. */
-export class NotApplicable extends Error {}
+export class NotApplicable extends Error {
+  override name = 'NotApplicable';
+}
 
 export interface RemediationAction {
   /** The `remediation` value rules name in their metadata. */
