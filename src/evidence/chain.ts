@@ -21,9 +21,11 @@ export const sha256 = (text: string) => createHash('sha256').update(text, 'utf8'
 /** The hash before the first item. */
 export const GENESIS = '0'.repeat(64);
 
+export const EVIDENCE_KINDS = ['collection', 'evaluation', 'attestation', 'exception', 'remediation'] as const;
+
 export interface EvidenceInput {
   control_id: string;
-  kind: 'evaluation' | 'collection' | 'attestation' | 'exception' | 'remediation';
+  kind: (typeof EVIDENCE_KINDS)[number];
   source_id: string;
   collected_at: string;
   bundle_revision: string | null;

@@ -150,7 +150,7 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   // The chain across all controls in the period, without bodies: links and hashes are checked here,
   // and an auditor can re-check them offline from chain.csv.
   add('chain.csv', async function* () {
-    yield csvRow(['seq', 'id', 'control_id', 'kind', 'collected_at', 'bundle_revision', 'body_sha256', 'prev_hash', 'hash']);
+    yield csvRow(['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'body_sha256', 'prev_hash', 'hash']);
     let prev: string | undefined;
     for await (const row of itemsOf(db, period, lastSeq, { bodies: false })) {
       const seq = Number(row.seq);
@@ -166,7 +166,7 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
       // Items of the period are consecutive unless some were made outside it (e.g. back-dated observation times).
       if (prev !== undefined && row.prev_hash !== prev && chain.problems.length < 100) chain.problems.push(`item ${seq}: not linked to the item before it in this period (items between them lie outside the period)`);
       prev = row.hash;
-      yield csvRow([seq, row.id, row.control_id, row.kind, fields.collected_at, row.bundle_revision, row.body_sha256, row.prev_hash, row.hash]);
+      yield csvRow([seq, row.id, row.control_id, row.kind, row.source_id, fields.collected_at, row.bundle_revision, row.body_sha256, row.prev_hash, row.hash]);
     }
   });
 
@@ -399,6 +399,9 @@ Verify it offline, in the unzipped folder:
 2. Every file is the one the manifest lists:
    jq -r '.files[] | "\\(.sha256)  \\(.path)"' manifest.json | sha256sum -c -
    (or: sha256sum -c SHA256SUMS, then check SHA256SUMS against manifest.json)
+
+3. With a checkout of Custos, all of the above plus every chain row and evidence body:
+   npm run evidence:verify -- --export <this zip> --public-key custos.pem
 
 Contents: controls/<id>/evidence.json|csv (evidence items with bodies), timeline.json (status at each
 evaluation), coverage.json (Type II: days tested, gaps); status-timeline.csv; findings.csv;

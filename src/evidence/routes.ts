@@ -5,13 +5,13 @@ import { paginate } from '../db/pagination.js';
 import { notFound, problemResponses } from '../http/problem.js';
 import { IdParams, IsoDateTime, Page, PageQuery } from '../http/schemas.js';
 import { CONTROL_ID } from '../controls/catalog.js';
-import { verifyChain } from './chain.js';
+import { EVIDENCE_KINDS, verifyChain } from './chain.js';
 import { withBodies } from './body-store.js';
 import { v7 as uuidv7 } from 'uuid';
 import { recordAudit } from '../audit/repository.js';
 import { auditContext } from '../auth/plugin.js';
 import { HttpProblem } from '../http/problem.js';
-import { ROLES } from '../http/schemas.js';
+import { ROLES, StringEnum } from '../http/schemas.js';
 import { PeriodQuery, parsePeriod } from '../http/period.js';
 import type { Catalog } from '../controls/catalog.js';
 import { evidenceExport, EXPORT_FORMAT } from './export.js';
@@ -99,7 +99,7 @@ export default async function evidenceRoutes(app: FastifyInstance, { catalog, si
         {
           ...PageQuery,
           control: Type.Optional(Type.String({ pattern: CONTROL_ID })),
-          kind: Type.Optional(Type.String({ maxLength: 20 })),
+          kind: Type.Optional(StringEnum(EVIDENCE_KINDS)),
           from: Type.Optional(IsoDateTime),
           to: Type.Optional(IsoDateTime),
         },

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
@@ -7,7 +10,8 @@ import { canonicalJson, itemHash, sha256 } from '../../src/evidence/chain.js';
 import { verifyBytes } from '../../src/evidence/signing.js';
 import { csvField } from '../../src/evidence/export.js';
 import { evaluateSnapshot, tempDir, testApp } from '../helpers/app.js';
-import { download, extract, readZip } from '../helpers/zip.js';
+import { download, extract, readZip, writeZip } from '../helpers/zip.js';
+import { verifyExport } from '../../src/evidence/verify-export.js';
 
 const evaluate = evaluateSnapshot;
 
@@ -103,6 +107,27 @@ t.test('the auditor export: every file hashed in a signed manifest, verifiable o
     execFileSync('sha256sum', ['--quiet', '-c', 'SHA256SUMS'], { cwd: dir });
     t.pass('openssl, jq and sha256sum verify the unzipped export');
   } else t.comment('openssl, jq or sha256sum missing: the offline commands were not run');
+
+  // The offline verifier (npm run evidence:verify -- --export): the genuine zip passes, a zip with one
+  // file altered, or re-signed with another key, does not.
+  const dir = await tempDir('custos-verify-');
+  const genuine = path.join(dir, 'genuine.zip');
+  await fs.writeFile(genuine, response.bytes);
+  const good = await verifyExport(genuine, key.public_key_pem);
+  // CC6.6 and CC6.1 each have two run items and two evaluation items; CC1.1 (manual) none.
+  t.match(good, { ok: true, signature: 'valid', key_id: key.key_id, files: manifest.files.length, items: 4 + 4 + 0 });
+  const altered = new Map(files);
+  altered.set('controls/CC6.6/evidence.csv', Buffer.from(files.get('controls/CC6.6/evidence.csv')!.toString().replace('failing', 'passing')));
+  const tampered = path.join(dir, 'tampered.zip');
+  await writeZip(altered, tampered);
+  const bad = await verifyExport(tampered, key.public_key_pem);
+  t.equal(bad.ok, false);
+  t.ok(bad.problems.includes('controls/CC6.6/evidence.csv: SHA-256 differs from the manifest'), 'names the altered file');
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const resigned = new Map(files);
+  resigned.set('manifest.sig', sign(null, files.get('manifest.json')!, privateKey));
+  await writeZip(resigned, tampered);
+  t.match(await verifyExport(tampered, key.public_key_pem), { ok: false, signature: 'invalid' }, 'a signature by another key is refused');
 
   // Recorded in the audit log.
   const audit = await api.call('GET', '/v1/audit-log?entity=evidence&action=export', { as: 'auditor' });

@@ -1,6 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
+import { ZipFile } from 'yazl';
 import type { Role } from '../../src/http/schemas.js';
 import type { TestApp } from './app.js';
 
@@ -38,4 +41,12 @@ export async function extract(entries: Map<string, Buffer>, dir: string): Promis
     await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
     await fs.writeFile(path.join(dir, name), content);
   }
+}
+
+/** Writes entries as a zip file (to build altered copies of an export). */
+export async function writeZip(entries: Map<string, Buffer>, file: string): Promise<void> {
+  const zip = new ZipFile();
+  for (const [name, content] of entries) zip.addBuffer(content, name);
+  zip.end();
+  await pipeline(zip.outputStream, createWriteStream(file));
 }
