@@ -22,7 +22,7 @@ export const s3DefaultEncryptionKms = defineAction({
     'PutBucketEncryption: aws:kms with the given key and S3 Bucket Keys for new objects (existing objects are not re-encrypted). High risk: readers without kms:Decrypt on the key lose access to new objects. Rollback restores the previous default encryption.',
   resourceTypes: ['AWS::S3::Bucket'],
   params: Type.Object({ kms_key_id: Type.String({ minLength: 1, maxLength: 2048, description: 'KMS key id, ARN or alias ARN' }) }, { additionalProperties: false }),
-  permissions: ['s3:GetEncryptionConfiguration', 's3:PutEncryptionConfiguration', 'kms:DescribeKey'],
+  permissions: ['s3:GetEncryptionConfiguration', 's3:PutEncryptionConfiguration'],
   risk: 'high',
   read: ({ source, aws }, target) =>
     withClient(s3Client(source, aws), async (s3) => {
