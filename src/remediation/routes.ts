@@ -18,8 +18,7 @@ const TAG = 'remediation';
 
 const findingIdsOf = async (db: Knex, id: string): Promise<string[]> => (await resourcesOf(db, id)).map((r) => r.finding_id);
 
-/** Statuses from which a plan may be (re)approved, executed (a retry completes what is left), rolled back. */
-const APPROVABLE: RemediationStatus[] = ['dry_run', 'approved', 'partially_applied', 'failed', 'applied'];
+/** Statuses from which a plan may be (re)approved and executed (a retry completes what is left), and rolled back. */
 const EXECUTABLE: RemediationStatus[] = ['dry_run', 'approved', 'partially_applied', 'failed', 'applied'];
 const ROLLBACKABLE: RemediationStatus[] = ['applied', 'partially_applied', 'failed', 'verified', 'rollback_failed'];
 
@@ -119,7 +118,7 @@ export default async function remediationRoutes(app: FastifyInstance): Promise<v
       const { comment } = request.body as { comment?: string };
       const approved = await app.db.transaction(async (trx) => {
         const current = await lockedIn(trx, request, id);
-        if (!APPROVABLE.includes(current.status)) throw conflict(`remediation ${id} is ${current.status}: there is nothing to approve`);
+        if (!EXECUTABLE.includes(current.status)) throw conflict(`remediation ${id} is ${current.status}: there is nothing to approve`);
         assertNotRequester(request, current);
         await assertNotBusy(trx, await findingIdsOf(trx, id), id);
         const [approval] = await trx('remediation_approvals')
