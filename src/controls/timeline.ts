@@ -112,13 +112,16 @@ const GAP_REASON: Record<'partial' | 'none', string> = {
 };
 
 /**
- * Type II coverage: the days of the period on which a complete evaluation tested the control
- * (whatever its result), and the runs of days on which none did.
+ * Type II coverage: the days of the period (up to now) on which a complete evaluation tested the
+ * control (whatever its result), and the runs of days on which none did.
  */
-export function coverageOf(control: Control, points: TimelinePoint[], period: Period): Coverage {
+export function coverageOf(control: Control, points: TimelinePoint[], period: Period, now = new Date()): Coverage {
+  // Days that have not happened yet are neither tested nor gaps.
+  const end = new Date(Math.min(Date.parse(period.to), now.getTime())).toISOString();
+  const counted = { from: period.from, to: end < period.from ? period.from : end };
   const byDay = new Map<string, TimelinePoint[]>();
   for (const p of points) byDay.set(dayOf(p.at), [...(byDay.get(dayOf(p.at)) ?? []), p]);
-  const days = periodDays(period).map((date) => {
+  const days = periodDays(counted).map((date) => {
     const seen = byDay.get(date) ?? [];
     const tested = seen.filter((p) => p.status === 'passing' || p.status === 'failing');
     const result: DayResult = tested.length ? (tested.some((p) => p.status === 'failing') ? 'failing' : 'passing') : seen.some((p) => p.run_partial) ? 'partial' : 'none';

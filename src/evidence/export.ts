@@ -112,7 +112,7 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   const head: { seq: string; hash: string } | undefined = await db('evidence_items').select('seq', 'hash').orderBy('seq', 'desc').first();
   const lastSeq = head ? Number(head.seq) : 0;
   const timelines = await controlTimelines(db, controls, rules, period);
-  const coverage = new Map(controls.map((c) => [c.id, coverageOf(c, timelines.get(c.id)!, period)]));
+  const coverage = new Map(controls.map((c) => [c.id, coverageOf(c, timelines.get(c.id)!, period, request.generatedAt)]));
 
   const files: ManifestFile[] = [];
   const chain = { items_in_period: 0, first_seq: null as number | null, last_seq: null as number | null, links_ok: true, bodies_ok: true, problems: [] as string[] };

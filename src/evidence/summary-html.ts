@@ -23,6 +23,10 @@ const escape = (value: unknown) =>
 const percent = (value: number | null) => (value === null ? '—' : `${Math.round(value * 1000) / 10}%`);
 
 const MAX_FINDINGS = 500;
+const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3, informational: 4 };
+/** Most severe first, then by rule and resource, so the report reads the same every time. */
+const bySeverity = (findings: PeriodFinding[]) =>
+  [...findings].sort((a, b) => (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9) || a.rule_id.localeCompare(b.rule_id) || a.resource_id.localeCompare(b.resource_id));
 
 /** The human-readable report of an export: one self-contained HTML page, no scripts, no external assets. */
 export function summaryHtml(data: {
@@ -56,7 +60,7 @@ ${rows(controls.map((c) => [`<strong>${escape(c.id)}</strong> ${escape(c.title)}
 </tbody></table>
 <h2>Open findings (${findings.length}${findings.length > MAX_FINDINGS ? `, first ${MAX_FINDINGS} shown; all are in findings.csv` : ''})</h2>
 <table><thead><tr><th>Severity</th><th>Rule</th><th>Controls</th><th>Resource</th><th>First seen</th><th>Message</th></tr></thead><tbody>
-${rows(findings.slice(0, MAX_FINDINGS).map((f) => [escape(f.severity), escape(f.rule_id), escape(f.controls.join(', ')), `${escape(f.resource_type)}<br><code>${escape(f.resource_id)}</code> ${escape(f.account)} ${escape(f.region)}`, escape(new Date(f.first_seen_at).toISOString()), escape(f.msg)]))}
+${rows(bySeverity(findings).slice(0, MAX_FINDINGS).map((f) => [escape(f.severity), escape(f.rule_id), escape(f.controls.join(', ')), `${escape(f.resource_type)}<br><code>${escape(f.resource_id)}</code> ${escape(f.account)} ${escape(f.region)}`, escape(new Date(f.first_seen_at).toISOString()), escape(f.msg)]))}
 </tbody></table>
 <h2>Exceptions (${exceptions.length})</h2>
 <table><thead><tr><th>Status</th><th>Rule / scope</th><th>Justification</th><th>Compensating control</th><th>Expires</th><th>Requested by</th><th>Decided by</th></tr></thead><tbody>

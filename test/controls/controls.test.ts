@@ -95,6 +95,14 @@ t.test('Type II coverage: days tested in a period, and the gaps', async (t) => {
   const history = await api.call('GET', `/v1/controls/CC6.6/history?${period}`, { as: 'auditor' });
   t.same(history.body.items.map((i: { status: string }) => i.status), ['failing', 'passing', 'not_tested']);
 
+  // Days still to come are neither tested nor gaps.
+  const today = new Date().toISOString().slice(0, 10);
+  const start = new Date(Date.parse(today) - 2 * 86_400_000).toISOString();
+  const later = new Date(Date.parse(today) + 5 * 86_400_000).toISOString();
+  const ahead = (await api.call('GET', `/v1/controls/CC6.6/coverage?from=${start}&to=${later}`, { as: 'auditor' })).body;
+  t.equal(ahead.days_in_period, 3, 'two days ago, yesterday and today');
+  t.equal(ahead.days.at(-1).date, today);
+
   const manual = await api.call('GET', `/v1/controls/CC1.1/coverage?${period}`, { as: 'auditor' });
   t.match(manual.body, { days_tested: 0, coverage: 0, gaps: [] }, 'manual controls are attested, not tested');
 
