@@ -8,37 +8,16 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import yauzl from 'yauzl';
 import { buildApp } from '../src/app.js';
 import { shippedCatalog } from '../src/controls/catalog.js';
 import { appendEvidence } from '../src/evidence/chain.js';
+import { readZip } from '../src/evidence/verify-export.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const ITEMS = Math.round(100_000 * scale);
 const ADMIN = 'bench-admin-key-000000000000000';
 const START = Date.parse('2025-11-01T00:00:00Z');
 const DAY = 86_400_000;
-
-/** One entry of a zip on disk (the benchmark reads the manifest back after measuring). */
-function readEntry(zipPath: string, name: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(zipPath, { lazyEntries: true }, (error, zip) => {
-      if (error) return reject(error);
-      zip.on('entry', (entry: yauzl.Entry) => {
-        if (entry.fileName !== name) return zip.readEntry();
-        zip.openReadStream(entry, async (err, stream) => {
-          if (err) return reject(err);
-          const chunks: Buffer[] = [];
-          for await (const chunk of stream) chunks.push(chunk as Buffer);
-          zip.close();
-          resolve(Buffer.concat(chunks));
-        });
-      });
-      zip.on('end', () => reject(new Error(`${name} not in the zip`)));
-      zip.readEntry();
-    });
-  });
-}
 
 let peak = 0;
 const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
@@ -93,12 +72,13 @@ try {
   }
   await file.close();
   const exportMs = performance.now() - started;
-  const manifest = JSON.parse((await readEntry(zipPath, 'manifest.json')).toString());
+  const exportPeak = peak;
+  const manifest = JSON.parse((await readZip(zipPath)).get('manifest.json')!.toString());
   const content = manifest.files.reduce((sum: number, f: { bytes: number }) => sum + f.bytes, 0);
   const seconds = exportMs / 1000;
   console.log(`export (zip over HTTP):      ${seconds.toFixed(1)} s   ${Math.round(ITEMS / seconds)} items/s   ${(content / 1e6 / seconds).toFixed(1)} MB/s of content   ${(bytes / 1e6 / seconds).toFixed(1)} MB/s of zip`);
   console.log(`                             ${(content / 1e6).toFixed(1)} MB in ${manifest.files.length} files, ${(bytes / 1e6).toFixed(1)} MB zipped, first byte after ${firstByteMs.toFixed(0)} ms`);
-  console.log(`memory:                      RSS before export ${mib(baseline)}, peak during export ${mib(peak)} (+${mib(peak - baseline)})`);
+  console.log(`memory:                      RSS before export ${mib(baseline)}, peak during export ${mib(exportPeak)} (+${mib(exportPeak - baseline)})`);
 } finally {
   clearInterval(sampler);
   await app.close();

@@ -12,10 +12,10 @@ export interface ExportVerification {
   problems: string[];
 }
 
-/** Every entry of a zip file, by path. An export is read whole: it is verified offline, once. */
-function readZip(file: string): Promise<Map<string, Buffer>> {
+/** Every entry of a zip (a file path or its bytes), by path. An export is read whole: it is verified offline, once. */
+export function readZip(source: string | Buffer): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true }, (error, zip) => {
+    const opened = (error: Error | null, zip: yauzl.ZipFile) => {
       if (error) return reject(error);
       const entries = new Map<string, Buffer>();
       zip.on('entry', (entry: yauzl.Entry) =>
@@ -30,7 +30,9 @@ function readZip(file: string): Promise<Map<string, Buffer>> {
       zip.on('end', () => resolve(entries));
       zip.on('error', reject);
       zip.readEntry();
-    });
+    };
+    if (typeof source === 'string') yauzl.open(source, { lazyEntries: true }, opened);
+    else yauzl.fromBuffer(source, { lazyEntries: true }, opened);
   });
 }
 

@@ -2,9 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import yauzl from 'yauzl';
 import { ZipFile } from 'yazl';
 import type { Role } from '../../src/http/schemas.js';
+import { readZip as readZipEntries } from '../../src/evidence/verify-export.js';
 import type { TestApp } from './app.js';
 
 /** GETs a binary response as bytes (inject's text body would mangle a zip). */
@@ -13,27 +13,8 @@ export async function download(api: TestApp, url: string, as: Role = 'auditor') 
   return { status: response.statusCode, headers: response.headers, bytes: response.rawPayload };
 }
 
-/** Every entry of a zip, by path, in archive order. */
-export function readZip(bytes: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(bytes, { lazyEntries: true }, (error, zip) => {
-      if (error) return reject(error);
-      const entries = new Map<string, Buffer>();
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, async (err, stream) => {
-          if (err) return reject(err);
-          const chunks: Buffer[] = [];
-          for await (const chunk of stream) chunks.push(chunk as Buffer);
-          entries.set(entry.fileName, Buffer.concat(chunks));
-          zip.readEntry();
-        });
-      });
-      zip.on('end', () => resolve(entries));
-      zip.on('error', reject);
-      zip.readEntry();
-    });
-  });
-}
+/** Every entry of a zip, by path. */
+export const readZip = (bytes: Buffer) => readZipEntries(bytes);
 
 /** Writes the entries to a directory, as `unzip` would. */
 export async function extract(entries: Map<string, Buffer>, dir: string): Promise<void> {
