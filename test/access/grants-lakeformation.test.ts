@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-lakeformation';
 import t from 'tap';
 import { applyGrant, sweepExpiredGrants, type GrantJobContext } from '../../src/access/grants/index.js';
-import { create, testApp, type TestApp, waitFor } from '../helpers/app.js';
+import { create, testApp, type TestApp, waitFor, createClientsTable } from '../helpers/app.js';
 import { startFaultyProxy } from '../helpers/faulty-proxy.js';
 import { MOTO_ACCOUNT, motoClient, motoSkip, startMoto } from '../helpers/moto.js';
 
@@ -44,17 +44,7 @@ t.test('the grant workflow against Lake Formation (moto), end to end', { skip: m
   // The estate: a source with Lake Formation, two principals, the wealth domain and wealth.clients.
   t.equal((await api.call('POST', '/v1/sources', { as: 'compliance_officer', body: { name: 'wealth-lake', account_id: MOTO_ACCOUNT, region: 'us-east-1', services: ['lakeformation'] } })).status, 201);
   for (const [arn, name] of [[KYC, 'kyc-analytics'], [REPORTING, 'wealth-reporting']]) await create(api, '/v1/principals', { arn, name, kind: 'pipeline' }, 'steward');
-  await create(api, '/v1/domains', { name: 'wealth', owner: OWNER, steward: STEWARD, review_frequency: 'quarterly' });
-  await create(api, '/v1/assets', {
-    store: 'glue',
-    database: 'wealth',
-    table: 'clients',
-    domain: 'wealth',
-    columns: [
-      { name: 'client_id', data_type: 'string', classification: 'confidential' },
-      { name: 'ssn', data_type: 'string', classification: 'restricted', pii_type: 'ssn', masking_rule: 'ssn_last4' },
-    ],
-  });
+  await createClientsTable(api, { owner: OWNER, steward: STEWARD });
   const stewardKey = (await create(api, '/v1/api-keys', { name: STEWARD, role: 'steward' })).key;
 
   // 1. Request SELECT on wealth.clients [ssn]; the requester cannot approve it, the domain's steward can.

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { sweepExpiredGrants } from '../../src/access/grants/index.js';
 import { freePort } from '../../src/db/embedded.js';
-import { create, testApp, type TestApp, waitFor } from '../helpers/app.js';
+import { create, testApp, type TestApp, waitFor, createClientsTable } from '../helpers/app.js';
 // Sets dummy AWS credentials: the SDK signs requests before it finds the port closed.
 import '../helpers/moto.js';
 
@@ -20,17 +20,7 @@ async function setUp(t: Parameters<typeof testApp>[0]) {
   const api = await testApp(t, { config: { awsEndpointUrl: closed, awsMaxAttempts: 1 } });
   await create(api, '/v1/sources', { name: 'lake', account_id: ACCOUNT, region: 'us-east-1', services: ['lakeformation'] });
   await create(api, '/v1/principals', { arn: PRINCIPAL, name: 'kyc-analytics', kind: 'pipeline' });
-  await create(api, '/v1/domains', { name: 'wealth', owner: OWNER, steward: STEWARD, review_frequency: 'quarterly' });
-  await create(api, '/v1/assets', {
-    store: 'glue',
-    database: 'wealth',
-    table: 'clients',
-    domain: 'wealth',
-    columns: [
-      { name: 'client_id', data_type: 'string', classification: 'confidential' },
-      { name: 'ssn', data_type: 'string', classification: 'restricted', pii_type: 'ssn', masking_rule: 'ssn_last4' },
-    ],
-  });
+  await createClientsTable(api, { owner: OWNER, steward: STEWARD });
   const keys = { owner: await key(api, OWNER), steward: await key(api, STEWARD) };
   return { api, keys };
 }

@@ -109,3 +109,18 @@ export async function evaluateSnapshot(api: TestApp, snapshot: unknown) {
     return list.body.items.find((e: { status: string }) => e.status === 'complete');
   }, 'evaluation');
 }
+
+/** The Glue table wealth.clients of a `wealth` domain, with a confidential id and a restricted SSN column. */
+export async function createClientsTable(api: TestApp, owners: { owner: string; steward: string }) {
+  await create(api, '/v1/domains', { name: 'wealth', ...owners, review_frequency: 'quarterly' });
+  return create(api, '/v1/assets', {
+    store: 'glue',
+    database: 'wealth',
+    table: 'clients',
+    domain: 'wealth',
+    columns: [
+      { name: 'client_id', data_type: 'string', classification: 'confidential' },
+      { name: 'ssn', data_type: 'string', classification: 'restricted', pii_type: 'ssn', masking_rule: 'ssn_last4' },
+    ],
+  });
+}

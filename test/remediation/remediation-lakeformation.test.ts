@@ -1,6 +1,6 @@
 import { GrantPermissionsCommand, LakeFormationClient, ListPermissionsCommand, PutDataLakeSettingsCommand } from '@aws-sdk/client-lakeformation';
 import t from 'tap';
-import { create, testApp, waitFor } from '../helpers/app.js';
+import { create, testApp, waitFor, createClientsTable } from '../helpers/app.js';
 import { MOTO_ACCOUNT, motoClient, motoSkip, startMoto } from '../helpers/moto.js';
 import { collectAndEvaluate, findingOf, registerSource, remediationIn } from './helpers.js';
 
@@ -16,17 +16,7 @@ t.test('a Lake Formation permission without an approved grant is revoked, and th
   const held = async () => ((await lf.send(new ListPermissionsCommand({}))).PrincipalResourcePermissions ?? []).filter((p) => p.Principal?.DataLakePrincipalIdentifier === ROGUE);
 
   const api = await testApp(t, { config: { awsEndpointUrl: moto.endpoint, awsMaxAttempts: 2 } });
-  await create(api, '/v1/domains', { name: 'wealth', owner: 'owner@bank.example', steward: 'steward@bank.example', review_frequency: 'quarterly' });
-  await create(api, '/v1/assets', {
-    store: 'glue',
-    database: 'wealth',
-    table: 'clients',
-    domain: 'wealth',
-    columns: [
-      { name: 'client_id', data_type: 'string', classification: 'confidential' },
-      { name: 'ssn', data_type: 'string', classification: 'restricted', pii_type: 'ssn', masking_rule: 'ssn_last4' },
-    ],
-  });
+  await createClientsTable(api, { owner: 'owner@bank.example', steward: 'steward@bank.example' });
   await registerSource(api, ['lakeformation'], 'wealth-lake');
   await collectAndEvaluate(api);
   const finding = await findingOf(api, 'lakeformation.restricted_column_grant', `${ROGUE}:wealth.clients.ssn`);
