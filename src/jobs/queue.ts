@@ -19,20 +19,22 @@ export interface QueueDefinition {
  * retried with backoff, and any instance may run any job. Handlers must be idempotent.
  */
 export class JobQueue {
-  private readonly boss: PgBoss;
+  private boss!: PgBoss;
   private started = false;
   /** Handlers running now: stop() waits for them, so the database is never closed under a job. */
   private readonly running = new Set<Promise<void>>();
 
   constructor(
-    connectionString: string,
+    private readonly connectionString: string,
     private readonly log: FastifyBaseLogger,
-  ) {
-    this.boss = new PgBossClass({ connectionString, schema: 'pgboss', max: 4, application_name: 'custos-jobs' });
-    this.boss.on('error', (error: Error) => this.log.error({ err: error }, 'job queue error'));
-  }
+  ) {}
 
   async start(queues: QueueDefinition[], options: { work: boolean; schedules?: Array<{ queue: string; cron: string }> }): Promise<void> {
+    // One connection per polling worker plus pg-boss's own (timekeeper, maintenance): a fetch never
+    // waits for a connection, because pg-boss hangs on stop when one is still waiting as its pool closes.
+    const max = (options.work ? queues.length : 0) + 4;
+    this.boss = new PgBossClass({ connectionString: this.connectionString, schema: 'pgboss', max, application_name: 'custos-jobs' });
+    this.boss.on('error', (error: Error) => this.log.error({ err: error }, 'job queue error'));
     await this.boss.start();
     this.started = true;
     for (const queue of queues) {
