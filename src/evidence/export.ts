@@ -1,4 +1,9 @@
 import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import { ZipFile } from 'yazl';
@@ -120,6 +125,7 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   const bundleRevisions = new Set<string>();
   for (const points of timelines.values()) for (const p of points) bundleRevisions.add(p.bundle_revision);
 
+  const spoolDir = await mkdtemp(path.join(tmpdir(), 'custos-export-'));
   const zip = new ZipFile();
   const options = { mtime: request.generatedAt, compress: true };
   /** Adds a file whose content is produced when the zip reaches it; records its SHA-256 and size. */
@@ -172,25 +178,33 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
 
   for (const control of controls) {
     const dir = `controls/${control.id}`;
+    // One read of the control's items: evidence.json streams out while the CSV rows are spooled to
+    // a temporary file, which evidence.csv then streams (disk, not memory, holds the second form).
+    const csvSpool = path.join(spoolDir, `${control.id}.csv`);
     add(`${dir}/evidence.json`, async function* () {
       let n = 0;
-      yield '[';
-      for await (const row of itemsOf(db, period, lastSeq, { control: control.id, bodies: true })) {
-        if (row.body === null || sha256(canonicalJson(row.body)) !== row.body_sha256) {
-          chain.bodies_ok = false;
-          if (chain.problems.length < 100) chain.problems.push(`item ${row.seq}: its body is missing or does not match its SHA-256`);
+      const csv = createWriteStream(csvSpool);
+      try {
+        yield '[';
+        for await (const row of itemsOf(db, period, lastSeq, { control: control.id, bodies: true })) {
+          if (row.body === null || sha256(canonicalJson(row.body)) !== row.body_sha256) {
+            chain.bodies_ok = false;
+            if (chain.problems.length < 100) chain.problems.push(`item ${row.seq}: its body is missing or does not match its SHA-256`);
+          }
+          const v = itemView(row);
+          if (!csv.write(csvRow([v.seq, v.id, v.control_id, v.kind, v.source_id, v.collected_at, v.bundle_revision, (row.body as { status?: string } | null)?.status ?? '', v.body_sha256, v.prev_hash, v.hash]))) await once(csv, 'drain');
+          yield `${n++ ? ',' : ''}\n${JSON.stringify({ ...v, body: row.body })}`;
         }
-        yield `${n++ ? ',' : ''}\n${JSON.stringify({ ...itemView(row), body: row.body })}`;
+        counts.set(control.id, n);
+        yield '\n]\n';
+      } finally {
+        await new Promise((resolve) => csv.end(resolve));
       }
-      counts.set(control.id, n);
-      yield '\n]\n';
     });
     add(`${dir}/evidence.csv`, async function* () {
       yield csvRow(ITEM_CSV_HEADER);
-      for await (const row of itemsOf(db, period, lastSeq, { control: control.id, bodies: true })) {
-        const v = itemView(row);
-        yield csvRow([v.seq, v.id, v.control_id, v.kind, v.source_id, v.collected_at, v.bundle_revision, (row.body as { status?: string } | null)?.status ?? '', v.body_sha256, v.prev_hash, v.hash]);
-      }
+      yield* createReadStream(csvSpool);
+      await rm(csvSpool, { force: true });
     });
     add(`${dir}/timeline.json`, () => json({ control: control.id, ...period, items: timelines.get(control.id)! }));
     add(`${dir}/coverage.json`, () => json(coverage.get(control.id)!));
@@ -287,7 +301,11 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   );
   add('SHA256SUMS', () => [files.map((f) => `${f.sha256}  ${f.path}\n`).join('')]);
   zip.end();
-  return zip.outputStream as Readable;
+  const output = zip.outputStream as Readable;
+  // The spool goes with the export, however it ends (finished, failed, or the client went away).
+  const cleanUp = () => void rm(spoolDir, { recursive: true, force: true });
+  output.once('end', cleanUp).once('error', cleanUp).once('close', cleanUp);
+  return output;
 }
 
 function summarise(control: Control, points: TimelinePoint[], coverage: Coverage, evidenceItems: number, attestations: number, attested: Attested | undefined): SummaryControl {

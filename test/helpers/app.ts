@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,10 +14,17 @@ export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
 let cluster: Promise<EmbeddedDatabase> | undefined;
 
+const tempDirs: string[] = [];
+// Removed when the test process ends, after every teardown (the embedded cluster has stopped by then).
+process.once('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function tempDir(prefix = 'custos-test-'): Promise<string> {
   // The postgres user must be able to enter it when the tests run as root.
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
   await fs.chmod(dir, 0o755);
+  tempDirs.push(dir);
   return dir;
 }
 
