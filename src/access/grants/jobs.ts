@@ -63,6 +63,36 @@ const now = () => new Date().toISOString();
 const appendIds = (grant: GrantRow, id: string | null | undefined) => (id ? [...grant.aws_request_ids, id] : grant.aws_request_ids);
 
 /**
+ * Reads which of the grant's permissions Lake Formation holds, then grants or revokes the ones
+ * `select` picks from them (none: no call). A failure does not throw: it comes back described with
+ * the operation it hit, so the caller records it on the grant before rethrowing.
+ */
+async function changePermissions(
+  context: GrantJobContext,
+  where: { source: NonNullable<LakeFormationRecord['source']>; resource: NonNullable<LakeFormationRecord['resource']>; catalogId: string },
+  grant: GrantRow,
+  change: 'grant' | 'revoke',
+  select: (held: Set<string>) => string[],
+): Promise<{ held: Set<string>; changed: string[]; requestId?: string; error?: { message: string; cause: unknown } }> {
+  const { source, resource, catalogId } = where;
+  const client = lakeFormationClient(source, { endpoint: context.awsEndpointUrl, maxAttempts: context.awsMaxAttempts });
+  let held = new Set<string>();
+  let operation = 'lakeformation:ListPermissions';
+  try {
+    held = await heldPermissions(client, catalogId, grant.principal, resource, grant.permissions);
+    const changed = select(held);
+    if (changed.length === 0) return { held, changed };
+    operation = change === 'grant' ? 'lakeformation:GrantPermissions' : 'lakeformation:RevokePermissions';
+    const requestId = await (change === 'grant' ? grantPermissions : revokePermissions)(client, catalogId, grant.principal, resource, changed);
+    return { held, changed, requestId };
+  } catch (cause) {
+    return { held, changed: [], error: { message: describeAwsError(operation, cause), cause } };
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
  * Applies a grant in pending_apply to Lake Formation: GrantPermissions for what is not already
  * there (ListPermissions first, so a repeated job never grants twice), then active. A failure
  * stays pending_apply with last_error and one more attempt, and is rethrown so the job retries.
@@ -90,27 +120,13 @@ export async function applyGrant(context: GrantJobContext, grantId: string): Pro
       return { grant: updated, outcome: 'no_resource' };
     }
 
-    const client = lakeFormationClient(lf.source, { endpoint: context.awsEndpointUrl, maxAttempts: context.awsMaxAttempts });
-    let granted: string[] = [];
-    let requestId: string | undefined;
-    let operation = 'lakeformation:ListPermissions';
-    try {
-      const held = await heldPermissions(client, lf.catalog_id ?? lf.source.account_id, grant.principal, lf.resource, grant.permissions);
-      granted = grant.permissions.filter((p) => !held.has(p));
-      if (granted.length > 0) {
-        operation = 'lakeformation:GrantPermissions';
-        requestId = await grantPermissions(client, lf.catalog_id ?? lf.source.account_id, grant.principal, lf.resource, granted);
-      }
-    } catch (error) {
-      failure = error;
-    } finally {
-      client.destroy();
-    }
+    const { changed: granted, requestId, error } = await changePermissions(context, { source: lf.source, resource: lf.resource, catalogId: lf.catalog_id ?? lf.source.account_id }, grant, 'grant', (held) => grant.permissions.filter((p) => !held.has(p)));
+    failure = error?.cause;
 
     // Re-read: the grant may have been revoked while Lake Formation answered.
     const fresh: GrantRow = (await trx('access_grants').where({ id: grantId }).forUpdate().first())!;
-    if (failure) {
-      const updated = await changeGrant(trx, fresh, { attempts: fresh.attempts + 1, last_error: describeAwsError(operation, failure) }, { context: SYSTEM_CONTEXT, action: 'apply_failed' });
+    if (error) {
+      const updated = await changeGrant(trx, fresh, { attempts: fresh.attempts + 1, last_error: error.message }, { context: SYSTEM_CONTEXT, action: 'apply_failed' });
       return { grant: updated, outcome: 'failed' };
     }
     const record: LakeFormationRecord = { ...lf, applied_at: now(), grant_request_id: requestId ?? null, already_present: granted.length === 0, granted_permissions: granted };
@@ -165,27 +181,12 @@ export async function revokeGrant(context: GrantJobContext, grantId: string): Pr
     const others: GrantRow[] = await trx('access_grants').where({ principal: grant.principal }).whereIn('status', LIVE_GRANT_STATUSES).whereNot({ id: grant.id });
     const retained = new Set(others.filter((o) => permissionIdentity(o) === identity).flatMap((o) => o.permissions));
 
-    const client = lakeFormationClient(lf.source, { endpoint: context.awsEndpointUrl, maxAttempts: context.awsMaxAttempts });
-    let revoked: string[] = [];
-    let held = new Set<string>();
-    let requestId: string | undefined;
-    let operation = 'lakeformation:ListPermissions';
-    try {
-      held = await heldPermissions(client, lf.catalog_id ?? lf.source.account_id, grant.principal, lf.resource, grant.permissions);
-      revoked = grant.permissions.filter((p) => held.has(p) && !retained.has(p));
-      if (revoked.length > 0) {
-        operation = 'lakeformation:RevokePermissions';
-        requestId = await revokePermissions(client, lf.catalog_id ?? lf.source.account_id, grant.principal, lf.resource, revoked);
-      }
-    } catch (error) {
-      failure = error;
-    } finally {
-      client.destroy();
-    }
+    const { changed: revoked, held, requestId, error } = await changePermissions(context, { source: lf.source, resource: lf.resource, catalogId: lf.catalog_id ?? lf.source.account_id }, grant, 'revoke', (h) => grant.permissions.filter((p) => h.has(p) && !retained.has(p)));
+    failure = error?.cause;
 
     const fresh: GrantRow = (await trx('access_grants').where({ id: grantId }).forUpdate().first())!;
-    if (failure) {
-      const updated = await changeGrant(trx, fresh, { attempts: fresh.attempts + 1, last_error: describeAwsError(operation, failure) }, { context: SYSTEM_CONTEXT, action: 'revoke_failed' });
+    if (error) {
+      const updated = await changeGrant(trx, fresh, { attempts: fresh.attempts + 1, last_error: error.message }, { context: SYSTEM_CONTEXT, action: 'revoke_failed' });
       return { grant: updated, outcome: 'failed' };
     }
     const record: LakeFormationRecord = {
