@@ -25,7 +25,7 @@ import { loadShippedCatalog, unknownControls, type Catalog } from './controls/ca
 import { complianceRecords } from './controls/compliance-records.js';
 import controlRoutes from './controls/routes.js';
 import evidenceRoutes from './evidence/routes.js';
-import { s3BodyStore, useBodyStore } from './evidence/body-store.js';
+import { configuredBodyStore, useBodyStore } from './evidence/body-store.js';
 import { loadSigningKey } from './evidence/signing.js';
 import { migrateToLatest, openDatabase, type Database } from './db/database.js';
 import { loadDemoData } from './demo/load.js';
@@ -181,8 +181,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     throw error;
   }
 
-  if (config.evidenceBucket) {
-    const store = s3BodyStore({ bucket: config.evidenceBucket, kmsKeyId: config.evidenceKmsKeyId, region: config.awsRegion, endpoint: config.awsEndpointUrl, maxAttempts: config.awsMaxAttempts });
+  const store = configuredBodyStore(config);
+  if (store) {
     useBodyStore(database.knex, store);
     app.log.info({ ...store.describe(), object_lock: await store.objectLock() }, 'evidence bodies are stored in S3');
   }

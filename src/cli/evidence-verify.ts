@@ -3,7 +3,7 @@ import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { verifyChain } from '../evidence/chain.js';
 import { verifyExport } from '../evidence/verify-export.js';
-import { s3BodyStore, useBodyStore } from '../evidence/body-store.js';
+import { configuredBodyStore, useBodyStore } from '../evidence/body-store.js';
 
 /**
  * `npm run evidence:verify`: re-checks the evidence chain; exit 1 and the first break if it is broken.
@@ -29,9 +29,8 @@ try {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     // Bodies kept in S3 are read back from there and checked against the chain.
-    if (config.evidenceBucket) {
-      useBodyStore(database.knex, s3BodyStore({ bucket: config.evidenceBucket, region: config.awsRegion, endpoint: config.awsEndpointUrl, maxAttempts: config.awsMaxAttempts }));
-    }
+    const store = configuredBodyStore(config);
+    if (store) useBodyStore(database.knex, store);
     const result = await verifyChain(database.knex);
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     if (!result.ok) process.exitCode = 1;

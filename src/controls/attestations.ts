@@ -11,7 +11,9 @@ import { appendEvidence } from '../evidence/chain.js';
 import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
 import { IdParams, IsoDateTime, Nullable, Page, PageQuery, StringEnum, Uuid } from '../http/schemas.js';
 import { fileProblem, MEDIA_TYPES } from './attestation-files.js';
-import { CONTROL_ID, type Catalog, type Control } from './catalog.js';
+import { iso } from '../db/timestamps.js';
+import type { Catalog, Control } from './catalog.js';
+import { ControlParams, findControl } from './params.js';
 
 export const MAX_FILE_BYTES = 10 * 1024 * 1024;
 export const MAX_FILES = 10;
@@ -53,7 +55,7 @@ const NewAttestation = Type.Object(
   { additionalProperties: false },
 );
 
-interface AttestationRow {
+export interface AttestationRow {
   id: string;
   control_id: string;
   statement: string;
@@ -64,14 +66,13 @@ interface AttestationRow {
   evidence_item_id: string;
 }
 
-const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
-
 /** Until when an attestation stands: its period's end, or a year after it was made. */
 export function validUntil(row: { period_to: Date | string | null; attested_at: Date | string }): string {
   return iso(row.period_to) ?? new Date(new Date(row.attested_at).getTime() + DEFAULT_VALIDITY_DAYS * 86_400_000).toISOString();
 }
 
-async function withFiles(db: Knex, rows: AttestationRow[]) {
+/** Attestations as the API and the export show them: ISO times, how long they stand, their files. */
+export async function withFiles(db: Knex, rows: AttestationRow[]) {
   const files = rows.length ? await db('attestation_files').select('id', 'attestation_id', 'filename', 'media_type', 'size_bytes', 'sha256').whereIn('attestation_id', rows.map((r) => r.id)).orderBy('filename') : [];
   return rows.map((r) => ({
     ...r,
@@ -114,12 +115,7 @@ function checkedFiles(files: Array<{ filename: string; media_type: string; conte
 }
 
 export function registerAttestationRoutes(app: FastifyInstance, catalog: Catalog) {
-  const ControlParams = Type.Object({ id: Type.String({ pattern: CONTROL_ID, description: 'e.g. CC1.1' }) }, { additionalProperties: false });
-  const controlOf = (id: string): Control => {
-    const control = catalog.controls.find((c) => c.id === id);
-    if (!control) throw notFound('control', id);
-    return control;
-  };
+  const controlOf = (id: string): Control => findControl(catalog, id);
 
   app.post('/v1/controls/:id/attestations', {
     config: { roles: RISK_OWNERS },

@@ -5,10 +5,11 @@ import { CATALOG_READERS } from '../auth/roles.js';
 import { notFound, problemResponses } from '../http/problem.js';
 import { IsoDate, IsoDateTime, StringEnum, Nullable } from '../http/schemas.js';
 import type { RuleMetadata } from '../policy/engine.js';
-import { CONTROL_ID, type Catalog } from './catalog.js';
+import type { Catalog } from './catalog.js';
 import { STATUSES, statusOf, type EvaluationSummary as Evaluation } from './status.js';
 import { controlTimelines, coverageOf, findingCounts } from './timeline.js';
 import { registerAttestationRoutes, standingAttestations } from './attestations.js';
+import { ControlParams, findControl } from './params.js';
 import { PeriodQuery, parsePeriod } from '../http/period.js';
 
 
@@ -81,14 +82,8 @@ async function controlViews(app: FastifyInstance, catalog: Catalog, rules: RuleM
 }
 
 export default async function controlRoutes(app: FastifyInstance, { catalog }: { catalog: Catalog }) {
-  const rules = () => {
-    try {
-      return app.policy.current().engine.rules();
-    } catch {
-      return [];
-    }
-  };
-  const ControlParams = Type.Object({ id: Type.String({ pattern: CONTROL_ID, description: 'e.g. CC6.1' }) }, { additionalProperties: false });
+  const rules = () => app.policy.rules();
+  const controlOf = (id: string) => findControl(catalog, id);
 
   app.get('/v1/controls', {
     config: { roles: CATALOG_READERS },
@@ -137,12 +132,6 @@ export default async function controlRoutes(app: FastifyInstance, { catalog }: {
       return { ...view, failing_findings: failing };
     },
   });
-
-  const controlOf = (id: string) => {
-    const control = catalog.controls.find((c) => c.id === id);
-    if (!control) throw notFound('control', id);
-    return control;
-  };
 
   app.get('/v1/controls/:id/history', {
     config: { roles: CATALOG_READERS },

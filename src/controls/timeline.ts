@@ -25,7 +25,7 @@ export type FindingCounts = Map<string, { open: number; excepted: number }>;
  * Open and excepted findings per evaluation and control, keyed `evaluationId|controlId`. Findings an
  * approved exception covered when the evaluation saw them do not fail a control; they are counted apart.
  */
-export async function findingCounts(db: Knex, evaluationIds: string[]): Promise<FindingCounts> {
+export async function findingCounts(db: Knex, evaluationIds: string[], controlIds?: string[]): Promise<FindingCounts> {
   const counts: FindingCounts = new Map();
   if (evaluationIds.length === 0) return counts;
   const { rows } = await db.raw(
@@ -34,8 +34,8 @@ export async function findingCounts(db: Knex, evaluationIds: string[]): Promise<
             count(*) FILTER (WHERE ef.exception_id IS NOT NULL)::int AS excepted
        FROM evaluation_findings ef
        JOIN findings f ON f.id = ef.finding_id, jsonb_array_elements_text(f.controls) AS c(control)
-      WHERE ef.evaluation_id = ANY(?::uuid[]) GROUP BY 1, 2`,
-    [evaluationIds],
+      WHERE ef.evaluation_id = ANY(?::uuid[]) ${controlIds ? 'AND c.control = ANY(?::text[])' : ''} GROUP BY 1, 2`,
+    controlIds ? [evaluationIds, controlIds] : [evaluationIds],
   );
   for (const r of rows as Array<{ evaluation_id: string; control: string; open: number; excepted: number }>) counts.set(`${r.evaluation_id}|${r.control}`, r);
   return counts;
@@ -57,7 +57,7 @@ export async function controlTimelines(db: Knex, controls: Control[], rules: Rul
     .where('finished_at', '<', period.to)
     .orderBy('finished_at')
     .limit(TIMELINE_LIMIT);
-  const counts = await findingCounts(db, evaluations.map((e) => e.id));
+  const counts = await findingCounts(db, evaluations.map((e) => e.id), controls.map((c) => c.id));
   const timelines = new Map<string, TimelinePoint[]>();
   for (const control of controls) {
     const ruleIds = rules.filter((r) => r.controls.includes(control.id)).map((r) => r.id);

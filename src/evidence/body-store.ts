@@ -1,5 +1,6 @@
 import { GetObjectCommand, GetObjectLockConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Knex } from 'knex';
+import type { Config } from '../config.js';
 import { HttpProblem } from '../http/problem.js';
 
 /**
@@ -98,6 +99,12 @@ export function s3BodyStore(options: S3BodyStoreOptions): BodyStore & { objectLo
     describe: () => ({ store: 's3', bucket: options.bucket, kms_key: options.kmsKeyId ?? 'bucket default', object_lock: lock ?? 'unknown' }),
   };
   return store;
+}
+
+/** The S3 store CUSTOS_EVIDENCE_BUCKET configures, or undefined: bodies then stay in PostgreSQL. */
+export function configuredBodyStore(config: Pick<Config, 'evidenceBucket' | 'evidenceKmsKeyId' | 'awsRegion' | 'awsEndpointUrl' | 'awsMaxAttempts'>) {
+  if (!config.evidenceBucket) return undefined;
+  return s3BodyStore({ bucket: config.evidenceBucket, kmsKeyId: config.evidenceKmsKeyId, region: config.awsRegion, endpoint: config.awsEndpointUrl, maxAttempts: config.awsMaxAttempts });
 }
 
 // The store belongs to a database: a transaction's client shares its parent's config object, so

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { shippedCatalog } from '../controls/catalog.js';
-import { appendEvidence, sha256 } from './chain.js';
+import { runItemRefs, runItemsDigest } from '../sources/run-store.js';
+import { appendEvidence } from './chain.js';
 
 /**
  * One evidence item per control whose catalog entry collects `collection-runs`, for a finished run:
@@ -14,15 +15,13 @@ export async function recordCollectionEvidence(trx: Knex.Transaction, runId: str
   const sources: Array<{ name: string; account_id: string; region: string; services: string[] }> = run.source_ids?.length
     ? await trx('sources').select('name', 'account_id', 'region', 'services').whereIn('id', run.source_ids).orderBy('name')
     : [];
-  const items: Array<{ kind: string; type: string; key: string; hash: string }> = await trx('run_items').select('kind', 'type', 'key', 'hash').where({ run_id: runId }).orderBy(['kind', 'key']);
-  const counts: Record<string, number> = {};
-  for (const i of items) counts[i.kind === 'resource' ? i.type : i.kind] = (counts[i.kind === 'resource' ? i.type : i.kind] ?? 0) + 1;
+  const items = await runItemRefs(trx, runId);
   const observedAt = new Date(run.observed_at).toISOString();
   const body = {
     run: { id: run.id, trigger: run.trigger, status: run.status, requested_by: run.requested_by, observed_at: observedAt },
     sources: run.trigger === 'file' || run.trigger === 'demo' ? [{ name: `${run.trigger} import`, account_id: null, region: null, services: [] }] : sources,
     gaps: run.gaps ?? [],
-    collected: { items: items.length, counts, items_sha256: sha256(items.map((i) => `${i.kind}|${i.key}|${i.hash}`).join('\n')) },
+    collected: { items: items.length, ...runItemsDigest(items) },
   };
   const controls = shippedCatalog().controls.filter((c) => (c.evidence as readonly string[]).includes('collection-runs'));
   await appendEvidence(trx, controls.map((c) => ({ control_id: c.id, kind: 'collection' as const, source_id: run.id, collected_at: observedAt, bundle_revision: null, body })));

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { Catalog } from '../controls/catalog.js';
 import { statusOf } from '../controls/status.js';
 import type { RuleMetadata } from '../policy/engine.js';
-import { appendEvidence, sha256 } from './chain.js';
+import { runItemRefs, runItemsDigest } from '../sources/run-store.js';
+import { appendEvidence } from './chain.js';
 
 /** Which run items a rule's resource type was checked against (catalog types are covered by the catalog hash). */
 function sliceOf(resourceType: string): { kind: string; type?: string } | undefined {
@@ -23,7 +24,7 @@ export async function recordEvaluationEvidence(
   context: { evaluation: { id: string; run_id: string; bundle_revision: string; catalog_sha256: string; run_partial: boolean; finished_at: string }; observedAt: string; catalog: Catalog; rules: RuleMetadata[] },
 ): Promise<number> {
   const { evaluation, catalog, rules } = context;
-  const items: Array<{ kind: string; type: string; key: string; hash: string }> = await trx('run_items').select('kind', 'type', 'key', 'hash').where({ run_id: evaluation.run_id }).orderBy(['kind', 'key']);
+  const items = await runItemRefs(trx, evaluation.run_id);
   const findings: Array<{ id: string; rule_id: string; severity: string; resource_type: string; resource_id: string; account: string; region: string; msg: string; controls: string[]; exception_id: string | null }> = await trx('findings as f')
     .join('evaluation_findings as ef', 'ef.finding_id', 'f.id')
     .where('ef.evaluation_id', evaluation.id)
@@ -39,8 +40,6 @@ export async function recordEvaluationEvidence(
     const excepted = ofControl.filter((f) => f.exception_id).map(({ controls, ...f }) => f);
     const slices = controlRules.flatMap((r) => r.resource_types.map(sliceOf)).filter((s): s is { kind: string; type?: string } => s !== undefined);
     const checkedItems = items.filter((i) => slices.some((s) => s.kind === i.kind && (!s.type || s.type === i.type)));
-    const counts: Record<string, number> = {};
-    for (const i of checkedItems) counts[i.kind === 'resource' ? i.type : i.kind] = (counts[i.kind === 'resource' ? i.type : i.kind] ?? 0) + 1;
     const { status, reason } = statusOf(control, controlRules.map((r) => r.id), evaluation, failing.length);
     evidence.push({
       control_id: control.id,
@@ -54,7 +53,7 @@ export async function recordEvaluationEvidence(
         reason,
         rules: controlRules.map((r) => ({ id: r.id, title: r.title, severity: r.severity })),
         evaluation: { id: evaluation.id, run_id: evaluation.run_id, run_partial: evaluation.run_partial, bundle_revision: evaluation.bundle_revision, catalog_sha256: evaluation.catalog_sha256, finished_at: evaluation.finished_at },
-        checked: { counts, items_sha256: sha256(checkedItems.map((i) => `${i.kind}|${i.key}|${i.hash}`).join('\n')) },
+        checked: runItemsDigest(checkedItems),
         failing_findings: failing,
         excepted_findings: excepted,
       },

@@ -9,7 +9,8 @@ import type { Knex } from 'knex';
 import { ZipFile } from 'yazl';
 import type { Catalog, Control } from '../controls/catalog.js';
 import { controlTimelines, coverageOf, type Coverage, type Period, type TimelinePoint } from '../controls/timeline.js';
-import { standingAttestations } from '../controls/attestations.js';
+import { standingAttestations, withFiles, type AttestationRow } from '../controls/attestations.js';
+import { iso } from '../db/timestamps.js';
 import { statusOf, type Attested } from '../controls/status.js';
 import type { RuleMetadata } from '../policy/engine.js';
 import type { ExceptionRow } from '../exceptions/store.js';
@@ -53,7 +54,6 @@ export function csvField(value: unknown): string {
 }
 const csvRow = (values: unknown[]) => values.map(csvField).join(',') + '\n';
 
-const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
 
 interface ItemRow {
   seq: string;
@@ -374,32 +374,12 @@ async function periodExceptions(db: Knex, period: Period, rules: RuleMetadata[],
   return rows.map((r) => ({ ...r, expires_at: iso(r.expires_at)!, requested_at: iso(r.requested_at)!, decided_at: iso(r.decided_at) }));
 }
 
-export interface PeriodAttestation {
-  id: string;
-  control_id: string;
-  statement: string;
-  period_from: string | null;
-  period_to: string | null;
-  attested_by: string;
-  attested_at: string;
-  evidence_item_id: string;
-  files: Array<{ id: string; filename: string; media_type: string; size_bytes: number; sha256: string }>;
-}
+export type PeriodAttestation = Awaited<ReturnType<typeof withFiles>>[number];
 
+/** Attestations made in the period for the selected controls, with their files. */
 async function periodAttestations(db: Knex, period: Period, controlIds: string[]): Promise<PeriodAttestation[]> {
-  const rows = await db('attestations').whereIn('control_id', controlIds).where('attested_at', '>=', period.from).where('attested_at', '<', period.to).orderBy('attested_at');
-  const files = rows.length ? await db('attestation_files').select('id', 'attestation_id', 'filename', 'media_type', 'size_bytes', 'sha256').whereIn('attestation_id', rows.map((r) => r.id)).orderBy('filename') : [];
-  return rows.map((r) => ({
-    id: r.id,
-    control_id: r.control_id,
-    statement: r.statement,
-    period_from: iso(r.period_from),
-    period_to: iso(r.period_to),
-    attested_by: r.attested_by,
-    attested_at: iso(r.attested_at)!,
-    evidence_item_id: r.evidence_item_id,
-    files: files.filter((f) => f.attestation_id === r.id).map(({ attestation_id, ...f }) => f),
-  }));
+  const rows: AttestationRow[] = await db('attestations').whereIn('control_id', controlIds).where('attested_at', '>=', period.from).where('attested_at', '<', period.to).orderBy('attested_at');
+  return withFiles(db, rows);
 }
 
 function readme(request: ExportRequest, key: SigningKey): string {

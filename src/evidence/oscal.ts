@@ -1,4 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
+import type { Control as CatalogControl } from '../controls/catalog.js';
+import type { Status } from '../controls/status.js';
 
 /**
  * The OSCAL `assessment-results` document of an auditor export (NIST OSCAL 1.1.2; validated in the
@@ -37,8 +39,8 @@ export interface OscalInput {
   controls: Array<{
     id: string;
     title: string;
-    automation: 'automated' | 'partial' | 'manual';
-    status: 'passing' | 'failing' | 'not_tested' | 'manual';
+    automation: CatalogControl['automation'];
+    status: Status;
     reason: string;
     daysTested: number;
     daysInPeriod: number;

@@ -77,13 +77,8 @@ export default async function evidenceRoutes(app: FastifyInstance, { catalog, si
       await app.db.transaction((trx) =>
         recordAudit(trx, auditContext(request), { action: 'export', entity: 'evidence', entityId: exportRequest.id, newValue: { period, controls: controls.map((c) => c.id) } }),
       );
-      let rules: ReturnType<ReturnType<typeof app.policy.current>['engine']['rules']> = [];
-      try {
-        rules = app.policy.current().engine.rules();
-      } catch {
-        // No active bundle: the timeline then shows every automated control untested.
-      }
-      const stream = await evidenceExport({ db: app.db, catalog, rules, signingKey, version }, exportRequest);
+      // No active bundle: the timeline then shows every automated control untested.
+      const stream = await evidenceExport({ db: app.db, catalog, rules: app.policy.rules(), signingKey, version }, exportRequest);
       stream.on('error', (error) => request.log.error({ err: error.message, export: exportRequest.id }, 'evidence export failed while streaming'));
       const name = `custos-evidence-${period.from.slice(0, 10)}-to-${period.to.slice(0, 10)}.zip`;
       return reply.type('application/zip').header('content-disposition', `attachment; filename="${name}"`).header('x-custos-export-id', exportRequest.id).send(stream);

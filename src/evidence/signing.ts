@@ -14,13 +14,14 @@ export interface SigningKey {
 export const SIGNING_KEY_FILE = 'evidence-signing-key.pem';
 
 function fromPem(pem: string, source: SigningKey['source']): SigningKey {
+  const origin = source === 'environment' ? 'CUSTOS_SIGNING_KEY' : SIGNING_KEY_FILE;
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(pem);
   } catch {
-    throw new ConfigError(source === 'environment' ? 'CUSTOS_SIGNING_KEY' : SIGNING_KEY_FILE, 'is not a PEM private key');
+    throw new ConfigError(origin, 'is not a PEM private key');
   }
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new ConfigError(source === 'environment' ? 'CUSTOS_SIGNING_KEY' : SIGNING_KEY_FILE, `must be an Ed25519 key, got ${privateKey.asymmetricKeyType}`);
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new ConfigError(origin, `must be an Ed25519 key, got ${privateKey.asymmetricKeyType}`);
   const publicKey = createPublicKey(privateKey);
   const der = publicKey.export({ type: 'spki', format: 'der' });
   return { privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), keyId: createHash('sha256').update(der).digest('hex'), source };

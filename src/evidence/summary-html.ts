@@ -1,10 +1,12 @@
 import type { ExportRequest, PeriodAttestation, PeriodException, PeriodFinding } from './export.js';
+import type { Control } from '../controls/catalog.js';
+import type { Status } from '../controls/status.js';
 
 export interface SummaryControl {
   id: string;
   title: string;
-  automation: 'automated' | 'partial' | 'manual';
-  status: 'passing' | 'failing' | 'not_tested' | 'manual';
+  automation: Control['automation'];
+  status: Status;
   reason: string;
   evaluations: number;
   /** Share of the period's complete evaluations that passed; null when none tested it. */

@@ -5,12 +5,7 @@ import type { ExceptionView } from './store.js';
 
 /** The active bundle's rules and revision, or none when no bundle is loaded (evidence still records the event). */
 export function activeRules(policy: PolicyService): { rules: Array<{ id: string; controls: string[] }>; revision: string | null } {
-  try {
-    const { engine } = policy.current();
-    return { rules: engine.rules(), revision: engine.revision };
-  } catch {
-    return { rules: [], revision: null };
-  }
+  return { rules: policy.rules(), revision: policy.ready ? policy.current().engine.revision : null };
 }
 
 /** The controls a rule tests: its metadata in the active bundle, else what its findings were reported under. */

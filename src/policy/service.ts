@@ -167,6 +167,11 @@ export class PolicyService {
     return { engine: this.engine, bundleId: this.engineBundleId };
   }
 
+  /** The active bundle's rules, or none while no bundle is loaded: for reports, which show that as untested. */
+  rules(): RuleMetadata[] {
+    return this.engine?.rules() ?? [];
+  }
+
   get ready(): boolean {
     return this.engine !== undefined;
   }

@@ -116,3 +116,30 @@ export async function diffRuns(db: Knex, runId: string, against: string, filters
     { sql: 'key', field: 'key' },
   ]);
 }
+
+/** A stored run item's identity and content hash: what evidence digests are made of. */
+export interface RunItemRef {
+  kind: string;
+  type: string;
+  key: string;
+  hash: string;
+}
+
+/** Every item of a run, ordered by kind and key (the order evidence digests use). */
+export function runItemRefs(db: Knex | Knex.Transaction, runId: string): Promise<RunItemRef[]> {
+  return db('run_items').select('kind', 'type', 'key', 'hash').where({ run_id: runId }).orderBy(['kind', 'key']);
+}
+
+/**
+ * Counts per resource type (other kinds by kind) and the SHA-256 of the lines `kind|key|hash`, in the
+ * order given: an auditor recomputes it from GET /v1/collections/:id/resources.
+ */
+export function runItemsDigest(items: RunItemRef[]): { counts: Record<string, number>; items_sha256: string } {
+  const counts: Record<string, number> = {};
+  for (const i of items) {
+    const name = i.kind === 'resource' ? i.type : i.kind;
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  const items_sha256 = createHash('sha256').update(items.map((i) => `${i.kind}|${i.key}|${i.hash}`).join('\n'), 'utf8').digest('hex');
+  return { counts, items_sha256 };
+}
