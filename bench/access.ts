@@ -42,7 +42,7 @@ try {
     const t = tables[i % tables.length]!;
     const requestId = uuidv7();
     const grant = { principal: arn, scope: 'table', store: t.store, database: t.database, table_name: t.table_name, columns: JSON.stringify(i === 7 ? ['ssn', 'first_name'] : []), permissions: JSON.stringify(['SELECT']), purpose: 'kyc-review' };
-    await app.db('access_requests').insert({ id: requestId, requester: 'bench', duration_days: 30, status: 'approved', ...grant });
+    await app.db('access_requests').insert({ id: requestId, requester: 'bench', requester_subject: 'bench', duration_days: 30, status: 'approved', ...grant });
     await app.db('access_grants').insert({ id: uuidv7(), request_id: requestId, starts_at: new Date(), expires_at: new Date(Date.now() + 86_400_000), status: 'active', ...grant, table_name: i === 7 ? 'clients' : t.table_name });
   }
   await app.policy.reloadAccessData();

@@ -9,6 +9,7 @@ import * as access from './007_access.js';
 import * as evidence from './008_evidence.js';
 import * as attestationsAndExceptions from './009_attestations_and_exceptions.js';
 import * as remediation from './010_remediation.js';
+import * as identity from './012_identity.js';
 
 export interface Migration {
   name: string;
@@ -31,6 +32,7 @@ export const migrations: Migration[] = [
   { name: '008_evidence', ...evidence },
   { name: '009_attestations_and_exceptions', ...attestationsAndExceptions },
   { name: '010_remediation', ...remediation },
+  { name: '012_identity', ...identity },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

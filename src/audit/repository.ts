@@ -5,6 +5,8 @@ import { paginate, type Page, type PageParams } from '../db/pagination.js';
 export interface AuditContext {
   actor: string;
   actorKeyId: string | null;
+  /** The identity behind the actor (request.actor.subject); system actors are their own subject. */
+  subject?: string;
   role: string;
   clientIp?: string;
   requestId?: string;
@@ -23,6 +25,7 @@ export interface AuditEntry {
   at: string;
   actor: string;
   actor_key_id: string | null;
+  actor_subject: string | null;
   role: string;
   action: string;
   entity: string;
@@ -37,6 +40,7 @@ export interface AuditFilters extends PageParams {
   entity?: string;
   entity_id?: string;
   actor?: string;
+  actor_subject?: string;
   action?: string;
   request_id?: string;
   from?: string;
@@ -50,6 +54,7 @@ export async function recordAudit(trx: Knex.Transaction, context: AuditContext, 
   await trx('audit_log').insert({
     actor: context.actor,
     actor_key_id: context.actorKeyId,
+    actor_subject: context.subject ?? context.actor,
     role: context.role,
     action: change.action,
     entity: change.entity,
@@ -64,7 +69,7 @@ export async function recordAudit(trx: Knex.Transaction, context: AuditContext, 
 /** Newest first. */
 export async function listAudit(db: Knex, filters: AuditFilters): Promise<Page<AuditEntry>> {
   const query = db('audit_log').select('*');
-  for (const field of ['entity', 'entity_id', 'actor', 'action', 'request_id'] as const) {
+  for (const field of ['entity', 'entity_id', 'actor', 'actor_subject', 'action', 'request_id'] as const) {
     if (filters[field] !== undefined) query.where(field, filters[field]);
   }
   if (filters.from) query.where('at', '>=', filters.from);

@@ -10,6 +10,8 @@ export interface Actor {
   keyId: string;
   name: string;
   role: Role;
+  /** The person or machine identity behind the credential; four-eyes checks compare this, never key ids or names. */
+  subject: string;
 }
 
 declare module 'fastify' {
@@ -50,11 +52,15 @@ async function lookupKey(db: import('knex').Knex, key: string) {
   return apiKey;
 }
 
+/** Whether two actors are the same person: by subject, so two keys of one person count once. */
+export const sameSubject = (actor: Actor, subject: string | null | undefined): boolean => subject !== null && subject !== undefined && actor.subject === subject;
+
 /** The audit context of an authenticated request. */
 export function auditContext(request: FastifyRequest): AuditContext {
   return {
     actor: request.actor.name,
     actorKeyId: request.actor.keyId,
+    subject: request.actor.subject,
     role: request.actor.role,
     clientIp: request.ip,
     requestId: String(request.id),
@@ -73,7 +79,7 @@ export default fp(
         reply.header('www-authenticate', 'Bearer realm="custos"');
         return sendProblem(reply, request, new HttpProblem(401, 'unauthorized', 'a valid API key is required: Authorization: Bearer <key>'));
       }
-      request.actor = { keyId: apiKey.id, name: apiKey.name, role: apiKey.role };
+      request.actor = { keyId: apiKey.id, name: apiKey.name, role: apiKey.role, subject: apiKey.subject };
       if (!config.roles?.includes(apiKey.role)) {
         return sendProblem(reply, request, new HttpProblem(403, 'forbidden', `role ${apiKey.role} may not ${request.method} ${request.routeOptions.url}`));
       }

@@ -8,6 +8,7 @@ export interface ApiKey {
   id: string;
   name: string;
   role: Role;
+  subject: string;
   key_prefix: string;
   created_at: string;
   created_by: string;
@@ -15,22 +16,26 @@ export interface ApiKey {
   revoked_by: string | null;
 }
 
-const PUBLIC_COLUMNS = ['id', 'name', 'role', 'key_prefix', 'created_at', 'created_by', 'revoked_at', 'revoked_by'];
+const PUBLIC_COLUMNS = ['id', 'name', 'role', 'subject', 'key_prefix', 'created_at', 'created_by', 'revoked_at', 'revoked_by'];
 
 export interface ApiKeyFilters extends PageParams {
   role?: Role;
+  subject?: string;
   include_revoked?: boolean;
 }
 
 /** Stores only the hash; the plaintext key is returned to the caller once and never again. */
 export async function createApiKey(
   trx: Knex.Transaction,
-  input: { name: string; role: Role; createdBy: string; key?: string },
+  input: { name: string; role: Role; createdBy: string; key?: string; subject?: string },
 ): Promise<{ apiKey: ApiKey; key: string }> {
   const key = input.key ?? generateKey();
+  const id = uuidv7();
   const [apiKey] = await trx('api_keys')
     .insert({
-      id: uuidv7(),
+      id,
+      // Unrelated keys are distinct people unless the admin says they belong to one subject.
+      subject: input.subject ?? `key:${id}`,
       name: input.name,
       role: input.role,
       key_hash: hashKey(key),
@@ -53,6 +58,7 @@ export async function getApiKey(db: Knex, id: string, forUpdate = false): Promis
 export async function listApiKeys(db: Knex, filters: ApiKeyFilters): Promise<Page<ApiKey>> {
   const query = db('api_keys').select(PUBLIC_COLUMNS);
   if (filters.role) query.where({ role: filters.role });
+  if (filters.subject) query.where({ subject: filters.subject });
   if (!filters.include_revoked) query.whereNull('revoked_at');
   return paginate<ApiKey & Record<string, unknown>>(query, filters);
 }

@@ -1,17 +1,22 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { mutate } from '../http/crud.js';
-import { conflict, notFound, problemResponses } from '../http/problem.js';
+import { conflict, invalidField, notFound, problemResponses } from '../http/problem.js';
 import { IdParams, Page, PageQuery, RoleSchema, type Role } from '../http/schemas.js';
 import { forgetKey } from './plugin.js';
 import { ADMIN_ONLY, OVERSIGHT } from './roles.js';
 import { countActiveAdmins, createApiKey, getApiKey, listApiKeys, revokeApiKey, type ApiKeyFilters } from './repository.js';
+
+/** A subject: printable text (an SSO subject, an e-mail, a service name). */
+const Subject = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
+const RESERVED_SUBJECT = /^(key|system):/;
 
 const ApiKeyView = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
     name: Type.String(),
     role: RoleSchema,
+    subject: Type.String({ description: 'The person or machine identity the key belongs to; four-eyes checks compare subjects' }),
     key_prefix: Type.String({ description: 'First characters of the key, to recognise it' }),
     created_at: Type.String({ format: 'date-time' }),
     created_by: Type.String(),
@@ -27,21 +32,30 @@ export default async function apiKeyRoutes(app: FastifyInstance) {
     schema: {
       tags: ['access control'],
       summary: 'Create an API key (the key is shown in this response only)',
-      body: Type.Object({ role: RoleSchema, name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+      description:
+        '`subject` names the person or machine the key belongs to (e.g. their SSO subject or e-mail): keys with one subject are one identity for four-eyes checks. ' +
+        'Default `key:<id>`, so unrelated keys are distinct. `key:` and `system:` are reserved prefixes.',
+      body: Type.Object(
+        { role: RoleSchema, name: Type.String({ minLength: 1, maxLength: 100 }), subject: Type.Optional(Subject) },
+        { additionalProperties: false },
+      ),
       response: {
-        201: Type.Object({ id: Type.String(), role: RoleSchema, name: Type.String(), key: Type.String(), key_prefix: Type.String() }),
+        201: Type.Object({ id: Type.String(), role: RoleSchema, name: Type.String(), subject: Type.String(), key: Type.String(), key_prefix: Type.String() }),
         ...problemResponses(400, 401, 403, 409),
       },
     },
     handler: async (request, reply) => {
-      const { role, name } = request.body as { role: Role; name: string };
+      const { role, name, subject } = request.body as { role: Role; name: string; subject?: string };
+      if (subject !== undefined && RESERVED_SUBJECT.test(subject)) {
+        throw invalidField('subject', 'the prefixes key: and system: are reserved (key:<id> is the default subject of a key)');
+      }
       const { apiKey, key } = await mutate(request, { action: 'create', entity: 'api-keys' }, async (trx) => {
-        const created = await createApiKey(trx, { name, role, createdBy: request.actor.name });
+        const created = await createApiKey(trx, { name, role, subject, createdBy: request.actor.name });
         // The audit row records the key's metadata, never the key or its hash.
         return { result: created, entityId: created.apiKey.id, newValue: created.apiKey };
       });
       reply.header('location', `/v1/api-keys/${apiKey.id}`).header('cache-control', 'no-store');
-      return reply.code(201).send({ id: apiKey.id, role: apiKey.role, name: apiKey.name, key, key_prefix: apiKey.key_prefix });
+      return reply.code(201).send({ id: apiKey.id, role: apiKey.role, name: apiKey.name, subject: apiKey.subject, key, key_prefix: apiKey.key_prefix });
     },
   });
 
@@ -51,7 +65,7 @@ export default async function apiKeyRoutes(app: FastifyInstance) {
       tags: ['access control'],
       summary: 'List API keys (metadata only), for access reviews',
       querystring: Type.Object(
-        { ...PageQuery, role: Type.Optional(RoleSchema), include_revoked: Type.Optional(Type.Boolean({ default: false })) },
+        { ...PageQuery, role: Type.Optional(RoleSchema), subject: Type.Optional(Subject), include_revoked: Type.Optional(Type.Boolean({ default: false })) },
         { additionalProperties: false },
       ),
       response: { 200: Page(ApiKeyView), ...problemResponses(400, 401, 403) },

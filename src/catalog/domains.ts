@@ -9,8 +9,8 @@ export const REVIEW_FREQUENCIES = ['monthly', 'quarterly', 'semi_annual', 'annua
 const fields = {
   name: Type.String({ minLength: 1, maxLength: 100 }),
   description: Type.Optional(Text),
-  owner: Name,
-  steward: Name,
+  owner: Type.String({ minLength: 1, maxLength: 200, description: "the owner's subject (identity: API key subject or SSO subject); owner and steward decide access requests to the domain" }),
+  steward: Type.String({ minLength: 1, maxLength: 200, description: "the steward's subject (identity: API key subject or SSO subject)" }),
   review_frequency: StringEnum(REVIEW_FREQUENCIES),
 };
 export const DomainCreate = Type.Object(fields, { additionalProperties: false });

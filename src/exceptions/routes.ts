@@ -2,6 +2,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
+import { sameSubject } from '../auth/plugin.js';
 import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
 import { paginate, type SortKey } from '../db/pagination.js';
 import { checkIfMatch, etagOf, mutate } from '../http/crud.js';
@@ -54,9 +55,9 @@ function checkExpiry(expiresAt: string): string {
   return at.toISOString();
 }
 
-/** Four eyes: a compliance officer or admin decides, never the one who asked (the table's check enforces it too). */
+/** Four eyes: a compliance officer or admin decides, never the one who asked, by identity (the table's check enforces it too). */
 function assertNotRequester(request: FastifyRequest, current: ExceptionRow, verb: string): void {
-  if (current.requested_by === request.actor.name) {
+  if (sameSubject(request.actor, current.requester_subject)) {
     throw new HttpProblem(403, 'forbidden', `${request.actor.name} requested this exception and may not ${verb} it: a second compliance officer or an admin decides`);
   }
 }
@@ -94,7 +95,7 @@ export default async function exceptionRoutes(app: FastifyInstance): Promise<voi
       const expiresAt = checkExpiry(body.expires_at);
       const created = await mutate(request, { action: 'create', entity: EXCEPTIONS_ENTITY }, async (trx) => {
         const [row] = await trx('exceptions')
-          .insert({ id: uuidv7(), status: 'pending', ...scope, justification: body.justification, compensating_control: body.compensating_control, expires_at: expiresAt, requested_by: request.actor.name })
+          .insert({ id: uuidv7(), status: 'pending', ...scope, justification: body.justification, compensating_control: body.compensating_control, expires_at: expiresAt, requested_by: request.actor.name, requester_subject: request.actor.subject })
           .returning('*');
         const view = exceptionView(row);
         return { result: view, entityId: view.id, newValue: view };
@@ -176,7 +177,7 @@ export default async function exceptionRoutes(app: FastifyInstance): Promise<voi
       },
     });
 
-  const decided = (request: FastifyRequest, status: 'approved' | 'rejected', note: string | null) => ({ status, decided_by: request.actor.name, decided_at: new Date().toISOString(), decision_note: note });
+  const decided = (request: FastifyRequest, status: 'approved' | 'rejected', note: string | null) => ({ status, decided_by: request.actor.name, decider_subject: request.actor.subject, decided_at: new Date().toISOString(), decision_note: note });
 
   decision('approve', {
     from: 'pending',

@@ -18,8 +18,10 @@ export interface ExceptionRow {
   compensating_control: string;
   expires_at: string;
   requested_by: string;
+  requester_subject: string;
   requested_at: string;
   decided_by: string | null;
+  decider_subject: string | null;
   decided_at: string | null;
   decision_note: string | null;
   version: number;

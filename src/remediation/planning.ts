@@ -121,6 +121,7 @@ export async function createPlan(
       trigger: who.trigger,
       requester: who.context.actor,
       requester_key_id: who.context.actorKeyId,
+      requester_subject: who.context.subject ?? who.context.actor,
       // Low-risk actions run unapproved only where the rule allows auto-remediation.
       approval_required: action.risk === 'high' || rule.auto_remediate !== true,
     });

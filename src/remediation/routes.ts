@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
-import { auditContext } from '../auth/plugin.js';
+import { auditContext, sameSubject } from '../auth/plugin.js';
 import { OVERSIGHT, RISK_OWNERS } from '../auth/roles.js';
 import { paginate } from '../db/pagination.js';
 import { checkIfMatch, etagOf } from '../http/crud.js';
@@ -26,10 +26,10 @@ async function send(app: FastifyInstance, reply: FastifyReply, remediation: Reme
   return reply.code(status).header('etag', etagOf(remediation)).send({ ...(await remediationView(app.db, remediation)), ...extra });
 }
 
-/** Four-eyes: a compliance officer or admin who is not the requester (matched by key and by key name). */
+/** Four-eyes: a compliance officer or admin who is not the requester, by identity (subject). */
 function assertNotRequester(request: FastifyRequest, remediation: RemediationRow) {
   const actor = request.actor;
-  if ((remediation.requester_key_id && remediation.requester_key_id === actor.keyId) || remediation.requester === actor.name) {
+  if (sameSubject(actor, remediation.requester_subject)) {
     throw new HttpProblem(403, 'forbidden', `${actor.name} requested remediation ${remediation.id} and may not approve it: a compliance officer or admin who is not the requester approves`);
   }
 }
@@ -127,6 +127,7 @@ export default async function remediationRoutes(app: FastifyInstance): Promise<v
             remediation_id: id,
             approver: request.actor.name,
             approver_key_id: request.actor.keyId,
+            approver_subject: request.actor.subject,
             role: request.actor.role,
             comment: comment ?? null,
             expires_at: trx.raw('now() + make_interval(hours => ?)', [app.config.remediationApprovalHours]),

@@ -29,6 +29,7 @@ export interface RemediationRow {
   trigger: 'api' | 'auto';
   requester: string;
   requester_key_id: string | null;
+  requester_subject: string;
   approval_required: boolean;
   last_error: string | null;
   version: number;
@@ -68,6 +69,7 @@ export interface ApprovalRow {
   remediation_id: string;
   approver: string;
   approver_key_id: string | null;
+  approver_subject: string;
   role: string;
   comment: string | null;
   approved_at: string;

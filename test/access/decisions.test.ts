@@ -38,7 +38,7 @@ function decide(api: TestApp, check: Record<string, unknown>) {
 async function grant(api: TestApp, values: { principal: string; columns: string[]; purpose: string; expiresInSeconds: number; permissions?: string[] }) {
   const requestId = uuidv7();
   await api.app.db('access_requests').insert({
-    id: requestId, requester: 'test', principal: values.principal, scope: 'table', store: 'aurora', database: 'wealth', table_name: 'clients',
+    id: requestId, requester: 'test', requester_subject: 'test', principal: values.principal, scope: 'table', store: 'aurora', database: 'wealth', table_name: 'clients',
     columns: JSON.stringify(values.columns), permissions: JSON.stringify(values.permissions ?? ['SELECT']), purpose: values.purpose, duration_days: 30, status: 'approved',
   });
   const id = uuidv7();

@@ -12,7 +12,8 @@ const OWNER = 'owner.wealth@bank.example';
 const STEWARD = 'steward.wealth@bank.example';
 
 async function key(api: TestApp, name: string, role = 'steward'): Promise<string> {
-  return (await create(api, '/v1/api-keys', { name, role })).key;
+  // The domain names its owner and steward by subject: each key belongs to the subject of the same name.
+  return (await create(api, '/v1/api-keys', { name, role, subject: name })).key;
 }
 
 async function setUp(t: Parameters<typeof testApp>[0]) {

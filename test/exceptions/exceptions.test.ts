@@ -65,7 +65,11 @@ t.test('approval excepts findings, the control passes after re-evaluation and st
   t.equal(own.status, 403);
   t.match(own.body, { type: '/problems/forbidden', detail: /requested this exception and may not approve it/ });
   t.equal((await api.call('POST', `/v1/exceptions/${byRule.body.id}/reject`, { as: 'compliance_officer', body: { note: 'no' } })).status, 403);
-  await t.rejects(api.app.db('exceptions').where({ id: byRule.body.id }).update({ status: 'approved', decided_by: 'test-compliance_officer', decided_at: new Date() }), /exceptions_four_eyes/);
+  const { requester_subject } = await api.app.db('exceptions').where({ id: byRule.body.id }).first('requester_subject');
+  await t.rejects(
+    api.app.db('exceptions').where({ id: byRule.body.id }).update({ status: 'approved', decided_by: 'someone-else', decider_subject: requester_subject, decided_at: new Date() }),
+    /exceptions_four_eyes_subject/,
+  );
   t.equal((await api.call('POST', `/v1/exceptions/${byRule.body.id}/approve`, { as: 'steward', body: {} })).status, 403, 'stewards do not decide');
 
   // A second compliance officer approves: the finding is excepted at once, and a re-evaluation follows.
@@ -259,7 +263,7 @@ t.test('a resource glob covers exactly what it says: * and ? only, other LIKE ch
     await api.app.db
       .transaction(async (trx) => {
         const id = '01900000-0000-7000-8000-0000000000cc';
-        await trx('exceptions').insert({ id, status: 'approved', rule_id: 's3.bucket_public_read', account: null, region: null, ...scope, justification: 'only for this test', compensating_control: 'none', expires_at: new Date(Date.now() + 3_600_000), requested_by: 'a', decided_by: 'b', decided_at: new Date() });
+        await trx('exceptions').insert({ id, status: 'approved', rule_id: 's3.bucket_public_read', account: null, region: null, ...scope, justification: 'only for this test', compensating_control: 'none', expires_at: new Date(Date.now() + 3_600_000), requested_by: 'a', requester_subject: 'a', decided_by: 'b', decider_subject: 'b', decided_at: new Date() });
         const excepted = await exceptCoveredFindings(trx, id);
         ids = (await trx('findings').whereIn('id', excepted).orderBy('resource_id').pluck('resource_id')) as string[];
         throw new Error('rollback');

@@ -33,8 +33,13 @@ t.test('a public bucket from finding to verified fix: dry run, four-eyes approva
     [BUCKET, 'planned', { public_access_block: null }, { public_access_block: { block_public_acls: true, ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true } }],
   ]);
   t.equal(await publicAccessBlock(), 'NoSuchPublicAccessBlockConfiguration', 'the dry run changed nothing');
-  const busy = await api.call('POST', '/v1/remediations', { as: 'admin', body: { finding_id: finding.id } });
+  // Dana plans the second dry run with one key; her other key is still Dana (four eyes compare subjects).
+  const dana = [1, 2].map((n) => create(api, '/v1/api-keys', { role: 'compliance_officer', name: `dana-${n}`, subject: 'dana@bank.example' }));
+  const busy = await api.call('POST', '/v1/remediations', { key: (await dana[0]!).key, body: { finding_id: finding.id } });
   t.equal(busy.status, 201, 'a second dry run of the same finding is allowed (nothing is locked by a dry run)');
+  const byRequesterOtherKey = await api.call('POST', `/v1/remediations/${busy.body.id}/approve`, { key: (await dana[1]!).key, body: {} });
+  t.equal(byRequesterOtherKey.status, 403, 'the requester with another key of theirs');
+  t.match(byRequesterOtherKey.body.detail, /requested remediation .* and may not approve it/);
 
   // 2. Not without approval; not approved by the requester, nor by roles that may not approve.
   const unapproved = await api.call('POST', `/v1/remediations/${id}/execute`, { as: 'compliance_officer', body: {} });

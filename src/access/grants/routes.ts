@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { recordAudit } from '../../audit/repository.js';
-import { auditContext } from '../../auth/plugin.js';
+import { auditContext, sameSubject, type Actor } from '../../auth/plugin.js';
 import { CATALOG_READERS, RISK_OWNERS } from '../../auth/roles.js';
 import { paginate } from '../../db/pagination.js';
 import { checkIfMatch, etagOf, mutate } from '../../http/crud.js';
@@ -50,17 +50,20 @@ const TAG = 'access';
 
 const forbidden = (detail: string) => new HttpProblem(403, 'forbidden', detail);
 
-/** The owner or steward of the owning domain, or an admin; never the requester. */
+/** Whether the actor is the owner or steward of the domain: the domain records their subjects (identities), not key names. */
+const ownsOrStewards = (actor: Actor, domain: { owner: string; steward: string }) => sameSubject(actor, domain.owner) || sameSubject(actor, domain.steward);
+
+/** The owner or steward of the owning domain, or an admin; never the requester (compared by subject). */
 async function assertCanDecide(request: FastifyRequest, db: Knex, subject: RequestRow, verb: string): Promise<void> {
   const actor = request.actor;
-  if ((subject.requester_key_id && subject.requester_key_id === actor.keyId) || subject.requester === actor.name) {
-    throw forbidden(`${actor.name} made this request and may not ${verb} it: the owner or steward of the owning domain, or an admin, decides`);
+  if (sameSubject(actor, subject.requester_subject)) {
+    throw forbidden(`${actor.subject} made this request and may not ${verb} it: the owner or steward of the owning domain, or an admin, decides`);
   }
   if (actor.role === 'admin') return;
   const domain = await owningDomain(db, subject);
   if (!domain) throw forbidden(`only an admin may ${verb} a request of scope ${subject.scope}: it has no owning domain in the catalog`);
-  if (actor.name !== domain.owner && actor.name !== domain.steward) {
-    throw forbidden(`only the owner (${domain.owner}) or steward (${domain.steward}) of domain ${domain.name}, or an admin, may ${verb} this request; this key is ${actor.name}`);
+  if (!ownsOrStewards(actor, domain)) {
+    throw forbidden(`only the owner (${domain.owner}) or steward (${domain.steward}) of domain ${domain.name}, or an admin, may ${verb} this request; this key's subject is ${actor.subject}`);
   }
 }
 
@@ -195,6 +198,7 @@ export default async function grantRoutes(app: FastifyInstance): Promise<void> {
           id: uuidv7(),
           requester: request.actor.name,
           requester_key_id: request.actor.keyId,
+          requester_subject: request.actor.subject,
           principal: body.principal,
           scope: body.scope,
           ...values,
@@ -262,7 +266,7 @@ export default async function grantRoutes(app: FastifyInstance): Promise<void> {
           throw conflict(`${current.store}:${current.database}.${current.table_name} is no longer in the catalog`);
         }
         const source = await sourceAtApproval(trx, current);
-        const updated = await changeRequest(trx, current, { status: 'approved', decided_by: request.actor.name, decided_at: new Date().toISOString(), decision_comment: comment ?? null });
+        const updated = await changeRequest(trx, current, { status: 'approved', decided_by: request.actor.name, decider_subject: request.actor.subject, decided_at: new Date().toISOString(), decision_comment: comment ?? null });
         const grant = await insertRow<GrantRow>(trx, 'access_grants', {
           id: uuidv7(),
           request_id: id,
@@ -309,7 +313,7 @@ export default async function grantRoutes(app: FastifyInstance): Promise<void> {
         checkIfMatch(request, current, false);
         if (current.status !== 'pending') throw conflict(`access request ${id} is ${current.status}, not pending`);
         await assertCanDecide(request, trx, current, 'reject');
-        const updated = await changeRequest(trx, current, { status: 'rejected', decided_by: request.actor.name, decided_at: new Date().toISOString(), decision_comment: comment });
+        const updated = await changeRequest(trx, current, { status: 'rejected', decided_by: request.actor.name, decider_subject: request.actor.subject, decided_at: new Date().toISOString(), decision_comment: comment });
         const view = requestView({ ...updated, grant_id: null, source: current.source });
         return { result: view, entityId: id, oldValue: requestView(current), newValue: view };
       });
@@ -334,7 +338,7 @@ export default async function grantRoutes(app: FastifyInstance): Promise<void> {
       const withdrawn = await mutate(request, { action: 'withdraw', entity: REQUESTS_ENTITY }, async (trx) => {
         const current = await lockRequest(trx, id);
         checkIfMatch(request, current, false);
-        const isRequester = (current.requester_key_id && current.requester_key_id === request.actor.keyId) || current.requester === request.actor.name;
+        const isRequester = sameSubject(request.actor, current.requester_subject);
         if (!isRequester && request.actor.role !== 'admin') throw forbidden(`only the requester (${current.requester}) or an admin may withdraw this request`);
         if (current.status === 'approved') {
           const grant = current.grant_id ? await getGrant(trx, current.grant_id, true) : undefined;
@@ -403,7 +407,7 @@ export default async function grantRoutes(app: FastifyInstance): Promise<void> {
         checkIfMatch(request, grant, false);
         if (!['admin', 'compliance_officer'].includes(request.actor.role)) {
           const domain = await owningDomain(trx, grant);
-          if (!domain || (request.actor.name !== domain.owner && request.actor.name !== domain.steward)) {
+          if (!domain || !ownsOrStewards(request.actor, domain)) {
             throw forbidden(
               domain
                 ? `only an admin, a compliance officer, or the owner (${domain.owner}) or steward (${domain.steward}) of domain ${domain.name} may revoke this grant`

@@ -40,9 +40,11 @@ export interface RequestRow extends AccessScope {
   id: string;
   requester: string;
   requester_key_id: string | null;
+  requester_subject: string;
   duration_days: number;
   status: (typeof REQUEST_STATUSES)[number];
   decided_by: string | null;
+  decider_subject: string | null;
   decided_at: string | null;
   decision_comment: string | null;
   version: number;
