@@ -1,100 +1,127 @@
 /**
- * `npm run bench:access`: the headline number. POST /v1/access/decisions on the demo catalog with
- * 200 grants (autocannon over loopback), the same decision in-process, and the same Rego with the
- * same data and input through a stock OPA server (`opa run --server`), side by side.
+ * `npm run bench:access`: Custos's access decisions against a stock OPA server on the same Rego and
+ * the same data, path by path, each in its own process: the Custos server (bench/access/server.ts),
+ * `opa run --server`, and the load generator (bench/access/load.ts, autocannon). Before any timing,
+ * both answer each path and the answers must be equal; each side is warmed up. Custos logs every
+ * decision durably before answering; OPA logs nothing. Fails loudly without OPA or on disagreement.
+ *
+ * BENCH_SECONDS (default 10) per figure.
  */
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs/promises';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import autocannon from 'autocannon';
-import { v7 as uuidv7 } from 'uuid';
-import { buildApp } from '../src/app.js';
-import { loadAccessData } from '../src/access/runtime.js';
+import readline from 'node:readline';
+import pg from 'pg';
 import { freePort } from '../src/db/embedded.js';
-import { loadDemoData } from '../src/demo/load.js';
-import { ACCESS_DECISION } from '../src/policy/entrypoints.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const warmup = Math.min(3, seconds);
 const connections = 10;
-const PRINCIPAL = 'arn:aws:iam::111122223333:role/team-7';
-const check = { principal: PRINCIPAL, action: 'select', resource: { store: 'aurora', database: 'wealth', table: 'clients', columns: ['client_id', 'first_name', 'ssn'] }, purpose: 'kyc-review' };
+const children: ChildProcess[] = [];
+const killAll = () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM'));
+process.on('exit', killAll);
+process.on('SIGINT', () => process.exit(130));
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const fmt = (ms: number) => (ms < 1 ? ms.toFixed(3) : ms.toFixed(2));
-const row = (name: string, rps: number, p50: number, p99: number, p999: number) =>
-  console.log(`  ${name.padEnd(34)} ${Math.round(rps).toString().padStart(7)} /s   p50 ${fmt(p50)} ms   p99 ${fmt(p99)} ms   p99.9 ${fmt(p999)} ms`);
-
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'custos-bench-'));
-await fs.chmod(dataDir, 0o755);
-const adminKey = 'bench-admin-key-000000000000000';
-const app = await buildApp({ config: { dataDir, logLevel: 'silent', adminKey }, announce: () => {}, workers: false });
-let opaServer: ReturnType<typeof spawn> | undefined;
-try {
-  await loadDemoData(app.db);
-  // 200 principals, each with a grant on a demo table: the 200 grants of the issue's scenario.
-  const tables = (await app.db('assets').select('store', 'database', 'table_name', 'domain').where({ store: 'aurora' })).slice(0, 20);
-  for (let i = 0; i < 200; i++) {
-    const arn = `arn:aws:iam::111122223333:role/team-${i}`;
-    await app.db('principals').insert({ id: uuidv7(), arn, name: `team-${i}`, kind: 'pipeline', team: `team-${i}`, domain: i % 2 ? 'Client' : 'Investment' });
-    const t = tables[i % tables.length]!;
-    const requestId = uuidv7();
-    const grant = { principal: arn, scope: 'table', store: t.store, database: t.database, table_name: t.table_name, columns: JSON.stringify(i === 7 ? ['ssn', 'first_name'] : []), permissions: JSON.stringify(['SELECT']), purpose: 'kyc-review' };
-    await app.db('access_requests').insert({ id: requestId, requester: 'bench', requester_subject: 'bench', duration_days: 30, status: 'approved', ...grant });
-    await app.db('access_grants').insert({ id: uuidv7(), request_id: requestId, starts_at: new Date(), expires_at: new Date(Date.now() + 86_400_000), status: 'active', ...grant, table_name: i === 7 ? 'clients' : t.table_name });
-  }
-  await app.policy.reloadAccessData();
-  const { engine } = app.policy.current();
-  const now = Math.floor(Date.now() / 1000);
-  const sample = engine.evaluate(ACCESS_DECISION, { ...check, now }).result as { decision: string; obligations: unknown };
-  console.log(`Custos access benchmark — ${os.cpus().length} CPUs, ${seconds} s per figure, ${connections} connections; decision: ${sample.decision} ${JSON.stringify(sample.obligations)}\n`);
-
-  // In-process: the engine call alone.
-  const times: number[] = [];
-  const end = performance.now() + seconds * 1000;
-  while (performance.now() < end) {
-    const started = performance.now();
-    engine.evaluate(ACCESS_DECISION, { ...check, now });
-    times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
-  row('Custos in-process engine call', times.length / seconds, percentile(times, 50), percentile(times, 99), percentile(times, 99.9));
-
-  const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  const key = (await app.inject({ method: 'POST', url: '/v1/api-keys', headers: { authorization: `Bearer ${adminKey}` }, payload: { role: 'pipeline', name: 'bench' } })).json().key;
-  const custos = await autocannon({
-    url: `${address}/v1/access/decisions`, method: 'POST', connections, duration: seconds,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(check),
-  });
-  if (custos.non2xx) console.log(`  (${custos.non2xx} non-2xx answers)`);
-  row('Custos POST /v1/access/decisions', custos.requests.average, custos.latency.p50, custos.latency.p99, custos.latency.p99_9 ?? custos.latency.p99);
-
-  let opa: string | undefined;
-  try {
-    opa = process.env.OPA ?? execFileSync('bash', ['scripts/install-opa.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    console.log('\n  OPA server: skipped (no OPA CLI; npm run tools:opa)');
-  }
-  if (opa) {
-    const data = path.join(dataDir, 'opa-data.json');
-    await fs.writeFile(data, JSON.stringify({ custos: { runtime: await loadAccessData(app.db) } }));
-    const port = await freePort();
-    opaServer = spawn(opa, ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', path.resolve('rego/custos/lib'), path.resolve('rego/custos/access/decision.rego'), data], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const opaResult = await autocannon({
-      url: `http://127.0.0.1:${port}/v1/data/custos/access/decision`, method: 'POST', connections, duration: seconds,
-      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { ...check, now } }),
-    });
-    row('OPA server POST /v1/data/...', opaResult.requests.average, opaResult.latency.p50, opaResult.latency.p99, opaResult.latency.p99_9 ?? opaResult.latency.p99);
-    console.log(`\n  Custos / OPA server: throughput ${(custos.requests.average / opaResult.requests.average).toFixed(2)}x, p99 ${(custos.latency.p99 / opaResult.latency.p99).toFixed(2)}x (Custos also authenticates and logs every decision)`);
-  }
-} finally {
-  opaServer?.kill();
-  await app.close();
-  await fs.rm(dataDir, { recursive: true, force: true });
+function fail(message: string): never {
+  console.error(`bench:access: ${message}`);
+  process.exit(1);
 }
+
+const tsx = ['--import', 'tsx'];
+async function startCustos(): Promise<{ url: string; key: string; databaseUrl: string; opaData: string }> {
+  const child = spawn(process.execPath, [...tsx, 'bench/access/server.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.push(child);
+  const line = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the Custos bench server exited (${code}) before listening`)));
+  });
+  return JSON.parse(line);
+}
+
+function load(url: string, headers: Record<string, string>, body: unknown, duration: number) {
+  const job = JSON.stringify({ url, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), seconds: duration, connections });
+  const out = execFileSync(process.execPath, [...tsx, 'bench/access/load.ts', job], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  return JSON.parse(out.trim().split('\n').pop()!) as { rps: number; total: number; p50: number; p99: number; p999: number; non2xx: number; errors: number; timeouts: number };
+}
+
+async function post(url: string, headers: Record<string, string>, body: unknown) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  if (!response.ok) fail(`${url} answered ${response.status}: ${await response.text()}`);
+  return response.json() as Promise<any>;
+}
+
+const principal = (n: number) => `arn:aws:iam::111122223333:role/team-${n}`;
+const clients = (columns: string[]) => ({ store: 'aurora', database: 'wealth', table: 'clients', columns });
+// Each path with what its answer must look like, so a change in the demo catalog cannot silently
+// turn one path into another.
+const paths = [
+  { name: 'allow', check: { principal: principal(7), action: 'select', resource: clients(['client_id', 'first_name', 'ssn']), purpose: 'kyc-review' }, expect: (a: any) => a.decision === 'allow' && Object.keys(a.obligations.mask).length === 0 },
+  { name: 'masked allow', check: { principal: principal(7), action: 'select', resource: clients(['client_id', 'first_name', 'ssn']), purpose: 'marketing' }, expect: (a: any) => a.decision === 'allow' && Object.keys(a.obligations.mask).length > 0 },
+  { name: 'deny (needs the grants)', check: { principal: principal(9), action: 'select', resource: clients(['first_name', 'last_name']), purpose: 'kyc-review' }, expect: (a: any) => a.decision === 'deny' && a.reasons.some((r: any) => r.code === 'no_grant') },
+  { name: 'cheap deny (unknown table)', check: { principal: principal(7), action: 'select', resource: { store: 'aurora', database: 'wealth', table: 'no_such_table' }, purpose: 'kyc-review' }, expect: (a: any) => a.decision === 'deny' && a.reasons[0]?.code === 'unknown_table' },
+];
+
+let opa: string;
+try {
+  opa = process.env.OPA ?? execFileSync('bash', ['scripts/install-opa.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+} catch {
+  fail('the OPA CLI is missing (npm run tools:opa needs Go); the comparison cannot run');
+}
+
+const custos = await startCustos();
+const auth = { authorization: `Bearer ${custos.key}` };
+const opaPort = await freePort();
+const opaServer = spawn(opa, ['run', '--server', '--addr', `127.0.0.1:${opaPort}`, '--log-level', 'error', path.resolve('rego/custos/lib'), path.resolve('rego/custos/access/decision.rego'), custos.opaData], { stdio: 'ignore' });
+children.push(opaServer);
+for (let i = 0; ; i++) {
+  if (await fetch(`http://127.0.0.1:${opaPort}/health`).then((r) => r.ok, () => false)) break;
+  if (i === 100) fail('the OPA server did not start');
+  await new Promise((r) => setTimeout(r, 100));
+}
+const opaUrl = `http://127.0.0.1:${opaPort}/v1/data/custos/access/decision`;
+const now = Math.floor(Date.now() / 1000);
+
+console.log(`Custos access decisions vs a stock OPA server — ${os.cpus().length} CPUs, ${connections} connections, ${seconds} s per figure after ${warmup} s warm-up; Custos logs every decision durably, OPA logs nothing\n`);
+const fmt = (n: number) => n.toFixed(n < 10 ? 2 : 1);
+const results: Array<{ name: string; custos: ReturnType<typeof load>; opa: ReturnType<typeof load> }> = [];
+for (const p of paths) {
+  const mine = await post(`${custos.url}/v1/access/decisions`, auth, p.check);
+  const theirs = (await post(opaUrl, {}, { input: { ...p.check, now } })).result;
+  const { decision_id: _id, bundle_revision: _rev, ...answer } = mine;
+  if (!p.expect(answer)) fail(`path "${p.name}": Custos answered ${JSON.stringify(answer)}, which is not this path`);
+  if (!isDeepStrictEqual(answer, { ...theirs, obligations: { mask: theirs.obligations.mask } })) fail(`path "${p.name}": Custos and OPA disagree\n  Custos: ${JSON.stringify(answer)}\n  OPA:    ${JSON.stringify(theirs)}`);
+  load(`${custos.url}/v1/access/decisions`, auth, p.check, warmup);
+  const c = load(`${custos.url}/v1/access/decisions`, auth, p.check, seconds);
+  load(opaUrl, {}, { input: { ...p.check, now } }, warmup);
+  const o = load(opaUrl, {}, { input: { ...p.check, now } }, seconds);
+  if (c.non2xx || c.errors || o.non2xx || o.errors) fail(`path "${p.name}": errors under load (Custos ${c.non2xx} non-2xx, ${c.errors} errors; OPA ${o.non2xx}, ${o.errors})`);
+  results.push({ name: p.name, custos: c, opa: o });
+  console.log(
+    `  ${p.name.padEnd(28)} Custos ${Math.round(c.rps).toString().padStart(6)}/s p99 ${fmt(c.p99).padStart(5)} ms | OPA ${Math.round(o.rps).toString().padStart(6)}/s p99 ${fmt(o.p99).padStart(5)} ms | ratio ${(c.rps / o.rps).toFixed(2)}x`,
+  );
+}
+
+const batchSize = 100;
+const batch = { checks: Array.from({ length: batchSize }, (_, i) => paths[i % paths.length]!.check) };
+load(`${custos.url}/v1/access/decisions:batch`, auth, batch, warmup);
+const b = load(`${custos.url}/v1/access/decisions:batch`, auth, batch, seconds);
+if (b.non2xx || b.errors) fail(`batch: ${b.non2xx} non-2xx, ${b.errors} errors`);
+
+const worst = results.reduce((w, r) => (r.custos.rps < w.custos.rps ? r : w));
+const slowestP99 = Math.max(...results.map((r) => r.custos.p99));
+console.log(`\n  HTTP, single decisions: lowest ${Math.round(worst.custos.rps)}/s (${worst.name}), highest p99 ${fmt(slowestP99)} ms  [target ≥ 8000/s, p99 < 5 ms]`);
+console.log(`  Ratio to OPA, lowest: ${Math.min(...results.map((r) => r.custos.rps / r.opa.rps)).toFixed(2)}x  [target ≥ 1.00x on every path]`);
+console.log(`  Batch of ${batchSize}: ${Math.round(b.rps * batchSize)} decisions/s (${Math.round(b.rps)} requests/s, p99 ${fmt(b.p99)} ms)`);
+
+const client = new pg.Client({ connectionString: custos.databaseUrl });
+await client.connect();
+const { rows } = await client.query(`
+  SELECT (SELECT count(*) FROM decision_log)::bigint AS decisions,
+         coalesce((SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('decision_log')), pg_total_relation_size('decision_log'))::bigint AS bytes`);
+await client.end();
+const decisions = Number(rows[0].decisions);
+const bytes = Number(rows[0].bytes);
+console.log(`  Decision log: ${decisions} decisions logged, ${(bytes / 2 ** 20).toFixed(1)} MiB with indexes, ${((bytes / Math.max(1, decisions)) * 1e6 / 2 ** 30).toFixed(2)} GiB per million decisions`);
+killAll();
+process.exit(0);

@@ -103,6 +103,7 @@ const jobsPlugin = fp(
       awsEndpointUrl: app.config.awsEndpointUrl,
       awsMaxAttempts: app.config.awsMaxAttempts,
       schedule: app.config.collectionSchedule,
+      decisionLogRetentionDays: app.config.decisionLogRetentionDays,
       work: options.work,
       autoRemediate: app.config.autoRemediate,
       remediationStepDelayMs: app.config.remediationStepDelayMs,

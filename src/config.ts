@@ -32,6 +32,8 @@ export interface Config {
   evidenceBucket?: string;
   /** KMS key for the evidence bucket's objects; unset: the bucket's default aws:kms key. */
   evidenceKmsKeyId?: string;
+  /** CUSTOS_DECISION_LOG_RETENTION_DAYS: whole months of decisions older than this are dropped, default 400 (at least 90). */
+  decisionLogRetentionDays: number;
 }
 
 /** Thrown for invalid configuration; the message is one line naming the variable. */
@@ -109,7 +111,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[1-9][0-9]{0,2}$/.test(approvalHours)) throw new ConfigError('CUSTOS_REMEDIATION_APPROVAL_HOURS', `must be an integer from 1 to 999, got "${approvalHours}"`);
   const stepDelay = nonEmpty(env, 'CUSTOS_REMEDIATION_STEP_DELAY_MS') ?? '0';
   if (!/^[0-9]{1,5}$/.test(stepDelay)) throw new ConfigError('CUSTOS_REMEDIATION_STEP_DELAY_MS', `must be a number of milliseconds up to 99999, got "${stepDelay}"`);
+  const retention = nonEmpty(env, 'CUSTOS_DECISION_LOG_RETENTION_DAYS') ?? '400';
+  if (!/^[0-9]{1,5}$/.test(retention) || Number(retention) < 90) throw new ConfigError('CUSTOS_DECISION_LOG_RETENTION_DAYS', `must be a number of days from 90 to 99999, got "${retention}"`);
   return {
+    decisionLogRetentionDays: Number(retention),
     autoRemediate: autoRemediate === 'true',
     remediationApprovalHours: Number(approvalHours),
     remediationStepDelayMs: Number(stepDelay),

@@ -6,6 +6,7 @@ import { autoRemediate, remediationQueues, remediationSchedules, RESUME_QUEUE, t
 import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
 import type { PolicyService } from '../policy/service.js';
 import { createRun, executeRun } from '../sources/collections.js';
+import { decisionLogQueues, decisionLogSchedules, DECISION_LOG_QUEUE } from '../policy/decision-log-retention.js';
 import { JobQueue } from './queue.js';
 
 /**
@@ -19,7 +20,7 @@ export class Workflows {
     private readonly db: Knex,
     private readonly policy: PolicyService,
     private readonly log: FastifyBaseLogger,
-    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; awsMaxAttempts: number; schedule?: string; work: boolean; autoRemediate?: boolean; remediationStepDelayMs?: number },
+    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; awsMaxAttempts: number; schedule?: string; work: boolean; autoRemediate?: boolean; remediationStepDelayMs?: number; decisionLogRetentionDays?: number },
   ) {
     this.queue = new JobQueue(options.databaseUrl, log);
   }
@@ -32,15 +33,18 @@ export class Workflows {
         { name: 'scheduled-collection', expireInSeconds: 600, handler: () => this.scheduledCollection() },
         ...grantQueues({ db: this.db, log: this.log, awsEndpointUrl: this.options.awsEndpointUrl, awsMaxAttempts: this.options.awsMaxAttempts }),
         ...remediationQueues(this.remediationContext()),
+        ...decisionLogQueues({ db: this.db, log: this.log, retentionDays: this.options.decisionLogRetentionDays ?? 400 }),
         ...exceptionQueues({ db: this.db, log: this.log, policy: this.policy, evaluateRun: (runId, requestedBy) => this.evaluateRun(runId, 'schedule', requestedBy) }),
       ],
       {
         work: this.options.work,
-        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...exceptionSchedules, ...remediationSchedules],
+        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...exceptionSchedules, ...remediationSchedules, ...decisionLogSchedules],
       },
     );
     // Executions whose process died resume now rather than at the next minute's sweep.
     if (this.options.work) await this.queue.send(RESUME_QUEUE, {}, `${RESUME_QUEUE}:start`);
+    // Partitions for the coming months exist from the first start, not only after the first night.
+    if (this.options.work) await this.queue.send(DECISION_LOG_QUEUE, {}, `${DECISION_LOG_QUEUE}:start`);
   }
 
   stop(): Promise<void> {

@@ -1,49 +1,91 @@
 import type { Knex } from 'knex';
 import type { DecisionRecord } from './repository.js';
 
-type Row = Omit<DecisionRecord, 'at' | 'input' | 'result'> & { input: string; result: string | null };
+/** A decision as the writer takes it: `input` and `result` already serialised as JSON text. */
+export type DecisionLogRow = Omit<DecisionRecord, 'at' | 'input' | 'result'> & { input: string; result: string | null };
+
+interface Entry {
+  rows: DecisionLogRow[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+const JSON_COLUMNS = new Set(['input', 'result']);
 
 /**
- * Group commit for the decision log: each decision waits until its row is stored (nothing is
- * answered unlogged), but decisions arriving together share one INSERT, so logging costs one round
- * trip per batch instead of one per decision.
+ * Group commit for the decision log. Nothing is answered unlogged: each caller waits until its rows
+ * are committed. But callers do not wait for one another: up to `maxInFlight` inserts run at once
+ * (PostgreSQL shares one WAL flush between concurrent commits), and whatever arrives while they are
+ * all busy goes out together in the next one. At low load a decision costs one commit; at high load
+ * one commit carries many decisions, so throughput is not capped at connections ÷ commit latency of
+ * a single flusher.
+ *
+ * A group that fails is retried entry by entry, so one bad row (a value PostgreSQL refuses) fails
+ * only its own caller, never the others that shared its commit.
  */
 export class DecisionLogWriter {
-  private pending: Array<{ rows: Row[]; resolve: () => void; reject: (error: unknown) => void }> = [];
-  private flushing = false;
+  private queue: Entry[] = [];
+  private inFlight = 0;
 
   constructor(
     private readonly db: Knex,
-    private readonly maxRows = 500,
+    private readonly options: { maxRows?: number; maxInFlight?: number } = {},
   ) {}
 
-  write(rows: Row[]): Promise<void> {
+  write(rows: DecisionLogRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.pending.push({ rows, resolve, reject });
-      if (!this.flushing) void this.flush();
+      this.queue.push({ rows, resolve, reject });
+      this.pump();
     });
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.pending.length > 0) {
-        const batch: typeof this.pending = [];
-        let size = 0;
-        while (this.pending.length > 0 && (batch.length === 0 || size + this.pending[0]!.rows.length <= this.maxRows)) {
-          const next = this.pending.shift()!;
-          batch.push(next);
-          size += next.rows.length;
-        }
-        try {
-          await this.db('decision_log').insert(batch.flatMap((b) => b.rows));
-          for (const b of batch) b.resolve();
-        } catch (error) {
-          for (const b of batch) b.reject(error);
-        }
+  private pump(): void {
+    const maxRows = this.options.maxRows ?? 500;
+    const maxInFlight = this.options.maxInFlight ?? 4;
+    while (this.queue.length > 0 && this.inFlight < maxInFlight) {
+      const batch: Entry[] = [];
+      let size = 0;
+      while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0]!.rows.length <= maxRows)) {
+        const next = this.queue.shift()!;
+        batch.push(next);
+        size += next.rows.length;
       }
-    } finally {
-      this.flushing = false;
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
     }
   }
+
+  private async flush(batch: Entry[]): Promise<void> {
+    try {
+      await insertRows(this.db, batch.flatMap((entry) => entry.rows));
+      for (const entry of batch) entry.resolve();
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.reject(error);
+      // Someone's row may be the cause: each entry on its own, so only that one fails.
+      await Promise.all(
+        batch.map((entry) =>
+          insertRows(this.db, entry.rows).then(
+            () => entry.resolve(),
+            (own: unknown) => entry.reject(own),
+          ),
+        ),
+      );
+    }
+  }
+}
+
+/**
+ * One INSERT with one parameter: the rows as a JSON array expanded by json_populate_recordset, so
+ * a statement's text is the same whatever the batch size (no SQL built per row). `input` and
+ * `result` are spliced in as the JSON text they already are rather than parsed and re-serialised.
+ */
+async function insertRows(db: Knex, rows: DecisionLogRow[]): Promise<void> {
+  const columns = Object.keys(rows[0]!);
+  const json = '[' + rows.map((row) => '{' + columns.map((c) => `${JSON.stringify(c)}:${JSON_COLUMNS.has(c) ? ((row as Record<string, unknown>)[c] ?? 'null') : JSON.stringify((row as Record<string, unknown>)[c] ?? null)}`).join(',') + '}').join(',') + ']';
+  const list = columns.map((c) => `"${c}"`).join(', ');
+  await db.raw(`INSERT INTO decision_log (${list}) SELECT ${list} FROM json_populate_recordset(NULL::decision_log, ?::json)`, [json]);
 }
