@@ -18,21 +18,10 @@ export async function up(knex: Knex): Promise<void> {
     ALTER INDEX decision_log_at_idx RENAME TO decision_log_unpartitioned_at_idx;
     ALTER INDEX decision_log_bundle_idx RENAME TO decision_log_unpartitioned_bundle_idx;
 
+    -- LIKE: the same columns as the table it replaces, whatever earlier migrations added to it.
     CREATE TABLE decision_log (
-      id uuid NOT NULL,
-      at timestamptz NOT NULL DEFAULT clock_timestamp(),
-      entrypoint text NOT NULL,
-      input jsonb NOT NULL,
-      result jsonb,
-      defined boolean NOT NULL,
-      error text,
-      bundle_id uuid CONSTRAINT decision_log_bundle_fk REFERENCES policy_bundles (id) ON DELETE RESTRICT,
-      bundle_revision text,
-      actor text NOT NULL,
-      actor_key_id uuid,
-      role text NOT NULL,
-      request_id text,
-      duration_ms double precision NOT NULL,
+      LIKE decision_log_unpartitioned INCLUDING DEFAULTS,
+      CONSTRAINT decision_log_bundle_fk FOREIGN KEY (bundle_id) REFERENCES policy_bundles (id) ON DELETE RESTRICT,
       -- A partitioned table's keys include the partition column; ids are UUIDv7, unique on their own.
       CONSTRAINT decision_log_pk PRIMARY KEY (id, at)
     ) PARTITION BY RANGE (at);
