@@ -163,6 +163,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    pgRuntimeDir: config.pgRuntimeDir,
     onEmbeddedLog: (line) => app.log.debug({ postgres: line.trim() }, 'embedded postgres'),
   });
   try {

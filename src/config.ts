@@ -1,4 +1,12 @@
+import { createPrivateKey } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
 import path from 'node:path';
+
+// The AWS SDK warns on Node below 22 that its versions published after January 2027 will need 22.
+// The installed SDK declares node >=20, which test/engines.test.ts checks against our `engines`, so
+// the warning describes no problem of this install; it would only be noise on every first AWS call.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -9,6 +17,8 @@ export interface Config {
   /** Unset: Custos runs its own embedded PostgreSQL in `<dataDir>/pg`. */
   databaseUrl?: string;
   dataDir: string;
+  /** As root: where the PostgreSQL binaries and clusters the postgres user must reach are prepared when it cannot reach them where they are. */
+  pgRuntimeDir?: string;
   /** Becomes the first admin key on an empty database. */
   adminKey?: string;
   logLevel: LogLevel;
@@ -77,6 +87,32 @@ function parseUrl(env: Env, name: string, protocols: string[]): string | undefin
   return raw;
 }
 
+/** HOST must be an address or a name that resolves, checked before anything is created. */
+export async function checkHost(host: string): Promise<void> {
+  if (net.isIP(host)) return;
+  if (!/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(host)) {
+    throw new ConfigError('HOST', `must be an IP address or a host name, got "${host}"`);
+  }
+  try {
+    await lookup(host);
+  } catch {
+    throw new ConfigError('HOST', `must be an IP address or a host name that resolves, got "${host}" (e.g. 127.0.0.1, or 0.0.0.0 in a container)`);
+  }
+}
+
+function parseSigningKey(env: Env): string | undefined {
+  const raw = nonEmpty(env, 'CUSTOS_SIGNING_KEY');
+  if (raw === undefined) return undefined;
+  let type: string | undefined;
+  try {
+    type = createPrivateKey(raw.replace(/\\n/g, '\n')).asymmetricKeyType;
+  } catch {
+    throw new ConfigError('CUSTOS_SIGNING_KEY', 'is not a PEM private key (an Ed25519 key in PKCS#8: openssl genpkey -algorithm ed25519)');
+  }
+  if (type !== 'ed25519') throw new ConfigError('CUSTOS_SIGNING_KEY', `must be an Ed25519 key, got ${type}`);
+  return raw;
+}
+
 /** Reads and validates the environment. Throws ConfigError on the first invalid variable. */
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (nonEmpty(env, 'LOG_LEVEL') ?? 'info') as LogLevel;
@@ -119,7 +155,7 @@ export function loadConfig(env: Env = process.env): Config {
     remediationApprovalHours: Number(approvalHours),
     remediationStepDelayMs: Number(stepDelay),
     collectionSchedule,
-    signingKey: nonEmpty(env, 'CUSTOS_SIGNING_KEY'),
+    signingKey: parseSigningKey(env),
     evidenceBucket,
     evidenceKmsKeyId: nonEmpty(env, 'CUSTOS_EVIDENCE_KMS_KEY_ID'),
     awsMaxAttempts: Number(attempts),
@@ -127,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: path.resolve(nonEmpty(env, 'CUSTOS_DATA_DIR') ?? './var'),
+    pgRuntimeDir: nonEmpty(env, 'CUSTOS_PG_RUNTIME_DIR'),
     adminKey,
     logLevel,
     awsRegion,

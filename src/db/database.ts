@@ -24,6 +24,10 @@ export interface Database {
 export interface OpenDatabaseOptions {
   databaseUrl?: string;
   dataDir: string;
+  /** As root: where the files the postgres user must reach are prepared (CUSTOS_PG_RUNTIME_DIR). */
+  pgRuntimeDir?: string;
+  /** For commands that read state: use the embedded database that exists (running or not), never create one. */
+  existingOnly?: boolean;
   onEmbeddedLog?: (line: string) => void;
 }
 
@@ -42,7 +46,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const knex = createKnex(options.databaseUrl);
     return { knex, url: options.databaseUrl, embedded: false, close: () => knex.destroy() };
   }
-  const server = await startEmbeddedPostgres(options.dataDir, options.onEmbeddedLog ?? (() => {}));
+  const server = await startEmbeddedPostgres(options.dataDir, options.onEmbeddedLog ?? (() => {}), { runtimeDir: options.pgRuntimeDir, existingOnly: options.existingOnly });
   const knex = createKnex(server.url);
   return {
     knex,

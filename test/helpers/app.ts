@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import t, { type Test } from 'tap';
 import { buildApp, type BuildAppOptions } from '../../src/app.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
+import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { ROLES, type Role } from '../../src/http/schemas.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -28,11 +28,18 @@ export async function tempDir(prefix = 'custos-test-'): Promise<string> {
   return dir;
 }
 
-/** One real PostgreSQL per test file, stopped when the file's tests end. */
+/**
+ * One real PostgreSQL per test file, stopped when the file's tests end. When this machine cannot run
+ * it (EmbeddedPostgresError: one line naming the path and the fix), the run stops with that line
+ * instead of every test of every file failing the same way.
+ */
 function sharedCluster(): Promise<EmbeddedDatabase> {
   if (!cluster) {
-    cluster = tempDir('custos-pg-').then((dir) => startEmbeddedPostgres(dir, () => {}));
-    t.teardown(async () => (await cluster!).stop());
+    cluster = tempDir('custos-pg-').then((dir) => startEmbeddedPostgres(dir, () => {}, { runtimeDir: process.env.CUSTOS_PG_RUNTIME_DIR }));
+    cluster.catch((error: unknown) => {
+      if (error instanceof EmbeddedPostgresError) t.bailout(`embedded PostgreSQL: ${error.message}`);
+    });
+    t.teardown(async () => (await cluster!.catch(() => undefined))?.stop());
   }
   return cluster;
 }
