@@ -1,5 +1,5 @@
 // `npm start` (and the CLI scripts) build through this: tsc runs only when a source file, a tsconfig
-// or the lock file changed since the last build, so an unchanged checkout starts at once instead of
+// or package.json or its lock changed since the last build, so an unchanged checkout starts at once instead of
 // recompiling for ~16 s. The digest of the inputs is kept in dist/.build-digest.
 // `--check`: exit 0 if dist is up to date, 1 if a build is needed (builds nothing).
 import { execFileSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const DIGEST_FILE = path.join(root, 'dist', '.build-digest');
-const INPUTS = ['src', 'migrations', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const INPUTS = ['src', 'migrations', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
 
 function files(entry) {
   const full = path.join(root, entry);
