@@ -4,6 +4,7 @@
  * line (url, key, database url, the OPA data file) once it listens, and stops on SIGTERM.
  */
 import fs from 'node:fs/promises';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
@@ -16,10 +17,17 @@ await fs.chmod(dataDir, 0o755);
 const adminKey = 'bench-admin-key-000000000000000';
 const app = await buildApp({ config: { dataDir, logLevel: 'silent', adminKey }, announce: () => {}, workers: false });
 
+// BENCH_PROFILE=file.cpuprofile: a CPU profile of the serving process from the moment it listens
+// until it stops, without start-up (where the breakdown in the issue note comes from).
+const profileFile = process.env.BENCH_PROFILE;
+const session = profileFile ? new inspector.Session() : undefined;
+const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session!.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
+  if (session) await fs.writeFile(profileFile!, JSON.stringify((await post('Profiler.stop')).profile));
   await app.close();
   await fs.rm(dataDir, { recursive: true, force: true });
   process.exit(0);
@@ -47,6 +55,12 @@ await app.policy.reloadAccessData();
 const opaData = path.join(dataDir, 'opa-data.json');
 await fs.writeFile(opaData, JSON.stringify({ custos: { runtime: await loadAccessData(app.db) } }));
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
+if (session) {
+  session.connect();
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+}
 const key = (await app.inject({ method: 'POST', url: '/v1/api-keys', headers: { authorization: `Bearer ${adminKey}` }, payload: { role: 'pipeline', name: 'bench' } })).json().key as string;
 const connection = app.db.client.config.connection as { connectionString?: string } | string;
 console.log(JSON.stringify({ url, key, adminKey, opaData, databaseUrl: typeof connection === 'string' ? connection : connection.connectionString, pid: process.pid }));
