@@ -10,6 +10,7 @@ import * as evidence from './008_evidence.js';
 import * as attestationsAndExceptions from './009_attestations_and_exceptions.js';
 import * as remediation from './010_remediation.js';
 import * as identity from './012_identity.js';
+import * as alerting from './016_alerting.js';
 import * as decisionLogPartitions from './020_decision_log_partitions.js';
 
 export interface Migration {
@@ -34,6 +35,7 @@ export const migrations: Migration[] = [
   { name: '009_attestations_and_exceptions', ...attestationsAndExceptions },
   { name: '010_remediation', ...remediation },
   { name: '012_identity', ...identity },
+  { name: '016_alerting', ...alerting },
   { name: '020_decision_log_partitions', ...decisionLogPartitions },
 ];
 

@@ -10,6 +10,8 @@ import remediationRoutes from './remediation/index.js';
 import exceptionRoutes from './exceptions/index.js';
 import { principals } from './access/principals.js';
 import { alerts } from './alerts/alerts.js';
+import alertRoutes from './alerts/routes.js';
+import { AlertService } from './alerts/service.js';
 import auditRoutes from './audit/routes.js';
 import { ensureFirstAdminKey } from './auth/bootstrap.js';
 import authentication from './auth/plugin.js';
@@ -23,7 +25,7 @@ import { retentionPolicies } from './catalog/retention-policies.js';
 import { loadConfig, type Config } from './config.js';
 import { loadShippedCatalog, unknownControls, type Catalog } from './controls/catalog.js';
 import { complianceRecords } from './controls/compliance-records.js';
-import controlRoutes from './controls/routes.js';
+import controlRoutes, { controlViews } from './controls/routes.js';
 import evidenceRoutes from './evidence/routes.js';
 import { configuredBodyStore, useBodyStore } from './evidence/body-store.js';
 import { loadSigningKey } from './evidence/signing.js';
@@ -49,6 +51,7 @@ declare module 'fastify' {
     config: Config;
     policy: PolicyService;
     jobs: Workflows;
+    alerts: AlertService;
   }
 }
 
@@ -97,8 +100,12 @@ const policyPlugin = fp(
 );
 
 const jobsPlugin = fp(
-  async (app: FastifyInstance, options: { databaseUrl: string; work: boolean }) => {
+  async (app: FastifyInstance, options: { databaseUrl: string; work: boolean; catalog: Catalog }) => {
+    // Alerts read control statuses as GET /v1/controls computes them.
+    const alertService = new AlertService(app.db, app.log, app.config, () => controlViews(app, options.catalog, app.policy.rules()));
+    app.decorate('alerts', alertService);
     const workflows = new Workflows(app.db, app.policy, app.log, {
+      alerts: alertService,
       databaseUrl: options.databaseUrl,
       awsEndpointUrl: app.config.awsEndpointUrl,
       awsMaxAttempts: app.config.awsMaxAttempts,
@@ -218,7 +225,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     pollMs: options.policyPollMs,
     catalog,
   });
-  await app.register(jobsPlugin, { databaseUrl: database.url, work: options.workers ?? true });
+  await app.register(jobsPlugin, { databaseUrl: database.url, work: options.workers ?? true, catalog });
   if (options.demo) await loadDemoEstate(app);
 
   // Routes, beside their capability.
@@ -234,6 +241,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(accessDecisionRoutes);
   await app.register(controlRoutes, { catalog });
   await app.register(evidenceRoutes, { catalog, signingKey, version: VERSION });
+  await app.register(alertRoutes, { service: app.alerts });
   await app.register(async (scope) => {
     for (const resource of [classifications, domains, maskingRules, retentionPolicies, assets, dataQualityRules, complianceRecords, alerts, principals]) {
       registerCrudRoutes(scope, resource as never);

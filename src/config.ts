@@ -44,6 +44,20 @@ export interface Config {
   evidenceKmsKeyId?: string;
   /** CUSTOS_DECISION_LOG_RETENTION_DAYS: whole months of decisions older than this are dropped, default 400 (at least 90). */
   decisionLogRetentionDays: number;
+  /** CUSTOS_WEBHOOK_ALLOW_HOSTS: webhook hosts allowed although private or loopback (tests only). */
+  webhookAllowHosts: string[];
+  /** CUSTOS_WEBHOOK_CA_FILE: a PEM CA trusted for webhook TLS besides the system roots (a private CA). */
+  webhookCaFile?: string;
+  /** CUSTOS_ALERT_EMAIL_FROM: the SES-verified sender of email alerts. */
+  alertEmailFrom?: string;
+  /** CUSTOS_PUBLIC_URL: base of the links in alert messages, default http://HOST:PORT. */
+  publicUrl?: string;
+  /** CUSTOS_ALERT_DELIVERY_ATTEMPTS: attempts per notification before the dead letter, default 8. */
+  alertDeliveryAttempts: number;
+  /** CUSTOS_ALERT_RETRY_BASE_MS: first retry delay, doubled each time (capped at an hour), default 30000. */
+  alertRetryBaseMs: number;
+  /** CUSTOS_ALERT_DELIVERY_TIMEOUT_MS: how long one delivery attempt may take, default 10000. */
+  alertDeliveryTimeoutMs: number;
 }
 
 /** Thrown for invalid configuration; the message is one line naming the variable. */
@@ -149,8 +163,23 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[0-9]{1,5}$/.test(stepDelay)) throw new ConfigError('CUSTOS_REMEDIATION_STEP_DELAY_MS', `must be a number of milliseconds up to 99999, got "${stepDelay}"`);
   const retention = nonEmpty(env, 'CUSTOS_DECISION_LOG_RETENTION_DAYS') ?? '400';
   if (!/^[0-9]{1,5}$/.test(retention) || Number(retention) < 90) throw new ConfigError('CUSTOS_DECISION_LOG_RETENTION_DAYS', `must be a number of days from 90 to 99999, got "${retention}"`);
+  const integer = (name: string, fallback: string, min: number, max: number) => {
+    const raw = nonEmpty(env, name) ?? fallback;
+    if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${raw}"`);
+    return Number(raw);
+  };
+  const alertEmailFrom = nonEmpty(env, 'CUSTOS_ALERT_EMAIL_FROM');
+  if (alertEmailFrom !== undefined && !/^[^\s@]+@[^\s@]+$/.test(alertEmailFrom)) throw new ConfigError('CUSTOS_ALERT_EMAIL_FROM', `is not an email address, got "${alertEmailFrom}"`);
+  const publicUrl = parseUrl(env, 'CUSTOS_PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '');
   return {
     decisionLogRetentionDays: Number(retention),
+    webhookAllowHosts: (nonEmpty(env, 'CUSTOS_WEBHOOK_ALLOW_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    webhookCaFile: nonEmpty(env, 'CUSTOS_WEBHOOK_CA_FILE'),
+    alertEmailFrom,
+    publicUrl,
+    alertDeliveryAttempts: integer('CUSTOS_ALERT_DELIVERY_ATTEMPTS', '8', 1, 50),
+    alertRetryBaseMs: integer('CUSTOS_ALERT_RETRY_BASE_MS', '30000', 10, 3_600_000),
+    alertDeliveryTimeoutMs: integer('CUSTOS_ALERT_DELIVERY_TIMEOUT_MS', '10000', 100, 120_000),
     autoRemediate: autoRemediate === 'true',
     remediationApprovalHours: Number(approvalHours),
     remediationStepDelayMs: Number(stepDelay),

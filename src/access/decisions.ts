@@ -106,6 +106,8 @@ async function logDecisions(request: FastifyRequest, checks: AccessCheck[], now:
   }));
   try {
     await decisionLog(request.server).write(rows);
+    // Counted in memory for the denied-access alert metrics (flushed every few seconds, off this path).
+    request.server.alerts?.decisions.count(checks, decided.answers);
     return rows.map((r) => r.id);
   } catch (error) {
     request.log.error({ err: error }, 'decision log unavailable');

@@ -52,7 +52,7 @@ async function latestEvaluation(db: Knex): Promise<Evaluation | undefined> {
 }
 
 /** Control statuses from the latest complete evaluation, with the SOC2 compliance records' review dates. */
-async function controlViews(app: FastifyInstance, catalog: Catalog, rules: RuleMetadata[]) {
+export async function controlViews(app: FastifyInstance, catalog: Catalog, rules: RuleMetadata[]) {
   const evaluation = await latestEvaluation(app.db);
   const counts = await findingCounts(app.db, evaluation ? [evaluation.id] : []);
   const records: Array<{ requirement_id: string; responsible_party: string; last_review_date: string | null; next_review_date: string | null }> = await app

@@ -18,6 +18,8 @@ export interface ResourceDefinition<E extends Entity, C, P> {
   schemas: { entity: TSchema; create: TSchema; patch: TObject; filters: Record<string, TSchema> };
   roles: { read: readonly Role[]; write: readonly Role[] };
   repository: CrudRepository<E, C, P>;
+  /** What the audit log records of an entity, when it holds something that must not be kept there (a secret). */
+  auditView?: (entity: E) => unknown;
 }
 
 export const etagOf = (entity: { version: number }) => `"${entity.version}"`;
@@ -72,6 +74,7 @@ function sendEntity(reply: FastifyReply, entity: Entity, status = 200) {
 /** list, get, create, patch and delete for one resource, with the same behaviour everywhere. */
 export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance, definition: ResourceDefinition<E, C, P>) {
   const { name, singular, tag, schemas, roles, repository } = definition;
+  const audited = (entity: E) => (definition.auditView ? definition.auditView(entity) : entity);
   const base = `/v1/${name}`;
   app.get(base, {
     config: { roles: roles.read },
@@ -115,7 +118,7 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
     handler: async (request, reply) => {
       const created = await mutate(request, { action: 'create', entity: name }, async (trx) => {
         const entity = await repository.create(trx, request.body as C);
-        return { result: entity, entityId: entity.id, newValue: entity };
+        return { result: entity, entityId: entity.id, newValue: audited(entity) };
       });
       reply.header('location', `${base}/${created.id}`);
       return sendEntity(reply, created, 201);
@@ -139,7 +142,7 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
         const current = await loadForUpdate(trx, definition as never, id);
         checkIfMatch(request, current, true);
         const entity = await repository.update(trx, current as E, request.body as P);
-        return { result: entity, entityId: id, oldValue: current, newValue: entity };
+        return { result: entity, entityId: id, oldValue: audited(current as E), newValue: audited(entity) };
       });
       return sendEntity(reply, updated);
     },
@@ -160,7 +163,7 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
         const current = await loadForUpdate(trx, definition as never, id);
         checkIfMatch(request, current, false);
         await repository.remove(trx, current as E);
-        return { result: undefined, entityId: id, oldValue: current };
+        return { result: undefined, entityId: id, oldValue: audited(current as E) };
       });
       return reply.code(204).send();
     },

@@ -12,6 +12,12 @@ export interface QueueDefinition {
   handler: JobHandler;
   /** How long one attempt may run before pg-boss considers it dead and retries. */
   expireInSeconds: number;
+  /** pg-boss queue policy; `short` keeps at most one queued job per singleton key (debouncing). Default standard. */
+  policy?: 'standard' | 'short';
+  /** Jobs of this queue run at once on each instance (one poller each); default 1. */
+  concurrency?: number;
+  /** pg-boss retries of a failed attempt (default 3); 0 for queues that schedule their own retries. */
+  retryLimit?: number;
 }
 
 /**
@@ -32,15 +38,15 @@ export class JobQueue {
   async start(queues: QueueDefinition[], options: { work: boolean; schedules?: Array<{ queue: string; cron: string }> }): Promise<void> {
     // One connection per polling worker plus pg-boss's own (timekeeper, maintenance): a fetch never
     // waits for a connection, because pg-boss hangs on stop when one is still waiting as its pool closes.
-    const max = (options.work ? queues.length : 0) + 4;
+    const max = (options.work ? queues.reduce((n, q) => n + (q.concurrency ?? 1), 0) : 0) + 4;
     this.boss = new PgBossClass({ connectionString: this.connectionString, schema: 'pgboss', max, application_name: 'custos-jobs' });
     this.boss.on('error', (error: Error) => this.log.error({ err: error }, 'job queue error'));
     await this.boss.start();
     this.started = true;
     for (const queue of queues) {
-      await this.boss.createQueue(queue.name, { name: queue.name, retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: queue.expireInSeconds });
+      await this.boss.createQueue(queue.name, { name: queue.name, policy: queue.policy ?? 'standard', retryLimit: queue.retryLimit ?? 3, retryDelay: 5, retryBackoff: true, expireInSeconds: queue.expireInSeconds });
       if (!options.work) continue;
-      await this.boss.work<Record<string, string>>(queue.name, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async (jobs) => {
+      for (let i = 0; i < (queue.concurrency ?? 1); i++) await this.boss.work<Record<string, string>>(queue.name, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async (jobs) => {
         for (const job of jobs) {
           this.log.info({ queue: queue.name, job: job.id }, 'job started');
           const run = queue.handler(job.data);
@@ -59,6 +65,11 @@ export class JobQueue {
   /** Enqueues a job; the same key is not queued twice while one is pending. */
   async send(queue: string, data: Record<string, string>, key: string): Promise<void> {
     await this.boss.send(queue, data, { singletonKey: key });
+  }
+
+  /** Enqueues a job that starts no earlier than `startAfter` (a retry with backoff). */
+  async sendAfter(queue: string, data: Record<string, string>, startAfter: Date): Promise<void> {
+    await this.boss.send(queue, data, { startAfter });
   }
 
   /** Stops fetching jobs, then waits for the ones already running (an interrupted one would be retried anyway). */

@@ -7,6 +7,7 @@ import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
 import type { PolicyService } from '../policy/service.js';
 import { createRun, executeRun } from '../sources/collections.js';
 import { decisionLogQueues, decisionLogSchedules, DECISION_LOG_QUEUE } from '../policy/decision-log-retention.js';
+import type { AlertService } from '../alerts/service.js';
 import { JobQueue } from './queue.js';
 
 /**
@@ -20,7 +21,7 @@ export class Workflows {
     private readonly db: Knex,
     private readonly policy: PolicyService,
     private readonly log: FastifyBaseLogger,
-    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; awsMaxAttempts: number; schedule?: string; work: boolean; autoRemediate?: boolean; remediationStepDelayMs?: number; decisionLogRetentionDays?: number },
+    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; awsMaxAttempts: number; schedule?: string; work: boolean; autoRemediate?: boolean; remediationStepDelayMs?: number; decisionLogRetentionDays?: number; alerts?: AlertService },
   ) {
     this.queue = new JobQueue(options.databaseUrl, log);
   }
@@ -35,20 +36,23 @@ export class Workflows {
         ...remediationQueues(this.remediationContext()),
         ...decisionLogQueues({ db: this.db, log: this.log, retentionDays: this.options.decisionLogRetentionDays ?? 400 }),
         ...exceptionQueues({ db: this.db, log: this.log, policy: this.policy, evaluateRun: (runId, requestedBy) => this.evaluateRun(runId, 'schedule', requestedBy) }),
+        ...(this.options.alerts?.queues() ?? []),
       ],
       {
         work: this.options.work,
-        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...exceptionSchedules, ...remediationSchedules, ...decisionLogSchedules],
+        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...exceptionSchedules, ...remediationSchedules, ...decisionLogSchedules, ...(this.options.alerts?.schedules ?? [])],
       },
     );
     // Executions whose process died resume now rather than at the next minute's sweep.
     if (this.options.work) await this.queue.send(RESUME_QUEUE, {}, `${RESUME_QUEUE}:start`);
     // Partitions for the coming months exist from the first start, not only after the first night.
     if (this.options.work) await this.queue.send(DECISION_LOG_QUEUE, {}, `${DECISION_LOG_QUEUE}:start`);
+    await this.options.alerts?.start(this.queue, this.options.databaseUrl, this.options.work);
   }
 
-  stop(): Promise<void> {
-    return this.queue.stop();
+  async stop(): Promise<void> {
+    await this.options.alerts?.stop();
+    await this.queue.stop();
   }
 
   private remediationContext(): RemediationJobContext {
@@ -63,6 +67,7 @@ export class Workflows {
 
   /** With CUSTOS_AUTO_REMEDIATE=true, low-risk findings of rules that allow it are remediated after each evaluation. */
   private async afterEvaluation(evaluation: { id: string; status: string } | undefined) {
+    await this.options.alerts?.trigger('evaluation finished');
     if (this.options.autoRemediate && evaluation?.status === 'complete') await autoRemediate(this.remediationContext(), evaluation.id);
   }
 
@@ -84,6 +89,7 @@ export class Workflows {
   }
 
   private async afterCollection(run: { id: string; status: string } | undefined) {
+    await this.options.alerts?.trigger('collection run finished');
     if (run && ['complete', 'partial'].includes(run.status)) await this.evaluateRun(run.id, 'collection', 'system:collection');
   }
 

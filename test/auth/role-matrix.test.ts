@@ -93,10 +93,18 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   ...crud('/v1/data-quality-rules', [A, S]),
   ...crud('/v1/compliance-records', [A, C]),
   ...crud('/v1/alerts', [A, C]),
+  'POST /v1/alerts/{id}/test': [A, C],
+  'POST /v1/alerts/{id}/channels/{channelId}/rotate-secret': [A, C],
+  'GET /v1/alert-metrics': READ,
+  'GET /v1/alert-events': READ,
+  'GET /v1/alert-events/{id}': READ,
+  'POST /v1/alert-events/{id}/mute': [A, C],
+  'POST /v1/alert-events/{id}/unmute': [A, C],
+  'GET /v1/notifications': READ,
 };
 
 const concrete = (path: string) =>
-  path.replace('/v1/controls/{id}', '/v1/controls/CC6.1').replace('/v1/audit-log/{id}', '/v1/audit-log/1').replace('{id}', '01900000-0000-7000-8000-000000000000').replace('{column}', 'ssn');
+  path.replace('/v1/controls/{id}', '/v1/controls/CC6.1').replace('/v1/audit-log/{id}', '/v1/audit-log/1').replace('{id}', '01900000-0000-7000-8000-000000000000').replace('{column}', 'ssn').replace('{channelId}', '01900000-0000-7000-8000-000000000001');
 
 t.test('every route is in the matrix, and the matrix names only real routes', async (t) => {
   const api = await testApp(t);
