@@ -22,9 +22,11 @@ const demoComplianceRecords: ComplianceRecordCreate[] = [
 ];
 
 const demoAlerts: AlertCreate[] = [
-  { name: 'Restricted column read spike', metric: 'restricted_column_reads_per_minute', comparison: 'gt', threshold: 500, severity: 'high', notification_channels: [{ type: 'sns', topic_arn: 'arn:aws:sns:us-east-1:111122223333:custos-security' }, { type: 'email', address: 'secops@bank.example' }] },
-  { name: 'Data quality failures', metric: 'dq_rule_failures', comparison: 'gte', threshold: 1, severity: 'medium', notification_channels: [{ type: 'webhook', url: 'https://hooks.bank.example/data-quality' }] },
-  { name: 'Replication lag over RPO', metric: 'aurora_replica_lag_seconds', comparison: 'gt', threshold: 900, severity: 'critical', notification_channels: [{ type: 'sns', topic_arn: 'arn:aws:sns:us-east-1:111122223333:custos-oncall' }] },
+  { name: 'Critical findings', metric: 'findings.open', comparison: 'gt', threshold: 0, severity: 'critical', dimension_filter: { severity: 'critical' }, group_by: ['rule', 'account'], renotify_minutes: 1440, notification_channels: [{ type: 'webhook', url: 'https://hooks.bank.example/custos' }] },
+  { name: 'Control failing', metric: 'controls.status', comparison: 'gt', threshold: 0, severity: 'high', dimension_filter: { status: 'failing' }, notification_channels: [{ type: 'sns', topic_arn: 'arn:aws:sns:us-east-1:111122223333:custos-security' }, { type: 'email', address: 'secops@bank.example' }] },
+  { name: 'Exceptions expiring within 14 days', metric: 'exceptions.expiring', comparison: 'gt', threshold: 0, severity: 'medium', window_minutes: 14 * 24 * 60, notification_channels: [{ type: 'email', address: 'governance@bank.example' }] },
+  { name: 'Restricted column denial spike', metric: 'access.denied_rate', comparison: 'gt', threshold: 0.5, severity: 'high', window_minutes: 5, group_by: ['principal'], notification_channels: [{ type: 'sns', topic_arn: 'arn:aws:sns:us-east-1:111122223333:custos-security' }] },
+  { name: 'Data quality failures', metric: 'data_quality.failures', comparison: 'gte', threshold: 1, severity: 'medium', notification_channels: [{ type: 'webhook', url: 'https://hooks.bank.example/data-quality' }] },
 ];
 
 /** Data quality rules, by table, with the asset id filled in at load time. */
@@ -42,12 +44,13 @@ async function createAll<E extends Entity, C>(
   repository: CrudRepository<E, C, unknown>,
   inputs: C[],
   exists: (input: C) => Promise<boolean>,
+  audited: (row: E) => unknown = (row) => row,
 ): Promise<number> {
   let created = 0;
   for (const input of inputs) {
     if (await exists(input)) continue;
     const row = await repository.create(trx, input);
-    await recordAudit(trx, DEMO, { action: 'create', entity, entityId: row.id, newValue: row });
+    await recordAudit(trx, DEMO, { action: 'create', entity, entityId: row.id, newValue: audited(row) });
     created++;
   }
   return created;
@@ -82,6 +85,8 @@ export async function loadDemoData(db: Knex, options: { onlyIfEmpty?: boolean } 
     await notifyOnCommit(trx, ACCESS_DATA_CHANNEL, 'demo');
     counts.alerts = await createAll(trx, 'alerts', alerts.repository as never, demoAlerts, async (a) =>
       Boolean(await trx('alerts').where({ name: a.name }).first('id')),
+      // Webhook secrets stay out of the audit log.
+      alerts.auditView as never,
     );
     return counts;
   });

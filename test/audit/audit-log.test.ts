@@ -42,7 +42,7 @@ t.test('each kind of entity is audited on create', async (t) => {
     'retention-policies': (await create(api, '/v1/retention-policies', { name: 'short', data_category: 'logs', trigger_event: 'event_date', period: 'P90D' })).id,
     'data-quality-rules': (await create(api, '/v1/data-quality-rules', { asset_id: asset.id, column_name: 'ssn', name: 'nn', rule_type: 'not_null', severity: 'high' })).id,
     'compliance-records': (await create(api, '/v1/compliance-records', { regulation: 'SOC2', requirement_id: 'CC6.1', status: 'compliant', responsible_party: 'ciso' })).id,
-    alerts: (await create(api, '/v1/alerts', { name: 'a', metric: 'm', comparison: 'gt', threshold: 1, severity: 'low', notification_channels: [{ type: 'email', address: 'a@bank.example' }] })).id,
+    alerts: (await create(api, '/v1/alerts', { name: 'a', metric: 'findings.open', comparison: 'gt', threshold: 1, severity: 'low', notification_channels: [{ type: 'email', address: 'a@bank.example' }] })).id,
   };
   for (const [entity, id] of Object.entries(created)) {
     const rows = await api.app.db('audit_log').where({ entity, entity_id: id, action: 'create' });
