@@ -192,7 +192,7 @@ async function applyAlert(context: EvaluationContext, alert: Alert, groups: Grou
         ids.push(...(await enqueueMessage(trx, alert, 'fired', event!, context.publicUrl)));
         counts.opened++;
       } else if (firing && current) {
-        const muted = current.muted_until !== null && new Date(current.muted_until) > now;
+        const muted = current.mute_reason !== null && (current.muted_until === null || new Date(current.muted_until) > now);
         const due = alert.renotify_minutes != null && current.last_notified_at !== null && now.getTime() - new Date(current.last_notified_at).getTime() >= alert.renotify_minutes * 60_000;
         const update: Record<string, unknown> = { value: group.value, links: JSON.stringify(group.links.length ? group.links : current.links) };
         if (due && !muted) {

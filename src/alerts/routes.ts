@@ -30,7 +30,7 @@ const AlertEvent = Type.Object({
   last_notified_at: Nullable(IsoDateTime),
   notifications: Type.Integer({ description: 'messages sent for it (fired and re-notified)' }),
   muted_until: Nullable(IsoDateTime),
-  mute_reason: Nullable(Type.String()),
+  mute_reason: Nullable(Type.String({ description: 'set while muted; with muted_until null, muted until it resolves' })),
   muted_by: Nullable(Type.String()),
   history: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'fired, re-notified, muted, unmuted, resolved, closed: when, value, who and why' }),
 });
@@ -108,8 +108,9 @@ export default async function alertRoutes(app: FastifyInstance, { service }: { s
       const q = request.query as { limit?: number; cursor?: string; alert_id?: string; state?: string; metric?: string; severity?: string; muted?: boolean; from?: string; to?: string };
       const query = app.db('alert_events').select('*');
       for (const field of ['alert_id', 'state', 'metric', 'severity'] as const) if (q[field] !== undefined) query.where(field, q[field]);
-      if (q.muted === true) query.where('muted_until', '>', app.db.fn.now());
-      if (q.muted === false) query.where((w) => w.whereNull('muted_until').orWhere('muted_until', '<=', app.db.fn.now()));
+      const muted = "(mute_reason IS NOT NULL AND (muted_until IS NULL OR muted_until > now()))";
+      if (q.muted === true) query.whereRaw(muted);
+      if (q.muted === false) query.whereRaw(`NOT ${muted}`);
       if (q.from) query.where('opened_at', '>=', q.from);
       if (q.to) query.where('opened_at', '<', q.to);
       const page = await paginate<AlertEventRow & Record<string, unknown>>(query, q, [{ sql: 'id', field: 'id' }], 'desc');
@@ -145,7 +146,8 @@ export default async function alertRoutes(app: FastifyInstance, { service }: { s
         const event: AlertEventRow | undefined = await trx('alert_events').where({ id }).forUpdate().first();
         if (!event) throw notFound('alert event', id);
         if (event.state !== 'open') throw conflict(`alert event ${id} is ${event.state}; only an open alert can be muted`);
-        const mutedUntil = until ?? 'infinity';
+        // No `until`: muted until it resolves (muted_until stays null, the reason marks it muted).
+        const mutedUntil = until ?? null;
         const history = JSON.stringify([...event.history, { at: new Date().toISOString(), kind: until ? 'snoozed' : 'muted', until: until ?? null, actor: request.actor.name, reason }].slice(-100));
         const [updated] = await trx('alert_events').update({ muted_until: mutedUntil, mute_reason: reason, muted_by: request.actor.name, history }).where({ id }).returning('*');
         await recordAudit(trx, auditContext(request), { action: until ? 'snooze' : 'mute', entity: 'alert-events', entityId: id, oldValue: { muted_until: event.muted_until }, newValue: { muted_until: until ?? 'until resolved', reason } });
