@@ -45,7 +45,7 @@ t.test('the grant workflow against Lake Formation (moto), end to end', { skip: m
   t.equal((await api.call('POST', '/v1/sources', { as: 'compliance_officer', body: { name: 'wealth-lake', account_id: MOTO_ACCOUNT, region: 'us-east-1', services: ['lakeformation'] } })).status, 201);
   for (const [arn, name] of [[KYC, 'kyc-analytics'], [REPORTING, 'wealth-reporting']]) await create(api, '/v1/principals', { arn, name, kind: 'pipeline' }, 'steward');
   await createClientsTable(api, { owner: OWNER, steward: STEWARD });
-  const stewardKey = (await create(api, '/v1/api-keys', { name: STEWARD, role: 'steward' })).key;
+  const stewardKey = (await create(api, '/v1/api-keys', { name: STEWARD, role: 'steward', subject: STEWARD })).key;
 
   // 1. Request SELECT on wealth.clients [ssn]; the requester cannot approve it, the domain's steward can.
   const requested = await api.call('POST', '/v1/access/requests', {

@@ -47,7 +47,7 @@ t.test('a Lake Formation permission without an approved grant is revoked, and th
 
   // Once an approved grant covers the column, the (now stale) finding is not revoked: evaluate again instead.
   await create(api, '/v1/principals', { arn: ROGUE, name: 'shadow-etl', kind: 'pipeline' }, 'steward');
-  const steward = (await create(api, '/v1/api-keys', { name: 'steward@bank.example', role: 'steward' })).key;
+  const steward = (await create(api, '/v1/api-keys', { name: 'steward@bank.example', role: 'steward', subject: 'steward@bank.example' })).key;
   const request = await api.call('POST', '/v1/access/requests', {
     as: 'compliance_officer',
     body: { principal: ROGUE, scope: 'table', database: 'wealth', table: 'clients', columns: ['ssn'], permissions: ['SELECT'], purpose: 'fraud model', duration_days: 30 },
