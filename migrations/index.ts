@@ -12,6 +12,7 @@ import * as remediation from './010_remediation.js';
 import * as identity from './012_identity.js';
 import * as alerting from './016_alerting.js';
 import * as decisionLogPartitions from './020_decision_log_partitions.js';
+import * as coverage from './011_coverage.js';
 
 export interface Migration {
   name: string;
@@ -37,6 +38,7 @@ export const migrations: Migration[] = [
   { name: '012_identity', ...identity },
   { name: '016_alerting', ...alerting },
   { name: '020_decision_log_partitions', ...decisionLogPartitions },
+  { name: '011_coverage', ...coverage },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

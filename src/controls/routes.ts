@@ -7,11 +7,20 @@ import { IsoDate, IsoDateTime, StringEnum, Nullable } from '../http/schemas.js';
 import type { RuleMetadata } from '../policy/engine.js';
 import type { Catalog } from './catalog.js';
 import { STATUSES, statusOf, type EvaluationSummary as Evaluation } from './status.js';
-import { controlTimelines, coverageOf, findingCounts } from './timeline.js';
+import { controlTimelines, countsOf, coverageOf, findingCounts } from './timeline.js';
 import { registerAttestationRoutes, standingAttestations } from './attestations.js';
 import { ControlParams, findControl } from './params.js';
 import { PeriodQuery, parsePeriod } from '../http/period.js';
 
+
+export const ReasonsView = Type.Object(
+  {
+    failing_rules: Type.Array(Type.Object({ rule_id: Type.String(), open_findings: Type.Integer() })),
+    untested_rules: Type.Array(Type.Object({ rule_id: Type.String(), why: Type.String() })),
+    passing_rules: Type.Array(Type.String()),
+  },
+  { description: 'the status rule by rule: failing (with open findings), not tested (and why), passing' },
+);
 
 const ControlView = Type.Object({
   id: Type.String(),
@@ -23,7 +32,9 @@ const ControlView = Type.Object({
   rules: Type.Array(Type.String(), { description: 'rules whose metadata names this control' }),
   status: StringEnum(STATUSES),
   reason: Type.String(),
-  open_findings: Type.Integer(),
+  reasons: Nullable(ReasonsView),
+  coverage: Nullable(StringEnum(['complete', 'partial'], { description: 'partial: some listing its rules read was incomplete (reported beside the status, never instead of it)' })),
+  open_findings: Type.Integer({ description: 'findings open when the evaluation ended, reported by it or carried (not seen, so not resolved)' }),
   excepted_findings: Type.Integer({ description: 'findings an approved exception covered in that evaluation: they do not fail the control' }),
   attestation: Nullable(Type.Object({ id: Type.String(), attested_by: Type.String(), attested_at: IsoDateTime, valid_until: IsoDateTime }, { description: 'the newest attestation still standing' })),
   evaluation_id: Nullable(Type.String()),
@@ -48,7 +59,7 @@ const FindingRef = Type.Object({ id: Type.String(), rule_id: Type.String(), seve
 
 
 async function latestEvaluation(db: Knex): Promise<Evaluation | undefined> {
-  return db('evaluations').select('id', 'finished_at', 'run_partial', 'bundle_revision').where({ status: 'complete' }).orderBy('finished_at', 'desc').first();
+  return db('evaluations').select('id', 'finished_at', 'run_partial', 'bundle_revision', 'rule_coverage').where({ status: 'complete' }).orderBy('finished_at', 'desc').first();
 }
 
 /** Control statuses from the latest complete evaluation, with the SOC2 compliance records' review dates. */
@@ -63,15 +74,15 @@ export async function controlViews(app: FastifyInstance, catalog: Catalog, rules
   const attested = await standingAttestations(app.db);
   return catalog.controls.map((control) => {
     const ruleIds = rules.filter((r) => r.controls.includes(control.id)).map((r) => r.id);
-    const { open, excepted } = counts.get(`${evaluation?.id}|${control.id}`) ?? { open: 0, excepted: 0 };
+    const { byRule, open, excepted } = countsOf(counts, evaluation?.id, control.id);
     const record = byControl.get(control.id);
     return {
       ...control,
       rules: ruleIds,
-      ...statusOf(control, ruleIds, evaluation, open, attested.get(control.id)),
+      ...statusOf(control, ruleIds, evaluation, byRule, attested.get(control.id)),
       attestation: attested.get(control.id) ?? null,
-      open_findings: evaluation?.run_partial ? 0 : open,
-      excepted_findings: evaluation?.run_partial ? 0 : excepted,
+      open_findings: open,
+      excepted_findings: excepted,
       evaluation_id: evaluation?.id ?? null,
       evaluated_at: evaluation?.finished_at ?? null,
       owner: record?.responsible_party ?? null,
@@ -153,6 +164,8 @@ export default async function controlRoutes(app: FastifyInstance, { catalog }: {
               run_partial: Type.Boolean(),
               status: StringEnum(STATUSES),
               reason: Type.String(),
+              reasons: Nullable(ReasonsView),
+              coverage: Nullable(StringEnum(['complete', 'partial'])),
               open_findings: Type.Integer(),
               excepted_findings: Type.Integer(),
             }),

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { RuleMetadata } from '../policy/engine.js';
 import type { Control } from './catalog.js';
-import { statusOf, type Status } from './status.js';
+import { statusOf, type EvaluationSummary, type Reasons, type RuleCounts, type Status } from './status.js';
 
 export interface TimelinePoint {
   evaluation_id: string;
@@ -10,6 +10,8 @@ export interface TimelinePoint {
   run_partial: boolean;
   status: Status;
   reason: string;
+  reasons: Reasons | null;
+  coverage: 'complete' | 'partial' | null;
   open_findings: number;
   excepted_findings: number;
 }
@@ -19,25 +21,42 @@ export interface Period {
   to: string;
 }
 
-export type FindingCounts = Map<string, { open: number; excepted: number }>;
+export type FindingCounts = Map<string, RuleCounts>;
+
+/** The counts of one control at one evaluation: per rule, and summed. */
+export function countsOf(counts: FindingCounts, evaluationId: string | undefined, controlId: string): { byRule: RuleCounts; open: number; excepted: number } {
+  const byRule: RuleCounts = counts.get(`${evaluationId}|${controlId}`) ?? new Map();
+  let open = 0;
+  let excepted = 0;
+  for (const c of byRule.values()) {
+    open += c.open;
+    excepted += c.excepted;
+  }
+  return { byRule, open, excepted };
+}
 
 /**
- * Open and excepted findings per evaluation and control, keyed `evaluationId|controlId`. Findings an
- * approved exception covered when the evaluation saw them do not fail a control; they are counted apart.
+ * Open and excepted findings per evaluation, control and rule, keyed `evaluationId|controlId`: every
+ * finding open when the evaluation ended, whether it reported it or carried it (not seen, not
+ * resolved). Findings an approved exception covered do not fail a control; they are counted apart.
  */
 export async function findingCounts(db: Knex, evaluationIds: string[], controlIds?: string[]): Promise<FindingCounts> {
   const counts: FindingCounts = new Map();
   if (evaluationIds.length === 0) return counts;
   const { rows } = await db.raw(
-    `SELECT ef.evaluation_id, c.control,
+    `SELECT ef.evaluation_id, c.control, f.rule_id,
             count(*) FILTER (WHERE ef.exception_id IS NULL)::int AS open,
             count(*) FILTER (WHERE ef.exception_id IS NOT NULL)::int AS excepted
        FROM evaluation_findings ef
        JOIN findings f ON f.id = ef.finding_id, jsonb_array_elements_text(f.controls) AS c(control)
-      WHERE ef.evaluation_id = ANY(?::uuid[]) ${controlIds ? 'AND c.control = ANY(?::text[])' : ''} GROUP BY 1, 2`,
+      WHERE ef.evaluation_id = ANY(?::uuid[]) ${controlIds ? 'AND c.control = ANY(?::text[])' : ''} GROUP BY 1, 2, 3`,
     controlIds ? [evaluationIds, controlIds] : [evaluationIds],
   );
-  for (const r of rows as Array<{ evaluation_id: string; control: string; open: number; excepted: number }>) counts.set(`${r.evaluation_id}|${r.control}`, r);
+  for (const r of rows as Array<{ evaluation_id: string; control: string; rule_id: string; open: number; excepted: number }>) {
+    const key = `${r.evaluation_id}|${r.control}`;
+    if (!counts.has(key)) counts.set(key, new Map());
+    counts.get(key)!.set(r.rule_id, { open: r.open, excepted: r.excepted });
+  }
   return counts;
 }
 
@@ -50,8 +69,8 @@ export const TIMELINE_LIMIT = 10_000;
  * a control; they are counted apart.
  */
 export async function controlTimelines(db: Knex, controls: Control[], rules: RuleMetadata[], period: Period): Promise<Map<string, TimelinePoint[]>> {
-  const evaluations: Array<{ id: string; finished_at: Date | string; run_partial: boolean; bundle_revision: string }> = await db('evaluations')
-    .select('id', 'finished_at', 'run_partial', 'bundle_revision')
+  const evaluations: Array<{ id: string; finished_at: Date | string; run_partial: boolean; bundle_revision: string; rule_coverage: EvaluationSummary['rule_coverage'] }> = await db('evaluations')
+    .select('id', 'finished_at', 'run_partial', 'bundle_revision', 'rule_coverage')
     .where({ status: 'complete' })
     .where('finished_at', '>=', period.from)
     .where('finished_at', '<', period.to)
@@ -64,15 +83,15 @@ export async function controlTimelines(db: Knex, controls: Control[], rules: Rul
     timelines.set(
       control.id,
       evaluations.map((e) => {
-        const c = counts.get(`${e.id}|${control.id}`) ?? { open: 0, excepted: 0 };
+        const c = countsOf(counts, e.id, control.id);
         return {
           evaluation_id: e.id,
           at: new Date(e.finished_at).toISOString(),
           bundle_revision: e.bundle_revision,
           run_partial: e.run_partial,
-          ...statusOf(control, ruleIds, e, c.open),
-          open_findings: e.run_partial ? 0 : c.open,
-          excepted_findings: e.run_partial ? 0 : c.excepted,
+          ...statusOf(control, ruleIds, e, c.byRule),
+          open_findings: c.open,
+          excepted_findings: c.excepted,
         };
       }),
     );
@@ -107,7 +126,7 @@ export function periodDays(period: Period): string[] {
 }
 
 const GAP_REASON: Record<'partial' | 'none', string> = {
-  partial: 'partial collection: the evaluations that day used incomplete data',
+  partial: 'not tested: the evaluations that day lacked complete data for its rules (partial collection or coverage)',
   none: 'no complete evaluation',
 };
 
@@ -124,7 +143,7 @@ export function coverageOf(control: Control, points: TimelinePoint[], period: Pe
   const days = periodDays(counted).map((date) => {
     const seen = byDay.get(date) ?? [];
     const tested = seen.filter((p) => p.status === 'passing' || p.status === 'failing');
-    const result: DayResult = tested.length ? (tested.some((p) => p.status === 'failing') ? 'failing' : 'passing') : seen.some((p) => p.run_partial) ? 'partial' : 'none';
+    const result: DayResult = tested.length ? (tested.some((p) => p.status === 'failing') ? 'failing' : 'passing') : seen.length ? 'partial' : 'none';
     return { date, result, evaluations: seen.length };
   });
   const gaps: Coverage['gaps'] = [];

@@ -9,7 +9,8 @@ import { epochSeconds, type PolicyInput, type Violation } from '../policy/input.
 import type { PolicyService } from '../policy/service.js';
 import { readRunState } from '../sources/run-store.js';
 import { catalogInput } from './catalog-input.js';
-import { resolveUnreported, upsertFindings } from './findings-repository.js';
+import { carryOpenFindings, resolveUnreported, upsertFindings } from './findings-repository.js';
+import { observedCounts, readCoverage, ruleCoverage, type CoverageRule, type RuleCoverage } from '../sources/coverage.js';
 
 export interface EvaluationRecord {
   id: string;
@@ -21,6 +22,8 @@ export interface EvaluationRecord {
   bundle_revision: string | null;
   catalog_sha256: string | null;
   run_partial: boolean | null;
+  /** Per rule: whether this evaluation tested it, and why not (src/sources/coverage.ts). */
+  rule_coverage: Record<string, RuleCoverage> | null;
   counts: Record<string, number>;
   error: string | null;
   created_at: string;
@@ -45,7 +48,9 @@ export async function createEvaluation(db: Knex, values: { runId: string; trigge
  * Evaluates the active bundle over a run's state and the metadata repository, then updates the
  * findings. `now` is when the run observed the estate, so the same run, bundle and catalog always
  * give the same findings. A partial run opens and refreshes findings but resolves none: what was
- * not seen is not evidence of a fix.
+ * not seen is not evidence of a fix. A complete run resolves a finding only where it listed the
+ * finding's resource type completely in its account and region (docs/ARCHITECTURE.md, "Coverage and
+ * resolution"); findings neither reported nor resolved are carried into the evaluation as still open.
  */
 export async function runEvaluation(db: Knex, policy: PolicyService, evaluationId: string): Promise<EvaluationRecord> {
   const evaluation: EvaluationRecord = await db('evaluations').where({ id: evaluationId }).first();
@@ -65,13 +70,16 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
     };
     const violations = (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[];
     const partial = run.status === 'partial';
+    const ruleCoverages = await coverageOfRules(db, run.id, engine.rules(), catalog);
     return await db.transaction(async (trx) => {
       await trx('evaluation_findings').where({ evaluation_id: evaluationId }).delete();
       const reported = await upsertFindings(trx, evaluationId, run.observed_at, violations);
+      // A partial run resolves nothing; a complete one only where it listed the finding's type completely.
+      const resolved = partial ? 0 : await resolveUnreported(trx, evaluationId, run.id, run.observed_at);
+      // What stays open without being seen again still fails its controls at this evaluation.
+      const carried = await carryOpenFindings(trx, evaluationId);
       // Approved, unexpired exceptions turn what they cover excepted, recorded per evaluation.
       const excepted = await applyExceptions(trx, evaluationId);
-      const scope = partial ? [] : await runScope(trx, run.id);
-      const resolved = await resolveUnreported(trx, evaluationId, run.observed_at, scope);
       const [done] = await trx('evaluations')
         .update({
           status: 'complete',
@@ -79,7 +87,8 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
           bundle_revision: engine.revision,
           catalog_sha256: sha256,
           run_partial: partial,
-          counts: JSON.stringify({ violations: reported.ids.length, new: reported.created, reopened: reported.reopened, resolved, excepted }),
+          rule_coverage: JSON.stringify(ruleCoverages),
+          counts: JSON.stringify({ violations: reported.ids.length, new: reported.created, reopened: reported.reopened, resolved, carried, excepted }),
           finished_at: trx.fn.now(),
         })
         .where({ id: evaluationId })
@@ -95,18 +104,13 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
   }
 }
 
-/** The accounts and regions a run looked at, plus account-level ('' region) and catalog ('', '') findings. */
-async function runScope(db: Knex, runId: string): Promise<Array<{ account: string; region: string }>> {
-  const pairs: Array<{ account: string; region: string }> = await db('run_items').distinct('account', 'region').where({ run_id: runId });
-  const sources: Array<{ account_id: string; region: string }> = await db('sources')
-    .select('account_id', 'region')
-    .whereIn('id', db('collection_runs').select(db.raw('jsonb_array_elements_text(source_ids)::uuid')).where({ id: runId }));
-  const scope = new Map<string, { account: string; region: string }>();
-  const add = (account: string, region: string) => scope.set(`${account}\u0000${region}`, { account, region });
-  for (const p of [...pairs, ...sources.map((s) => ({ account: s.account_id, region: s.region }))]) {
-    add(p.account, p.region);
-    add(p.account, '');
-  }
-  add('', '');
-  return [...scope.values()];
+/**
+ * Per rule of the bundle: did this evaluation test it? From the run's coverage, how many items of each
+ * type it holds, and the catalog (read whole, so its types are always complete).
+ */
+export async function coverageOfRules(db: Knex, runId: string, rules: CoverageRule[], catalog: PolicyInput['catalog']): Promise<Record<string, RuleCoverage>> {
+  const [rows, observed] = await Promise.all([readCoverage(db, runId), observedCounts(db, runId)]);
+  const assets = catalog?.assets ?? [];
+  const catalogCounts = { 'Custos::Catalog::Asset': assets.length, 'Custos::Catalog::Column': assets.reduce((n, a) => n + a.columns.length, 0) };
+  return Object.fromEntries(rules.map((rule) => [rule.id, ruleCoverage(rule, rows, observed, catalogCounts)]));
 }

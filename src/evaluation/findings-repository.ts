@@ -87,18 +87,44 @@ export async function upsertFindings(trx: Knex.Transaction, evaluationId: string
   return { ids, created, reopened };
 }
 
+/** Whether the run listed type `t` completely where finding `f` is (any region of its account for account-level findings, region ''). */
+const covered = (type: string) => `(EXISTS (SELECT 1 FROM run_coverage c WHERE c.run_id = :run AND c.account = f.account AND (c.region = f.region OR f.region = '') AND c.resource_type = ${type} AND c.complete)
+      AND NOT EXISTS (SELECT 1 FROM run_coverage c WHERE c.run_id = :run AND c.account = f.account AND (c.region = f.region OR f.region = '') AND c.resource_type = ${type} AND NOT c.complete))`;
+
 /**
- * Resolves open (or excepted) findings this evaluation no longer reports, but only within what the run looked
- * at (its accounts and regions, and the catalog): a run of one account says nothing about another.
+ * Resolves open (or excepted) findings this evaluation no longer reports, but only where the run
+ * listed what the finding is about completely, in the finding's account and region: its resource type
+ * when that is one of its rule's types, else (a finding about the account, say) every type of its
+ * rule. No service of the run may have listed it incompletely there. Catalog findings (Custos:: types)
+ * always resolve, since every evaluation reads the whole catalog. Not seeing something is evidence of
+ * its absence only where everything was looked at.
  */
-export async function resolveUnreported(trx: Knex.Transaction, evaluationId: string, resolvedAt: string, scope: Array<{ account: string; region: string }>): Promise<number> {
-  if (scope.length === 0) return 0;
+export async function resolveUnreported(trx: Knex.Transaction, evaluationId: string, runId: string, resolvedAt: string): Promise<number> {
   const { rowCount } = await trx.raw(
     `UPDATE findings f SET status = 'resolved', resolved_at = :at, last_evaluation_id = :evaluation
      WHERE f.status IN ('open', 'excepted')
-       AND (f.account, f.region) IN (SELECT x.account, x.region FROM jsonb_to_recordset(CAST(:scope AS jsonb)) AS x(account text, region text))
-       AND NOT EXISTS (SELECT 1 FROM evaluation_findings ef WHERE ef.evaluation_id = :evaluation AND ef.finding_id = f.id)`,
-    { at: resolvedAt, evaluation: evaluationId, scope: JSON.stringify(scope) },
+       AND NOT EXISTS (SELECT 1 FROM evaluation_findings ef WHERE ef.evaluation_id = :evaluation AND ef.finding_id = f.id)
+       AND (f.resource_type LIKE 'Custos::%'
+            OR (f.rule->'resource_types' @> to_jsonb(f.resource_type) AND ${covered('f.resource_type')})
+            OR (NOT f.rule->'resource_types' @> to_jsonb(f.resource_type) AND jsonb_array_length(f.rule->'resource_types') > 0
+                AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(f.rule->'resource_types') AS t(type) WHERE NOT ${covered('t.type')})))`,
+    { at: resolvedAt, evaluation: evaluationId, run: runId },
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * Records every finding still open or excepted that this evaluation did not report as carried
+ * (`reported = false`, with the exception that still covers it): it was not seen, so it was not
+ * resolved, and it fails its controls at this evaluation as before.
+ */
+export async function carryOpenFindings(trx: Knex.Transaction, evaluationId: string): Promise<number> {
+  const { rowCount } = await trx.raw(
+    `INSERT INTO evaluation_findings (evaluation_id, finding_id, reported, exception_id)
+     SELECT :evaluation, f.id, false, CASE WHEN f.status = 'excepted' THEN f.exception_id END
+       FROM findings f WHERE f.status IN ('open', 'excepted')
+     ON CONFLICT DO NOTHING`,
+    { evaluation: evaluationId },
   );
   return rowCount ?? 0;
 }
@@ -121,7 +147,7 @@ export async function listFindings(db: Knex, filters: FindingFilters): Promise<P
   if (filters.resource) query.where('resource_id', filters.resource);
   for (const field of ['severity', 'resource_type', 'status', 'account', 'region'] as const) if (filters[field]) query.where(field, filters[field]);
   if (filters.control) query.whereRaw('controls @> ?::jsonb', [JSON.stringify([filters.control])]);
-  if (filters.evaluation) query.whereIn('id', db('evaluation_findings').select('finding_id').where({ evaluation_id: filters.evaluation }));
+  if (filters.evaluation) query.whereIn('id', db('evaluation_findings').select('finding_id').where({ evaluation_id: filters.evaluation, reported: true }));
   return paginate<Finding & Record<string, unknown>>(query, filters);
 }
 

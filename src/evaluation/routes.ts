@@ -17,6 +17,11 @@ const Evaluation = Type.Object({
   bundle_revision: Nullable(Type.String()),
   catalog_sha256: Nullable(Type.String()),
   run_partial: Nullable(Type.Boolean()),
+  rule_coverage: Nullable(
+    Type.Record(Type.String(), Type.Object({ tested: Type.Boolean(), partial: Type.Boolean(), why: Type.Optional(Type.String()) }), {
+      description: 'per rule: whether this evaluation tested it (complete coverage of at least one resource of its types, or absence is compliance over a complete listing), and why not',
+    }),
+  ),
   counts: Type.Record(Type.String(), Type.Integer()),
   error: Nullable(Type.String()),
   created_at: IsoDateTime,

@@ -1,17 +1,10 @@
 import type { Knex } from 'knex';
 import type { Catalog } from '../controls/catalog.js';
-import { statusOf } from '../controls/status.js';
+import { statusOf, type EvaluationSummary, type RuleCounts } from '../controls/status.js';
 import type { RuleMetadata } from '../policy/engine.js';
+import { itemSlice } from '../sources/coverage.js';
 import { runItemRefs, runItemsDigest } from '../sources/run-store.js';
 import { appendEvidence } from './chain.js';
-
-/** Which run items a rule's resource type was checked against (catalog types are covered by the catalog hash). */
-function sliceOf(resourceType: string): { kind: string; type?: string } | undefined {
-  if (resourceType.startsWith('Custos::')) return undefined;
-  if (resourceType === 'AWS::SecurityHub::Finding') return { kind: 'finding' };
-  if (resourceType === 'AWS::LakeFormation::Permission') return { kind: 'permission' };
-  return { kind: 'resource', type: resourceType };
-}
 
 /**
  * One evidence item per tested control for a finished evaluation: its status and reason, the open
@@ -21,7 +14,7 @@ function sliceOf(resourceType: string): { kind: string; type?: string } | undefi
  */
 export async function recordEvaluationEvidence(
   trx: Knex.Transaction,
-  context: { evaluation: { id: string; run_id: string; bundle_revision: string; catalog_sha256: string; run_partial: boolean; finished_at: string }; observedAt: string; catalog: Catalog; rules: RuleMetadata[] },
+  context: { evaluation: { id: string; run_id: string; bundle_revision: string; catalog_sha256: string; run_partial: boolean; finished_at: string; rule_coverage: EvaluationSummary['rule_coverage'] }; observedAt: string; catalog: Catalog; rules: RuleMetadata[] },
 ): Promise<number> {
   const { evaluation, catalog, rules } = context;
   const items = await runItemRefs(trx, evaluation.run_id);
@@ -38,9 +31,16 @@ export async function recordEvaluationEvidence(
     const ofControl = findings.filter((f) => f.controls.includes(control.id));
     const failing = ofControl.filter((f) => !f.exception_id).map(({ controls, exception_id, ...f }) => f);
     const excepted = ofControl.filter((f) => f.exception_id).map(({ controls, ...f }) => f);
-    const slices = controlRules.flatMap((r) => r.resource_types.map(sliceOf)).filter((s): s is { kind: string; type?: string } => s !== undefined);
+    const slices = controlRules.flatMap((r) => r.resource_types.map(itemSlice)).filter((s): s is NonNullable<ReturnType<typeof itemSlice>> => s !== undefined);
     const checkedItems = items.filter((i) => slices.some((s) => s.kind === i.kind && (!s.type || s.type === i.type)));
-    const { status, reason } = statusOf(control, controlRules.map((r) => r.id), evaluation, failing.length);
+    const byRule: RuleCounts = new Map();
+    for (const f of ofControl) {
+      const c = byRule.get(f.rule_id) ?? { open: 0, excepted: 0 };
+      if (f.exception_id) c.excepted++;
+      else c.open++;
+      byRule.set(f.rule_id, c);
+    }
+    const { status, reason, reasons, coverage } = statusOf(control, controlRules.map((r) => r.id), evaluation, byRule);
     evidence.push({
       control_id: control.id,
       kind: 'evaluation' as const,
@@ -51,6 +51,8 @@ export async function recordEvaluationEvidence(
         control: { id: control.id, title: control.title },
         status,
         reason,
+        reasons,
+        coverage,
         rules: controlRules.map((r) => ({ id: r.id, title: r.title, severity: r.severity })),
         evaluation: { id: evaluation.id, run_id: evaluation.run_id, run_partial: evaluation.run_partial, bundle_revision: evaluation.bundle_revision, catalog_sha256: evaluation.catalog_sha256, finished_at: evaluation.finished_at },
         checked: runItemsDigest(checkedItems),

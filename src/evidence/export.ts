@@ -248,7 +248,7 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
       tool: { name: 'Custos', version: context.version },
       bundleRevisions: [...bundleRevisions].sort(),
       chainHead: head?.hash ?? GENESIS,
-      controls: summaries().map((s) => ({ id: s.id, title: s.title, automation: s.automation, status: s.status, reason: s.reason, daysTested: s.days_tested, daysInPeriod: s.days_in_period, evidencePath: `controls/${s.id}/`, evidenceItems: s.evidence_items })),
+      controls: summaries().map((s) => ({ id: s.id, title: s.title, automation: s.automation, status: s.status, reason: s.reason, reasons: s.reasons, coverage: s.coverage, daysTested: s.days_tested, daysInPeriod: s.days_in_period, evidencePath: `controls/${s.id}/`, evidenceItems: s.evidence_items })),
       findings: findings.map((f) => ({
         id: f.id, ruleId: f.rule_id, ruleTitle: ruleTitle.get(f.rule_id) ?? f.rule_id, severity: f.severity, controls: f.controls, resourceType: f.resource_type, resourceId: f.resource_id,
         account: f.account, region: f.region, msg: f.msg, status: f.status, firstSeenAt: iso(f.first_seen_at)!, lastSeenAt: iso(f.last_seen_at)!, resolvedAt: iso(f.resolved_at), exceptionId: f.exception_id,
@@ -312,7 +312,7 @@ function summarise(control: Control, points: TimelinePoint[], coverage: Coverage
   const last = points.at(-1);
   const tested = points.filter((p) => p.status === 'passing' || p.status === 'failing');
   // A manual control's status is its attestation standing at the end of the period, if any.
-  const manual = statusOf(control, [], undefined, 0, attested);
+  const manual = statusOf(control, [], undefined, new Map(), attested);
   const status = control.automation === 'manual' ? manual.status : (last?.status ?? 'not_tested');
   const reason = control.automation === 'manual' ? `${manual.reason}; ${attestations} attestation(s) in the period` : (last?.reason ?? 'no complete evaluation in the period');
   return {
@@ -321,6 +321,8 @@ function summarise(control: Control, points: TimelinePoint[], coverage: Coverage
     automation: control.automation,
     status,
     reason,
+    reasons: control.automation === 'manual' ? null : (last?.reasons ?? null),
+    coverage: control.automation === 'manual' ? null : (last?.coverage ?? null),
     evaluations: points.length,
     pass_rate: tested.length ? tested.filter((p) => p.status === 'passing').length / tested.length : null,
     days_tested: coverage.days_tested,

@@ -1,6 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import type { Control as CatalogControl } from '../controls/catalog.js';
-import type { Status } from '../controls/status.js';
+import type { Reasons, Status } from '../controls/status.js';
 
 /**
  * The OSCAL `assessment-results` document of an auditor export (NIST OSCAL 1.1.2; validated in the
@@ -42,6 +42,9 @@ export interface OscalInput {
     automation: CatalogControl['automation'];
     status: Status;
     reason: string;
+    /** Rule by rule at the end of the period (failing with open counts, not tested with why, passing). */
+    reasons?: Reasons | null;
+    coverage?: 'complete' | 'partial' | null;
     daysTested: number;
     daysInPeriod: number;
     /** Folder in the zip. */
@@ -182,7 +185,14 @@ export function assessmentResults(input: OscalInput): Record<string, unknown> {
       uuid: uid('finding', from, to, control.id),
       title: `${control.id} ${control.title}`,
       description: control.reason || `${control.id} is ${statusText(control)}.`,
-      props: props({ 'control-id': control.id, 'control-status': control.status }),
+      props: props({
+        'control-id': control.id,
+        'control-status': control.status,
+        coverage: control.coverage ?? undefined,
+        'failing-rule': (control.reasons?.failing_rules ?? []).map((r) => `${r.rule_id} (${r.open_findings} open)`),
+        'untested-rule': (control.reasons?.untested_rules ?? []).map((r) => `${r.rule_id}: ${r.why}`),
+        'passing-rule': control.reasons?.passing_rules ?? [],
+      }),
       origins: toolOrigin,
       target: {
         type: 'objective-id',

@@ -1,6 +1,6 @@
 import type { ExportRequest, PeriodAttestation, PeriodException, PeriodFinding } from './export.js';
 import type { Control } from '../controls/catalog.js';
-import type { Status } from '../controls/status.js';
+import type { Reasons, Status } from '../controls/status.js';
 
 export interface SummaryControl {
   id: string;
@@ -8,6 +8,9 @@ export interface SummaryControl {
   automation: Control['automation'];
   status: Status;
   reason: string;
+  /** Rule by rule, at the last evaluation of the period; null for manual controls and when none ran. */
+  reasons: Reasons | null;
+  coverage: 'complete' | 'partial' | null;
   evaluations: number;
   /** Share of the period's complete evaluations that passed; null when none tested it. */
   pass_rate: number | null;
@@ -23,6 +26,17 @@ const escape = (value: unknown) =>
   String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const percent = (value: number | null) => (value === null ? '—' : `${Math.round(value * 1000) / 10}%`);
+
+/** Which rules failed (with open findings), which were not tested (and why), which passed. */
+function ruleCell(reasons: Reasons | null): string {
+  if (!reasons) return '—';
+  const parts = [
+    ...reasons.failing_rules.map((r) => `<span class="failing">failing</span> ${escape(r.rule_id)} (${r.open_findings} open)`),
+    ...reasons.untested_rules.map((r) => `<span class="not_tested">not tested</span> ${escape(r.rule_id)}: ${escape(r.why)}`),
+    ...reasons.passing_rules.map((r) => `<span class="passing">passing</span> ${escape(r)}`),
+  ];
+  return parts.join('<br>') || '—';
+}
 
 const MAX_FINDINGS = 500;
 const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3, informational: 4 };
@@ -56,9 +70,9 @@ Generated ${escape(request.generatedAt.toISOString())} by ${escape(request.gener
 <p>Controls: ${controls.length} — passing ${count('passing')}, failing ${count('failing')}, not tested ${count('not_tested')}, manual ${count('manual')}.
 Status is at the last complete evaluation of the period; a control is never shown passing on partial data.</p>
 <h2>Controls</h2>
-<table><thead><tr><th>Control</th><th>Automation</th><th>Status at end</th><th>Reason</th><th>Evaluations</th><th>Pass rate</th><th>Days tested</th><th>Gaps</th><th>Open findings at end</th><th>Evidence items</th><th>Attestations</th></tr></thead>
+<table><thead><tr><th>Control</th><th>Automation</th><th>Status at end</th><th>Reason</th><th>Rules</th><th>Evaluations</th><th>Pass rate</th><th>Days tested</th><th>Gaps</th><th>Open findings at end</th><th>Evidence items</th><th>Attestations</th></tr></thead>
 <tbody>
-${rows(controls.map((c) => [`<strong>${escape(c.id)}</strong> ${escape(c.title)}`, escape(c.automation), `<span class="${c.status}">${escape(c.status)}</span>`, escape(c.reason), String(c.evaluations), percent(c.pass_rate), c.automation === 'manual' ? '—' : `${c.days_tested} / ${c.days_in_period}`, c.automation === 'manual' ? '—' : String(c.gaps), String(c.open_findings_at_end), String(c.evidence_items), String(c.attestations)]))}
+${rows(controls.map((c) => [`<strong>${escape(c.id)}</strong> ${escape(c.title)}`, escape(c.automation), `<span class="${c.status}">${escape(c.status)}</span>${c.coverage === 'partial' ? '<br>coverage: partial' : ''}`, escape(c.reason), ruleCell(c.reasons), String(c.evaluations), percent(c.pass_rate), c.automation === 'manual' ? '—' : `${c.days_tested} / ${c.days_in_period}`, c.automation === 'manual' ? '—' : String(c.gaps), String(c.open_findings_at_end), String(c.evidence_items), String(c.attestations)]))}
 </tbody></table>
 <h2>Open findings (${findings.length}${findings.length > MAX_FINDINGS ? `, first ${MAX_FINDINGS} shown; all are in findings.csv` : ''})</h2>
 <table><thead><tr><th>Severity</th><th>Rule</th><th>Controls</th><th>Resource</th><th>First seen</th><th>Message</th></tr></thead><tbody>

@@ -37,6 +37,8 @@ export interface RuleMetadata {
   remediation: string;
   /** Present (true) on rules whose low-risk remediation may run without approval (CUSTOS_AUTO_REMEDIATE). */
   auto_remediate?: boolean;
+  /** Present (true) on rules for which no resource of their types is compliance, when the type was listed completely. */
+  absence_is_compliance?: boolean;
   package: string;
 }
 

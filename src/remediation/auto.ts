@@ -21,6 +21,7 @@ export async function autoRemediate(context: RemediationJobContext, evaluationId
   const candidates: Array<{ rule_id: string; resource_id: string }> = await db('findings as f')
     .join('evaluation_findings as ef', 'ef.finding_id', 'f.id')
     .where('ef.evaluation_id', evaluationId)
+    .where('ef.reported', true)
     .where('f.status', 'open')
     .whereRaw(`(f.rule->>'auto_remediate') = 'true'`)
     .whereIn(db.raw(`f.rule->>'remediation'`) as unknown as string, LOW_RISK)

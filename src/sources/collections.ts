@@ -4,7 +4,8 @@ import { recordCollectionEvidence } from '../evidence/collection-evidence.js';
 import { recordAudit, type AuditContext } from '../audit/repository.js';
 import { HttpProblem } from '../http/problem.js';
 import { collectorContext, describeAwsError } from './aws.js';
-import { collectorNamed } from './collectors/index.js';
+import { COLLECTORS, collectorNamed } from './collectors/index.js';
+import { storeCoverage, type CoverageRow } from './coverage.js';
 import { storeRunState, type RunState } from './run-store.js';
 import { parseSnapshot } from './snapshot.js';
 
@@ -67,6 +68,7 @@ export async function importSnapshot(db: Knex, snapshot: unknown, values: { trig
     const observedAt = state.observedAt ?? new Date().toISOString();
     await trx('collection_runs').insert({ id, status: 'running', trigger: values.trigger, requested_by: values.context.actor, observed_at: observedAt, started_at: trx.fn.now() });
     await storeRunState(trx, id, state);
+    await storeCoverage(trx, id, state.coverage);
     const [run] = await trx('collection_runs')
       .update({ status: 'complete', counts: JSON.stringify({ file: countsOf(state) }), progress: JSON.stringify({ done: 1, total: 1 }), finished_at: trx.fn.now() })
       .where({ id })
@@ -95,6 +97,7 @@ export async function executeRun(db: Knex, runId: string, options: { endpoint?: 
       .where({ id: runId });
 
     const state: RunState = { resources: [], findings: [], permissions: [], settings: [] };
+    const coverage: CoverageRow[] = [];
     const gaps: string[] = [];
     const counts: Record<string, Record<string, number>> = {};
     for (const [done, { source, service }] of tasks.entries()) {
@@ -103,8 +106,11 @@ export async function executeRun(db: Knex, runId: string, options: { endpoint?: 
         { account: source.account_id, region: source.region, roleArn: source.role_arn },
         { endpoint: options.endpoint, now: Math.floor(observedAt.getTime() / 1000), since: run.since ?? undefined, maxAttempts: options.maxAttempts },
       );
+      const where = { account: source.account_id, region: source.region, service };
       try {
-        const output = await collectorNamed(service).collect(context);
+        const collector = collectorNamed(service);
+        const output = await collector.collect(context);
+        coverage.push(...output.coverage.map((c) => ({ ...where, resource_type: c.resource_type, complete: c.complete, reason: c.complete ? null : (c.reason ?? 'incomplete') })));
         state.resources.push(...output.resources);
         state.findings.push(...output.findings);
         state.permissions.push(...output.permissions);
@@ -112,11 +118,16 @@ export async function executeRun(db: Knex, runId: string, options: { endpoint?: 
         gaps.push(...output.gaps.map((gap) => `${source.name}/${service}: ${gap}`));
         counts[`${source.name}/${service}`] = countsOf({ ...output });
       } catch (error) {
-        gaps.push(`${source.name}/${service}: ${describeAwsError('collect', error)}`);
+        const gap = describeAwsError('collect', error);
+        gaps.push(`${source.name}/${service}: ${gap}`);
+        // Nothing it declares was listed: no coverage row is missing, each says why.
+        const types = Object.hasOwn(COLLECTORS, service) ? COLLECTORS[service]!.resourceTypes : [];
+        coverage.push(...types.map((resource_type) => ({ ...where, resource_type, complete: false, reason: gap })));
       }
     }
     return await db.transaction(async (trx) => {
       await storeRunState(trx, runId, state);
+      await storeCoverage(trx, runId, coverage);
       const [finished] = await trx('collection_runs')
         .update({
           status: gaps.length ? 'partial' : 'complete',

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { readCoverage } from './coverage.js';
 import type { FastifyInstance } from 'fastify';
 import { auditContext } from '../auth/plugin.js';
 import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
@@ -59,6 +60,11 @@ const Run = Type.Object({
   finished_at: Type.Union([IsoDateTime, Type.Null()]),
   duration_ms: Type.Union([Type.Number(), Type.Null()]),
 });
+
+const Coverage = Type.Array(
+  Type.Object({ account: Type.String(), region: Type.String(), service: Type.String(), resource_type: Type.String(), complete: Type.Boolean(), reason: Type.Union([Type.String(), Type.Null()]) }),
+  { description: 'what the run listed, per account, region, service and resource type, and whether completely (docs/ARCHITECTURE.md, "Coverage and resolution")' },
+);
 
 const withDuration = <T extends { started_at: string | null; finished_at: string | null }>(run: T) => ({
   ...run,
@@ -127,12 +133,17 @@ export default async function sourceRoutes(app: FastifyInstance) {
 
   app.get('/v1/collections/:id', {
     config: { roles: CATALOG_READERS },
-    schema: { tags: ['collection'], summary: 'A run: status, progress, per-service counts, duration, gaps', params: IdParams, response: { 200: Run, ...problemResponses(400, 401, 403, 404) } },
+    schema: {
+      tags: ['collection'],
+      summary: 'A run: status, progress, per-service counts, duration, gaps, and its coverage',
+      params: IdParams,
+      response: { 200: Type.Intersect([Run, Type.Object({ coverage: Coverage })]), ...problemResponses(400, 401, 403, 404) },
+    },
     handler: async (request) => {
       const { id } = request.params as IdParams;
       const run = await getRun(app.db, id);
       if (!run) throw notFound('collection run', id);
-      return withDuration(run);
+      return { ...withDuration(run), coverage: await readCoverage(app.db, id) };
     },
   });
 

@@ -4,9 +4,25 @@ import addFormatsModule from 'ajv-formats';
 import { HttpProblem, type FieldError } from '../http/problem.js';
 import { fieldErrors } from '../http/validation.js';
 import { Finding, LakeFormationPermission, RESOURCE_CONFIGURATIONS, Resource } from '../policy/input.js';
+import { snapshotCoverage, type CoverageRow } from './coverage.js';
 import type { RunState } from './run-store.js';
 
 const Setting = Type.Object({ key: Type.String({ minLength: 1 }), account: Type.String(), region: Type.String(), value: Type.Unknown() }, { additionalProperties: false });
+
+/**
+ * What a snapshot says it listed completely (or not). Without it, every account, region and type the
+ * snapshot holds an item of counts as completely listed, and nothing else does.
+ */
+const CoverageDeclaration = Type.Object(
+  {
+    account: Type.String({ maxLength: 64 }),
+    region: Type.String({ maxLength: 64 }),
+    resource_type: Type.String({ minLength: 1, maxLength: 200, description: 'e.g. AWS::S3::Bucket, AWS::SecurityHub::Finding, AWS::LakeFormation::Permission' }),
+    complete: Type.Boolean(),
+    reason: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
 
 /** A collection imported from a file: the normalised state, as the collectors would have produced it. */
 export const Snapshot = Type.Object(
@@ -16,6 +32,7 @@ export const Snapshot = Type.Object(
     findings: Type.Array(Finding),
     lake_formation: Type.Object({ permissions: Type.Array(LakeFormationPermission) }),
     settings: Type.Optional(Type.Array(Setting)),
+    coverage: Type.Optional(Type.Array(CoverageDeclaration, { maxItems: 10_000, description: 'what was listed completely; default: each account, region and type the snapshot holds items of' })),
   },
   { additionalProperties: false },
 );
@@ -32,7 +49,7 @@ const validateConfiguration = Object.fromEntries(
  * Checks a snapshot whole before anything is stored: the document shape, then each resource's
  * configuration against its type. Throws a 400 naming every offending field (up to 20).
  */
-export function parseSnapshot(snapshot: unknown, prefix = 'snapshot'): RunState & { observedAt?: string } {
+export function parseSnapshot(snapshot: unknown, prefix = 'snapshot'): RunState & { observedAt?: string; coverage: CoverageRow[] } {
   const problems: FieldError[] = [];
   const add = (errors: FieldError[], path: string) => problems.push(...errors.map((e) => ({ ...e, field: e.field === '(root)' ? path : `${path}.${e.field}` })));
   if (!validateSnapshot(snapshot)) add(fieldErrors(validateSnapshot.errors ?? [], 'body'), prefix);
@@ -54,11 +71,6 @@ export function parseSnapshot(snapshot: unknown, prefix = 'snapshot'): RunState 
     throw new HttpProblem(400, 'invalid-snapshot', `the snapshot is not valid; nothing was stored: ${shown.map((p) => `${p.field} ${p.message}`).join('; ')}`, shown);
   }
   const valid = snapshot as Snapshot;
-  return {
-    resources: valid.resources,
-    findings: valid.findings,
-    permissions: valid.lake_formation.permissions,
-    settings: valid.settings ?? [],
-    observedAt: valid.observed_at,
-  };
+  const state: RunState = { resources: valid.resources, findings: valid.findings, permissions: valid.lake_formation.permissions, settings: valid.settings ?? [] };
+  return { ...state, observedAt: valid.observed_at, coverage: snapshotCoverage(state, valid.coverage ?? []) };
 }

@@ -1,6 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Finding, LakeFormationPermission, Resource } from '../policy/input.js';
+import type { CoverageEntry } from './coverage.js';
 
 export type NormalisedResource = Static<typeof Resource>;
 export type NormalisedFinding = Static<typeof Finding>;
@@ -26,6 +27,12 @@ export interface CollectorOutput {
    * makes the run `partial`: downstream never treats what is missing as compliant.
    */
   gaps: string[];
+  /**
+   * One entry per resource type the collector declares: complete when it listed every resource of
+   * that type in the account and region, else why not. Only a complete listing lets an evaluation
+   * resolve findings of that type or call a rule tested (docs/ARCHITECTURE.md, "Coverage and resolution").
+   */
+  coverage: CoverageEntry[];
 }
 
 /** Where and as whom a collector runs. Clients built from `aws` honour AWS_ENDPOINT_URL and retry with backoff. */
@@ -50,7 +57,13 @@ export interface Collector {
   description: string;
   /** The IAM actions the role Custos assumes needs for this collector. */
   permissions: string[];
+  /**
+   * The resource types it lists (Security Hub findings count as AWS::SecurityHub::Finding, Lake
+   * Formation permissions as AWS::LakeFormation::Permission). Its output's `coverage` has one entry
+   * for each; it emits no resource of another type.
+   */
+  resourceTypes: readonly string[];
   collect(context: CollectorContext): Promise<CollectorOutput>;
 }
 
-export const emptyOutput = (): CollectorOutput => ({ resources: [], findings: [], permissions: [], settings: [], gaps: [] });
+export const emptyOutput = (): CollectorOutput => ({ resources: [], findings: [], permissions: [], settings: [], gaps: [], coverage: [] });

@@ -36,27 +36,57 @@ const evaluate = evaluateSnapshot;
 
 const control = async (api: TestApp, id: string) => (await api.call('GET', `/v1/controls/${id}`, { as: 'auditor' })).body;
 
+const ACCOUNT = '111122223333';
+const nothing = (observed_at: string) => ({ observed_at, resources: [], findings: [], lake_formation: { permissions: [] } });
+/** A snapshot that says S3 was listed completely in the demo account and region, and held no bucket. */
+const noBuckets = (observed_at: string, complete = true) => ({
+  ...nothing(observed_at),
+  coverage: [{ account: ACCOUNT, region: 'us-east-1', resource_type: 'AWS::S3::Bucket', complete, ...(complete ? {} : { reason: 'ListBuckets throttled' }) }],
+});
+
 t.test('status per control from the latest evaluation, with reasons and history', async (t) => {
   const api = await testApp(t);
   await loadDemoData(api.app.db);
 
-  t.match(await control(api, 'CC6.6'), { status: 'not_tested', reason: 'no evaluation has run yet' });
+  t.match(await control(api, 'CC6.6'), { status: 'not_tested', reason: 'no evaluation has run yet', reasons: null, coverage: null });
   t.match(await control(api, 'CC1.1'), { status: 'manual', automation: 'manual' });
   t.match(await control(api, 'CC6.1'), { owner: 'ciso@bank.example', last_review_date: '2026-08-15', next_review_date: '2026-11-15' });
 
   await evaluate(api, wealthEstate);
   const cc66 = await control(api, 'CC6.6');
-  t.match(cc66, { status: 'failing', open_findings: 2, rules: ['s3.bucket_public_read', 's3.bucket_public_write'] });
+  t.match(cc66, { status: 'failing', open_findings: 2, rules: ['s3.bucket_public_read', 's3.bucket_public_write'], coverage: 'complete' });
+  t.same(cc66.reasons, { failing_rules: [{ rule_id: 's3.bucket_public_read', open_findings: 2 }], untested_rules: [], passing_rules: ['s3.bucket_public_write'] });
   t.same(cc66.failing_findings.map((f: { resource_id: string }) => f.resource_id).sort(), ['wealth-analytics-exports', 'wealth-client-documents']);
 
-  // A clean estate: CC6.6 passes; the catalog's own PII findings keep CC6.1 failing.
-  const clean = { observed_at: '2026-11-21T06:00:00.000Z', resources: [], findings: [], lake_formation: { permissions: [] } };
-  await evaluate(api, clean);
-  t.match(await control(api, 'CC6.6'), { status: 'passing', open_findings: 0, failing_findings: [] });
-  t.match(await control(api, 'CC6.1'), { status: 'failing' });
+  // Issue 11, reproduction 4: the reason names the rule that failed, not every rule of the control.
+  const cc72 = await control(api, 'CC7.2');
+  t.equal(cc72.status, 'failing');
+  t.equal(cc72.reason, '1 open finding(s): s3.bucket_access_logging (1)');
+  t.same(cc72.reasons.failing_rules, [{ rule_id: 's3.bucket_access_logging', open_findings: 1 }]);
+  t.same(cc72.reasons.passing_rules, ['cloudtrail.multi_region_validation']);
+
+  // A snapshot that saw nothing resolves nothing: S3 was not listed, so the public buckets stay open
+  // and CC6.6 stays failing (it used to read "passing").
+  await evaluate(api, nothing('2026-11-21T06:00:00.000Z'));
+  t.match(await control(api, 'CC6.6'), { status: 'failing', open_findings: 2 });
+
+  // S3 listed completely with no bucket: the public-bucket findings resolve, and "no public bucket"
+  // holds over zero buckets (the rules declare absence_is_compliance).
+  await evaluate(api, noBuckets('2026-11-22T06:00:00.000Z'));
+  const passing = await control(api, 'CC6.6');
+  t.match(passing, { status: 'passing', open_findings: 0, failing_findings: [], coverage: 'complete' });
+  t.same(passing.reasons, { failing_rules: [], untested_rules: [], passing_rules: ['s3.bucket_public_read', 's3.bucket_public_write'] });
+  // CC7.2's rules need a trail and a bucket to have been seen: zero buckets is not access logging.
+  const untested = await control(api, 'CC7.2');
+  t.equal(untested.status, 'not_tested');
+  t.same(untested.reasons.untested_rules.map((r: { rule_id: string }) => r.rule_id), ['cloudtrail.multi_region_validation', 's3.bucket_access_logging']);
+  t.match(untested.reasons.untested_rules[0].why, /no collection covered AWS::CloudTrail::Trail/);
+  t.match(untested.reasons.untested_rules[1].why, /listed completely with none observed: AWS::S3::Bucket in 111122223333\/us-east-1/);
+  t.match(await control(api, 'CC6.1'), { status: 'failing' }, 'the catalog\'s own PII findings keep CC6.1 failing');
 
   const history = await api.call('GET', '/v1/controls/CC6.6/history', { as: 'auditor' });
-  t.same(history.body.items.map((i: { status: string }) => i.status), ['failing', 'passing']);
+  t.same(history.body.items.map((i: { status: string }) => i.status), ['failing', 'failing', 'passing']);
+  t.same(history.body.items.map((i: { open_findings: number }) => i.open_findings), [2, 2, 0]);
   t.equal((await api.call('GET', '/v1/controls/CC6.6/history?from=2999-01-01T00:00:00Z&to=2999-02-01T00:00:00Z')).body.items.length, 0);
 
   const list = await api.call('GET', '/v1/controls?status=manual', { as: 'steward' });
@@ -64,22 +94,35 @@ t.test('status per control from the latest evaluation, with reasons and history'
   t.equal((await api.call('GET', '/v1/controls/CC99.1')).status, 400);
   t.equal((await api.call('GET', '/v1/controls/CC9.9')).status, 404, 'well-formed but not in the catalog');
 
-  // Data that was only partly read is never reported compliant.
-  await api.app.db('evaluations').update({ run_partial: true }).where({ id: history.body.items[1].evaluation_id });
-  t.match(await control(api, 'CC6.6'), { status: 'not_tested', reason: /partial collection run/ });
+  // S3 listed incompletely: nothing known about buckets, so CC6.6 is not tested, and says why.
+  await evaluate(api, noBuckets('2026-11-23T06:00:00.000Z', false));
+  const partial = await control(api, 'CC6.6');
+  t.match(partial, { status: 'not_tested', coverage: 'partial' });
+  t.match(partial.reasons.untested_rules[0], { rule_id: 's3.bucket_public_read', why: /not completely listed: AWS::S3::Bucket in 111122223333\/us-east-1 \(file: ListBuckets throttled\)/ });
+});
+
+t.test('issue 11, reproduction 2: an estate with no resources of a rule\'s types is not_tested, never passing', async (t) => {
+  const api = await testApp(t);
+  await evaluate(api, nothing('2026-11-21T06:00:00.000Z'));
+  const { body } = await api.call('GET', '/v1/controls?automation=automated', { as: 'auditor' });
+  const automated = body.items as Array<{ id: string; status: string; reasons: { untested_rules: Array<{ rule_id: string; why: string }> } }>;
+  t.ok(automated.length > 0);
+  t.same(automated.filter((c) => c.status === 'passing').map((c) => c.id), [], 'nothing passes on no data');
+  const cc66 = automated.find((c) => c.id === 'CC6.6')!;
+  t.equal(cc66.status, 'not_tested');
+  t.match(cc66.reasons.untested_rules, [{ rule_id: 's3.bucket_public_read', why: /no collection covered AWS::S3::Bucket/ }, { rule_id: 's3.bucket_public_write' }]);
 });
 
 t.test('Type II coverage: days tested in a period, and the gaps', async (t) => {
   const api = await testApp(t);
   await loadDemoData(api.app.db);
-  const clean = { observed_at: '2026-11-21T06:00:00.000Z', resources: [], findings: [], lake_formation: { permissions: [] } };
   const first = await evaluate(api, wealthEstate);
-  const second = await evaluate(api, clean);
-  const third = await evaluate(api, clean);
-  // Place the evaluations on chosen days: failing on the 2nd, passing on the 3rd, partial on the 6th.
+  const second = await evaluate(api, noBuckets('2026-11-21T06:00:00.000Z'));
+  const third = await evaluate(api, noBuckets('2026-11-22T06:00:00.000Z', false));
+  // Place the evaluations on chosen days: failing on the 2nd, passing on the 3rd, not tested on the 6th.
   await api.app.db('evaluations').update({ finished_at: '2026-10-02T10:00:00Z' }).where({ id: first.id });
   await api.app.db('evaluations').update({ finished_at: '2026-10-03T10:00:00Z' }).where({ id: second.id });
-  await api.app.db('evaluations').update({ finished_at: '2026-10-06T10:00:00Z', run_partial: true }).where({ id: third.id });
+  await api.app.db('evaluations').update({ finished_at: '2026-10-06T10:00:00Z' }).where({ id: third.id });
 
   const period = 'from=2026-10-01T00:00:00Z&to=2026-10-08T00:00:00Z';
   const coverage = await api.call('GET', `/v1/controls/CC6.6/coverage?${period}`, { as: 'auditor' });
@@ -89,11 +132,12 @@ t.test('Type II coverage: days tested in a period, and the gaps', async (t) => {
   t.same(coverage.body.gaps, [
     { from: '2026-10-01', to: '2026-10-01', days: 1, reason: 'no complete evaluation' },
     { from: '2026-10-04', to: '2026-10-05', days: 2, reason: 'no complete evaluation' },
-    { from: '2026-10-06', to: '2026-10-06', days: 1, reason: 'partial collection: the evaluations that day used incomplete data' },
+    { from: '2026-10-06', to: '2026-10-06', days: 1, reason: 'not tested: the evaluations that day lacked complete data for its rules (partial collection or coverage)' },
     { from: '2026-10-07', to: '2026-10-07', days: 1, reason: 'no complete evaluation' },
   ]);
   const history = await api.call('GET', `/v1/controls/CC6.6/history?${period}`, { as: 'auditor' });
   t.same(history.body.items.map((i: { status: string }) => i.status), ['failing', 'passing', 'not_tested']);
+  t.same(history.body.items.map((i: { coverage: string }) => i.coverage), ['complete', 'complete', 'partial']);
 
   // Days still to come are neither tested nor gaps.
   const today = new Date().toISOString().slice(0, 10);

@@ -148,3 +148,35 @@ t.test('--demo opens with the demo estate already evaluated', async (t) => {
   t.equal(runs.body.items[0].trigger, 'demo');
   t.ok((await allFindings(api, '&rule=s3.bucket_public_read')).length === 2);
 });
+
+t.test('issue 11, reproduction 1: a complete snapshot without IAM does not resolve the IAM finding', async (t) => {
+  const api = await testApp(t);
+  const iam = wealthEstate.resources.find((r) => r.type === 'AWS::IAM::PasswordPolicy')!;
+  const bucket = wealthEstate.resources.find((r) => r.id === 'wealth-access-logs')!;
+  const snapshot = (observed_at: string, resources: unknown[]) => ({ observed_at, resources, findings: [], lake_formation: { permissions: [] } });
+  await importAndEvaluate(api, snapshot('2026-11-20T06:00:00.000Z', [iam, bucket]));
+  const { run, evaluation } = await importAndEvaluate(api, snapshot('2026-11-21T06:00:00.000Z', [bucket]));
+  t.match(run, { status: 'complete' });
+  t.match(evaluation.counts, { resolved: 0, carried: 1 });
+  t.match(evaluation.rule_coverage['iam.password_policy'], { tested: false, why: /no collection covered AWS::IAM::PasswordPolicy/ });
+
+  const [finding] = await allFindings(api, '&rule=iam.password_policy');
+  t.match(finding, { status: 'open', resolved_at: null, last_seen_at: '2026-11-20T06:00:00.000Z' }, 'IAM was not looked at: the finding stays open');
+  const cc61 = (await api.call('GET', '/v1/controls/CC6.1', { as: 'auditor' })).body;
+  t.match(cc61, { status: 'failing', open_findings: 1 });
+  t.same(cc61.reasons.failing_rules, [{ rule_id: 'iam.password_policy', open_findings: 1 }]);
+  t.same(cc61.failing_findings.map((f: { rule_id: string }) => f.rule_id), ['iam.password_policy']);
+  // The run says what it covered: the bucket's type, completely, and nothing about IAM.
+  const coverage = (await api.call('GET', `/v1/collections/${run.id}`)).body.coverage;
+  t.same(coverage, [{ account: ACCOUNT, region: 'us-east-1', service: 'file', resource_type: 'AWS::S3::Bucket', complete: true, reason: null }]);
+  // The findings of an evaluation are what it reported; the carried one is not among them.
+  const reported = (await allFindings(api, `&evaluation=${evaluation.id}`)).map((f) => f.rule_id);
+  t.ok(reported.length > 0);
+  t.notOk(reported.includes('iam.password_policy'));
+
+  // A snapshot that lists IAM completely and finds a strong policy resolves it.
+  const strong = { ...iam, configuration: { present: true, minimum_password_length: 16, require_symbols: true, require_numbers: true, require_uppercase_characters: true, require_lowercase_characters: true } };
+  const third = await importAndEvaluate(api, snapshot('2026-11-22T06:00:00.000Z', [strong, bucket]));
+  t.match(third.evaluation.counts, { resolved: 1, carried: 0 });
+  t.match((await allFindings(api, '&rule=iam.password_policy'))[0], { status: 'resolved', resolved_at: '2026-11-22T06:00:00.000Z' });
+});

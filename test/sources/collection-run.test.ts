@@ -61,6 +61,23 @@ t.test('a collection from moto through the API: durable run, honest gaps, the fi
   t.notOk(of('securityhub.finding_sla').includes(estate.findings.archived.Id!), 'archived findings are not open work');
   t.ok(of('lakeformation.restricted_column_grant').some((id) => id.endsWith(':wealth.clients.ssn')), 'a grant on clients.ssn without approval');
 
+  // Issue 11, reproduction 3: a partial run does not hide known failures. Open findings fail their
+  // controls whatever the run's completeness; the partial coverage is reported beside the status.
+  const cc66 = (await api.call('GET', '/v1/controls/CC6.6', { as: 'auditor' })).body;
+  t.match(cc66, { status: 'failing', open_findings: 2, coverage: 'partial' });
+  t.same(cc66.reasons.failing_rules, [{ rule_id: 's3.bucket_public_read', open_findings: 2 }]);
+  const automated = (await api.call('GET', '/v1/controls?automation=automated', { as: 'auditor' })).body.items as Array<{ id: string; status: string; open_findings: number }>;
+  t.ok(automated.length > 0);
+  t.ok(automated.every((c) => c.status !== 'not_tested' || c.open_findings === 0), 'no control with open findings reads not_tested');
+  // The run's coverage: securityhub's findings listed completely although GetEnabledStandards failed.
+  t.match(
+    run.coverage.filter((c: { service: string }) => c.service === 'securityhub' || c.service === 's3'),
+    [
+      { service: 's3', resource_type: 'AWS::S3::Bucket', complete: true },
+      { service: 'securityhub', resource_type: 'AWS::SecurityHub::Finding', complete: true },
+    ],
+  );
+
   // What the run saw can be read back.
   const buckets = await api.call('GET', `/v1/collections/${run.id}/resources?type=AWS::S3::Bucket&limit=100`);
   t.same(buckets.body.items.map((i: any) => i.data.id).sort(), ['wealth-access-logs', 'wealth-client-documents', 'wealth-public-site', 'wealth-scratch', 'wealth-shared-reports', 'wealth-trail-logs']);
@@ -75,10 +92,36 @@ t.test('a collection from moto through the API: durable run, honest gaps, the fi
     [],
     'an empty estate seen by a partial run resolves nothing',
   );
+  t.match((await api.call('GET', '/v1/controls/CC6.6', { as: 'auditor' })).body, { status: 'failing', open_findings: 2 }, 'and the control still fails on them');
   const diff = await api.call('GET', `/v1/collections/${again.id}/diff?against=${run.id}&kind=resource&limit=500`);
   const bucketChanges = diff.body.items.filter((d: { type: string }) => d.type === 'AWS::S3::Bucket');
   t.equal(bucketChanges.length, 6);
   t.ok(bucketChanges.every((d: { change: string }) => d.change === 'removed'), 'every bucket is gone in the second run');
+});
+
+t.test('issue 11, reproduction 1 on moto: a source whose services omit IAM resolves no IAM finding', { skip: motoSkip }, async (t) => {
+  const moto = await startMoto(t);
+  await loadEstate(moto.endpoint);
+  const api = await testApp(t, { config: { awsEndpointUrl: moto.endpoint, awsMaxAttempts: 2 } });
+  const source = await api.call('POST', '/v1/sources', { body: { name: 'use1', account_id: MOTO_ACCOUNT, region: 'us-east-1', services: ['s3', 'iam'] } });
+  t.equal(source.status, 201);
+  const first = await finished(api, (await api.call('POST', '/v1/collections', { body: {} })).body.id);
+  t.equal(first.status, 'complete', JSON.stringify(first.gaps));
+  await evaluated(api, first.id);
+  const iamFinding = () => api.call('GET', '/v1/findings?rule=iam.password_policy').then((r) => r.body.items);
+  t.match(await iamFinding(), [{ status: 'open' }], 'the weak password policy');
+
+  const patched = await api.call('PATCH', `/v1/sources/${source.body.id}`, { body: { services: ['s3'] }, headers: { 'if-match': source.headers.etag as string } });
+  t.equal(patched.status, 200);
+  const second = await finished(api, (await api.call('POST', '/v1/collections', { body: {} })).body.id);
+  t.equal(second.status, 'complete', 'a complete run of what the source names');
+  t.same(second.coverage.map((c: { resource_type: string }) => c.resource_type), ['AWS::S3::Bucket'], 'it covered S3 only');
+  const evaluation = await evaluated(api, second.id);
+  t.match(evaluation.counts, { resolved: 0 });
+  t.match(await iamFinding(), [{ status: 'open', resolved_at: null }], 'IAM was not looked at: still open');
+  const cc61 = (await api.call('GET', '/v1/controls/CC6.1', { as: 'auditor' })).body;
+  t.equal(cc61.status, 'failing');
+  t.ok(cc61.reasons.failing_rules.some((r: { rule_id: string }) => r.rule_id === 'iam.password_policy'));
 });
 
 t.test('an endpoint that stays down gives a partial run with reasons, not success', async (t) => {

@@ -30,7 +30,8 @@ async function collect(name: string, options: { region?: string; since?: number 
   return output;
 }
 
-const noProblems = { findings: [], permissions: [], gaps: [] };
+/** No findings, permissions or gaps, and every declared type listed completely. */
+const noProblems = (name: string) => ({ findings: [], permissions: [], gaps: [], coverage: COLLECTORS[name]!.resourceTypes.map((resource_type) => ({ resource_type, complete: true })) });
 
 t.test('s3: every bucket of the region, exactly configured; buckets of other regions left to their region', { skip: motoSkip }, async (t) => {
   const { owner } = estate!;
@@ -63,7 +64,7 @@ t.test('s3: every bucket of the region, exactly configured; buckets of other reg
       bucket('wealth-trail-logs', {}),
     ],
     settings: [],
-    ...noProblems,
+    ...noProblems('s3'),
   });
 
   const eu = await collect('s3', { region: 'eu-west-1' });
@@ -84,7 +85,7 @@ t.test('ec2: volumes with their encryption, and EBS encryption by default', { sk
         { type: 'AWS::EC2::RegionalSettings', id: `${ACCOUNT}:${REGION}`, ...base, configuration: { ebs_encryption_by_default: false } },
       ]),
       settings: [],
-      ...noProblems,
+      ...noProblems('ec2'),
     },
   );
 });
@@ -99,7 +100,7 @@ t.test('kms: customer keys with their rotation', { skip: motoSkip }, async (t) =
     configuration: { key_manager: 'CUSTOMER', key_state: 'Enabled', key_rotation_enabled: rotation },
   });
   const output = await collect('kms');
-  t.same({ ...output, resources: sortedResources(output.resources) }, { resources: sortedResources([key(rotating, true), key(notRotating, false)]), settings: [], ...noProblems });
+  t.same({ ...output, resources: sortedResources(output.resources) }, { resources: sortedResources([key(rotating, true), key(notRotating, false)]), settings: [], ...noProblems('kms') });
 });
 
 t.test('cloudtrail: each trail once, from its home region, with its logging status', { skip: motoSkip }, async (t) => {
@@ -115,7 +116,7 @@ t.test('cloudtrail: each trail once, from its home region, with its logging stat
       },
     ],
     settings: [],
-    ...noProblems,
+    ...noProblems('cloudtrail'),
   });
   const eu = await collect('cloudtrail', { region: 'eu-west-1' });
   t.same(
@@ -138,7 +139,7 @@ t.test('iam: the weak password policy and the account summary', { skip: motoSkip
       { type: 'AWS::IAM::AccountSummary', id: ACCOUNT, ...base, configuration: { account_mfa_enabled: false } },
     ],
     settings: [],
-    ...noProblems,
+    ...noProblems('iam'),
   });
 });
 
@@ -155,7 +156,7 @@ t.test('rds: DB instances (and clusters) with encryption and backup retention', 
       },
     ],
     settings: [],
-    ...noProblems,
+    ...noProblems('rds'),
   });
 });
 
@@ -236,8 +237,13 @@ t.test('securityhub: active findings normalised; archived ones dropped even thou
   t.equal(output.gaps.length, 1);
   t.match(output.gaps[0], /^securityhub:GetEnabledStandards: \w+ \(HTTP 404, 1 attempts\)/, 'moto has no GetEnabledStandards: a gap');
 
+  // GetEnabledStandards failing says nothing about findings: they were listed completely.
+  t.same(output.coverage, [{ resource_type: 'AWS::SecurityHub::Finding', complete: true }]);
+
   const incremental = await collect('securityhub', { since: at - DAY });
   t.same(incremental.findings.map((f) => f.id).sort(), ['f-critical', 'f-high'], 'since: only findings updated since then');
+  // Issue 11: an incremental run did not list the findings not updated since, so it cannot resolve them.
+  t.same(incremental.coverage, [{ resource_type: 'AWS::SecurityHub::Finding', complete: false, reason: `incremental run: only findings updated since ${new Date((at - DAY) * 1000).toISOString()} were listed` }]);
 });
 
 t.test('lakeformation: settings, every permission normalised, LF-tags and their assignments', { skip: motoSkip }, async (t) => {
@@ -301,6 +307,30 @@ t.test('every collector on the same estate: the gaps are exactly the operations 
   });
 });
 
+t.test('coverage: every collector declares its types, and says per type whether it listed them completely', { skip: motoSkip }, async (t) => {
+  const coverage = Object.fromEntries(await Promise.all(Object.keys(COLLECTORS).map(async (name) => [name, (await collect(name)).coverage])));
+  const complete = (...types: string[]) => types.map((resource_type) => ({ resource_type, complete: true }));
+  t.same(coverage, {
+    s3: complete('AWS::S3::Bucket'),
+    ec2: complete('AWS::EC2::Volume', 'AWS::EC2::RegionalSettings'),
+    kms: complete('AWS::KMS::Key'),
+    cloudtrail: complete('AWS::CloudTrail::Trail'),
+    iam: complete('AWS::IAM::PasswordPolicy', 'AWS::IAM::AccountSummary'),
+    rds: complete('AWS::RDS::DBCluster', 'AWS::RDS::DBInstance'),
+    config: [],
+    securityhub: complete('AWS::SecurityHub::Finding'),
+    lakeformation: complete('AWS::LakeFormation::Permission'),
+  });
+  for (const [name, collector] of Object.entries(COLLECTORS)) {
+    const output = await collect(name);
+    t.ok(output.resources.every((r) => collector.resourceTypes.includes(r.type)), `${name} emits only the types it declares`);
+  }
+  // A failure leaves incomplete what it concerns: here an endpoint that is down.
+  const down = await COLLECTORS.iam!.collect({ ...motoContext('http://127.0.0.1:9', { maxAttempts: 1 }) });
+  t.same(down.coverage.map((c) => [c.resource_type, c.complete]), [['AWS::IAM::PasswordPolicy', false], ['AWS::IAM::AccountSummary', false]]);
+  t.match(down.coverage[0]!.reason, /^iam:GetAccountPasswordPolicy: /);
+});
+
 // Last: it adds a grant to the shared estate.
 t.test('lakeformation: a permission the shape cannot hold (data cells filter) is a gap, not silently dropped', { skip: motoSkip }, async (t) => {
   const lf = new LakeFormationClient(motoClient(moto!.endpoint));
@@ -315,4 +345,5 @@ t.test('lakeformation: a permission the shape cannot hold (data cells filter) is
   const output = await collect('lakeformation');
   t.equal(output.permissions.length, 7, 'the other permissions are all still there');
   t.same(output.gaps, ['lakeformation:ListPermissions: 1 permission(s) on data cells filters are not represented in the normalised input']);
+  t.same(output.coverage, [{ resource_type: 'AWS::LakeFormation::Permission', complete: false, reason: output.gaps[0] }], 'permissions were not all represented: not a complete listing');
 });

@@ -98,6 +98,7 @@ t.test('config: DescribeComplianceByConfigRule (moto: not implemented, HTTP 500)
     findings: [],
     permissions: [],
     gaps: [],
+    coverage: [],
     settings: [
       {
         key: 'config.recorder_status',

@@ -5,8 +5,16 @@ package custos.lib
 
 # The rule's own METADATA (its package annotations), as rule metadata for the API.
 # `chain` is rego.metadata.chain() called from the rule. `auto_remediate: true` (remediation may run
-# without approval when its action is low risk) is added only to the rules that say so.
-metadata(chain) := object.union(base_metadata(chain), auto_remediation(chain))
+# without approval when its action is low risk) is added only to the rules that say so, and so is
+# `absence_is_compliance: true` (no resource of the rule's types is compliance, provided the type was
+# listed completely: "no public bucket" holds over zero buckets only if S3 was fully listed).
+metadata(chain) := object.union(object.union(base_metadata(chain), auto_remediation(chain)), absence(chain))
+
+absence(chain) := {"absence_is_compliance": true} if {
+	some entry in chain
+	entry.annotations.scope == "package"
+	entry.annotations.custom.absence_is_compliance == true
+} else := {}
 
 auto_remediation(chain) := {"auto_remediate": true} if {
 	some entry in chain

@@ -5,6 +5,7 @@ export const cloudtrailCollector = defineCollector({
   name: 'cloudtrail',
   description: 'CloudTrail trails whose home is this region: multi-region, log file validation, logging (AWS::CloudTrail::Trail).',
   permissions: ['cloudtrail:DescribeTrails', 'cloudtrail:GetTrailStatus'],
+  resourceTypes: ['AWS::CloudTrail::Trail'],
   async run(run) {
     const { context } = run;
     const cloudtrail = new CloudTrailClient(clientConfig(context));

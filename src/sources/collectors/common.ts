@@ -1,4 +1,5 @@
 import { describeAwsError } from '../aws.js';
+import type { CoverageEntry } from '../coverage.js';
 import { emptyOutput, type Collector, type CollectorContext, type CollectorOutput, type NormalisedResource, type SourceSetting } from '../types.js';
 
 /**
@@ -26,27 +27,58 @@ export function isError(error: unknown, ...names: string[]): boolean {
   return names.some((n) => n === name || n === code);
 }
 
-/** What one collector writes to while it runs; `attempt` records failures as gaps. */
+/** How `Run.attempt` treats a failure: error codes that are data, and which declared types it leaves incomplete. */
+export interface AttemptOptions<T> {
+  /** Error codes that mean "not configured": data, for which `value` is returned and no gap recorded. */
+  notFound?: { codes: string[]; value: T };
+  /** The declared resource types a failure leaves incomplete; default: all of the collector's (fail closed). */
+  types?: readonly string[];
+}
+
+/** What one collector writes to while it runs; `attempt` records failures as gaps and incomplete coverage. */
 export class Run {
   readonly output: CollectorOutput = emptyOutput();
-  constructor(readonly context: CollectorContext) {}
+  private readonly incompleteTypes = new Map<string, string>();
+  constructor(
+    readonly context: CollectorContext,
+    readonly resourceTypes: readonly string[] = [],
+  ) {}
 
   /**
    * Runs one AWS operation (with its pagination). A failure, after the SDK's own retries, becomes a
-   * gap and `undefined`; `notFound` names the error codes that mean "not configured", which are data:
-   * for them `whenNotFound` is returned and no gap is recorded.
+   * gap, leaves `options.types` (default: every declared type) incomplete, and returns `undefined`.
    */
-  async attempt<T>(operation: string, call: () => Promise<T>, notFound?: { codes: string[]; value: T }): Promise<T | undefined> {
+  async attempt<T>(operation: string, call: () => Promise<T>, options: AttemptOptions<T> = {}): Promise<T | undefined> {
     try {
       return await call();
     } catch (error) {
-      if (notFound && isError(error, ...notFound.codes)) return notFound.value;
-      this.output.gaps.push(describeAwsError(operation, error));
+      if (options.notFound && isError(error, ...options.notFound.codes)) return options.notFound.value;
+      const gap = describeAwsError(operation, error);
+      this.output.gaps.push(gap);
+      this.incomplete(options.types ?? this.resourceTypes, gap);
       return undefined;
     }
   }
 
+  /**
+   * Marks declared types as not completely listed, with the reason, without a gap: e.g. an
+   * incremental Security Hub run lists only the findings updated since its `since`.
+   */
+  incomplete(types: readonly string[], reason: string): void {
+    for (const type of types) if (!this.incompleteTypes.has(type)) this.incompleteTypes.set(type, reason);
+  }
+
+  /** One entry per declared type: complete unless something marked it incomplete. */
+  coverage(): CoverageEntry[] {
+    return this.resourceTypes.map((resource_type) => {
+      const reason = this.incompleteTypes.get(resource_type);
+      return reason === undefined ? { resource_type, complete: true } : { resource_type, complete: false, reason };
+    });
+  }
+
   resource(type: string, id: string, configuration: Record<string, unknown>, extra: { arn?: string; tags?: Record<string, string> } = {}): NormalisedResource {
+    // A type the collector did not declare would be evaluated without coverage: a bug, not data.
+    if (!this.resourceTypes.includes(type)) throw new Error(`resource type ${type} is not among the collector's declared resourceTypes`);
     const resource: NormalisedResource = { type, id, account: this.context.account, region: this.context.region, configuration };
     if (extra.arn) resource.arn = extra.arn;
     if (extra.tags && Object.keys(extra.tags).length > 0) resource.tags = extra.tags;
@@ -64,20 +96,24 @@ export class Run {
 /**
  * A collector whose `collect` never throws: AWS failures are gaps recorded by `Run.attempt`, and
  * anything unexpected (a bug, an answer of a shape nobody expected) ends the collector early with a
- * gap, keeping what it had collected.
+ * gap, keeping what it had collected and leaving every declared type incomplete.
  */
-export function defineCollector(spec: { name: string; description: string; permissions: string[]; run(run: Run): Promise<void> }): Collector {
+export function defineCollector(spec: { name: string; description: string; permissions: string[]; resourceTypes: readonly string[]; run(run: Run): Promise<void> }): Collector {
   return {
     name: spec.name,
     description: spec.description,
     permissions: spec.permissions,
+    resourceTypes: spec.resourceTypes,
     async collect(context) {
-      const run = new Run(context);
+      const run = new Run(context, spec.resourceTypes);
       try {
         await spec.run(run);
       } catch (error) {
-        run.output.gaps.push(describeAwsError(`${spec.name} collector`, error));
+        const gap = describeAwsError(`${spec.name} collector`, error);
+        run.output.gaps.push(gap);
+        run.incomplete(spec.resourceTypes, gap);
       }
+      run.output.coverage = run.coverage();
       return run.output;
     },
   };

@@ -27,6 +27,8 @@ export const configCollector = defineCollector({
   description:
     'AWS Config: recorder status (config.recorder_status), rules (config.rules), compliance by rule (config.rule_compliance) and counts of discovered resources of the types Custos evaluates (config.discovered_resources).',
   permissions: ['config:DescribeConfigurationRecorderStatus', 'config:DescribeConfigRules', 'config:DescribeComplianceByConfigRule', 'config:ListDiscoveredResources'],
+  // Settings only: Config lists no resources the rules evaluate, so it covers no resource type.
+  resourceTypes: [],
   async run(run) {
     const { context } = run;
     const config = new ConfigServiceClient(clientConfig(context));

@@ -18,6 +18,7 @@ export const iamCollector = defineCollector({
   name: 'iam',
   description: 'The account password policy (AWS::IAM::PasswordPolicy) and whether the root user has MFA (AWS::IAM::AccountSummary); both have the account id as id.',
   permissions: ['iam:GetAccountPasswordPolicy', 'iam:GetAccountSummary'],
+  resourceTypes: ['AWS::IAM::PasswordPolicy', 'AWS::IAM::AccountSummary'],
   async run(run) {
     const { context } = run;
     const iam = new IAMClient(clientConfig(context));
@@ -36,11 +37,11 @@ export const iamCollector = defineCollector({
           };
         },
         // The account has no password policy: data, not a failure.
-        { codes: ['NoSuchEntity', 'NoSuchEntityException'], value: NO_POLICY },
+        { notFound: { codes: ['NoSuchEntity', 'NoSuchEntityException'], value: NO_POLICY }, types: ['AWS::IAM::PasswordPolicy'] },
       );
       if (policy) run.resource('AWS::IAM::PasswordPolicy', context.account, policy);
 
-      const summary = await run.attempt('iam:GetAccountSummary', async () => (await iam.send(new GetAccountSummaryCommand({}))).SummaryMap ?? {});
+      const summary = await run.attempt('iam:GetAccountSummary', async () => (await iam.send(new GetAccountSummaryCommand({}))).SummaryMap ?? {}, { types: ['AWS::IAM::AccountSummary'] });
       if (summary) run.resource('AWS::IAM::AccountSummary', context.account, { account_mfa_enabled: summary.AccountMFAEnabled === 1 });
     } finally {
       iam.destroy();

@@ -7,6 +7,7 @@ export const kmsCollector = defineCollector({
   name: 'kms',
   description: 'KMS keys: who manages them, their state and, for customer-managed keys, whether automatic rotation is on (AWS::KMS::Key).',
   permissions: ['kms:ListKeys', 'kms:DescribeKey', 'kms:GetKeyRotationStatus'],
+  resourceTypes: ['AWS::KMS::Key'],
   async run(run) {
     const { context } = run;
     const kms = new KMSClient(clientConfig(context));
@@ -20,12 +21,12 @@ export const kmsCollector = defineCollector({
         // AWS-managed keys rotate every year and cannot be configured: not asked (and always true).
         let rotation: boolean | undefined = true;
         if (manager === 'CUSTOMER') {
-          rotation = await run.attempt(`kms:GetKeyRotationStatus (key ${KeyId})`, async () => (await kms.send(new GetKeyRotationStatusCommand({ KeyId }))).KeyRotationEnabled === true, {
+          rotation = await run.attempt(`kms:GetKeyRotationStatus (key ${KeyId})`, async () => (await kms.send(new GetKeyRotationStatusCommand({ KeyId }))).KeyRotationEnabled === true, { notFound: {
             // Keys that cannot rotate automatically (asymmetric, HMAC, imported material, custom key
             // stores) and keys pending deletion or import answer with these: rotation is off.
             codes: ['UnsupportedOperationException', 'KMSInvalidStateException'],
             value: false,
-          });
+          } });
         }
         if (rotation === undefined) return undefined;
         return { id: KeyId, arn: metadata.Arn, configuration: { key_manager: manager, key_state: metadata.KeyState ?? 'Unknown', key_rotation_enabled: rotation } };

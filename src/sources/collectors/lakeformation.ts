@@ -80,7 +80,7 @@ async function tagAssignments(run: Run, lakeformation: LakeFormationClient, perm
         };
       },
       // A permission can outlive its database or table in the Glue catalog: nothing to tag.
-      { codes: ['EntityNotFoundException'], value: null },
+      { notFound: { codes: ['EntityNotFoundException'], value: null }, types: [] },
     );
   });
   return answers.filter((a): a is NonNullable<typeof a> => Boolean(a));
@@ -91,11 +91,12 @@ export const lakeformationCollector = defineCollector({
   description:
     'Lake Formation: data lake settings (lakeformation.settings), every permission granted (ListPermissions), the LF-tags defined (lakeformation.lf_tags) and those assigned to the databases and tables that permissions name (lakeformation.lf_tag_assignments).',
   permissions: ['lakeformation:GetDataLakeSettings', 'lakeformation:ListPermissions', 'lakeformation:ListLFTags', 'lakeformation:GetResourceLFTags'],
+  resourceTypes: ['AWS::LakeFormation::Permission'],
   async run(run) {
     const { context } = run;
     const lakeformation = new LakeFormationClient(clientConfig(context));
     try {
-      const settings = await run.attempt('lakeformation:GetDataLakeSettings', async () => (await lakeformation.send(new GetDataLakeSettingsCommand({}))).DataLakeSettings ?? {});
+      const settings = await run.attempt('lakeformation:GetDataLakeSettings', async () => (await lakeformation.send(new GetDataLakeSettingsCommand({}))).DataLakeSettings ?? {}, { types: [] });
       if (settings) {
         run.setting('lakeformation.settings', {
           admins: principals(settings.DataLakeAdmins),
@@ -127,9 +128,13 @@ export const lakeformationCollector = defineCollector({
           region: context.region,
         });
       }
-      if (unrepresented > 0) run.output.gaps.push(`lakeformation:ListPermissions: ${unrepresented} permission(s) on data cells filters are not represented in the normalised input`);
+      if (unrepresented > 0) {
+        const gap = `lakeformation:ListPermissions: ${unrepresented} permission(s) on data cells filters are not represented in the normalised input`;
+        run.output.gaps.push(gap);
+        run.incomplete(['AWS::LakeFormation::Permission'], gap);
+      }
 
-      const defined = await run.attempt('lakeformation:ListLFTags', () => allPages(paginateListLFTags({ client: lakeformation, pageSize: 1000 }, {}), (page) => page.LFTags));
+      const defined = await run.attempt('lakeformation:ListLFTags', () => allPages(paginateListLFTags({ client: lakeformation, pageSize: 1000 }, {}), (page) => page.LFTags), { types: [] });
       if (defined) run.setting('lakeformation.lf_tags', tags(defined));
 
       if (listed) run.setting('lakeformation.lf_tag_assignments', await tagAssignments(run, lakeformation, run.output.permissions));

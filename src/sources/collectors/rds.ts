@@ -5,11 +5,12 @@ export const rdsCollector = defineCollector({
   name: 'rds',
   description: 'RDS DB clusters and DB instances: engine, storage encryption and automated backup retention (AWS::RDS::DBCluster, AWS::RDS::DBInstance).',
   permissions: ['rds:DescribeDBClusters', 'rds:DescribeDBInstances'],
+  resourceTypes: ['AWS::RDS::DBCluster', 'AWS::RDS::DBInstance'],
   async run(run) {
     const { context } = run;
     const rds = new RDSClient(clientConfig(context));
     try {
-      const clusters = await run.attempt('rds:DescribeDBClusters', () => allPages(paginateDescribeDBClusters({ client: rds, pageSize: 100 }, {}), (page) => page.DBClusters));
+      const clusters = await run.attempt('rds:DescribeDBClusters', () => allPages(paginateDescribeDBClusters({ client: rds, pageSize: 100 }, {}), (page) => page.DBClusters), { types: ['AWS::RDS::DBCluster'] });
       for (const cluster of clusters ?? []) {
         if (!cluster.DBClusterIdentifier) continue;
         run.resource(
@@ -19,7 +20,7 @@ export const rdsCollector = defineCollector({
           { arn: cluster.DBClusterArn, tags: tagRecord(cluster.TagList) },
         );
       }
-      const instances = await run.attempt('rds:DescribeDBInstances', () => allPages(paginateDescribeDBInstances({ client: rds, pageSize: 100 }, {}), (page) => page.DBInstances));
+      const instances = await run.attempt('rds:DescribeDBInstances', () => allPages(paginateDescribeDBInstances({ client: rds, pageSize: 100 }, {}), (page) => page.DBInstances), { types: ['AWS::RDS::DBInstance'] });
       for (const instance of instances ?? []) {
         if (!instance.DBInstanceIdentifier) continue;
         run.resource(

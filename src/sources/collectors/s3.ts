@@ -87,8 +87,7 @@ async function describeBucket(run: Run, s3: S3Client, name: string): Promise<Rec
   const [acl, policy, publicAccessBlock, encryption, versioning, logging, lifecycle] = await Promise.all([
     run.attempt(op('GetBucketAcl'), async () => aclGrants((await s3.send(new GetBucketAclCommand({ Bucket }))).Grants)),
     run.attempt(op('GetBucketPolicy'), async () => policyStatements((await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy ?? '{}'), {
-      codes: ['NoSuchBucketPolicy'],
-      value: [],
+      notFound: { codes: ['NoSuchBucketPolicy'], value: [] },
     }),
     run.attempt(
       op('GetPublicAccessBlock'),
@@ -101,7 +100,7 @@ async function describeBucket(run: Run, s3: S3Client, name: string): Promise<Rec
           restrict_public_buckets: c.RestrictPublicBuckets === true,
         } as Record<string, boolean> | null;
       },
-      { codes: ['NoSuchPublicAccessBlockConfiguration'], value: null },
+      { notFound: { codes: ['NoSuchPublicAccessBlockConfiguration'], value: null } },
     ),
     run.attempt(
       op('GetBucketEncryption'),
@@ -110,7 +109,7 @@ async function describeBucket(run: Run, s3: S3Client, name: string): Promise<Rec
         const byDefault = rules.find((r) => r.ApplyServerSideEncryptionByDefault)?.ApplyServerSideEncryptionByDefault;
         return byDefault?.SSEAlgorithm ? ({ algorithm: byDefault.SSEAlgorithm, kms_key_id: byDefault.KMSMasterKeyID ?? null } as Record<string, unknown> | null) : null;
       },
-      { codes: ['ServerSideEncryptionConfigurationNotFoundError'], value: null },
+      { notFound: { codes: ['ServerSideEncryptionConfigurationNotFoundError'], value: null } },
     ),
     run.attempt(op('GetBucketVersioning'), async () => (await s3.send(new GetBucketVersioningCommand({ Bucket }))).Status ?? 'Off'),
     run.attempt(op('GetBucketLogging'), async () => {
@@ -118,8 +117,7 @@ async function describeBucket(run: Run, s3: S3Client, name: string): Promise<Rec
       return enabled?.TargetBucket ? ({ target_bucket: enabled.TargetBucket, target_prefix: enabled.TargetPrefix ?? '' } as Record<string, string> | null) : null;
     }),
     run.attempt(op('GetBucketLifecycleConfiguration'), async () => lifecycleRules((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules ?? []), {
-      codes: ['NoSuchLifecycleConfiguration'],
-      value: [],
+      notFound: { codes: ['NoSuchLifecycleConfiguration'], value: [] },
     }),
   ]);
   // A bucket missing any part is left out rather than reported with a guess; its gap says why.
@@ -151,6 +149,7 @@ export const s3Collector = defineCollector({
     's3:GetBucketLogging',
     's3:GetLifecycleConfiguration',
   ],
+  resourceTypes: [TYPE],
   async run(run) {
     const { context } = run;
     // followRegionRedirects: GetBucketLocation of a bucket in another region may answer with a redirect.

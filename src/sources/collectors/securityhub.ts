@@ -1,4 +1,5 @@
 import { paginateGetEnabledStandards, paginateGetFindings, SecurityHubClient, type AwsSecurityFinding, type AwsSecurityFindingFilters } from '@aws-sdk/client-securityhub';
+import { FINDING_TYPE } from '../coverage.js';
 import type { NormalisedFinding } from '../types.js';
 import { allPages, clientConfig, defineCollector, epochSeconds } from './common.js';
 
@@ -47,12 +48,14 @@ export const securityhubCollector = defineCollector({
   name: 'securityhub',
   description: 'Security Hub: the enabled standards (securityhub.standards) and the active findings, all of them or those updated since the last run.',
   permissions: ['securityhub:GetEnabledStandards', 'securityhub:GetFindings'],
+  resourceTypes: [FINDING_TYPE],
   async run(run) {
     const { context } = run;
     const hub = new SecurityHubClient(clientConfig(context));
     try {
       const standards = await run.attempt('securityhub:GetEnabledStandards', () =>
         allPages(paginateGetEnabledStandards({ client: hub, pageSize: 100 }, {}), (page) => page.StandardsSubscriptions),
+        { types: [] },
       );
       if (standards) {
         run.setting(
@@ -62,7 +65,12 @@ export const securityhubCollector = defineCollector({
       }
 
       const filters: AwsSecurityFindingFilters = { RecordState: [{ Value: 'ACTIVE', Comparison: 'EQUALS' }] };
-      if (context.since !== undefined) filters.UpdatedAt = [{ Start: new Date(context.since * 1000).toISOString() }];
+      if (context.since !== undefined) {
+        const since = new Date(context.since * 1000).toISOString();
+        filters.UpdatedAt = [{ Start: since }];
+        // Findings not updated since then were not listed: their absence says nothing.
+        run.incomplete([FINDING_TYPE], `incremental run: only findings updated since ${since} were listed`);
+      }
       const findings = await run.attempt('securityhub:GetFindings', () =>
         allPages(paginateGetFindings({ client: hub, pageSize: 100 }, { Filters: filters }), (page) => page.Findings),
       );

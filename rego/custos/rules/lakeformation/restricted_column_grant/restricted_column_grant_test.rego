@@ -235,6 +235,7 @@ test_metadata_comes_from_the_annotations if {
 		"severity": "critical",
 		"controls": ["CC6.1", "CC6.3", "C1.1"],
 		"resource_types": ["AWS::LakeFormation::Permission"],
+		"absence_is_compliance": true,
 		"remediation": "lakeformation_revoke",
 		"package": "custos.rules.lakeformation.restricted_column_grant",
 	}

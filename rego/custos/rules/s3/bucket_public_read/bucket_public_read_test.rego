@@ -54,6 +54,7 @@ test_metadata_comes_from_the_annotations if {
 		"severity": "critical",
 		"controls": ["CC6.1", "CC6.6"],
 		"resource_types": ["AWS::S3::Bucket"],
+		"absence_is_compliance": true,
 		"remediation": "s3_block_public_access",
 		"package": "custos.rules.s3.bucket_public_read",
 	}

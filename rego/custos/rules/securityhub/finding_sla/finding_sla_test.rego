@@ -102,6 +102,7 @@ test_metadata_comes_from_the_annotations if {
 		"severity": "high",
 		"controls": ["CC7.3", "CC7.4"],
 		"resource_types": ["AWS::SecurityHub::Finding"],
+		"absence_is_compliance": true,
 		"remediation": "securityhub_workflow_update",
 		"package": "custos.rules.securityhub.finding_sla",
 	}
