@@ -152,6 +152,9 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     bodyLimit: config.bodyLimit,
+    // Start-up work (pg-boss creating its schema, loading the policy bundle) can take more than
+    // Fastify's default 10 s per plugin on a busy 2-core machine; a slow start is not a failed one.
+    pluginTimeout: 120_000,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
