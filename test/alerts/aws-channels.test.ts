@@ -25,7 +25,6 @@ t.test('an alert reaches an SNS topic and an SES recipient with its event id and
   t.equal(sent.status, 202);
   const log = await waitFor(async () => {
     const items = (await api.call('GET', `/v1/notifications?alert_id=${alert.id}`, { as: 'auditor' })).body.items;
-    if (process.env.DEBUG_ALERTS) console.error(JSON.stringify(items.map((n: any) => [n.channel_type, n.status, n.attempts.map((a: any) => a.error)])));
     return items.length === 2 && items.every((n: { status: string }) => n.status !== 'pending') ? items : undefined;
   }, 'both deliveries finished', 90_000);
   for (const n of log) t.match(n, { status: 'delivered', attempts: [{ status: 'delivered', response_code: 200 }] }, `${n.channel_type} delivered`);

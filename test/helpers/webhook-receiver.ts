@@ -29,8 +29,8 @@ export interface Delivery {
   answered: number | null;
 }
 
-/** What the receiver answers to a request: a status, or `hang` to never answer. */
-export type Behaviour = (delivery: Delivery, previousAttempts: number) => number | 'hang';
+/** What the receiver answers to a request: a status, a status after a delay, or `hang` to never answer. */
+export type Behaviour = (delivery: Delivery, previousAttempts: number) => number | 'hang' | { status: number; delayMs: number };
 
 /**
  * A local HTTPS webhook receiver as a customer would write one: it verifies the Standard Webhooks
@@ -71,10 +71,19 @@ export async function startReceiver(t: Test, behaviour: Behaviour = () => 200) {
         hanging.add(response);
         return;
       }
-      delivery.answered = answer;
-      if (!verified) delivery.answered = 401;
-      if (delivery.answered >= 200 && delivery.answered < 300 && !processed.has(delivery.id)) processed.set(delivery.id, delivery);
-      response.writeHead(delivery.answered, { 'content-type': 'application/json' }).end('{}');
+      const respond = (status: number) => {
+        delivery.answered = verified ? status : 401;
+        if (delivery.answered >= 200 && delivery.answered < 300 && !processed.has(delivery.id)) processed.set(delivery.id, delivery);
+        if (!response.destroyed) response.writeHead(delivery.answered, { 'content-type': 'application/json' }).end('{}');
+      };
+      if (typeof answer === 'number') respond(answer);
+      else {
+        hanging.add(response);
+        setTimeout(() => {
+          hanging.delete(response);
+          respond(answer.status);
+        }, answer.delayMs);
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
