@@ -158,6 +158,9 @@ async function applyAlert(context: EvaluationContext, alert: Alert, groups: Grou
   const fires = COMPARE[alert.comparison]!;
   const notificationIds = await context.db.transaction(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`alert:${alert.id}`]);
+    // Disabled, deleted or changed since it was read: a change (PATCH locks the row) wins over this evaluation.
+    const still: { version: number; enabled: boolean } | undefined = await trx('alerts').where({ id: alert.id }).forShare().first('version', 'enabled');
+    if (!still?.enabled || still.version !== alert.version) return [];
     const open: AlertEventRow[] = await trx('alert_events').where({ alert_id: alert.id, state: 'open' });
     const openByKey = new Map(open.map((e) => [e.dimension_key, e]));
     const ids: string[] = [];
