@@ -11,6 +11,7 @@ import * as attestationsAndExceptions from './009_attestations_and_exceptions.js
 import * as remediation from './010_remediation.js';
 import * as identity from './012_identity.js';
 import * as alerting from './016_alerting.js';
+import * as apiKeyLifecycle from './014_api_key_lifecycle.js';
 import * as decisionLogPartitions from './020_decision_log_partitions.js';
 import * as coverage from './011_coverage.js';
 
@@ -39,6 +40,7 @@ export const migrations: Migration[] = [
   { name: '016_alerting', ...alerting },
   { name: '020_decision_log_partitions', ...decisionLogPartitions },
   { name: '011_coverage', ...coverage },
+  { name: '014_api_key_lifecycle', ...apiKeyLifecycle },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

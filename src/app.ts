@@ -35,6 +35,7 @@ import healthRoutes from './health/routes.js';
 import { registerCrudRoutes } from './http/crud.js';
 import errorHandling from './http/errors.js';
 import { validatorCompiler } from './http/validation.js';
+import { documentRoute, TAGS } from './http/openapi.js';
 import { createEvaluation, runEvaluation } from './evaluation/evaluate.js';
 import evaluationRoutes from './evaluation/routes.js';
 import { wealthEstate } from './demo/wealth-estate.js';
@@ -209,9 +210,12 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
         version: VERSION,
         description: 'Governance and compliance control plane: metadata repository, policies, controls and evidence.',
       },
+      servers: [{ url: '/', description: 'the Custos instance serving this document' }],
+      tags: TAGS,
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Custos API key' } } },
       security: [{ apiKey: [] }],
     },
+    transform: documentRoute as never,
   });
   // The docs describe the API and hold no data: readable without a key.
   app.addHook('onRoute', (route) => {

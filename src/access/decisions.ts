@@ -166,10 +166,11 @@ export default async function accessDecisionRoutes(app: FastifyInstance) {
   });
 
   app.get('/v1/access/decisions/:id', {
-    config: { roles: OVERSIGHT },
+    config: { roles: [...OVERSIGHT, 'pipeline'] },
     schema: {
       tags: ['access'],
       summary: 'Explain a past access decision: its input, reasons, obligations, the grants and revision that applied',
+      description: 'A pipeline key reads only the decisions it asked for (others are 404 to it); oversight roles read all.',
       params: IdParams,
       response: {
         200: Type.Object({ id: Type.String(), at: IsoDateTime, input: Type.Unknown(), result: Answer, bundle_revision: Type.Union([Type.String(), Type.Null()]), actor: Type.String(), request_id: Type.Union([Type.String(), Type.Null()]) }),
@@ -180,6 +181,8 @@ export default async function accessDecisionRoutes(app: FastifyInstance) {
       const { id } = request.params as IdParams;
       const decision = await getDecision(app.db, id);
       if (!decision || decision.entrypoint !== ACCESS_DECISION) throw notFound('access decision', id);
+      // A pipeline learns nothing about other callers' decisions, not even that they exist.
+      if (request.actor.role === 'pipeline' && decision.actor_key_id !== request.actor.keyId) throw notFound('access decision', id);
       return { id: decision.id, at: decision.at, input: decision.input, result: { ...(decision.result as object), decision_id: decision.id, bundle_revision: decision.bundle_revision }, bundle_revision: decision.bundle_revision, actor: decision.actor, request_id: decision.request_id };
     },
   });

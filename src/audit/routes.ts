@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { OVERSIGHT } from '../auth/roles.js';
 import { notFound, problemResponses } from '../http/problem.js';
-import { IsoDateTime, Page, PageQuery } from '../http/schemas.js';
+import { Instant, IsoDateTime, Page, PageQuery } from '../http/schemas.js';
 import { getAudit, listAudit, type AuditFilters } from './repository.js';
 
 const AuditEntry = Type.Object(
@@ -40,8 +40,8 @@ export default async function auditRoutes(app: FastifyInstance) {
           actor_subject: Type.Optional(Type.String({ maxLength: 200 })),
           action: Type.Optional(Type.String({ maxLength: 100 })),
           request_id: Type.Optional(Type.String({ maxLength: 200 })),
-          from: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive' })),
-          to: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive' })),
+          from: Type.Optional(Instant('inclusive; a date-time or a date')),
+          to: Type.Optional(Instant('exclusive; a date-time or a date')),
         },
         { additionalProperties: false },
       ),

@@ -4,7 +4,7 @@ import type { AuditContext } from '../audit/repository.js';
 import { sendProblem } from '../http/errors.js';
 import { HttpProblem } from '../http/problem.js';
 import type { Role } from '../http/schemas.js';
-import { findActiveKey } from './repository.js';
+import { findKey, recordKeyUse, type ApiKey } from './repository.js';
 
 export interface Actor {
   keyId: string;
@@ -24,6 +24,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor;
   }
+  interface FastifyInstance {
+    /** Writes the pending last_used_at times now (tests; otherwise every 30 s and on close). */
+    flushKeyUse(): Promise<void>;
+  }
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/=]{16,200})$/;
@@ -34,23 +38,31 @@ const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/=]{16,200})$/;
  * (forgetKey) and within 5 s on the others. Unknown keys are not cached.
  */
 const KEY_CACHE_MS = 5_000;
-const keyCache = new Map<string, { apiKey: NonNullable<Awaited<ReturnType<typeof findActiveKey>>>; until: number }>();
+const keyCache = new Map<string, { apiKey: ApiKey; until: number }>();
 
 export function forgetKey(id: string): void {
   for (const [key, entry] of keyCache) if (entry.apiKey.id === id) keyCache.delete(key);
 }
 
-async function lookupKey(db: import('knex').Knex, key: string) {
+/** The active key with this secret, or why there is none (the 401 says which). */
+async function lookupKey(db: import('knex').Knex, key: string): Promise<ApiKey | string> {
   const cached = keyCache.get(key);
   if (cached && cached.until > Date.now()) return cached.apiKey;
   keyCache.delete(key);
-  const apiKey = await findActiveKey(db, key);
-  if (apiKey) {
-    if (keyCache.size > 10_000) keyCache.clear();
-    keyCache.set(key, { apiKey, until: Date.now() + KEY_CACHE_MS });
+  const apiKey = await findKey(db, key);
+  if (!apiKey) return 'a valid API key is required: Authorization: Bearer <key>';
+  if (apiKey.revoked_at) {
+    return `this API key (${apiKey.key_prefix}…) was ${apiKey.replaced_by ? 'rotated' : 'revoked'} at ${apiKey.revoked_at}${apiKey.replaced_by ? `; use its replacement ${apiKey.replaced_by}` : ''}`;
   }
+  if (apiKey.expires_at && Date.parse(apiKey.expires_at) <= Date.now()) return `this API key (${apiKey.key_prefix}…) expired at ${apiKey.expires_at}`;
+  if (keyCache.size > 10_000) keyCache.clear();
+  // Never cached past its expiry.
+  keyCache.set(key, { apiKey, until: Math.min(Date.now() + KEY_CACHE_MS, apiKey.expires_at ? Date.parse(apiKey.expires_at) : Infinity) });
   return apiKey;
 }
+
+/** last_used_at, kept in memory and written in one statement every 30 s and on close. */
+const USE_FLUSH_MS = 30_000;
 
 /** Whether two actors are the same person: by subject, so two keys of one person count once. */
 export const sameSubject = (actor: Actor, subject: string | null | undefined): boolean => subject !== null && subject !== undefined && actor.subject === subject;
@@ -70,15 +82,29 @@ export function auditContext(request: FastifyRequest): AuditContext {
 export default fp(
   async function authentication(app: FastifyInstance) {
     app.decorateRequest('actor', null as unknown as Actor);
+    let uses = new Map<string, string>();
+    const flush = async () => {
+      const batch = uses;
+      uses = new Map();
+      await recordKeyUse(app.db, batch).catch((error) => app.log.warn({ err: error }, 'could not record API key use'));
+    };
+    const timer = setInterval(() => void flush(), USE_FLUSH_MS);
+    timer.unref();
+    app.decorate('flushKeyUse', flush);
+    app.addHook('onClose', async () => {
+      clearInterval(timer);
+      await flush();
+    });
     app.addHook('onRequest', async (request, reply) => {
       const config = request.routeOptions.config;
       if (config.public || request.is404) return;
       const match = BEARER.exec(request.headers.authorization ?? '');
-      const apiKey = match ? await lookupKey(app.db, match[1]!) : undefined;
-      if (!apiKey) {
+      const apiKey = match ? await lookupKey(app.db, match[1]!) : 'a valid API key is required: Authorization: Bearer <key>';
+      if (typeof apiKey === 'string') {
         reply.header('www-authenticate', 'Bearer realm="custos"');
-        return sendProblem(reply, request, new HttpProblem(401, 'unauthorized', 'a valid API key is required: Authorization: Bearer <key>'));
+        return sendProblem(reply, request, new HttpProblem(401, 'unauthorized', apiKey));
       }
+      uses.set(apiKey.id, new Date().toISOString());
       request.actor = { keyId: apiKey.id, name: apiKey.name, role: apiKey.role, subject: apiKey.subject };
       if (!config.roles?.includes(apiKey.role)) {
         return sendProblem(reply, request, new HttpProblem(403, 'forbidden', `role ${apiKey.role} may not ${request.method} ${request.routeOptions.url}`));

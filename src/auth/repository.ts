@@ -14,9 +14,12 @@ export interface ApiKey {
   created_by: string;
   revoked_at: string | null;
   revoked_by: string | null;
+  expires_at: string | null;
+  last_used_at: string | null;
+  replaced_by: string | null;
 }
 
-const PUBLIC_COLUMNS = ['id', 'name', 'role', 'subject', 'key_prefix', 'created_at', 'created_by', 'revoked_at', 'revoked_by'];
+const PUBLIC_COLUMNS = ['id', 'name', 'role', 'subject', 'key_prefix', 'created_at', 'created_by', 'revoked_at', 'revoked_by', 'expires_at', 'last_used_at', 'replaced_by'];
 
 export interface ApiKeyFilters extends PageParams {
   role?: Role;
@@ -27,7 +30,7 @@ export interface ApiKeyFilters extends PageParams {
 /** Stores only the hash; the plaintext key is returned to the caller once and never again. */
 export async function createApiKey(
   trx: Knex.Transaction,
-  input: { name: string; role: Role; createdBy: string; key?: string; subject?: string },
+  input: { name: string; role: Role; createdBy: string; key?: string; subject?: string; expiresAt?: string | null },
 ): Promise<{ apiKey: ApiKey; key: string }> {
   const key = input.key ?? generateKey();
   const id = uuidv7();
@@ -41,13 +44,27 @@ export async function createApiKey(
       key_hash: hashKey(key),
       key_prefix: keyPrefix(key),
       created_by: input.createdBy,
+      expires_at: input.expiresAt ?? null,
     })
     .returning(PUBLIC_COLUMNS);
   return { apiKey, key };
 }
 
-export async function findActiveKey(db: Knex, key: string): Promise<ApiKey | undefined> {
-  return db('api_keys').select(PUBLIC_COLUMNS).where({ key_hash: hashKey(key) }).whereNull('revoked_at').first();
+/** The key with this secret, revoked and expired ones included (so a 401 can say which it is). */
+export async function findKey(db: Knex, key: string): Promise<ApiKey | undefined> {
+  return db('api_keys').select(PUBLIC_COLUMNS).where({ key_hash: hashKey(key) }).first();
+}
+
+/** Records when keys were last used: one statement for a batch, never one write per request. */
+export async function recordKeyUse(db: Knex, uses: Map<string, string>): Promise<void> {
+  if (uses.size === 0) return;
+  const rows = [...uses].map(([id, at]) => ({ id, at }));
+  await db.raw(
+    `UPDATE api_keys k SET last_used_at = u.at
+       FROM json_to_recordset(?::json) AS u(id uuid, at timestamptz)
+      WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`,
+    [JSON.stringify(rows)],
+  );
 }
 
 export async function getApiKey(db: Knex, id: string, forUpdate = false): Promise<ApiKey | undefined> {
@@ -59,20 +76,25 @@ export async function listApiKeys(db: Knex, filters: ApiKeyFilters): Promise<Pag
   const query = db('api_keys').select(PUBLIC_COLUMNS);
   if (filters.role) query.where({ role: filters.role });
   if (filters.subject) query.where({ subject: filters.subject });
-  if (!filters.include_revoked) query.whereNull('revoked_at');
+  if (!filters.include_revoked) query.whereNull('revoked_at').where((q) => q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()));
   return paginate<ApiKey & Record<string, unknown>>(query, filters);
 }
 
-export async function revokeApiKey(trx: Knex.Transaction, id: string, revokedBy: string): Promise<ApiKey> {
+export async function revokeApiKey(trx: Knex.Transaction, id: string, revokedBy: string, replacedBy?: string): Promise<ApiKey> {
   const [apiKey] = await trx('api_keys')
-    .update({ revoked_at: trx.fn.now(), revoked_by: revokedBy })
+    .update({ revoked_at: trx.fn.now(), revoked_by: revokedBy, ...(replacedBy ? { replaced_by: replacedBy } : {}) })
     .where({ id })
     .returning(PUBLIC_COLUMNS);
   return apiKey;
 }
 
 export async function countActiveAdmins(trx: Knex.Transaction): Promise<number> {
-  const row = await trx('api_keys').where({ role: 'admin' }).whereNull('revoked_at').count<{ count: number }>('* as count').first();
+  const row = await trx('api_keys')
+    .where({ role: 'admin' })
+    .whereNull('revoked_at')
+    .where((q) => q.whereNull('expires_at').orWhere('expires_at', '>', trx.fn.now()))
+    .count<{ count: number }>('* as count')
+    .first();
   return Number(row?.count ?? 0);
 }
 

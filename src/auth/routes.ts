@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { mutate } from '../http/crud.js';
 import { conflict, invalidField, notFound, problemResponses } from '../http/problem.js';
-import { IdParams, Page, PageQuery, RoleSchema, type Role } from '../http/schemas.js';
+import { IdParams, Instant, Page, PageQuery, RoleSchema, type Role } from '../http/schemas.js';
 import { forgetKey } from './plugin.js';
 import { ADMIN_ONLY, OVERSIGHT } from './roles.js';
 import { countActiveAdmins, createApiKey, getApiKey, listApiKeys, revokeApiKey, type ApiKeyFilters } from './repository.js';
@@ -22,9 +22,22 @@ const ApiKeyView = Type.Object(
     created_by: Type.String(),
     revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     revoked_by: Type.Union([Type.String(), Type.Null()]),
+    expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'after this instant the key is refused (401 saying so); null: no expiry' }),
+    last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'last authenticated request, recorded within 30 s' }),
+    replaced_by: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'the key that replaced it when it was rotated' }),
   },
   { title: 'ApiKey' },
 );
+
+const CreatedKey = Type.Intersect([ApiKeyView, Type.Object({ key: Type.String({ description: 'the key itself: shown in this response only' }) })], {
+  title: 'CreatedApiKey',
+  examples: [
+    {
+      id: '0190a8d2-7c1e-7000-8000-000000000001', name: 'alice', role: 'steward', subject: 'alice@bank.example', key_prefix: 'cus_AbCd', created_at: '2026-01-01T00:00:00.000Z',
+      created_by: 'bootstrap-admin', revoked_at: null, revoked_by: null, expires_at: '2027-01-01T00:00:00.000Z', last_used_at: null, replaced_by: null, key: 'cus_AbCd…',
+    },
+  ],
+});
 
 export default async function apiKeyRoutes(app: FastifyInstance) {
   app.post('/v1/api-keys', {
@@ -36,26 +49,67 @@ export default async function apiKeyRoutes(app: FastifyInstance) {
         '`subject` names the person or machine the key belongs to (e.g. their SSO subject or e-mail): keys with one subject are one identity for four-eyes checks. ' +
         'Default `key:<id>`, so unrelated keys are distinct. `key:` and `system:` are reserved prefixes.',
       body: Type.Object(
-        { role: RoleSchema, name: Type.String({ minLength: 1, maxLength: 100 }), subject: Type.Optional(Subject) },
-        { additionalProperties: false },
+        {
+          role: RoleSchema,
+          name: Type.String({ minLength: 1, maxLength: 100 }),
+          subject: Type.Optional(Subject),
+          expires_at: Type.Optional(Instant('the key is refused after this instant (a date-time or a date); default: never')),
+        },
+        { additionalProperties: false, examples: [{ role: 'steward', name: 'alice', subject: 'alice@bank.example', expires_at: '2027-01-01' }] },
       ),
       response: {
-        201: Type.Object({ id: Type.String(), role: RoleSchema, name: Type.String(), subject: Type.String(), key: Type.String(), key_prefix: Type.String() }),
+        201: CreatedKey,
         ...problemResponses(400, 401, 403, 409),
       },
     },
     handler: async (request, reply) => {
-      const { role, name, subject } = request.body as { role: Role; name: string; subject?: string };
+      const { role, name, subject, expires_at } = request.body as { role: Role; name: string; subject?: string; expires_at?: string };
       if (subject !== undefined && RESERVED_SUBJECT.test(subject)) {
         throw invalidField('subject', 'the prefixes key: and system: are reserved (key:<id> is the default subject of a key)');
       }
+      if (expires_at !== undefined && Date.parse(expires_at) <= Date.now()) throw invalidField('expires_at', 'must be in the future');
       const { apiKey, key } = await mutate(request, { action: 'create', entity: 'api-keys' }, async (trx) => {
-        const created = await createApiKey(trx, { name, role, subject, createdBy: request.actor.name });
+        const created = await createApiKey(trx, { name, role, subject, expiresAt: expires_at, createdBy: request.actor.name });
         // The audit row records the key's metadata, never the key or its hash.
         return { result: created, entityId: created.apiKey.id, newValue: created.apiKey };
       });
       reply.header('location', `/v1/api-keys/${apiKey.id}`).header('cache-control', 'no-store');
-      return reply.code(201).send({ id: apiKey.id, role: apiKey.role, name: apiKey.name, subject: apiKey.subject, key, key_prefix: apiKey.key_prefix });
+      return reply.code(201).send({ ...apiKey, key });
+    },
+  });
+
+  app.post('/v1/api-keys/:id/rotate', {
+    config: { roles: ADMIN_ONLY },
+    schema: {
+      tags: ['access control'],
+      summary: 'Rotate an API key: a new key with its name, role and subject; the old one is revoked at once',
+      description: 'The new key is shown in this response only. The old key then gets a 401 naming its replacement. `expires_at` sets the new key\'s expiry (default: the old key\'s, if still ahead).',
+      params: IdParams,
+      body: Type.Object(
+        { expires_at: Type.Optional(Instant('the new key is refused after this instant (a date-time or a date)')) },
+        { additionalProperties: false, examples: [{ expires_at: '2027-06-30' }] },
+      ),
+      response: { 201: CreatedKey, ...problemResponses(400, 401, 403, 404, 409) },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      const { expires_at } = (request.body ?? {}) as { expires_at?: string };
+      if (expires_at !== undefined && Date.parse(expires_at) <= Date.now()) throw invalidField('expires_at', 'must be in the future');
+      const { apiKey, key } = await mutate(request, { action: 'rotate', entity: 'api-keys' }, async (trx) => {
+        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['custos:api-keys']);
+        const current = await getApiKey(trx, id, true);
+        if (!current) throw notFound('api key', id);
+        if (current.revoked_at) throw conflict(`this key was already ${current.replaced_by ? 'rotated' : 'revoked'}`);
+        const inherited = current.expires_at && Date.parse(current.expires_at) > Date.now() ? current.expires_at : null;
+        // The name is unique among active keys: the old key is revoked first, in the same transaction.
+        const revoked = await revokeApiKey(trx, id, request.actor.name);
+        const created = await createApiKey(trx, { name: current.name, role: current.role, subject: current.subject, expiresAt: expires_at ?? inherited, createdBy: request.actor.name });
+        await trx('api_keys').update({ replaced_by: created.apiKey.id }).where({ id });
+        return { result: created, entityId: id, oldValue: current, newValue: { ...revoked, replaced_by: created.apiKey.id } };
+      });
+      forgetKey(id);
+      reply.header('location', `/v1/api-keys/${apiKey.id}`).header('cache-control', 'no-store');
+      return reply.code(201).send({ ...apiKey, key });
     },
   });
 

@@ -9,7 +9,7 @@ import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
 import { paginate } from '../db/pagination.js';
 import { appendEvidence } from '../evidence/chain.js';
 import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
-import { IdParams, IsoDateTime, Nullable, Page, PageQuery, StringEnum, Uuid } from '../http/schemas.js';
+import { IdParams, Instant, IsoDateTime, Nullable, Page, PageQuery, StringEnum, Uuid } from '../http/schemas.js';
 import { fileProblem, MEDIA_TYPES } from './attestation-files.js';
 import { iso } from '../db/timestamps.js';
 import type { Catalog, Control } from './catalog.js';
@@ -38,8 +38,8 @@ const Attestation = Type.Object({
 const NewAttestation = Type.Object(
   {
     statement: Type.String({ minLength: 1, maxLength: 20_000, description: 'what was checked, by whom, and the conclusion' }),
-    period_from: Type.Optional(IsoDateTime),
-    period_to: Type.Optional({ ...IsoDateTime, description: 'the attestation holds until then; default one year after it is made' }),
+    period_from: Type.Optional(Instant('a date-time or a date')),
+    period_to: Type.Optional(Instant('the attestation holds until then (a date-time or a date); default one year after it is made')),
     files: Type.Array(
       Type.Object(
         {
@@ -185,7 +185,7 @@ export function registerAttestationRoutes(app: FastifyInstance, catalog: Catalog
       tags: ['controls'],
       summary: 'Download an attestation file as it was attested',
       params: Type.Object({ id: Uuid, fileId: Uuid }, { additionalProperties: false }),
-      response: { 200: Type.String({ format: 'binary' }), ...problemResponses(400, 401, 403, 404) },
+      response: { 200: { description: 'the file, byte for byte, with its stored content type', content: { 'application/octet-stream': { schema: Type.String({ format: 'binary' }) } } }, ...problemResponses(400, 401, 403, 404) },
     },
     handler: async (request, reply) => {
       const { id, fileId } = request.params as { id: string; fileId: string };

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { CATALOG_READERS } from '../auth/roles.js';
 import { notFound, problemResponses } from '../http/problem.js';
-import { IsoDate, IsoDateTime, StringEnum, Nullable } from '../http/schemas.js';
+import { IsoDate, IsoDateTime, PageQuery, StringEnum, Nullable } from '../http/schemas.js';
+import { pageOf } from '../db/pagination.js';
 import type { RuleMetadata } from '../policy/engine.js';
 import type { Catalog } from './catalog.js';
 import { STATUSES, statusOf, type EvaluationSummary as Evaluation } from './status.js';
@@ -102,17 +103,17 @@ export default async function controlRoutes(app: FastifyInstance, { catalog }: {
       tags: ['controls'],
       summary: `${catalog.framework} controls with their status from the latest evaluation`,
       querystring: Type.Object(
-        { status: Type.Optional(StringEnum(STATUSES)), category: Type.Optional(Type.String({ maxLength: 100 })), automation: Type.Optional(StringEnum(['automated', 'partial', 'manual'])) },
+        { ...PageQuery, status: Type.Optional(StringEnum(STATUSES)), category: Type.Optional(Type.String({ maxLength: 100 })), automation: Type.Optional(StringEnum(['automated', 'partial', 'manual'])) },
         { additionalProperties: false },
       ),
-      response: { 200: Type.Object({ framework: Type.String(), version: Type.String(), items: Type.Array(ControlView), next_cursor: Type.Null() }), ...problemResponses(400, 401, 403) },
+      response: { 200: Type.Object({ framework: Type.String(), version: Type.String(), items: Type.Array(ControlView), next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last' }) }), ...problemResponses(400, 401, 403) },
     },
     handler: async (request) => {
-      const { status, category, automation } = request.query as { status?: string; category?: string; automation?: string };
+      const { status, category, automation, ...page } = request.query as { status?: string; category?: string; automation?: string; limit?: number; cursor?: string };
       const items = (await controlViews(app, catalog, rules())).filter(
         (c) => (!status || c.status === status) && (!category || c.category === category) && (!automation || c.automation === automation),
       );
-      return { framework: catalog.framework, version: catalog.version, items, next_cursor: null };
+      return { framework: catalog.framework, version: catalog.version, ...pageOf(items, page, (c) => c.id) };
     },
   });
 
@@ -150,7 +151,7 @@ export default async function controlRoutes(app: FastifyInstance, { catalog }: {
       tags: ['controls'],
       summary: 'A control’s status at each complete evaluation of a period',
       params: ControlParams,
-      querystring: Type.Object(PeriodQuery, { additionalProperties: false }),
+      querystring: Type.Object({ ...PeriodQuery, ...PageQuery }, { additionalProperties: false }),
       response: {
         200: Type.Object({
           control: Type.String(),
@@ -170,15 +171,17 @@ export default async function controlRoutes(app: FastifyInstance, { catalog }: {
               excepted_findings: Type.Integer(),
             }),
           ),
+          next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last' }),
         }),
         ...problemResponses(400, 401, 403, 404),
       },
     },
     handler: async (request) => {
       const control = controlOf((request.params as { id: string }).id);
-      const period = parsePeriod(request.query as { from?: string; to?: string });
+      const { limit, cursor, ...query } = request.query as { from?: string; to?: string; limit?: number; cursor?: string };
+      const period = parsePeriod(query);
       const timelines = await controlTimelines(app.db, [control], rules(), period);
-      return { control: control.id, ...period, items: timelines.get(control.id)! };
+      return { control: control.id, ...period, ...pageOf(timelines.get(control.id)!, { limit, cursor }, (item) => item.evaluation_id) };
     },
   });
 

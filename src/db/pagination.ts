@@ -64,3 +64,22 @@ export async function paginate<Row extends Record<string, unknown>>(
       : null;
   return { items, next_cursor };
 }
+
+/**
+ * The same `{ items, next_cursor }` contract for lists computed in memory (the active bundle's rules,
+ * the control catalog, the action registry): `items` in a stable order, `key` unique per item; the
+ * cursor is the key of the last item returned.
+ */
+export function pageOf<T>(items: T[], params: PageParams, key: (item: T) => string): Page<T> {
+  const limit = params.limit ?? 50;
+  let start = 0;
+  if (params.cursor) {
+    const [last] = decodeCursor(params.cursor, 1);
+    const index = items.findIndex((item) => key(item) === last);
+    if (index < 0) throw invalidCursor();
+    start = index + 1;
+  }
+  const page = items.slice(start, start + limit);
+  const next_cursor = start + limit < items.length && page.length > 0 ? Buffer.from(JSON.stringify([key(page[page.length - 1]!)])).toString('base64url') : null;
+  return { items: page, next_cursor };
+}

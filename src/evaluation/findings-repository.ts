@@ -130,6 +130,10 @@ export async function carryOpenFindings(trx: Knex.Transaction, evaluationId: str
 }
 
 export interface FindingFilters extends PageParams {
+  rule_id?: string;
+  resource_id?: string;
+  evaluation_id?: string;
+  /** Deprecated aliases of rule_id, resource_id, evaluation_id. */
   rule?: string;
   severity?: string;
   control?: string;
@@ -143,11 +147,14 @@ export interface FindingFilters extends PageParams {
 
 export async function listFindings(db: Knex, filters: FindingFilters): Promise<Page<Finding>> {
   const query = db('findings').select('*');
-  if (filters.rule) query.where('rule_id', filters.rule);
-  if (filters.resource) query.where('resource_id', filters.resource);
+  const rule = filters.rule_id ?? filters.rule;
+  const resource = filters.resource_id ?? filters.resource;
+  const evaluation = filters.evaluation_id ?? filters.evaluation;
+  if (rule) query.where('rule_id', rule);
+  if (resource) query.where('resource_id', resource);
   for (const field of ['severity', 'resource_type', 'status', 'account', 'region'] as const) if (filters[field]) query.where(field, filters[field]);
   if (filters.control) query.whereRaw('controls @> ?::jsonb', [JSON.stringify([filters.control])]);
-  if (filters.evaluation) query.whereIn('id', db('evaluation_findings').select('finding_id').where({ evaluation_id: filters.evaluation, reported: true }));
+  if (evaluation) query.whereIn('id', db('evaluation_findings').select('finding_id').where({ evaluation_id: evaluation, reported: true }));
   return paginate<Finding & Record<string, unknown>>(query, filters);
 }
 

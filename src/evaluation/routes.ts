@@ -35,7 +35,7 @@ const Finding = Type.Object({
   severity: Type.String(),
   controls: Type.Array(Type.String()),
   msg: Type.String(),
-  rule: Type.Record(Type.String(), Type.Unknown()),
+  rule_url: Type.String({ description: 'the rule in the active bundle (title, description, remediation): each finding refers to it rather than repeating it' }),
   resource_type: Type.String(),
   resource_id: Type.String(),
   account: Type.String(),
@@ -49,6 +49,8 @@ const Finding = Type.Object({
   first_evaluation_id: Uuid,
   last_evaluation_id: Uuid,
 });
+
+const findingView = <T extends { rule_id: string }>(finding: T) => ({ ...finding, rule_url: `/v1/policies/${encodeURIComponent(finding.rule_id)}` });
 
 export default async function evaluationRoutes(app: FastifyInstance) {
   app.post('/v1/evaluations', {
@@ -106,21 +108,27 @@ export default async function evaluationRoutes(app: FastifyInstance) {
       querystring: Type.Object(
         {
           ...PageQuery,
-          rule: Type.Optional(Type.String({ maxLength: 200 })),
+          rule_id: Type.Optional(Type.String({ maxLength: 200 })),
+          rule: Type.Optional(Type.String({ maxLength: 200, deprecated: true, description: 'deprecated: rule_id' })),
           severity: Type.Optional(StringEnum(['critical', 'high', 'medium', 'low'])),
           control: Type.Optional(Type.String({ maxLength: 20, description: 'e.g. CC6.1' })),
-          resource: Type.Optional(Type.String({ maxLength: 2048, description: 'resource id' })),
+          resource_id: Type.Optional(Type.String({ maxLength: 2048 })),
+          resource: Type.Optional(Type.String({ maxLength: 2048, deprecated: true, description: 'deprecated: resource_id' })),
           resource_type: Type.Optional(Type.String({ maxLength: 200 })),
           status: Type.Optional(StringEnum(['open', 'resolved', 'excepted'])),
           account: Type.Optional(Type.String({ maxLength: 12 })),
           region: Type.Optional(Type.String({ maxLength: 30 })),
-          evaluation: Type.Optional(Uuid),
+          evaluation_id: Type.Optional({ ...Uuid, description: 'findings reported by this evaluation' }),
+          evaluation: Type.Optional({ ...Uuid, deprecated: true, description: 'deprecated: evaluation_id' }),
         },
         { additionalProperties: false },
       ),
       response: { 200: Page(Finding), ...problemResponses(400, 401, 403) },
     },
-    handler: async (request) => listFindings(app.db, request.query as FindingFilters),
+    handler: async (request) => {
+      const page = await listFindings(app.db, request.query as FindingFilters);
+      return { ...page, items: page.items.map(findingView) };
+    },
   });
 
   app.get('/v1/findings/:id', {
@@ -130,7 +138,7 @@ export default async function evaluationRoutes(app: FastifyInstance) {
       const { id } = request.params as IdParams;
       const finding = await getFinding(app.db, id);
       if (!finding) throw notFound('finding', id);
-      return finding;
+      return findingView(finding);
     },
   });
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { CATALOG_READERS, OVERSIGHT } from '../auth/roles.js';
 import { paginate } from '../db/pagination.js';
 import { notFound, problemResponses } from '../http/problem.js';
-import { IdParams, IsoDateTime, Page, PageQuery } from '../http/schemas.js';
+import { IdParams, Instant, IsoDateTime, Page, PageQuery } from '../http/schemas.js';
 import { CONTROL_ID } from '../controls/catalog.js';
 import { EVIDENCE_KINDS, verifyChain } from './chain.js';
 import { withBodies } from './body-store.js';
@@ -60,7 +60,10 @@ export default async function evidenceRoutes(app: FastifyInstance, { catalog, si
         { ...PeriodQuery, controls: Type.Optional(Type.String({ maxLength: 2000, description: 'comma-separated control ids, e.g. CC6.1,CC7.2; default: all' })) },
         { additionalProperties: false },
       ),
-      response: { 200: Type.String({ format: 'binary', description: 'application/zip' }), ...problemResponses(400, 401, 403) },
+      response: {
+        200: { description: 'The signed evidence zip, streamed', content: { 'application/zip': { schema: Type.String({ format: 'binary' }) } } },
+        ...problemResponses(400, 401, 403),
+      },
     },
     handler: async (request, reply) => {
       const query = request.query as { from?: string; to?: string; controls?: string };
@@ -95,8 +98,8 @@ export default async function evidenceRoutes(app: FastifyInstance, { catalog, si
           ...PageQuery,
           control: Type.Optional(Type.String({ pattern: CONTROL_ID })),
           kind: Type.Optional(StringEnum(EVIDENCE_KINDS)),
-          from: Type.Optional(IsoDateTime),
-          to: Type.Optional(IsoDateTime),
+          from: Type.Optional(Instant('inclusive; a date-time or a date')),
+          to: Type.Optional(Instant('exclusive; a date-time or a date')),
         },
         { additionalProperties: false },
       ),

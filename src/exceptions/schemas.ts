@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { EntityMeta, IsoDateTime, Nullable, StringEnum, Uuid } from '../http/schemas.js';
+import { EntityMeta, Instant, IsoDateTime, Nullable, StringEnum, Uuid } from '../http/schemas.js';
 
 export const EXCEPTION_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'revoked'] as const;
 export type ExceptionStatus = (typeof EXCEPTION_STATUSES)[number];
@@ -53,7 +53,7 @@ export const ExceptionFilters = {
   status: Type.Optional(StringEnum(EXCEPTION_STATUSES)),
   rule_id: Type.Optional(Type.String({ maxLength: 200 })),
   finding_id: Type.Optional(Uuid),
-  expiring_before: Type.Optional(Type.String({ format: 'date-time', description: 'expires_at before this instant; soonest first' })),
+  expiring_before: Type.Optional(Instant('expires_at before this instant (a date-time or a date); soonest first')),
 };
 
 export const OptionalNoteBody = Type.Object({ note: Type.Optional(Note) }, { additionalProperties: false });

@@ -48,13 +48,17 @@ export async function mutate<T>(
   change: { action: string; entity: string },
   work: (trx: Knex.Transaction) => Promise<{ result: T; entityId: string; oldValue?: unknown; newValue?: unknown }>,
 ): Promise<T> {
-  return request.server.db.transaction(async (trx) => {
+  const result = await request.server.db.transaction(async (trx) => {
     const { result, entityId, oldValue, newValue } = await work(trx);
     await recordAudit(trx, auditContext(request), { ...change, entityId, oldValue, newValue });
     // Access decisions preload the catalog and principals: every instance reloads after commit.
     await notifyOnCommit(trx, ACCESS_DATA_CHANNEL, change.entity);
     return result;
   });
+  // This instance reloads before answering, so the caller's next decision sees the change at once
+  // (a registered principal is not `unknown_principal` for the ~50 ms the notification takes).
+  await request.server.policy?.reloadAccessData();
+  return result;
 }
 
 export async function loadForUpdate<E extends Entity>(
@@ -111,7 +115,7 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
     config: { roles: roles.write },
     schema: {
       tags: [tag],
-      summary: `Create a ${singular}`,
+      summary: `Create ${/^[aeiou]/i.test(singular) ? 'an' : 'a'} ${singular}`,
       body: schemas.create,
       response: { 201: schemas.entity, ...problemResponses(400, 401, 403, 409, 413, 415) },
     },
@@ -129,7 +133,7 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
     config: { roles: roles.write },
     schema: {
       tags: [tag],
-      summary: `Change a ${singular} (send If-Match)`,
+      summary: `Change ${/^[aeiou]/i.test(singular) ? 'an' : 'a'} ${singular} (send If-Match)`,
       description: 'Fields present in the body replace the stored ones; `null` clears an optional field.',
       params: IdParams,
       headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
@@ -152,7 +156,7 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
     config: { roles: roles.write },
     schema: {
       tags: [tag],
-      summary: `Delete a ${singular}`,
+      summary: `Delete ${/^[aeiou]/i.test(singular) ? 'an' : 'a'} ${singular}`,
       description: 'Refused with 409 while other entries refer to it. If-Match is honoured when sent.',
       params: IdParams,
       response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404, 409, 412) },

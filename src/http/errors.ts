@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { describeDatabaseError } from '../db/errors.js';
+import { routePattern } from './openapi.js';
 import { HttpProblem } from './problem.js';
 import { fieldErrors } from './validation.js';
 
@@ -45,9 +46,20 @@ export default fp(
       else request.log.info({ problem: problem.slug, status: problem.status }, 'request rejected');
       return sendProblem(reply, request, problem);
     });
-    app.setNotFoundHandler((request, reply) =>
-      sendProblem(reply, request, new HttpProblem(404, 'not-found', `no route ${request.method} ${request.url.split('?')[0]}`)),
-    );
+    // A known path asked with another method is a 405 naming the allowed ones, not a 404.
+    const routes: Array<{ method: string; pattern: RegExp }> = [];
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, pattern: routePattern(route.url) });
+    });
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0]!;
+      const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+      if (allowed.length > 0) {
+        reply.header('allow', allowed.join(', '));
+        return sendProblem(reply, request, new HttpProblem(405, 'method-not-allowed', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`));
+      }
+      return sendProblem(reply, request, new HttpProblem(404, 'not-found', `no route ${request.method} ${path}`));
+    });
   },
   { name: 'error-handling' },
 );

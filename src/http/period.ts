@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import { HttpProblem } from './problem.js';
-import { IsoDateTime } from './schemas.js';
+import { Instant } from './schemas.js';
 
 export const PeriodQuery = {
-  from: Type.Optional({ ...IsoDateTime, description: 'start of the period (inclusive); default: `to` minus 90 days' }),
-  to: Type.Optional({ ...IsoDateTime, description: 'end of the period (exclusive); default: now' }),
+  from: Type.Optional(Instant('start of the period (inclusive), a date-time or a date (its midnight UTC); default: `to` minus 90 days')),
+  to: Type.Optional(Instant('end of the period (exclusive), a date-time or a date (its midnight UTC); default: now')),
 };
 
 const DAY = 86_400_000;

@@ -15,6 +15,10 @@ export type IdParams = Static<typeof IdParams>;
 export const IsoDate = Type.String({ format: 'date', description: 'YYYY-MM-DD' });
 export const IsoDateTime = Type.String({ format: 'date-time' });
 
+/** An instant asked for (periods, `*_before`): a date-time, or a plain date for its midnight UTC. */
+export const Instant = (description?: string) =>
+  Type.String({ format: 'date-or-date-time', 'x-instant': true, ...(description ? { description } : {}), examples: ['2026-01-01', '2026-01-01T00:00:00Z'] });
+
 /** Short human text: names, owners, identifiers. */
 export const Name = Type.String({ minLength: 1, maxLength: 200 });
 export const Text = Type.String({ maxLength: 10_000 });

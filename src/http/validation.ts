@@ -16,6 +16,21 @@ function makeAjv(coerceTypes: boolean) {
     strict: false,
   });
   addFormats(ajv);
+  // An instant (periods, `*_before`) may be a plain date, meaning its midnight UTC: `from=2026-01-01`.
+  // The value is normalised to an ISO date-time in place, so handlers see one form.
+  const dateTime = ajv.formats['date-time'] as { validate: (value: string) => boolean };
+  ajv.addFormat('date-or-date-time', (value: string) => (/^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value))) || dateTime.validate(value));
+  ajv.addKeyword({
+    keyword: 'x-instant',
+    modifying: true,
+    schemaType: 'boolean',
+    validate: (_schema: boolean, data: unknown, _parent: unknown, context?: { parentData: Record<string | number, unknown>; parentDataProperty: string | number }) => {
+      if (typeof data === 'string' && context && /^\d{4}-\d{2}-\d{2}$/.test(data) && !Number.isNaN(Date.parse(data))) {
+        context.parentData[context.parentDataProperty] = new Date(data).toISOString();
+      }
+      return true;
+    },
+  });
   return ajv;
 }
 

@@ -5,7 +5,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { auditContext } from '../auth/plugin.js';
 import { OVERSIGHT, RISK_OWNERS } from '../auth/roles.js';
 import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
-import { IdParams, IsoDateTime, Page, PageQuery, type Role } from '../http/schemas.js';
+import { IdParams, Instant, IsoDateTime, Page, PageQuery, type Role } from '../http/schemas.js';
+import { pageOf } from '../db/pagination.js';
 import { validatorCompiler } from '../http/validation.js';
 import { InvalidBundleError, readBundle } from './bundle.js';
 import { getArchive, getBundle, getDecision, insertDecision, listBundles, listDecisions, findBundleBySha } from './repository.js';
@@ -23,6 +24,7 @@ const Rule = Type.Object({
   controls: Type.Array(Type.String()),
   resource_types: Type.Array(Type.String()),
   remediation: Type.String(),
+  auto_remediate: Type.Optional(Type.Boolean({ description: 'low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on' })),
   package: Type.String(),
 });
 
@@ -72,18 +74,35 @@ export default async function policyRoutes(app: FastifyInstance) {
       tags: ['policy'],
       summary: 'Rules of the active policy bundle, with their metadata',
       querystring: Type.Object(
-        { severity: Type.Optional(Type.String({ maxLength: 20 })), control: Type.Optional(Type.String({ maxLength: 20 })), resource_type: Type.Optional(Type.String({ maxLength: 100 })) },
+        { ...PageQuery, severity: Type.Optional(Type.String({ maxLength: 20 })), control: Type.Optional(Type.String({ maxLength: 20 })), resource_type: Type.Optional(Type.String({ maxLength: 100 })) },
         { additionalProperties: false },
       ),
-      response: { 200: Type.Object({ bundle_revision: Type.String(), items: Type.Array(Rule), next_cursor: Type.Null() }), ...problemResponses(400, 401, 403, 503) },
+      response: { 200: Type.Object({ bundle_revision: Type.String(), items: Type.Array(Rule), next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last' }) }), ...problemResponses(400, 401, 403, 503) },
     },
     handler: async (request) => {
       const { engine } = app.policy.current();
-      const { severity, control, resource_type } = request.query as Record<string, string | undefined>;
+      const { severity, control, resource_type, limit, cursor } = request.query as Record<string, string | undefined> & { limit?: number };
       const items = engine
         .rules()
         .filter((r) => (!severity || r.severity === severity) && (!control || r.controls.includes(control)) && (!resource_type || r.resource_types.includes(resource_type)));
-      return { bundle_revision: engine.revision, items, next_cursor: null };
+      return { bundle_revision: engine.revision, ...pageOf(items, { limit, cursor }, (r) => r.id) };
+    },
+  });
+
+  app.get('/v1/policies/:id', {
+    config: { roles: POLICY_READERS },
+    schema: {
+      tags: ['policy'],
+      summary: 'One rule of the active policy bundle, with its metadata (what findings refer to)',
+      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200, examples: ['s3.bucket_public_read'] }) }, { additionalProperties: false }),
+      response: { 200: Type.Intersect([Rule, Type.Object({ bundle_revision: Type.String() })]), ...problemResponses(400, 401, 403, 404, 503) },
+    },
+    handler: async (request) => {
+      const { engine } = app.policy.current();
+      const { id } = request.params as { id: string };
+      const rule = engine.rules().find((r) => r.id === id);
+      if (!rule) throw notFound('rule', id);
+      return { ...rule, bundle_revision: engine.revision };
     },
   });
 
@@ -118,7 +137,7 @@ export default async function policyRoutes(app: FastifyInstance) {
       tags: ['policy'],
       summary: 'Download the exact bundle.tar.gz (verify it against sha256)',
       params: IdParams,
-      response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), ...problemResponses(400, 401, 403, 404) },
+      response: { 200: { description: 'the bundle.tar.gz as stored', content: { 'application/gzip': { schema: Type.Unsafe({ type: 'string', format: 'binary' }) } } }, ...problemResponses(400, 401, 403, 404) },
     },
     handler: async (request, reply) => {
       const { id } = request.params as IdParams;
@@ -135,6 +154,8 @@ export default async function policyRoutes(app: FastifyInstance) {
       tags: ['policy'],
       summary: 'Upload a bundle.tar.gz built by opa build -t wasm (not activated)',
       description: 'Content-Type application/gzip. The bundle is compiled and test-evaluated before it is stored. Uploading the same bundle again returns the stored one (200).',
+      // Documented as what it is: a gzip archive, not JSON.
+      consumes: ['application/gzip'],
       body: Type.Unsafe({ type: 'string', format: 'binary', description: 'bundle.tar.gz' }),
       response: { 200: BundleDetail, 201: BundleDetail, ...problemResponses(400, 401, 403, 413, 415) },
     },
@@ -249,8 +270,8 @@ export default async function policyRoutes(app: FastifyInstance) {
           entrypoint: Type.Optional(Type.String({ maxLength: 200 })),
           bundle_revision: Type.Optional(Type.String({ maxLength: 200 })),
           actor: Type.Optional(Type.String({ maxLength: 200 })),
-          from: Type.Optional(IsoDateTime),
-          to: Type.Optional(IsoDateTime),
+          from: Type.Optional(Instant('inclusive; a date-time or a date')),
+          to: Type.Optional(Instant('exclusive; a date-time or a date')),
         },
         { additionalProperties: false },
       ),

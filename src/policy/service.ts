@@ -37,6 +37,8 @@ export class PolicyService {
   private syncing: Promise<void> = Promise.resolve();
   private accessReload: NodeJS.Timeout | undefined;
   private accessData: AccessData | undefined;
+  private accessLoadsStarted = 0;
+  private accessLoadApplied = 0;
   lastError: string | undefined;
   accessDataError: string | undefined;
 
@@ -143,8 +145,12 @@ export class PolicyService {
 
   /** Reloads the catalog, principals and grants into every instance. On failure the previous data stays. */
   async reloadAccessData(): Promise<void> {
+    const generation = ++this.accessLoadsStarted;
     try {
       const data = await loadAccessData(this.db);
+      // Loads may finish out of order: an older snapshot never replaces a newer one.
+      if (generation < this.accessLoadApplied) return;
+      this.accessLoadApplied = generation;
       this.accessData = data;
       this.accessDataError = undefined;
       this.engine?.setRuntimeData(data);

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { auditContext, sameSubject } from '../auth/plugin.js';
 import { OVERSIGHT, RISK_OWNERS } from '../auth/roles.js';
-import { paginate } from '../db/pagination.js';
+import { pageOf, paginate } from '../db/pagination.js';
 import { checkIfMatch, etagOf } from '../http/crud.js';
 import { conflict, HttpProblem, notFound, problemResponses } from '../http/problem.js';
 import { IdParams, Page, PageQuery } from '../http/schemas.js';
@@ -54,10 +54,13 @@ export default async function remediationRoutes(app: FastifyInstance): Promise<v
 
   app.get('/v1/remediation-actions', {
     config: { roles: OVERSIGHT },
-    schema: { tags: [TAG], summary: 'The registry of remediation actions', response: { 200: Type.Object({ items: Type.Array(ActionDescription) }), ...problemResponses(401, 403) } },
-    handler: async () => ({
-      items: ACTIONS.map((a) => ({ name: a.name, description: a.description, resource_types: a.resourceTypes, risk: a.risk, permissions: a.permissions, params: a.params, rollback: a.rollback !== undefined })),
-    }),
+    schema: { tags: [TAG], summary: 'The registry of remediation actions', querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: Page(ActionDescription), ...problemResponses(400, 401, 403) } },
+    handler: async (request) =>
+      pageOf(
+        ACTIONS.map((a) => ({ name: a.name, description: a.description, resource_types: a.resourceTypes, risk: a.risk, permissions: a.permissions, params: a.params, rollback: a.rollback !== undefined })),
+        request.query as { limit?: number; cursor?: string },
+        (a) => a.name,
+      ),
   });
 
   app.post('/v1/remediations', {

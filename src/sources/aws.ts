@@ -39,7 +39,14 @@ export function collectorContext(target: SourceTarget, options: { endpoint?: str
 
 /** A short, single-line description of an AWS SDK error for run reports. */
 export function describeAwsError(operation: string, error: unknown): string {
-  const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
+  const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; attempts?: number }; $response?: { statusCode?: number } };
+  // An answer the SDK could not parse (an HTML error page, a proxy's text) is described for people,
+  // not as the parser's complaint ("Unexpected token '<', "<!doctype "...").
+  if (/Unexpected token|is not valid JSON|Deserialization error|Unexpected end of JSON|Non-whitespace before first tag|Invalid character in/i.test(e.message ?? '')) {
+    const code = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+    const attempts = e.$metadata?.attempts ? ` after ${e.$metadata.attempts} attempt${e.$metadata.attempts === 1 ? '' : 's'}` : '';
+    return `${operation} answered ${code ? `HTTP ${code}` : 'something'}${attempts} that is not an AWS API response (the endpoint may not implement this operation)`;
+  }
   const status = e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode}` + (e.$metadata.attempts ? `, ${e.$metadata.attempts} attempts)` : ')') : '';
   return `${operation}: ${e.name ?? 'Error'}${status}: ${(e.message ?? String(error)).split('\n')[0]!.slice(0, 200)}`;
 }

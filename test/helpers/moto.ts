@@ -1,6 +1,7 @@
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
 import { freePort } from '../../src/db/embedded.js';
+import { spawnTied } from './processes.js';
 import { collectorContext } from '../../src/sources/aws.js';
 import type { CollectorContext } from '../../src/sources/types.js';
 
@@ -43,7 +44,8 @@ export async function startMoto(t: Test): Promise<Moto> {
   if (!MOTO_SERVER) throw new Error(`moto_server is required${IN_CI ? ' in CI' : ''}: pip install 'moto[server]'`);
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Tied to this process: a test that dies (unhandled error, tap's timeout) leaves no moto_server behind.
+  const child = spawnTied(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-4000);

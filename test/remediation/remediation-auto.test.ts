@@ -13,7 +13,8 @@ t.test('CUSTOS_AUTO_REMEDIATE: low-risk findings of rules that allow it are fixe
   await registerSource(api);
   await collectAndEvaluate(api);
   const versioning = await findingOf(api, 's3.bucket_versioning', BUCKET);
-  t.match(versioning, { status: 'open', rule: { remediation: 's3_enable_versioning', auto_remediate: true } });
+  t.match(versioning, { status: 'open', rule_url: '/v1/policies/s3.bucket_versioning' });
+  t.match((await api.call('GET', versioning.rule_url)).body, { remediation: 's3_enable_versioning', auto_remediate: true });
 
   const auto = await waitFor(async () => {
     const list = (await api.call('GET', `/v1/remediations?finding_id=${versioning.id}`)).body.items;

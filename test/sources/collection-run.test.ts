@@ -43,8 +43,8 @@ t.test('a collection from moto through the API: durable run, honest gaps, the fi
   // moto lacks two read operations: the run says so and is partial, never complete.
   t.equal(run.status, 'partial');
   t.equal(run.gaps.length, 2, JSON.stringify(run.gaps));
-  t.match(run.gaps.find((g: string) => g.includes('config')), /^wealth-prod-use1\/config: config:DescribeComplianceByConfigRule: .*HTTP 500/);
-  t.match(run.gaps.find((g: string) => g.includes('securityhub')), /^wealth-prod-use1\/securityhub: securityhub:GetEnabledStandards: .*HTTP 404/);
+  t.match(run.gaps.find((g: string) => g.includes('config')), /^wealth-prod-use1\/config: config:DescribeComplianceByConfigRule answered HTTP 500 /);
+  t.match(run.gaps.find((g: string) => g.includes('securityhub')), /^wealth-prod-use1\/securityhub: securityhub:GetEnabledStandards answered HTTP 404 /);
   t.same(run.progress, { done: 9, total: 9 });
   t.match(run.counts['wealth-prod-use1/s3'], { resources: 6 });
   t.ok(run.duration_ms > 0);

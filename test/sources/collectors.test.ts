@@ -185,7 +185,11 @@ t.test('config: recorder, rules, discovered resources; compliance by rule is the
   // config-compliance.test.ts for counts from AWS's answers).
   t.same(discovered, { 'AWS::S3::Bucket': 6, 'AWS::RDS::DBCluster': 0, 'AWS::RDS::DBInstance': 0, 'AWS::EC2::Volume': 0, 'AWS::KMS::Key': 0, 'AWS::CloudTrail::Trail': 0 });
   t.equal(output.gaps.length, 1);
-  t.match(output.gaps[0], /^config:DescribeComplianceByConfigRule: \w+ \(HTTP 500, 5 attempts\): /, 'moto has no DescribeComplianceByConfigRule: a gap, after the retries');
+  t.equal(
+    output.gaps[0],
+    'config:DescribeComplianceByConfigRule answered HTTP 500 after 5 attempts that is not an AWS API response (the endpoint may not implement this operation)',
+    'moto has no DescribeComplianceByConfigRule: a gap, after the retries, written for people (not the parser error about its HTML page)',
+  );
 });
 
 t.test('securityhub: active findings normalised; archived ones dropped even though moto ignores Filters', { skip: motoSkip }, async (t) => {
@@ -235,7 +239,11 @@ t.test('securityhub: active findings normalised; archived ones dropped even thou
   t.same(output.resources, []);
   t.same(output.settings, []);
   t.equal(output.gaps.length, 1);
-  t.match(output.gaps[0], /^securityhub:GetEnabledStandards: \w+ \(HTTP 404, 1 attempts\)/, 'moto has no GetEnabledStandards: a gap');
+  t.equal(
+    output.gaps[0],
+    'securityhub:GetEnabledStandards answered HTTP 404 after 1 attempt that is not an AWS API response (the endpoint may not implement this operation)',
+    'moto has no GetEnabledStandards: a gap',
+  );
 
   // GetEnabledStandards failing says nothing about findings: they were listed completely.
   t.same(output.coverage, [{ resource_type: 'AWS::SecurityHub::Finding', complete: true }]);
@@ -293,7 +301,7 @@ t.test('lakeformation: settings, every permission normalised, LF-tags and their 
 });
 
 t.test('every collector on the same estate: the gaps are exactly the operations moto lacks', { skip: motoSkip }, async (t) => {
-  const gaps = Object.fromEntries(await Promise.all(Object.keys(COLLECTORS).map(async (name) => [name, (await collect(name)).gaps.map((g) => g.split(':').slice(0, 2).join(':'))])));
+  const gaps = Object.fromEntries(await Promise.all(Object.keys(COLLECTORS).map(async (name) => [name, (await collect(name)).gaps.map((g) => g.split(' ')[0]!.replace(/:$/, ''))])));
   t.same(gaps, {
     s3: [],
     ec2: [],
