@@ -19,7 +19,7 @@ export const ExceptionCreate = Type.Object(
     region: Type.Optional(Region),
     justification: Type.String({ minLength: 10, maxLength: 5000, description: 'why the risk is accepted' }),
     compensating_control: Type.String({ minLength: 1, maxLength: 5000, description: 'what mitigates the risk meanwhile' }),
-    expires_at: Type.String({ format: 'date-time', description: 'in the future, at most one year ahead' }),
+    expires_at: Instant('in the future, at most one year ahead (a date-time or a date)'),
   },
   { additionalProperties: false },
 );
