@@ -2,12 +2,13 @@ import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
 import { freePort } from '../../src/db/embedded.js';
 import { spawnTied } from './processes.js';
+import { MOTO_ACCOUNT, motoClient } from '../../src/demo/aws-estate.js';
+
+export { MOTO_ACCOUNT, motoClient };
 import { collectorContext } from '../../src/sources/aws.js';
 import type { CollectorContext } from '../../src/sources/types.js';
 
 export const IN_CI = process.env.CI === 'true';
-/** moto's default account: every resource it creates belongs to it. */
-export const MOTO_ACCOUNT = '123456789012';
 
 // The SDK signs every request (SigV4); moto accepts any credentials but wants some.
 process.env.AWS_ACCESS_KEY_ID = 'testing';
@@ -88,7 +89,3 @@ export function motoContext(endpoint: string, options: { region?: string; now?: 
   );
 }
 
-/** Client settings for loading moto through the SDK. */
-export function motoClient(endpoint: string, region = 'us-east-1') {
-  return { endpoint, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
-}
