@@ -12,6 +12,7 @@ import * as remediation from './010_remediation.js';
 import * as identity from './012_identity.js';
 import * as alerting from './016_alerting.js';
 import * as apiKeyLifecycle from './014_api_key_lifecycle.js';
+import * as dataQuality from './018_data_quality.js';
 import * as decisionLogPartitions from './020_decision_log_partitions.js';
 import * as coverage from './011_coverage.js';
 
@@ -38,6 +39,7 @@ export const migrations: Migration[] = [
   { name: '010_remediation', ...remediation },
   { name: '012_identity', ...identity },
   { name: '016_alerting', ...alerting },
+  { name: '018_data_quality', ...dataQuality },
   { name: '020_decision_log_partitions', ...decisionLogPartitions },
   { name: '011_coverage', ...coverage },
   { name: '014_api_key_lifecycle', ...apiKeyLifecycle },

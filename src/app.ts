@@ -8,6 +8,7 @@ import accessDecisionRoutes from './access/decisions.js';
 import grantRoutes from './access/grants/index.js';
 import remediationRoutes from './remediation/index.js';
 import exceptionRoutes from './exceptions/index.js';
+import dataQualityRoutes from './data-quality/index.js';
 import { principals } from './access/principals.js';
 import { alerts } from './alerts/alerts.js';
 import alertRoutes from './alerts/routes.js';
@@ -245,6 +246,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(grantRoutes);
   await app.register(remediationRoutes);
   await app.register(exceptionRoutes);
+  await app.register(dataQualityRoutes);
   await app.register(accessDecisionRoutes);
   await app.register(controlRoutes, { catalog });
   await app.register(evidenceRoutes, { catalog, signingKey, version: VERSION });

@@ -1,12 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
+import cronParser from 'cron-parser';
+import type { Knex } from 'knex';
 import { CATALOG_READERS, STEWARDS } from '../auth/roles.js';
 import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
+import { checkDefinition, DQ_SEVERITIES, RULE_TYPES } from '../data-quality/kinds.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { invalidField } from '../http/problem.js';
-import { EntityMeta, StringEnum, Text, Uuid } from '../http/schemas.js';
+import { EntityMeta, Nullable, StringEnum, Text, Uuid } from '../http/schemas.js';
 
-export const RULE_TYPES = ['not_null', 'unique', 'range', 'regex', 'allowed_values', 'referential', 'freshness', 'row_count', 'custom_sql'] as const;
-export const DQ_SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export { DQ_SEVERITIES, RULE_TYPES };
 
 const fields = {
   asset_id: Uuid,
@@ -14,8 +16,15 @@ const fields = {
   name: Type.String({ minLength: 1, maxLength: 100 }),
   description: Type.Optional(Text),
   rule_type: StringEnum(RULE_TYPES),
-  definition: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Parameters of the rule type, e.g. {"min":0} for range, {"pattern":"^\\\\d{5}$"} for regex' })),
+  definition: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), {
+      description:
+        'Parameters of the rule type (README, "Data quality"): {"min":0} for range, {"pattern":"isin"} or {"regex":"^\\\\d{5}$"} for format, {"columns":["a","b"]} for unique, {"max_age":"P1D"} for freshness, {"sql":"balance >= 0"} for custom_sql',
+    }),
+  ),
   severity: StringEnum(DQ_SEVERITIES),
+  threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'largest tolerated ratio of failing rows (0: none); the not_null tolerated ratio' })),
+  schedule: Type.Optional(Nullable(Type.String({ minLength: 9, maxLength: 100, description: 'cron expression (UTC): the rule runs on it; null: on demand only' }))),
   enabled: Type.Optional(Type.Boolean()),
 };
 export const DataQualityRuleCreate = Type.Object(fields, { additionalProperties: false });
@@ -27,77 +36,75 @@ export const DataQualityRule = Type.Object(
     column_name: Type.Union([Type.String(), Type.Null()]),
     description: Text,
     definition: Type.Record(Type.String(), Type.Unknown()),
+    threshold: Type.Number(),
+    schedule: Type.Union([Type.String(), Type.Null()]),
     enabled: Type.Boolean(),
   },
   { title: 'DataQualityRule' },
 );
 export type DataQualityRule = Static<typeof DataQualityRule> & Entity;
 
-/** What each rule type needs in its definition; the engine that runs them is outside Custos. */
-function checkDefinition(candidate: DataQualityRuleCreate) {
-  const d = candidate.definition ?? {};
-  const columnLevel = ['not_null', 'unique', 'range', 'regex', 'allowed_values', 'referential'];
-  if (columnLevel.includes(candidate.rule_type) && !candidate.column_name) {
-    throw invalidField('column_name', `is required for a ${candidate.rule_type} rule`);
+/** The catalog facts a rule is checked against: its asset's store and columns, the asset it references. */
+async function validateRule(trx: Knex.Transaction, candidate: DataQualityRuleCreate) {
+  const asset = await trx('assets').where({ id: candidate.asset_id }).first('id', 'store', 'database');
+  if (!asset) throw invalidField('asset_id', `asset ${candidate.asset_id} does not exist`);
+  const columns: string[] = await trx('asset_columns').where({ asset_id: candidate.asset_id }).orderBy('position').pluck('name');
+  if (candidate.column_name && !columns.includes(candidate.column_name)) {
+    throw invalidField('column_name', `asset ${candidate.asset_id} has no column ${candidate.column_name}`);
   }
-  switch (candidate.rule_type) {
-    case 'range':
-      if (d.min === undefined && d.max === undefined) throw invalidField('definition', 'a range rule needs a numeric min or max');
-      for (const bound of ['min', 'max'] as const) {
-        if (d[bound] !== undefined && typeof d[bound] !== 'number') throw invalidField(`definition.${bound}`, 'must be a number');
-      }
-      if (typeof d.min === 'number' && typeof d.max === 'number' && d.min > d.max) throw invalidField('definition.max', 'must not be below min');
-      break;
-    case 'regex':
-      try {
-        if (typeof d.pattern !== 'string') throw new Error();
-        new RegExp(d.pattern);
-      } catch {
-        throw invalidField('definition.pattern', 'must be a valid regular expression');
-      }
-      break;
-    case 'allowed_values':
-      if (!Array.isArray(d.values) || d.values.length === 0) throw invalidField('definition.values', 'must be a non-empty array');
-      break;
-    case 'referential':
-      if (typeof d.references !== 'string' || !/^[\w]+\.[\w]+$/.test(d.references)) {
-        throw invalidField('definition.references', 'must name table.column');
-      }
-      break;
-    case 'freshness':
-      if (typeof d.max_age_hours !== 'number' || d.max_age_hours <= 0) throw invalidField('definition.max_age_hours', 'must be a positive number');
-      break;
-    case 'custom_sql':
-      if (typeof d.sql !== 'string' || d.sql.trim() === '') throw invalidField('definition.sql', 'must be a SQL expression');
-      break;
+  checkDefinition(candidate, columns, asset.store);
+  if (candidate.rule_type === 'referential') await referencedColumn(trx, asset, candidate.definition!.references as never);
+  if (candidate.schedule) {
+    try {
+      cronParser.parseExpression(candidate.schedule, { utc: true });
+    } catch (error) {
+      throw invalidField('schedule', `must be a cron expression: ${(error as Error).message}`);
+    }
   }
 }
 
-/** Seed 001 §7.1 data quality rules, attached to an asset and optionally one of its columns. */
+/**
+ * The asset and column a referential rule points at: `table.column` in the same store and database,
+ * or an asset id and column. Both must be in the catalog, since identifiers sent to a store come
+ * from the catalog only.
+ */
+export async function referencedColumn(
+  db: Knex,
+  asset: { store: string; database: string },
+  references: string | { asset_id: string; column: string },
+): Promise<{ asset_id: string; table_name: string; column: string }> {
+  const [table, column] = typeof references === 'string' ? references.split('.') : [undefined, references.column];
+  const target = await db('assets')
+    .where(typeof references === 'string' ? { store: asset.store, database: asset.database, table_name: table } : { id: references.asset_id })
+    .first('id', 'table_name', 'store', 'database');
+  if (!target) throw invalidField('definition.references', `no asset ${typeof references === 'string' ? `${asset.store}/${asset.database}.${table}` : references.asset_id} in the catalog`);
+  if (target.store !== asset.store || target.database !== asset.database) {
+    throw invalidField('definition.references', 'must be an asset of the same store and database (the check runs as one query there)');
+  }
+  if (!(await db('asset_columns').where({ asset_id: target.id, name: column }).first('name'))) {
+    throw invalidField('definition.references', `asset ${target.table_name} has no column ${column}`);
+  }
+  return { asset_id: target.id, table_name: target.table_name, column: column! };
+}
+
+/** Seed 001 §7.1 data quality rules, attached to an asset and optionally one of its columns; they run (src/data-quality/). */
 export const dataQualityRules: ResourceDefinition<DataQualityRule, DataQualityRuleCreate, Partial<DataQualityRuleCreate>> = {
   name: 'data-quality-rules',
   singular: 'data quality rule',
-  tag: 'catalog',
+  tag: 'data quality',
   schemas: {
     entity: DataQualityRule,
     create: DataQualityRuleCreate,
     patch: patchOf(DataQualityRuleCreate),
     filters: { asset_id: Uuid, column_name: Type.String({ maxLength: 255 }), rule_type: StringEnum(RULE_TYPES), severity: StringEnum(DQ_SEVERITIES), enabled: Type.Boolean() },
   },
+  // Only stewards and admins write rules, custom SQL predicates included (they run against stores).
   roles: { read: CATALOG_READERS, write: STEWARDS },
   repository: tableRepository({
     table: 'data_quality_rules',
     jsonColumns: ['definition'],
     filters: equalityFilters('asset_id', 'column_name', 'rule_type', 'severity', 'enabled'),
-    validate: async (trx, candidate) => {
-      checkDefinition(candidate);
-      const asset = await trx('assets').where({ id: candidate.asset_id }).first('id');
-      if (!asset) throw invalidField('asset_id', `asset ${candidate.asset_id} does not exist`);
-      if (candidate.column_name) {
-        const column = await trx('asset_columns').where({ asset_id: candidate.asset_id, name: candidate.column_name }).first('name');
-        if (!column) throw invalidField('column_name', `asset ${candidate.asset_id} has no column ${candidate.column_name}`);
-      }
-    },
-    derive: (candidate) => ({ definition: candidate.definition ?? {}, column_name: candidate.column_name ?? null }),
+    validate: validateRule,
+    derive: (candidate) => ({ definition: candidate.definition ?? {}, column_name: candidate.column_name ?? null, schedule: candidate.schedule ?? null }),
   }),
 };

@@ -4,11 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 
-export const CONTROL_ID = '^(CC[1-9]\\.[1-9]|A1\\.[1-3]|C1\\.[12])$';
-export const EVIDENCE_IDS = ['collection-runs', 'evaluation-results', 'audit-log', 'access-grants', 'policy-bundles', 'decision-log', 'attestations'] as const;
+export const CONTROL_ID = '^(CC[1-9]\\.[1-9]|A1\\.[1-3]|C1\\.[12]|PI1\\.[1-5])$';
+export const EVIDENCE_IDS = ['collection-runs', 'evaluation-results', 'audit-log', 'access-grants', 'policy-bundles', 'decision-log', 'attestations', 'data-quality-runs'] as const;
 const CATEGORIES = [
   'Control Environment', 'Communication and Information', 'Risk Assessment', 'Monitoring Activities', 'Control Activities',
-  'Logical and Physical Access Controls', 'System Operations', 'Change Management', 'Risk Mitigation', 'Availability', 'Confidentiality',
+  'Logical and Physical Access Controls', 'System Operations', 'Change Management', 'Risk Mitigation', 'Availability', 'Confidentiality', 'Processing Integrity',
 ] as const;
 
 const Control = Type.Object(

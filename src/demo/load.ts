@@ -35,7 +35,7 @@ const demoQualityRules: Array<{ table: string } & Omit<DataQualityRuleCreate, 'a
   { table: 'clients', column_name: 'client_id', name: 'client-id-unique', rule_type: 'unique', severity: 'critical' },
   { table: 'contact_information', column_name: 'email', name: 'email-not-null', rule_type: 'not_null', severity: 'medium' },
   { table: 'accounts', column_name: 'account_balance', name: 'balance-non-negative', rule_type: 'range', definition: { min: 0 }, severity: 'high' },
-  { table: 'price_history', name: 'prices-fresh', rule_type: 'freshness', definition: { max_age_hours: 24 }, severity: 'medium' },
+  { table: 'price_history', column_name: 'price_date', name: 'prices-fresh', rule_type: 'freshness', definition: { max_age_hours: 24 }, severity: 'medium' },
 ];
 
 async function createAll<E extends Entity, C>(

@@ -24,8 +24,9 @@ export interface Finding {
   first_seen_at: string;
   last_seen_at: string;
   resolved_at: string | null;
-  first_evaluation_id: string;
-  last_evaluation_id: string;
+  /** null for findings raised outside an evaluation (data quality rules). */
+  first_evaluation_id: string | null;
+  last_evaluation_id: string | null;
 }
 
 /** One finding per rule and resource, however many evaluations report it. */
@@ -160,4 +161,46 @@ export async function listFindings(db: Knex, filters: FindingFilters): Promise<P
 
 export async function getFinding(db: Knex, id: string): Promise<Finding | undefined> {
   return db('findings').where({ id }).first();
+}
+
+/**
+ * A finding raised outside a policy evaluation (a data quality rule that failed): opened, or
+ * refreshed and reopened if it was resolved; an excepted one stays excepted. It has no evaluation,
+ * and its resource is not an AWS account's, so no evaluation's scoped resolution ever touches it.
+ */
+export async function raiseFinding(trx: Knex.Transaction, v: Violation, seenAt: string): Promise<{ id: string; created: boolean; reopened: boolean }> {
+  const { rows } = await trx.raw(
+    `INSERT INTO findings (id, fingerprint, rule_id, severity, controls, msg, rule, resource_type, resource_id, account, region, status, first_seen_at, last_seen_at)
+     VALUES (:id, :fingerprint, :rule_id, :severity, CAST(:controls AS jsonb), :msg, CAST(:rule AS jsonb), :type, :resource, :account, :region, 'open', :seen, :seen)
+     ON CONFLICT (fingerprint) DO UPDATE SET
+       severity = excluded.severity, controls = excluded.controls, msg = excluded.msg, rule = excluded.rule, last_seen_at = excluded.last_seen_at,
+       status = CASE WHEN findings.status = 'excepted' THEN 'excepted' ELSE 'open' END, resolved_at = NULL
+     RETURNING id, (xmax = 0) AS inserted, (SELECT status FROM findings f WHERE f.fingerprint = findings.fingerprint) AS previous`,
+    {
+      id: uuidv7(),
+      fingerprint: fingerprintOf(v),
+      rule_id: v.id,
+      severity: v.severity,
+      controls: JSON.stringify(v.controls),
+      msg: v.msg,
+      rule: JSON.stringify(v.rule),
+      type: v.resource.type,
+      resource: v.resource.id,
+      account: v.resource.account,
+      region: v.resource.region,
+      seen: seenAt,
+    },
+  );
+  const row = rows[0] as { id: string; inserted: boolean; previous: string };
+  return { id: row.id, created: row.inserted, reopened: !row.inserted && row.previous === 'resolved' };
+}
+
+/** Resolves the one finding of a rule and resource (by fingerprint), if open or excepted; returns its id. */
+export async function resolveFinding(trx: Knex.Transaction, v: Pick<Violation, 'id' | 'resource'>, resolvedAt: string): Promise<string | undefined> {
+  const [row] = await trx('findings')
+    .where({ fingerprint: fingerprintOf(v as Violation) })
+    .whereIn('status', ['open', 'excepted'])
+    .update({ status: 'resolved', resolved_at: resolvedAt })
+    .returning('id');
+  return row?.id;
 }

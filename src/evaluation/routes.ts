@@ -46,8 +46,8 @@ const Finding = Type.Object({
   first_seen_at: IsoDateTime,
   last_seen_at: IsoDateTime,
   resolved_at: Nullable(IsoDateTime),
-  first_evaluation_id: Uuid,
-  last_evaluation_id: Uuid,
+  first_evaluation_id: Nullable(Uuid),
+  last_evaluation_id: Nullable(Uuid),
 });
 
 const findingView = <T extends { rule_id: string }>(finding: T) => ({ ...finding, rule_url: `/v1/policies/${encodeURIComponent(finding.rule_id)}` });

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Knex } from 'knex';
 import { grantQueues, grantSchedules } from '../access/grants/index.js';
+import { dataQualityQueues, dataQualitySchedules } from '../data-quality/index.js';
 import { exceptionQueues, exceptionSchedules } from '../exceptions/index.js';
 import { autoRemediate, remediationQueues, remediationSchedules, RESUME_QUEUE, type RemediationJobContext } from '../remediation/index.js';
 import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
@@ -37,10 +38,16 @@ export class Workflows {
         ...decisionLogQueues({ db: this.db, log: this.log, retentionDays: this.options.decisionLogRetentionDays ?? 400 }),
         ...exceptionQueues({ db: this.db, log: this.log, policy: this.policy, evaluateRun: (runId, requestedBy) => this.evaluateRun(runId, 'schedule', requestedBy) }),
         ...(this.options.alerts?.queues() ?? []),
+        ...dataQualityQueues({
+          db: this.db,
+          log: this.log,
+          aws: { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts },
+          send: (queue, data, key) => this.queue.send(queue, data, key),
+        }),
       ],
       {
         work: this.options.work,
-        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...exceptionSchedules, ...remediationSchedules, ...decisionLogSchedules, ...(this.options.alerts?.schedules ?? [])],
+        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...exceptionSchedules, ...remediationSchedules, ...decisionLogSchedules, ...(this.options.alerts?.schedules ?? []), ...dataQualitySchedules],
       },
     );
     // Executions whose process died resume now rather than at the next minute's sweep.
