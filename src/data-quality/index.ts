@@ -1,5 +1,4 @@
 import type { QueueDefinition } from '../jobs/queue.js';
-import { reportDataQualityMetrics } from './alerts.js';
 import { executeRun } from './runs.js';
 import { queueScheduledRuns, RUN_QUEUE, SCHEDULE_QUEUE, type DataQualityJobContext } from './schedule.js';
 
@@ -7,9 +6,8 @@ export { RUN_QUEUE, SCHEDULE_QUEUE, type DataQualityJobContext } from './schedul
 
 /** The durable jobs of data quality: a run (idempotent: done rules are skipped on retry) and the cron sweep. */
 export function dataQualityQueues(context: DataQualityJobContext): QueueDefinition[] {
-  const options = { ...context, onFinished: context.onFinished ?? reportDataQualityMetrics };
   return [
-    { name: RUN_QUEUE, expireInSeconds: 3600, handler: async ({ runId }) => void (await executeRun(context.db, runId!, options)) },
+    { name: RUN_QUEUE, expireInSeconds: 3600, handler: async ({ runId }) => void (await executeRun(context.db, runId!, context)) },
     { name: SCHEDULE_QUEUE, expireInSeconds: 300, handler: async () => void (await queueScheduledRuns(context)) },
   ];
 }

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
+import { recordMetricEvent } from '../alerts/metric-events.js';
+import { DATA_QUALITY_FAILURES } from '../alerts/metrics.js';
 import { recordAudit, type AuditContext } from '../audit/repository.js';
 import { appendEvidence } from '../evidence/chain.js';
 import { raiseFinding, resolveFinding } from '../evaluation/findings-repository.js';
@@ -65,13 +67,8 @@ export interface ResultRow {
   finished_at: string;
 }
 
-/** What happens after a run ends: the alert metrics hook (see src/data-quality/alerts.ts). */
-export type RunFinishedHook = (db: Knex, run: DataQualityRun, results: ResultRow[]) => Promise<unknown>;
-
 export interface RunnerOptions {
   aws: { endpoint?: string; region?: string; maxAttempts?: number };
-  onFinished?: RunFinishedHook;
-  log?: { warn(obj: object, msg: string): void };
 }
 
 /** The enabled rules of a scope, in creation order. */
@@ -134,6 +131,15 @@ async function recordResult(db: Knex, runId: string, plan: RulePlan | undefined,
     } else if (plan && result.status === 'passed' && result.complete) {
       // Only the rule's own finding, and only from a pass over all of its data.
       finding_id = (await resolveFinding(trx, { id: FINDING_RULE, resource: findingOf(plan, result).resource }, result.finished_at)) ?? null;
+    }
+    // The alert metric (issue 16): rows failing, 0 on a pass over all the data; nothing when the rule did not run or saw a sample only.
+    if (plan && (result.status === 'failed' || (result.status === 'passed' && result.complete))) {
+      await recordMetricEvent(trx, {
+        metric: DATA_QUALITY_FAILURES,
+        dimensions: { rule: rule.id, asset: `${plan.asset.store}.${plan.asset.database}.${plan.asset.table_name}`, severity: rule.severity },
+        value: result.status === 'passed' ? 0 : Math.max(1, result.rows_failing),
+        links: [{ rel: 'data_quality_rule', href: `/v1/data-quality-rules/${rule.id}` }],
+      });
     }
     const [row] = await trx('data_quality_results')
       .insert({ id: uuidv7(), ...result, rule_id: rule.id, observed: JSON.stringify(result.observed), samples: JSON.stringify(result.samples), finding_id })
@@ -237,11 +243,11 @@ export async function executeRun(db: Knex, runId: string, options: RunnerOptions
       await runner?.close();
     }
   }
-  return finishRun(db, runId, connectionErrors, options);
+  return finishRun(db, runId, connectionErrors);
 }
 
-async function finishRun(db: Knex, runId: string, connectionErrors: string[], options: RunnerOptions) {
-  const { run, results } = await db.transaction(async (trx) => {
+async function finishRun(db: Knex, runId: string, connectionErrors: string[]): Promise<DataQualityRun> {
+  return db.transaction(async (trx) => {
     const results: ResultRow[] = await trx('data_quality_results').where({ run_id: runId }).orderBy('id');
     const counts: Record<string, number> = { rules: results.length, passed: 0, failed: 0, not_tested: 0, error: 0 };
     for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
@@ -273,14 +279,6 @@ async function finishRun(db: Knex, runId: string, connectionErrors: string[], op
     };
     const at = new Date(run.finished_at).toISOString();
     await appendEvidence(trx, EVIDENCE_CONTROLS.map((control_id) => ({ control_id, kind: 'data_quality' as const, source_id: run.id, collected_at: at, bundle_revision: null, body })));
-    return { run: run as DataQualityRun, results };
+    return run as DataQualityRun;
   });
-  if (options.onFinished) {
-    try {
-      await options.onFinished(db, run, results);
-    } catch (error) {
-      options.log?.warn({ err: (error as Error).message, run: run.id }, 'data quality alert hook failed');
-    }
-  }
-  return run;
 }

@@ -40,7 +40,6 @@ export class Workflows {
         ...(this.options.alerts?.queues() ?? []),
         ...dataQualityQueues({
           db: this.db,
-          log: this.log,
           aws: { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts },
           send: (queue, data, key) => this.queue.send(queue, data, key),
         }),

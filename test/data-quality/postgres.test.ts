@@ -97,12 +97,15 @@ t.test('a failing rule opens a finding that the next complete passing run resolv
   await db.client.query(`UPDATE accounts SET client_id = 1 WHERE client_id > 900`);
   const second = await runAndWait(api, `/v1/data-quality-rules/${rule.id}/run`);
   t.match(resultOf(second, rule), { status: 'passed', finding_id: findingId });
+  const metric = () => api.app.db('alert_metric_values').where({ metric: 'data_quality.failures' }).whereRaw("dimensions->>'rule' = ?", [rule.id]).first('value', 'dimensions');
+  t.match(await metric(), { value: 0, dimensions: { asset: 'aurora.wealth.accounts', severity: 'critical' } }, 'the alert metric (issue 16) reads 0 once it passes');
   t.match(await api.app.db('findings').where({ id: findingId }).first(), { status: 'resolved' });
 
   // Broken again: the same finding reopens (one finding per rule).
   await db.client.query(`UPDATE accounts SET client_id = 950 WHERE account_id = 1`);
   const third = await runAndWait(api, `/v1/data-quality-rules/${rule.id}/run`);
   t.equal(resultOf(third, rule).finding_id, findingId);
+  t.equal(Number((await metric()).value), 1, 'and the rows failing when it fails');
   t.match(await api.app.db('findings').where({ id: findingId }).first(), { status: 'open' });
 
   const history = await api.call('GET', `/v1/data-quality-rules/${rule.id}/results`, { as: 'auditor' });
