@@ -32,6 +32,7 @@ import { configuredBodyStore, useBodyStore } from './evidence/body-store.js';
 import { loadSigningKey } from './evidence/signing.js';
 import { migrateToLatest, openDatabase, type Database } from './db/database.js';
 import { loadDemoData } from './demo/load.js';
+import { DEMO_DQ_PASSWORD_ENV, demoDataQualityPassword } from './demo/wealth-data.js';
 import healthRoutes from './health/routes.js';
 import { registerCrudRoutes } from './http/crud.js';
 import errorHandling from './http/errors.js';
@@ -187,6 +188,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
       announce: options.announce ?? ((message) => process.stderr.write(message + '\n')),
     });
     if (options.demo) {
+      // The demo's data quality connection (npm run demo:data) reads this variable.
+      process.env[DEMO_DQ_PASSWORD_ENV] ??= await demoDataQualityPassword(config.dataDir);
       const loaded = await loadDemoData(database.knex, { onlyIfEmpty: true });
       app.log.info({ loaded }, 'demo data');
     }

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type pg from 'pg';
 import { quoteIdent } from '../data-quality/predicate.js';
 import { demoAssets } from './wealth-catalog.js';
@@ -132,4 +135,22 @@ export function demoRules(): Array<{ table: string; column_name?: string; name: 
     { table: 'price_history', column_name: 'price_date', name: 'prices are current', rule_type: 'freshness', severity: 'high', definition: { max_age: 'P1D' } },
     { table: 'account_statements', name: 'statements loaded', rule_type: 'row_count', severity: 'medium', definition: { min: 1 } },
   ];
+}
+
+/** The environment variable the demo's data quality connection reads its password from. */
+export const DEMO_DQ_PASSWORD_ENV = 'CUSTOS_DQ_DEMO_PASSWORD';
+
+/**
+ * The password of the demo's read-only data quality login, generated once and kept in the data
+ * directory (0600). `--demo` puts it in the service's environment; `npm run demo:data` gives it to
+ * the login it creates. Demo only: a real connection's secret lives in Secrets Manager.
+ */
+export async function demoDataQualityPassword(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'demo-dq-password');
+  const existing = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (existing?.trim()) return existing.trim();
+  await fs.mkdir(dataDir, { recursive: true });
+  const password = randomBytes(18).toString('base64url');
+  await fs.writeFile(file, password + '\n', { mode: 0o600, flag: 'wx' }).catch(async () => undefined);
+  return (await fs.readFile(file, 'utf8')).trim();
 }
