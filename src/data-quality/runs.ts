@@ -18,12 +18,15 @@ import { PostgresRunner } from './postgres.js';
  */
 
 export const FINDING_RULE = 'catalog.data_quality';
-export const FINDING_RESOURCE_TYPE = 'custos::data_quality_rule';
+/** Not an AWS type, nor a catalog (`Custos::`) type that every evaluation re-checks: only data quality runs resolve these. */
+export const FINDING_RESOURCE_TYPE = 'data_quality_rule';
 /**
  * What a run is evidence for: processing integrity (inputs complete and accurate, data stored
  * complete and accurate) and, since its samples are masked by the catalog's rules, C1.1.
  */
 export const EVIDENCE_CONTROLS = ['PI1.2', 'PI1.5', 'C1.1'];
+/** What a failing rule's finding fails: the processing integrity criteria (a data defect is not a confidentiality breach). */
+export const FINDING_CONTROLS = ['PI1.2', 'PI1.5'];
 
 export interface RunScope {
   rule_id?: string;
@@ -115,10 +118,11 @@ function findingOf(plan: RulePlan, result: Pick<ResultRow, 'rows_checked' | 'row
   return {
     id: FINDING_RULE,
     severity: rule.severity,
-    controls: EVIDENCE_CONTROLS,
+    controls: FINDING_CONTROLS,
     msg: `data quality rule "${rule.name}" on ${describeRule(plan)}: ${what}`,
     resource: { type: FINDING_RESOURCE_TYPE, id: rule.id, account: 'custos', region: plan.asset.store },
-    rule: { id: FINDING_RULE, data_quality_rule: rule.id, rule_type: rule.rule_type, asset_id: plan.asset.id, column: rule.column_name, threshold: rule.threshold },
+    // No resource types: no collection run ever covers it, so no evaluation resolves it.
+    rule: { id: FINDING_RULE, resource_types: [], data_quality_rule: rule.id, rule_type: rule.rule_type, asset_id: plan.asset.id, column: rule.column_name, threshold: rule.threshold },
   };
 }
 

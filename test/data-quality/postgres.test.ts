@@ -1,7 +1,7 @@
 import pg from 'pg';
 import t from 'tap';
 import { CLIENTS, CONTACTS, ACCOUNTS, PLANTED, ssnOf } from '../../src/demo/wealth-data.js';
-import { create, testApp } from '../helpers/app.js';
+import { create, evaluateSnapshot, testApp } from '../helpers/app.js';
 import { assetId, copyWealthAssets, createDemoRules, loadCatalog, registerConnection, resultOf, runAndWait, wealthDatabase } from './helpers.js';
 
 // Seed 001's wealth schema in two databases of this file's embedded PostgreSQL: one with planted
@@ -86,9 +86,12 @@ t.test('a failing rule opens a finding that the next complete passing run resolv
   t.ok(findingId, 'the result names its finding');
   const finding = (await api.call('GET', `/v1/findings?rule=catalog.data_quality&status=open`, { as: 'auditor' })).body.items;
   t.equal(finding.length, 1);
-  t.match(finding[0], { id: findingId, rule_id: 'catalog.data_quality', severity: 'critical', resource_id: rule.id, resource_type: 'custos::data_quality_rule', first_evaluation_id: null });
+  t.match(finding[0], { id: findingId, rule_id: 'catalog.data_quality', severity: 'critical', resource_id: rule.id, resource_type: 'data_quality_rule', controls: ['PI1.2', 'PI1.5'], first_evaluation_id: null });
   t.match(finding[0].msg, /account has a client.*wealth\.accounts\.client_id: 2 of 30 rows fail/);
 
+  // A policy evaluation of a collection run neither resolves it nor counts it as seen.
+  await evaluateSnapshot(api, { observed_at: new Date().toISOString(), resources: [], findings: [], lake_formation: { permissions: [] } });
+  t.equal((await api.app.db('findings').where({ id: findingId }).first()).status, 'open', 'an evaluation does not resolve a data quality finding');
   // Another rule passing does not touch this finding.
   await runAndWait(api, `/v1/data-quality-rules/${rules['marital status known'].id}/run`);
   t.equal((await api.app.db('findings').where({ id: findingId }).first()).status, 'open');
