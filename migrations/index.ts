@@ -39,10 +39,10 @@ export const migrations: Migration[] = [
   { name: '010_remediation', ...remediation },
   { name: '012_identity', ...identity },
   { name: '016_alerting', ...alerting },
-  { name: '018_data_quality', ...dataQuality },
   { name: '020_decision_log_partitions', ...decisionLogPartitions },
   { name: '011_coverage', ...coverage },
   { name: '014_api_key_lifecycle', ...apiKeyLifecycle },
+  { name: '018_data_quality', ...dataQuality },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
