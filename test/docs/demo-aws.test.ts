@@ -6,10 +6,6 @@ import { freePort } from '../../src/db/embedded.js';
 import { tempDir } from '../helpers/app.js';
 import { MOTO_SERVER, motoSkip } from '../helpers/moto.js';
 
-// Slow: child processes, builds or whole walk-throughs. The file's timeout holds on a busy 2-core
-// machine (tap's default of 180 s does not); `# timeout=` tells the runner too.
-t.setTimeout(600_000);
-
 // `npm run demo:aws`: moto with the planted estate, registered as a source and collected, so the
 // findings a new user walks through (remediation included) are there on a fresh machine.
 t.test('npm run demo:aws: the planted estate is collected and its findings are there', { skip: motoSkip }, async (t) => {

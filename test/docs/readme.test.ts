@@ -7,10 +7,6 @@ import { freePort } from '../../src/db/embedded.js';
 import { tempDir } from '../helpers/app.js';
 import { spawnTied } from '../helpers/processes.js';
 
-// Slow: child processes, builds or whole walk-throughs. The file's timeout holds on a busy 2-core
-// machine (tap's default of 180 s does not); `# timeout=` tells the runner too.
-t.setTimeout(600_000);
-
 /*
  * The README's doc test: every ```sh block of README.md runs, in order, in one bash session
  * (`set -euo pipefail`, so a failing command or an undefined variable fails it) against a fresh

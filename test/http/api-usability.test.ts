@@ -3,10 +3,6 @@ import { loadDemoData } from '../../src/demo/load.js';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
 import { evaluateSnapshot, testApp } from '../helpers/app.js';
 
-// Slow: child processes, builds or whole walk-throughs. The file's timeout holds on a busy 2-core
-// machine (tap's default of 180 s does not); `# timeout=` tells the runner too.
-t.setTimeout(600_000);
-
 // Issue 14, "The API": what got in a new user's way, each as it should be now.
 
 t.test('every list takes limit and cursor, and pages through to the end', async (t) => {

@@ -5,10 +5,6 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import t from 'tap';
 import { tempDir, testApp } from '../helpers/app.js';
 
-// Slow: child processes, builds or whole walk-throughs. The file's timeout holds on a busy 2-core
-// machine (tap's default of 180 s does not); `# timeout=` tells the runner too.
-t.setTimeout(600_000);
-
 // The OpenAPI document is what clients are generated from: every operation named, every request
 // body and main response with an example, tags described, and a typed client that compiles.
 t.test('the OpenAPI document serves client generators', async (t) => {

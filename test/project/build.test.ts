@@ -4,10 +4,6 @@ import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/app.js';
 
-// Slow: child processes, builds or whole walk-throughs. The file's timeout holds on a busy 2-core
-// machine (tap's default of 180 s does not); `# timeout=` tells the runner too.
-t.setTimeout(600_000);
-
 // `npm start` builds through scripts/build-if-changed.mjs: tsc runs when the sources changed, and an
 // unchanged checkout starts from what is built (it used to recompile for ~16 s on every start).
 t.test('the build runs once, and again only when a source changes', async (t) => {

@@ -6,10 +6,6 @@ import path from 'node:path';
 import t from 'tap';
 import { freePort } from '../../src/db/embedded.js';
 
-// Slow: child processes, builds or whole walk-throughs. The file's timeout holds on a busy 2-core
-// machine (tap's default of 180 s does not); `# timeout=` tells the runner too.
-t.setTimeout(1_200_000);
-
 // Issue 19: a clone in a directory the postgres user cannot enter (/root, mktemp -d: mode 0700),
 // started as root with no setting. PostgreSQL runs as `postgres`, which can reach neither the
 // binaries in node_modules nor ./var there: Custos prepares a reachable copy of the binaries and of

@@ -6,10 +6,6 @@ import t from 'tap';
 import { freePort } from '../../src/db/embedded.js';
 import { tempDir } from '../helpers/app.js';
 
-// Slow: child processes, builds or whole walk-throughs. The file's timeout holds on a busy 2-core
-// machine (tap's default of 180 s does not); `# timeout=` tells the runner too.
-t.setTimeout(900_000);
-
 // The real entry point, as `npm start` runs it, in a child process (through tsx, so no build is needed).
 const SERVER = path.resolve('src/server.ts');
 
