@@ -7,14 +7,18 @@ import { configuredBodyStore, useBodyStore } from '../evidence/body-store.js';
 
 /**
  * `npm run evidence:verify`: re-checks the evidence chain; exit 1 and the first break if it is broken.
- * `npm run evidence:verify -- --export custos-evidence.zip [--public-key custos.pem]`: checks an
- * auditor export offline (signature, every file, every chain row and body); no database needed.
+ * `npm run evidence:verify -- --export custos-evidence.zip --public-key custos.pem` (or
+ * `--expect-fingerprint <key_id>`): checks an auditor export offline (signature with that trusted
+ * key, every file, every chain row and body); no database needed. Without a trusted key it never
+ * says ok: a zip's own key proves nothing. Exit 1 on any problem, with the problems listed.
  */
-const USAGE = `usage: npm run evidence:verify [-- --export <zip> [--public-key <pem>]]
+const USAGE = `usage: npm run evidence:verify [-- --export <zip> (--public-key <pem> | --expect-fingerprint <key_id>)]
   without --export: re-checks the evidence chain in Custos's database (DATABASE_URL, or the embedded
                     one in CUSTOS_DATA_DIR, default ./var; it is used as it is, running or not, never created)
   --export <zip>    checks an auditor export offline: signature, every file, chain rows and bodies
   --public-key <pem> the key the manifest must be signed with (GET /v1/evidence/public-key)
+  --expect-fingerprint <key_id>  or: trust the zip's public-key.pem only if its SHA-256 (DER) is this
+                    key_id (GET /v1/evidence/public-key); without a trusted key an export is never ok
   --help            this text`;
 const args = process.argv.slice(2);
 const fail = (message: string): never => {
@@ -28,17 +32,23 @@ if (args.includes('--help') || args.includes('-h')) {
 const option = (name: string) => {
   if (!args.includes(name)) return undefined;
   const value = args[args.indexOf(name) + 1];
-  return value === undefined || value.startsWith('--') ? fail(`${name} needs a file name (see --help)`) : value;
+  return value === undefined || value.startsWith('--') ? fail(`${name} needs ${name === '--expect-fingerprint' ? 'a key id' : 'a file name'} (see --help)`) : value;
 };
-const unknown = args.filter((arg, i) => arg.startsWith('-') ? !['--export', '--public-key'].includes(arg) : !['--export', '--public-key'].includes(args[i - 1] ?? ''));
+const OPTIONS = ['--export', '--public-key', '--expect-fingerprint'];
+const unknown = args.filter((arg, i) => (arg.startsWith('-') ? !OPTIONS.includes(arg) : !OPTIONS.includes(args[i - 1] ?? '')));
 if (unknown.length > 0) fail(`unknown argument ${unknown[0]} (see --help)`);
 const exportFile = option('--export');
-if (!exportFile && option('--public-key')) fail('--public-key checks an export: give the export with --export <zip>');
+if (!exportFile && (option('--public-key') || option('--expect-fingerprint'))) fail('--public-key and --expect-fingerprint check an export: give the export with --export <zip>');
 if (exportFile) {
   try {
     const keyFile = option('--public-key');
-    const result = await verifyExport(exportFile, keyFile ? readFileSync(keyFile, 'utf8') : undefined);
+    const expectFingerprint = option('--expect-fingerprint');
+    const result = await verifyExport(exportFile, { publicKeyPem: keyFile ? readFileSync(keyFile, 'utf8') : undefined, expectFingerprint });
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if (!result.ok) {
+      process.stderr.write(`custos evidence:verify: NOT verified:\n${result.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      if (!keyFile && !expectFingerprint) process.stderr.write('  usage: npm run evidence:verify -- --export <zip> --public-key <pem from GET /v1/evidence/public-key> | --expect-fingerprint <key_id>\n');
+    }
     process.exit(result.ok ? 0 : 1);
   } catch (error) {
     process.stderr.write(`custos evidence:verify: ${error instanceof Error ? error.message : String(error)}\n`);

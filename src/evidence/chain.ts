@@ -51,7 +51,11 @@ export function itemHash(prevHash: string, fields: ChainFields): string {
 /** Appends items to the chain inside the caller's transaction; appends are serialised so the chain stays linear. */
 export async function appendEvidence(trx: Knex.Transaction, items: EvidenceInput[]): Promise<string> {
   await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['custos:evidence']);
-  let prev: string = (await trx('evidence_items').select('hash').orderBy('seq', 'desc').first())?.hash ?? GENESIS;
+  const last: { seq: string; hash: string } | undefined = await trx('evidence_items').select('seq', 'hash').orderBy('seq', 'desc').first();
+  let prev: string = last?.hash ?? GENESIS;
+  // Seq is last + 1 under the lock, not the identity sequence: a rolled-back append would leave a hole
+  // in it, and a hole must mean a deleted item (verifyChain and the export check that seq is contiguous).
+  let seq = last ? Number(last.seq) : 0;
   const store = bodyStoreOf(trx);
   const bodies: Array<{ sha256: string; json: string }> = [];
   const rows = items.map((item) => {
@@ -60,12 +64,16 @@ export async function appendEvidence(trx: Knex.Transaction, items: EvidenceInput
     const fields = { id: uuidv7(), control_id: item.control_id, kind: item.kind, source_id: item.source_id, collected_at, bundle_revision: item.bundle_revision, body_sha256: sha256(json) };
     bodies.push({ sha256: fields.body_sha256, json });
     const hash = itemHash(prev, fields);
-    const row = { ...fields, body: store.kind === 'postgres' ? json : null, body_store: store.kind, prev_hash: prev, hash };
+    const row = { seq: ++seq, ...fields, body: store.kind === 'postgres' ? json : null, body_store: store.kind, prev_hash: prev, hash };
     prev = hash;
     return row;
   });
   await store.put(bodies);
-  for (let i = 0; i < rows.length; i += 500) await trx('evidence_items').insert(rows.slice(i, i + 500));
+  for (let i = 0; i < rows.length; i += 500) {
+    // seq is an identity column (GENERATED ALWAYS): the numbers assigned above need OVERRIDING SYSTEM VALUE.
+    const { sql, bindings } = trx('evidence_items').insert(rows.slice(i, i + 500)).toSQL();
+    await trx.raw(sql.replace(/\) values \(/, ') overriding system value values ('), bindings);
+  }
   return prev;
 }
 
@@ -82,11 +90,13 @@ export async function verifyChain(db: Knex): Promise<Verification> {
   let prev = GENESIS;
   let items = 0;
   let after = 0;
+  // The chain starts at seq 1 and has no hole: appendEvidence numbers items last + 1 under its lock.
   for (;;) {
     const rows = await withBodies(db, await db('evidence_items').where('seq', '>', after).orderBy('seq').limit(1000));
     if (rows.length === 0) return { ok: true, items, head: prev };
     for (const row of rows) {
       const fail = (problem: string) => ({ ok: false, items, head: prev, first_break: { seq: Number(row.seq), id: row.id, problem } });
+      if (Number(row.seq) !== after + 1) return fail(`seq ${after + 1}${Number(row.seq) - after > 2 ? `–${Number(row.seq) - 1}` : ''} is missing: an item was deleted`);
       if (row.body === null) return fail('the body is missing from the evidence store');
       if (sha256(canonicalJson(row.body)) !== row.body_sha256) return fail('the body does not match its SHA-256: it was edited');
       if (row.prev_hash !== prev) return fail('the previous-hash link is broken: an item before it was deleted or altered');

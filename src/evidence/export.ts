@@ -70,18 +70,21 @@ interface ItemRow {
   hash: string;
 }
 
-/** Evidence items of a period in chain order, a page at a time (never the whole period in memory). */
-async function* itemsOf(db: Knex, period: Period, lastSeq: number, filter: { control?: string; bodies: boolean }): AsyncGenerator<ItemRow> {
-  let after = 0;
+/**
+ * Evidence items in chain order, a page at a time (never the whole period in memory): those of the
+ * period (by collected_at), or with `segment` every item from its first to its last seq.
+ */
+async function* itemsOf(db: Knex, period: Period, lastSeq: number, filter: { control?: string; bodies: boolean; segment?: { first: number; last: number } }): AsyncGenerator<ItemRow> {
+  let after = filter.segment ? filter.segment.first - 1 : 0;
+  const last = filter.segment ? filter.segment.last : lastSeq;
   for (;;) {
     const query = db('evidence_items')
       .select(filter.bodies ? '*' : ['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'body_sha256', 'prev_hash', 'hash'])
       .where('seq', '>', after)
-      .where('seq', '<=', lastSeq)
-      .where('collected_at', '>=', period.from)
-      .where('collected_at', '<', period.to)
+      .where('seq', '<=', last)
       .orderBy('seq')
       .limit(PAGE);
+    if (!filter.segment) query.where('collected_at', '>=', period.from).where('collected_at', '<', period.to);
     if (filter.control) query.where({ control_id: filter.control });
     const rows: ItemRow[] = filter.bodies ? await withBodies(db, await query) : await query;
     if (rows.length === 0) return;
@@ -120,7 +123,29 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   const coverage = new Map(controls.map((c) => [c.id, coverageOf(c, timelines.get(c.id)!, period, request.generatedAt)]));
 
   const files: ManifestFile[] = [];
-  const chain = { items_in_period: 0, first_seq: null as number | null, last_seq: null as number | null, links_ok: true, bodies_ok: true, problems: [] as string[] };
+  // The chain segment from the period's first item to its last: every item between them is in
+  // chain.csv (those observed outside the period too, without their bodies), so each link re-checks.
+  const bounds = (await db('evidence_items')
+    .min('seq as first')
+    .max('seq as last')
+    .where('seq', '<=', lastSeq)
+    .where('collected_at', '>=', period.from)
+    .where('collected_at', '<', period.to)
+    .first()) as { first: string | null; last: string | null };
+  const segment = bounds.first === null ? undefined : { first: Number(bounds.first), last: Number(bounds.last) };
+  const chain = {
+    items_in_period: 0,
+    items_in_chain_csv: 0,
+    first_seq: null as number | null,
+    last_seq: null as number | null,
+    hashes_ok: true,
+    links_ok: true,
+    bodies_ok: true,
+    problems: [] as string[],
+  };
+  const problem = (text: string) => {
+    if (chain.problems.length < 100) chain.problems.push(text);
+  };
   const counts = new Map<string, number>();
   const bundleRevisions = new Set<string>();
   for (const points of timelines.values()) for (const p of points) bundleRevisions.add(p.bundle_revision);
@@ -157,21 +182,30 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   // and an auditor can re-check them offline from chain.csv.
   add('chain.csv', async function* () {
     yield csvRow(['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'body_sha256', 'prev_hash', 'hash']);
-    let prev: string | undefined;
-    for await (const row of itemsOf(db, period, lastSeq, { bodies: false })) {
+    if (!segment) return;
+    let prev: { seq: number; hash: string } | undefined;
+    for await (const row of itemsOf(db, period, lastSeq, { bodies: false, segment })) {
       const seq = Number(row.seq);
-      chain.items_in_period++;
+      const at = iso(row.collected_at)!;
+      chain.items_in_chain_csv++;
+      if (at >= new Date(period.from).toISOString() && at < new Date(period.to).toISOString()) chain.items_in_period++;
       chain.first_seq ??= seq;
       chain.last_seq = seq;
       if (row.bundle_revision) bundleRevisions.add(row.bundle_revision);
-      const fields = { ...row, collected_at: iso(row.collected_at)! };
+      const fields = { ...row, collected_at: at };
       if (itemHash(row.prev_hash, fields) !== row.hash) {
-        chain.links_ok = false;
-        chain.problems.push(`item ${seq}: its hash does not match its fields`);
+        chain.hashes_ok = false;
+        problem(`item ${seq}: its hash does not match its fields`);
       }
-      // Items of the period are consecutive unless some were made outside it (e.g. back-dated observation times).
-      if (prev !== undefined && row.prev_hash !== prev && chain.problems.length < 100) chain.problems.push(`item ${seq}: not linked to the item before it in this period (items between them lie outside the period)`);
-      prev = row.hash;
+      // Any gap is an integrity failure: a missing seq or a broken link is a deleted or altered item.
+      if (prev === undefined ? seq !== segment.first : seq !== prev.seq + 1) {
+        chain.links_ok = false;
+        problem(`seq ${prev ? prev.seq + 1 : segment.first} is missing before item ${seq}: an item was deleted`);
+      } else if (prev !== undefined && row.prev_hash !== prev.hash) {
+        chain.links_ok = false;
+        problem(`item ${seq}: its previous-hash link does not match item ${prev.seq}`);
+      }
+      prev = { seq, hash: row.hash };
       yield csvRow([seq, row.id, row.control_id, row.kind, row.source_id, fields.collected_at, row.bundle_revision, row.body_sha256, row.prev_hash, row.hash]);
     }
   });
@@ -189,7 +223,7 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
         for await (const row of itemsOf(db, period, lastSeq, { control: control.id, bodies: true })) {
           if (row.body === null || sha256(canonicalJson(row.body)) !== row.body_sha256) {
             chain.bodies_ok = false;
-            if (chain.problems.length < 100) chain.problems.push(`item ${row.seq}: its body is missing or does not match its SHA-256`);
+            problem(`item ${row.seq}: its body is missing or does not match its SHA-256`);
           }
           const v = itemView(row);
           if (!csv.write(csvRow([v.seq, v.id, v.control_id, v.kind, v.source_id, v.collected_at, v.bundle_revision, (row.body as { status?: string } | null)?.status ?? '', v.body_sha256, v.prev_hash, v.hash]))) await once(csv, 'drain');
@@ -277,13 +311,18 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
       controls: controlIds,
       bundle_revisions: [...bundleRevisions].sort(),
       chain: {
+        // ok is false on any integrity failure: an item whose hash or body does not match, a missing
+        // seq, a broken link; problems says which.
+        ok: chain.hashes_ok && chain.links_ok && chain.bodies_ok && chain.problems.length === 0,
         head: { seq: lastSeq, hash: head?.hash ?? GENESIS },
         items_in_period: chain.items_in_period,
+        items_in_chain_csv: chain.items_in_chain_csv,
         first_seq: chain.first_seq,
         last_seq: chain.last_seq,
-        item_hashes_ok: chain.links_ok,
+        item_hashes_ok: chain.hashes_ok,
+        links_ok: chain.links_ok,
         bodies_ok: chain.bodies_ok,
-        notes: chain.problems,
+        problems: chain.problems,
       },
       evidence_items_per_control: Object.fromEntries(controlIds.map((id) => [id, counts.get(id) ?? 0])),
       signature: { algorithm: 'Ed25519', key_id: signingKey.keyId, file: 'manifest.sig', public_key: 'public-key.pem (compare its key id with GET /v1/evidence/public-key)' },
@@ -400,8 +439,13 @@ Verify it offline, in the unzipped folder:
    jq -r '.files[] | "\\(.sha256)  \\(.path)"' manifest.json | sha256sum -c -
    (or: sha256sum -c SHA256SUMS, then check SHA256SUMS against manifest.json)
 
-3. With a checkout of Custos, all of the above plus every chain row and evidence body:
+3. The chain is whole: manifest.json's chain.ok is true (false on a missing seq, a broken link, or
+   an item or body that does not match).
+
+4. With a checkout of Custos, all of the above plus every chain row and evidence body, with the key
+   Custos publishes (never the one in the zip alone):
    npm run evidence:verify -- --export <this zip> --public-key custos.pem
+   npm run evidence:verify -- --export <this zip> --expect-fingerprint ${key.keyId}
 
 Contents: controls/<id>/evidence.json|csv (evidence items with bodies), timeline.json (status at each
 evaluation), coverage.json (Type II: days tested, gaps); status-timeline.csv; findings.csv;

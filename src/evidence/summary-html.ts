@@ -52,7 +52,7 @@ export function summaryHtml(data: {
   findings: PeriodFinding[];
   exceptions: PeriodException[];
   attestations: PeriodAttestation[];
-  chain: { items_in_period: number; links_ok: boolean; bodies_ok: boolean; problems: string[] };
+  chain: { items_in_period: number; hashes_ok: boolean; links_ok: boolean; bodies_ok: boolean; problems: string[] };
   head: string;
   keyId: string;
 }): string {
@@ -87,7 +87,7 @@ ${rows(exceptions.map((e) => [escape(e.status), `${escape(e.rule_id)}<br><code>$
 ${rows(attestations.map((a) => [escape(a.control_id), escape(a.statement), escape(a.attested_by), escape(a.attested_at), a.files.map((f) => `${escape(f.filename)} <code>${escape(f.sha256.slice(0, 16))}…</code>`).join('<br>')]))}
 </tbody></table>
 <h2>Integrity</h2>
-<p>${chain.items_in_period} evidence items in the period; item hashes ${chain.links_ok ? 'all match their fields' : '<strong class="failing">do not all match</strong>'}; bodies ${chain.bodies_ok ? 'all match their SHA-256' : '<strong class="failing">do not all match</strong>'}.
+<p>${chain.items_in_period} evidence items in the period; item hashes ${chain.hashes_ok ? 'all match their fields' : '<strong class="failing">do not all match</strong>'}; links ${chain.links_ok ? 'unbroken, no seq missing' : '<strong class="failing">broken: items are missing</strong>'}; bodies ${chain.bodies_ok ? 'all match their SHA-256' : '<strong class="failing">do not all match</strong>'}.
 Chain head at export <code>${escape(data.head)}</code>. Manifest signed with Ed25519 key <code>${escape(data.keyId)}</code>; see README.txt to verify every file offline.</p>
 ${chain.problems.length ? `<ul>${chain.problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : ''}
 </body></html>

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import yauzl from 'yauzl';
 import { canonicalJson, itemHash, sha256 } from './chain.js';
 import { verifyBytes } from './signing.js';
 
 export interface ExportVerification {
   ok: boolean;
+  /** valid only with a trusted key (given, or the zip's with the expected fingerprint). */
   signature: 'valid' | 'invalid';
   key_id: string;
   files: number;
@@ -42,24 +43,62 @@ const csvRows = (text: string) =>
     .trim()
     .split('\n')
     .slice(1)
+    .filter((line) => line !== '')
     .map((line) => line.split(','));
 
+/** The key id Custos publishes (GET /v1/evidence/public-key): SHA-256 of the DER public key. */
+export function keyFingerprint(publicKeyPem: string): string {
+  return createHash('sha256').update(createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+/** What the verifier trusts: the public key the auditor got from Custos, or the key id (fingerprint) it published. */
+export interface TrustAnchor {
+  publicKeyPem?: string;
+  expectFingerprint?: string;
+}
+
 /**
- * Checks an export offline: the manifest's Ed25519 signature (with the public key the auditor got
- * from Custos, or the one in the zip), every file against its SHA-256, every item of chain.csv
- * against its fields and its predecessor, and every evidence body against its SHA-256 and chain row.
+ * Checks an export offline: the manifest's Ed25519 signature with a trusted key (the public key the
+ * auditor got from Custos, or the zip's key only if its fingerprint is the one the auditor expects;
+ * without either, never ok), every file against its SHA-256 and no file beside them, every item of
+ * chain.csv against its fields with no missing seq and no broken link, and every evidence body against
+ * its SHA-256 and its chain row. Directory entries (a zip re-packed by a tool) are not files.
  */
-export async function verifyExport(file: string, publicKeyPem?: string): Promise<ExportVerification> {
-  const entries = await readZip(file);
+export async function verifyExport(file: string | Buffer, trust: TrustAnchor | string = {}): Promise<ExportVerification> {
+  const anchor: TrustAnchor = typeof trust === 'string' ? { publicKeyPem: trust } : trust;
+  const entries = new Map([...(await readZip(file))].filter(([name]) => !name.endsWith('/')));
   const problems: string[] = [];
   const manifestBytes = entries.get('manifest.json');
   const signature = entries.get('manifest.sig');
   if (!manifestBytes || !signature) return { ok: false, signature: 'invalid', key_id: '', files: 0, items: 0, problems: ['manifest.json or manifest.sig is missing'] };
   const manifest = JSON.parse(manifestBytes.toString('utf8'));
-  const key = publicKeyPem ?? entries.get('public-key.pem')?.toString('utf8') ?? '';
-  const signed = key !== '' && verifyBytes(key, manifestBytes, signature);
-  if (!signed) problems.push('the manifest signature does not verify with this public key');
-  if (!publicKeyPem) problems.push('note: checked with the key inside the zip; pass the key from GET /v1/evidence/public-key to trust the signature');
+
+  // The signature is worth what the key is: one from inside the zip proves nothing unless its
+  // fingerprint is the one Custos published.
+  let key: string | undefined;
+  if (anchor.publicKeyPem) {
+    key = anchor.publicKeyPem;
+    if (anchor.expectFingerprint && keyFingerprint(key) !== anchor.expectFingerprint.toLowerCase()) problems.push(`the public key given has fingerprint ${keyFingerprint(key)}, not the expected ${anchor.expectFingerprint}`);
+  } else if (anchor.expectFingerprint) {
+    const inZip = entries.get('public-key.pem')?.toString('utf8');
+    let fingerprint: string | undefined;
+    try {
+      fingerprint = inZip ? keyFingerprint(inZip) : undefined;
+    } catch {
+      fingerprint = undefined;
+    }
+    if (fingerprint === anchor.expectFingerprint.toLowerCase()) key = inZip;
+    else problems.push(`no trusted key: the zip's public-key.pem has fingerprint ${fingerprint ?? '(none)'}, not the expected ${anchor.expectFingerprint}`);
+  } else {
+    problems.push('no trusted key: pass --public-key with the key from GET /v1/evidence/public-key, or --expect-fingerprint with its key_id; the key inside the zip proves nothing by itself');
+  }
+  let signed = false;
+  try {
+    signed = key !== undefined && verifyBytes(key, manifestBytes, signature);
+  } catch {
+    signed = false;
+  }
+  if (key !== undefined && !signed) problems.push('the manifest signature does not verify with the trusted public key');
 
   for (const listed of manifest.files as Array<{ path: string; sha256: string; bytes: number }>) {
     const content = entries.get(listed.path);
@@ -69,15 +108,24 @@ export async function verifyExport(file: string, publicKeyPem?: string): Promise
   const extra = [...entries.keys()].filter((p) => !['manifest.json', 'manifest.sig', 'SHA256SUMS'].includes(p) && !manifest.files.some((f: { path: string }) => f.path === p));
   for (const p of extra) problems.push(`${p}: in the zip but not in the manifest`);
 
+  // The export's own integrity verdict, signed in the manifest.
+  if (manifest.chain?.ok !== true) problems.push(`the manifest reports a broken evidence chain: ${(manifest.chain?.problems ?? manifest.chain?.notes ?? []).join('; ') || 'chain.ok is not true'}`);
+
   const chain = new Map<string, string>();
-  let prev: string | undefined;
-  for (const [seq, id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256, prev_hash, hash] of csvRows(entries.get('chain.csv')?.toString('utf8') ?? 'header\n')) {
+  let prev: { seq: number; hash: string } | undefined;
+  for (const [seqText, id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256, prev_hash, hash] of csvRows(entries.get('chain.csv')?.toString('utf8') ?? 'header\n')) {
+    const seq = Number(seqText);
     const fields = { id: id!, control_id: control_id!, kind: kind!, source_id: source_id!, collected_at: collected_at!, bundle_revision: bundle_revision || null, body_sha256: body_sha256! };
     if (itemHash(prev_hash!, fields) !== hash) problems.push(`chain.csv item ${seq}: the hash does not match its fields`);
-    if (prev !== undefined && prev_hash !== prev) problems.push(`note: chain.csv item ${seq} follows items outside the period`);
+    if (prev === undefined && manifest.chain?.first_seq !== seq) problems.push(`chain.csv starts at item ${seq}, the manifest at ${manifest.chain?.first_seq}`);
+    if (prev !== undefined && seq !== prev.seq + 1) problems.push(`chain.csv: seq ${prev.seq + 1} is missing before item ${seq}: an item was deleted`);
+    else if (prev !== undefined && prev_hash !== prev.hash) problems.push(`chain.csv item ${seq}: its previous-hash link does not match item ${prev.seq}`);
     chain.set(id!, hash!);
-    prev = hash;
+    prev = { seq, hash: hash! };
   }
+  if ((prev?.seq ?? null) !== (manifest.chain?.last_seq ?? null)) problems.push(`chain.csv ends at item ${prev?.seq ?? '(none)'}, the manifest at ${manifest.chain?.last_seq ?? '(none)'}`);
+  if (prev && manifest.chain?.head?.seq === prev.seq && manifest.chain.head.hash !== prev.hash) problems.push('chain.csv does not end at the chain head the manifest names');
+
   let items = 0;
   for (const control of manifest.controls as string[]) {
     const evidence = JSON.parse(entries.get(`controls/${control}/evidence.json`)?.toString('utf8') ?? '[]');
@@ -86,9 +134,8 @@ export async function verifyExport(file: string, publicKeyPem?: string): Promise
       if (sha256(canonicalJson(item.body)) !== item.body_sha256) problems.push(`${control} item ${item.seq}: the body does not match its SHA-256`);
       if (itemHash(item.prev_hash, item) !== item.hash) problems.push(`${control} item ${item.seq}: the hash does not match its fields`);
       const row = chain.get(item.id);
-      if (row !== item.hash) problems.push(`${control} item ${item.seq}: not in chain.csv as exported`);
+      if (row !== item.hash) problems.push(`${control} item ${item.seq}: outside the chain (not in chain.csv as exported)`);
     }
   }
-  const real = problems.filter((p) => !p.startsWith('note:'));
-  return { ok: real.length === 0, signature: signed ? 'valid' : 'invalid', key_id: manifest.signature?.key_id ?? '', files: manifest.files.length, items, problems };
+  return { ok: problems.length === 0, signature: signed ? 'valid' : 'invalid', key_id: manifest.signature?.key_id ?? '', files: manifest.files.length, items, problems };
 }

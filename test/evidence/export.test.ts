@@ -1,4 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { ZipFile } from 'yazl';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -11,7 +14,8 @@ import { verifyBytes } from '../../src/evidence/signing.js';
 import { csvField } from '../../src/evidence/export.js';
 import { evaluateSnapshot, tempDir, testApp } from '../helpers/app.js';
 import { download, extract, readZip, writeZip } from '../helpers/zip.js';
-import { verifyExport } from '../../src/evidence/verify-export.js';
+import { keyFingerprint, verifyExport } from '../../src/evidence/verify-export.js';
+import { IN_CI } from '../helpers/moto.js';
 
 const evaluate = evaluateSnapshot;
 
@@ -62,7 +66,7 @@ t.test('the auditor export: every file hashed in a signed manifest, verifiable o
     period: { from, to },
     controls: ['CC1.1', 'CC6.1', 'CC6.6'],
     generated_by: 'test-auditor',
-    chain: { item_hashes_ok: true, bodies_ok: true, notes: [] },
+    chain: { ok: true, item_hashes_ok: true, links_ok: true, bodies_ok: true, problems: [] },
   });
   t.equal(manifest.bundle_revisions.length, 1, 'the one bundle revision used');
   const head = (await api.call('POST', '/v1/evidence/verify', { as: 'auditor' })).body.head;
@@ -90,7 +94,8 @@ t.test('the auditor export: every file hashed in a signed manifest, verifiable o
   t.same(JSON.parse(files.get('exceptions.json')!.toString()), []);
   t.same(JSON.parse(files.get('attestations/attestations.json')!.toString()), []);
   const chainCsv = files.get('chain.csv')!.toString().trim().split('\n');
-  t.equal(chainCsv.length - 1, manifest.chain.items_in_period);
+  t.equal(chainCsv.length - 1, manifest.chain.items_in_chain_csv);
+  t.equal(manifest.chain.items_in_chain_csv, manifest.chain.items_in_period, 'every item of this chain lies in the period');
   const oscal = JSON.parse(files.get('oscal/assessment-results.json')!.toString());
   t.ok(oscal['assessment-results'], 'an OSCAL assessment-results document');
   const html = files.get('summary.html')!.toString();
@@ -101,14 +106,17 @@ t.test('the auditor export: every file hashed in a signed manifest, verifiable o
   // The documented offline commands, run as an auditor would.
   const sums = files.get('SHA256SUMS')!.toString();
   t.equal(sums.split('\n').filter(Boolean).length, manifest.files.length + 1, 'SHA256SUMS covers the manifest too');
-  if (has('sha256sum') && has('openssl') && has('jq')) {
+  // In CI the offline commands must run (.ci/run installs them); elsewhere they are skipped, and said so.
+  const tools = ['sha256sum', 'openssl', 'jq'].filter((c) => !has(c));
+  if (IN_CI) t.same(tools, [], 'CI has openssl, jq and sha256sum');
+  if (tools.length === 0) {
     const dir = await tempDir('custos-export-');
     await extract(files, dir);
     t.match(execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'public-key.pem', '-rawin', '-in', 'manifest.json', '-sigfile', 'manifest.sig'], { cwd: dir, encoding: 'utf8' }), /Signature Verified Successfully/);
     execFileSync('bash', ['-c', `jq -r '.files[] | "\\(.sha256)  \\(.path)"' manifest.json | sha256sum --quiet -c -`], { cwd: dir });
     execFileSync('sha256sum', ['--quiet', '-c', 'SHA256SUMS'], { cwd: dir });
     t.pass('openssl, jq and sha256sum verify the unzipped export');
-  } else t.comment('openssl, jq or sha256sum missing: the offline commands were not run');
+  } else t.comment(`${tools.join(', ')} missing: the offline commands were not run`);
 
   // The offline verifier (npm run evidence:verify -- --export): the genuine zip passes, a zip with one
   // file altered, or re-signed with another key, does not.
@@ -161,4 +169,83 @@ t.test('CSV cells are quoted and cannot become spreadsheet formulas', async (t) 
   t.equal(csvField('say "hi"'), '"say ""hi"""');
   t.equal(csvField('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
   t.equal(csvField(null), '');
+});
+
+t.test('issue 11, reproductions 6 and 7: no ok without a trusted key; a deleted item fails the export, /verify and the offline verifier', async (t) => {
+  const api = await testApp(t);
+  await loadDemoData(api.app.db);
+  await evaluate(api, wealthEstate);
+  await evaluate(api, { ...wealthEstate, observed_at: '2026-11-21T06:00:00.000Z' });
+  const period = `from=2026-01-01T00:00:00Z&to=${new Date(Date.now() + 3_600_000).toISOString()}&controls=CC6.6,CC7.2`;
+  const key = (await api.call('GET', '/v1/evidence/public-key', { as: 'auditor' })).body;
+  t.equal(keyFingerprint(key.public_key_pem), key.key_id, 'the key id is the fingerprint an auditor can expect');
+  const genuine = (await download(api, `/v1/evidence/export?${period}`)).bytes;
+  const files = await readZip(genuine);
+
+  // 6. Without a trusted key there is no ok: an edited export re-signed with the editor's own key,
+  // whose public-key.pem is inside the zip, used to verify.
+  t.match(await verifyExport(genuine, {}), { ok: false, problems: [/^no trusted key/] });
+  t.match(await verifyExport(genuine, { expectFingerprint: key.key_id }), { ok: true, signature: 'valid' });
+  t.match(await verifyExport(genuine, { publicKeyPem: key.public_key_pem }), { ok: true });
+  const forger = generateKeyPairSync('ed25519');
+  const forged = new Map(files);
+  forged.set('controls/CC6.6/evidence.csv', Buffer.from(files.get('controls/CC6.6/evidence.csv')!.toString().replaceAll('failing', 'passing')));
+  const manifest = JSON.parse(files.get('manifest.json')!.toString());
+  for (const f of manifest.files) if (forged.has(f.path) && f.path !== 'public-key.pem') f.sha256 = hex(forged.get(f.path)!);
+  const forgerPem = forger.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  forged.set('public-key.pem', Buffer.from(forgerPem));
+  manifest.files.find((f: { path: string }) => f.path === 'public-key.pem').sha256 = hex(Buffer.from(forgerPem));
+  const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
+  forged.set('manifest.json', manifestBytes);
+  forged.set('manifest.sig', sign(null, manifestBytes, forger.privateKey));
+  const dir = await tempDir('custos-verify-');
+  const forgedZip = path.join(dir, 'forged.zip');
+  await writeZip(forged, forgedZip);
+  const noKey = await verifyExport(forgedZip);
+  t.equal(noKey.ok, false, 'the zip\'s own key is not trusted');
+  t.match(noKey.problems, [/^no trusted key: pass --public-key/]);
+  t.match(await verifyExport(forgedZip, { expectFingerprint: key.key_id }), { ok: false, signature: 'invalid', problems: [/fingerprint .* not the expected/] });
+  t.match(await verifyExport(forgedZip, { publicKeyPem: key.public_key_pem }), { ok: false, signature: 'invalid' });
+  // The command says why and exits non-zero.
+  const run = spawnSync(process.execPath, ['--import', 'tsx', path.resolve('src/cli/evidence-verify.ts'), '--export', forgedZip], { encoding: 'utf8' });
+  t.equal(run.status, 1);
+  t.match(run.stderr, /NOT verified:\n {2}- no trusted key/);
+  const genuineZip = path.join(dir, 'genuine.zip');
+  await fs.writeFile(genuineZip, genuine);
+  const ok = spawnSync(process.execPath, ['--import', 'tsx', path.resolve('src/cli/evidence-verify.ts'), '--export', genuineZip, '--expect-fingerprint', key.key_id], { encoding: 'utf8' });
+  t.equal(ok.status, 0, ok.stderr);
+
+  // A zip re-packed with directory entries still verifies; an extra file does not.
+  const repacked = path.join(dir, 'repacked.zip');
+  const extra = new Map(files);
+  extra.set('controls/CC6.6/notes.txt', Buffer.from('added later'));
+  await writeZip(extra, repacked);
+  t.match(await verifyExport(repacked, key.public_key_pem), { ok: false, problems: ['controls/CC6.6/notes.txt: in the zip but not in the manifest'] });
+  const dirsOnly = new ZipFile();
+  for (const [name, content] of files) {
+    if (path.posix.dirname(name) !== '.') dirsOnly.addEmptyDirectory(path.posix.dirname(name));
+    dirsOnly.addBuffer(content, name);
+  }
+  dirsOnly.end();
+  await pipeline(dirsOnly.outputStream, createWriteStream(repacked));
+  t.match(await verifyExport(repacked, key.public_key_pem), { ok: true }, 'directory entries of a re-zipped export are ignored');
+
+  // 7. One evidence item deleted (by someone with superuser rights): every verifier says so.
+  const items = (await api.call('GET', '/v1/evidence?control=CC6.6&limit=500', { as: 'auditor' })).body.items;
+  t.ok(items.length >= 3);
+  const victim = items[1];
+  await api.app.db.raw('ALTER TABLE evidence_items DISABLE TRIGGER evidence_items_no_update_or_delete');
+  await api.app.db('evidence_items').where({ id: victim.id }).delete();
+  await api.app.db.raw('ALTER TABLE evidence_items ENABLE TRIGGER evidence_items_no_update_or_delete');
+  const verified = (await api.call('POST', '/v1/evidence/verify', { as: 'auditor' })).body;
+  t.match(verified, { ok: false, first_break: { problem: `seq ${victim.seq} is missing: an item was deleted` } });
+  const broken = (await download(api, `/v1/evidence/export?${period}`)).bytes;
+  const brokenManifest = JSON.parse((await readZip(broken)).get('manifest.json')!.toString());
+  t.match(brokenManifest.chain, { ok: false, links_ok: false, problems: [`seq ${victim.seq} is missing before item ${victim.seq + 1}: an item was deleted`] });
+  const offline = await verifyExport(broken, key.public_key_pem);
+  t.equal(offline.ok, false, 'a signed export of a broken chain is not ok');
+  t.ok(offline.problems.some((p) => p.startsWith('the manifest reports a broken evidence chain')));
+  t.ok(offline.problems.includes(`chain.csv: seq ${victim.seq} is missing before item ${victim.seq + 1}: an item was deleted`));
+  const html = (await readZip(broken)).get('summary.html')!.toString();
+  t.match(html, /links <strong class="failing">broken: items are missing<\/strong>/);
 });
