@@ -8,6 +8,7 @@ import { COMPLIANCE_VIOLATIONS } from '../policy/entrypoints.js';
 import { epochSeconds, type PolicyInput, type Violation } from '../policy/input.js';
 import type { PolicyService } from '../policy/service.js';
 import { readRunState } from '../sources/run-store.js';
+import type { SourceSetting } from '../sources/types.js';
 import { catalogInput } from './catalog-input.js';
 import { carryOpenFindings, resolveUnreported, upsertFindings } from './findings-repository.js';
 import { observedCounts, readCoverage, ruleCoverage, type CoverageRule, type RuleCoverage } from '../sources/coverage.js';
@@ -65,7 +66,7 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
       now: epochSeconds(run.observed_at),
       resources: state.resources,
       findings: state.findings,
-      lake_formation: { permissions: state.permissions },
+      lake_formation: { permissions: state.permissions, lf_tag_assignments: lfTagAssignments(state.settings) },
       catalog,
     };
     const violations = (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[];
@@ -113,4 +114,11 @@ export async function coverageOfRules(db: Knex, runId: string, rules: CoverageRu
   const assets = catalog?.assets ?? [];
   const catalogCounts = { 'Custos::Catalog::Asset': assets.length, 'Custos::Catalog::Column': assets.reduce((n, a) => n + a.columns.length, 0) };
   return Object.fromEntries(rules.map((rule) => [rule.id, ruleCoverage(rule, rows, observed, catalogCounts)]));
+}
+
+/** The LF-tags collected on databases, tables and columns (setting lakeformation.lf_tag_assignments), each with its account and region. */
+export function lfTagAssignments(settings: SourceSetting[]): NonNullable<PolicyInput['lake_formation']['lf_tag_assignments']> {
+  return settings
+    .filter((s) => s.key === 'lakeformation.lf_tag_assignments' && Array.isArray(s.value))
+    .flatMap((s) => (s.value as Array<Record<string, unknown>>).map((a) => ({ ...a, account: s.account, region: s.region }) as NonNullable<PolicyInput['lake_formation']['lf_tag_assignments']>[number]));
 }

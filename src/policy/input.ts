@@ -111,6 +111,9 @@ export const LakeFormationPermission = Type.Object({
     table: Type.Optional(Type.String({ description: '"*" for a table wildcard' })),
     columns: Type.Optional(Type.Array(Str, { description: 'table_with_columns: the columns named' })),
     excluded_columns: Type.Optional(Type.Array(Str, { description: 'table_with_columns with a column wildcard: all but these' })),
+    resource_type: Type.Optional(Type.Union([Str, Type.Null()], { description: 'lf_tag_policy: DATABASE or TABLE' })),
+    expression: Type.Optional(Type.Array(Type.Object({ key: Str, values: Type.Array(Str) }), { description: 'lf_tag_policy: AND across keys, OR across values' })),
+    expression_name: Type.Optional(Type.String({ description: 'lf_tag_policy: a saved expression (not resolved: a gap)' })),
   }),
   permissions: Type.Array(Str),
   grantable: Type.Array(Str),
@@ -131,8 +134,12 @@ export const CatalogAsset = Type.Object({
   columns: Type.Array(Type.Object({ name: Str, classification: Str, pii_type: Nullable(Str), masking_rule: Nullable(Str) })),
 });
 
-/** An approved, unexpired-or-not data access grant (issue 6 fills these). */
+const LfTags = Type.Array(Type.Object({ key: Str, values: Type.Array(Str) }));
+
+/** An approved (active or pending_apply) data access grant, expired or not: policies compare expires_at with now. */
 export const ApprovedGrant = Type.Object({
+  scope: Type.Optional(Type.Union([Type.Literal('table'), Type.Literal('lf_tag')], { description: 'default table' })),
+  lf_tag_expression: Type.Optional(Type.Array(Type.Object({ key: Str, values: Type.Array(Str) }), { description: 'scope lf_tag: the expression granted (AND across keys, OR across values)' })),
   principal: Str,
   database: Str,
   table: Str,
@@ -141,11 +148,22 @@ export const ApprovedGrant = Type.Object({
   expires_at: Epoch,
 });
 
+/** The LF-tags of a database or table (and its columns) as collected (setting lakeformation.lf_tag_assignments). */
+export const LfTagAssignment = Type.Object({
+  account: Str,
+  region: Str,
+  database: Str,
+  table: Type.Optional(Str),
+  lf_tags_on_database: LfTags,
+  lf_tags_on_table: Type.Optional(LfTags),
+  lf_tags_on_columns: Type.Optional(Type.Array(Type.Object({ column: Str, lf_tags: LfTags }))),
+});
+
 export const PolicyInput = Type.Object({
   now: Epoch,
   resources: Type.Array(Resource),
   findings: Type.Array(Finding),
-  lake_formation: Type.Object({ permissions: Type.Array(LakeFormationPermission) }),
+  lake_formation: Type.Object({ permissions: Type.Array(LakeFormationPermission), lf_tag_assignments: Type.Optional(Type.Array(LfTagAssignment)) }),
   catalog: Type.Object({ assets: Type.Array(CatalogAsset), approved_grants: Type.Array(ApprovedGrant) }),
 });
 export type PolicyInput = Static<typeof PolicyInput>;

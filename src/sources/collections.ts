@@ -92,6 +92,8 @@ export async function executeRun(db: Knex, runId: string, options: { endpoint?: 
   try {
     const sources: Source[] = await db('sources').whereIn('id', run.source_ids);
     const tasks = sources.flatMap((source) => source.services.map((service) => ({ source, service })));
+    // The catalogued tables (bounded by the catalog): LF-tag policy permissions are judged against their tags.
+    const catalogTables: Array<{ database: string; table: string }> = await db('assets').distinct('database', 'table_name as table').orderBy(['database', 'table']);
     await db('collection_runs')
       .update({ status: 'running', started_at: db.fn.now(), observed_at: observedAt.toISOString(), gaps: '[]', error: null, progress: JSON.stringify({ done: 0, total: tasks.length }) })
       .where({ id: runId });
@@ -106,6 +108,7 @@ export async function executeRun(db: Knex, runId: string, options: { endpoint?: 
         { account: source.account_id, region: source.region, roleArn: source.role_arn },
         { endpoint: options.endpoint, now: Math.floor(observedAt.getTime() / 1000), since: run.since ?? undefined, maxAttempts: options.maxAttempts },
       );
+      context.catalogTables = catalogTables;
       const where = { account: source.account_id, region: source.region, service };
       try {
         const collector = collectorNamed(service);

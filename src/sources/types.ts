@@ -49,6 +49,11 @@ export interface CollectorContext {
   since?: number;
   /** Evaluation time for normalising ("now"), epoch seconds. */
   now: number;
+  /**
+   * The tables the metadata repository catalogues: the Lake Formation collector reads their LF-tags
+   * when LF-tag policy permissions exist, so those permissions can be judged against restricted columns.
+   */
+  catalogTables?: Array<{ database: string; table: string }>;
 }
 
 /** One kind of collector, as Cloud Custodian registers plugins: name, what it needs, what it does. */

@@ -5,6 +5,7 @@ import { buildApp } from '../../src/app.js';
 import { ADMIN_KEY, tempDir, testApp, type TestApp } from '../helpers/app.js';
 import { SHIPPED, shippedAsRevision } from '../helpers/bundles.js';
 import { ESTATE, EXPECTED } from './fixtures.js';
+import { download } from '../helpers/zip.js';
 
 const upload = (api: TestApp, archive: Buffer, as: 'admin' | 'compliance_officer' = 'compliance_officer') =>
   api.call('POST', '/v1/policy-bundles', { as, body: archive, headers: { 'content-type': 'application/gzip' } });
@@ -19,9 +20,11 @@ t.test('the shipped bundle is stored and active on first start', async (t) => {
   t.match(shipped, { active: true, uploaded_by: 'system:bootstrap', rule_count: 18, entrypoints: ['custos/access/decision', 'custos/compliance/rules', 'custos/compliance/violations'] });
   t.equal(shipped.sha256, createHash('sha256').update(await fs.readFile(SHIPPED)).digest('hex'));
 
-  const archive = await api.call('GET', `/v1/policy-bundles/${shipped.id}/archive`, { as: 'auditor' });
+  // The archive downloads byte for byte as stored (the shipped file), matching its recorded SHA-256.
+  const archive = await download(api, `/v1/policy-bundles/${shipped.id}/archive`);
   t.equal(archive.headers['content-type'], 'application/gzip');
-  t.equal(createHash('sha256').update(archive.body, 'binary').digest('hex').length, 64);
+  t.ok(archive.bytes.equals(await fs.readFile(SHIPPED)), 'the same bytes as the stored bundle');
+  t.equal(createHash('sha256').update(archive.bytes).digest('hex'), shipped.sha256);
 
   const policies = await api.call('GET', '/v1/policies?control=CC6.6', { as: 'steward' });
   t.equal(policies.body.bundle_revision, shipped.revision);

@@ -4,7 +4,11 @@
 #   A Lake Formation SELECT (or ALL) permission on a catalogued table that reaches a column classified
 #   restricted, for a principal with no unexpired approved grant to that column (or to the whole table).
 #   A table permission, or a table wildcard "*" over the database, reaches every restricted column;
-#   a column permission reaches the columns it names, or with a column wildcard all but the excluded ones.
+#   a column permission reaches the columns it names, or with a column wildcard all but the excluded ones;
+#   an LF-tag policy permission (resource type TABLE) reaches every restricted column whose LF-tags
+#   (its own, else its table's, else its database's, per key, as collected) match its expression.
+#   Approved grants are Custos grants in status active or pending_apply; an LF-tag policy is also
+#   approved by an approved lf_tag grant of the same expression to the same principal.
 # custom:
 #   id: lakeformation.restricted_column_grant
 #   severity: critical
@@ -37,12 +41,14 @@ restricted_columns := {[asset.database, asset.table]: columns |
 # column grants, [principal, database, table, live] for whole-table grants (no columns).
 column_grants contains [grant.principal, grant.database, grant.table, column, live] if {
 	some grant in input.catalog.approved_grants
+	object.get(grant, "scope", "table") == "table"
 	some column in grant.columns
 	live := grant.expires_at > input.now
 }
 
 table_grants contains [grant.principal, grant.database, grant.table, live] if {
 	some grant in input.catalog.approved_grants
+	object.get(grant, "scope", "table") == "table"
 	count(grant.columns) == 0
 	live := grant.expires_at > input.now
 }
@@ -99,6 +105,53 @@ exposures contains [permission.principal, permission.account, permission.region,
 	some column in exposed_columns(resource, restricted)
 }
 
+# LF-tag policies. An expression is [{key, values}]: AND across keys, OR across values.
+expression_key(expression) := {[term.key, {v | some v in term.values}] | some term in expression}
+
+# Approved lf_tag grants as [principal, expression, live].
+lf_tag_grants contains [grant.principal, expression_key(grant.lf_tag_expression), live] if {
+	some grant in input.catalog.approved_grants
+	object.get(grant, "scope", "table") == "lf_tag"
+	live := grant.expires_at > input.now
+}
+
+# Tags as {key: {values}}; a key listed twice gets the union of its values.
+tag_map(tags) := {key: values |
+	some tag in tags
+	key := tag.key
+	values := {v | some other in tags; other.key == key; some v in other.values}
+}
+
+# A column's effective LF-tags: its own, else its table's, else its database's, key by key.
+effective_tags(assignment, column) := object.union(
+	object.union(tag_map(object.get(assignment, "lf_tags_on_database", [])), tag_map(object.get(assignment, "lf_tags_on_table", []))),
+	tag_map([tag | some c in object.get(assignment, "lf_tags_on_columns", []); c.column == column; some tag in c.lf_tags]),
+)
+
+matches(expression, tags) if {
+	every term in expression {
+		some value in term.values
+		value in tags[term.key]
+	}
+}
+
+lf_tag_exposures contains [permission.principal, permission.account, permission.region, database, table, column, expression_key(expression)] if {
+	some permission in input.lake_formation.permissions
+	permission.resource.kind == "lf_tag_policy"
+	object.get(permission.resource, "resource_type", "TABLE") == "TABLE"
+	reads(permission)
+	expression := permission.resource.expression
+	count(expression) > 0
+	some assignment in object.get(input.lake_formation, "lf_tag_assignments", [])
+	assignment.account == permission.account
+	assignment.region == permission.region
+	database := assignment.database
+	table := object.get(assignment, "table", null)
+	is_string(table)
+	some column in restricted_columns[[database, table]]
+	matches(expression, effective_tags(assignment, column))
+}
+
 missing(principal, database, table, column) := "an expired grant" if {
 	granted(principal, database, table, column, false)
 } else := "an approved grant"
@@ -114,5 +167,20 @@ violations contains v if {
 	}
 	# concat runs inside Wasm; sprintf is a call out to JS, slow over many permissions.
 	msg := concat("", [principal, " can SELECT restricted column ", database, ".", table, ".", column, " without ", missing(principal, database, table, column)])
+	v := lib.violation(rego.metadata.chain(), resource, msg)
+}
+
+violations contains v if {
+	some [principal, account, region, database, table, column, expression] in lf_tag_exposures
+	not [principal, account, region, database, table, column] in exposures
+	not granted(principal, database, table, column, true)
+	not [principal, expression, true] in lf_tag_grants
+	resource := {
+		"type": "AWS::LakeFormation::Permission",
+		"id": concat("", [principal, ":", database, ".", table, ".", column]),
+		"account": account,
+		"region": region,
+	}
+	msg := concat("", [principal, " can SELECT restricted column ", database, ".", table, ".", column, " through an LF-tag policy without ", missing(principal, database, table, column)])
 	v := lib.violation(rego.metadata.chain(), resource, msg)
 }

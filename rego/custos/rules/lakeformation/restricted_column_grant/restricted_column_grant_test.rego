@@ -230,7 +230,11 @@ test_metadata_comes_from_the_annotations if {
 			"A Lake Formation SELECT (or ALL) permission on a catalogued table that reaches a column classified\n",
 			"restricted, for a principal with no unexpired approved grant to that column (or to the whole table).\n",
 			"A table permission, or a table wildcard \"*\" over the database, reaches every restricted column;\n",
-			"a column permission reaches the columns it names, or with a column wildcard all but the excluded ones.\n",
+			"a column permission reaches the columns it names, or with a column wildcard all but the excluded ones;\n",
+			"an LF-tag policy permission (resource type TABLE) reaches every restricted column whose LF-tags\n",
+			"(its own, else its table's, else its database's, per key, as collected) match its expression.\n",
+			"Approved grants are Custos grants in status active or pending_apply; an LF-tag policy is also\n",
+			"approved by an approved lf_tag grant of the same expression to the same principal.\n",
 		]),
 		"severity": "critical",
 		"controls": ["CC6.1", "CC6.3", "C1.1"],
@@ -239,4 +243,74 @@ test_metadata_comes_from_the_annotations if {
 		"remediation": "lakeformation_revoke",
 		"package": "custos.rules.lakeformation.restricted_column_grant",
 	}
+}
+
+# LF-tag policies (issue 11): judged against the collected LF-tags of restricted columns.
+
+tag(key, values) := {"key": key, "values": values}
+
+on_tags(expression) := {"kind": "lf_tag_policy", "resource_type": "TABLE", "expression": expression}
+
+# wealth.clients tagged classification=restricted on the table; its client_id column overrides it
+# with public; the database is tagged domain=client.
+clients_tags := {
+	"account": "111122223333", "region": "us-east-1", "database": "wealth", "table": "clients",
+	"lf_tags_on_database": [tag("domain", ["client"])],
+	"lf_tags_on_table": [tag("classification", ["restricted"])],
+	"lf_tags_on_columns": [{"column": "date_of_birth", "lf_tags": [tag("classification", ["internal"])]}],
+}
+
+evaluate_tags(permissions, grants, assignments) := vs if {
+	vs := restricted_column_grant.violations with input as {
+		"now": now,
+		"lake_formation": {"permissions": permissions, "lf_tag_assignments": assignments},
+		"catalog": {"assets": assets, "approved_grants": grants},
+	}
+}
+
+lf_grant(principal, expression, expires_at) := {
+	"scope": "lf_tag", "principal": principal, "database": "", "table": "", "columns": [],
+	"lf_tag_expression": expression, "purpose": "analytics", "expires_at": expires_at,
+}
+
+test_lf_tag_policy_reaches_the_restricted_columns_its_tags_match if {
+	vs := evaluate_tags([permission(on_tags([tag("classification", ["restricted", "confidential"])]), ["SELECT"])], [], [clients_tags])
+	# ssn inherits the table's tag; date_of_birth's own tag (internal) overrides it.
+	{v.resource.id | some v in vs} == {"arn:aws:iam::111122223333:role/analytics:wealth.clients.ssn"}
+	some v in vs
+	contains(v.msg, "through an LF-tag policy without an approved grant")
+}
+
+test_lf_tag_policy_ands_keys_and_reads_database_tags if {
+	count(evaluate_tags([permission(on_tags([tag("domain", ["client"]), tag("classification", ["restricted"])]), ["ALL"])], [], [clients_tags])) == 1
+	count(evaluate_tags([permission(on_tags([tag("domain", ["advisory"]), tag("classification", ["restricted"])]), ["SELECT"])], [], [clients_tags])) == 0
+	count(evaluate_tags([permission(on_tags([tag("classification", ["restricted"])]), ["DESCRIBE"])], [], [clients_tags])) == 0
+}
+
+test_lf_tag_policy_other_account_or_database_type_is_not_matched if {
+	elsewhere := object.union(clients_tags, {"account": "999999999999"})
+	count(evaluate_tags([permission(on_tags([tag("classification", ["restricted"])]), ["SELECT"])], [], [elsewhere])) == 0
+	database_policy := {"kind": "lf_tag_policy", "resource_type": "DATABASE", "expression": [tag("classification", ["restricted"])]}
+	count(evaluate_tags([permission(database_policy, ["SELECT"])], [], [clients_tags])) == 0
+}
+
+test_lf_tag_policy_judged_like_named_grants if {
+	policy := permission(on_tags([tag("classification", ["restricted"])]), ["SELECT"])
+	count(evaluate_tags([policy], [grant(analytics, "clients", ["ssn"], live)], [clients_tags])) == 0
+	count(evaluate_tags([policy], [grant(analytics, "clients", [], live)], [clients_tags])) == 0
+	expired_vs := evaluate_tags([policy], [grant(analytics, "clients", ["ssn"], expired)], [clients_tags])
+	count(expired_vs) == 1
+	some v in expired_vs
+	contains(v.msg, "without an expired grant")
+	# An approved lf_tag grant of the same expression (values in any order) approves the policy.
+	count(evaluate_tags([policy], [lf_grant(analytics, [tag("classification", ["restricted"])], live)], [clients_tags])) == 0
+	count(evaluate_tags([policy], [lf_grant(analytics, [tag("classification", ["restricted", "confidential"])], live)], [clients_tags])) == 1
+	count(evaluate_tags([policy], [lf_grant(advisors, [tag("classification", ["restricted"])], live)], [clients_tags])) == 1
+}
+
+test_lf_tag_and_named_exposure_of_one_column_is_one_violation if {
+	vs := evaluate_tags([permission(on_tags([tag("classification", ["restricted"])]), ["SELECT"]), permission(on_columns("clients", ["ssn"]), ["SELECT"])], [], [clients_tags])
+	count(vs) == 1
+	some v in vs
+	not contains(v.msg, "LF-tag")
 }
