@@ -15,6 +15,8 @@ import * as apiKeyLifecycle from './014_api_key_lifecycle.js';
 import * as dataQuality from './018_data_quality.js';
 import * as decisionLogPartitions from './020_decision_log_partitions.js';
 import * as coverage from './011_coverage.js';
+import * as pendingChanges from './012b_pending_changes.js';
+import * as auditChain from './012c_audit_chain.js';
 
 export interface Migration {
   name: string;
@@ -43,6 +45,8 @@ export const migrations: Migration[] = [
   { name: '011_coverage', ...coverage },
   { name: '014_api_key_lifecycle', ...apiKeyLifecycle },
   { name: '018_data_quality', ...dataQuality },
+  { name: '012b_pending_changes', ...pendingChanges },
+  { name: '012c_audit_chain', ...auditChain },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

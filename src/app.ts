@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import accessDecisionRoutes from './access/decisions.js';
 import grantRoutes from './access/grants/index.js';
 import remediationRoutes from './remediation/index.js';
+import pendingChangeRoutes, { changeKindsPlugin } from './changes/index.js';
 import exceptionRoutes from './exceptions/index.js';
 import dataQualityRoutes from './data-quality/index.js';
 import { principals } from './access/principals.js';
@@ -29,8 +30,9 @@ import { complianceRecords } from './controls/compliance-records.js';
 import controlRoutes, { controlViews } from './controls/routes.js';
 import evidenceRoutes from './evidence/routes.js';
 import { configuredBodyStore, useBodyStore } from './evidence/body-store.js';
-import { loadSigningKey } from './evidence/signing.js';
-import { migrateToLatest, openDatabase, type Database } from './db/database.js';
+import { loadSigningKey, type SigningKey } from './evidence/signing.js';
+import integrityRoutes, { configuredCheckpointStore, writeCheckpoint, type CheckpointStore } from './integrity/index.js';
+import { openDatabase, prepareDatabase, type Database } from './db/database.js';
 import { loadDemoData } from './demo/load.js';
 import { DEMO_DQ_PASSWORD_ENV, demoDataQualityPassword } from './demo/wealth-data.js';
 import healthRoutes from './health/routes.js';
@@ -103,7 +105,7 @@ const policyPlugin = fp(
 );
 
 const jobsPlugin = fp(
-  async (app: FastifyInstance, options: { databaseUrl: string; work: boolean; catalog: Catalog }) => {
+  async (app: FastifyInstance, options: { databaseUrl: string; work: boolean; catalog: Catalog; checkpoints: CheckpointStore; signingKey: SigningKey }) => {
     // Alerts read control statuses as GET /v1/controls computes them.
     const alertService = new AlertService(app.db, app.log, app.config, () => controlViews(app, options.catalog, app.policy.rules()));
     app.decorate('alerts', alertService);
@@ -117,6 +119,7 @@ const jobsPlugin = fp(
       work: options.work,
       autoRemediate: app.config.autoRemediate,
       remediationStepDelayMs: app.config.remediationStepDelayMs,
+      checkpoint: { cron: app.config.checkpointSchedule, write: () => writeCheckpoint(app.db, options.checkpoints, options.signingKey) },
     });
     await workflows.start();
     app.decorate('jobs', workflows);
@@ -175,12 +178,13 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
 
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
+    migrationDatabaseUrl: config.migrationDatabaseUrl,
     dataDir: config.dataDir,
     pgRuntimeDir: config.pgRuntimeDir,
     onEmbeddedLog: (line) => app.log.debug({ postgres: line.trim() }, 'embedded postgres'),
   });
   try {
-    const applied = await migrateToLatest(database.knex);
+    const applied = await prepareDatabase(database);
     if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated');
     await ensureFirstAdminKey(database.knex, {
       adminKey: config.adminKey,
@@ -230,13 +234,15 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   // App plugins.
   await app.register(errorHandling);
   await app.register(authentication);
+  await app.register(changeKindsPlugin);
   await app.register(policyPlugin, {
     databaseUrl: database.url,
     shippedBundle: options.shippedBundle === null ? undefined : (options.shippedBundle ?? shippedBundlePath()),
     pollMs: options.policyPollMs,
     catalog,
   });
-  await app.register(jobsPlugin, { databaseUrl: database.url, work: options.workers ?? true, catalog });
+  const checkpoints = configuredCheckpointStore(config);
+  await app.register(jobsPlugin, { databaseUrl: database.url, work: options.workers ?? true, catalog, checkpoints, signingKey });
   if (options.demo) await loadDemoEstate(app);
 
   // Routes, beside their capability.
@@ -250,6 +256,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(remediationRoutes);
   await app.register(exceptionRoutes);
   await app.register(dataQualityRoutes);
+  await app.register(pendingChangeRoutes);
+  await app.register(integrityRoutes, { store: checkpoints, signingKey });
   await app.register(accessDecisionRoutes);
   await app.register(controlRoutes, { catalog });
   await app.register(evidenceRoutes, { catalog, signingKey, version: VERSION });

@@ -16,6 +16,8 @@ export interface Config {
   host: string;
   /** Unset: Custos runs its own embedded PostgreSQL in `<dataDir>/pg`. */
   databaseUrl?: string;
+  /** MIGRATION_DATABASE_URL: the owner role that runs migrations; DATABASE_URL is then the runtime role. */
+  migrationDatabaseUrl?: string;
   dataDir: string;
   /** As root: where the PostgreSQL binaries and clusters the postgres user must reach are prepared when it cannot reach them where they are. */
   pgRuntimeDir?: string;
@@ -34,6 +36,12 @@ export interface Config {
   autoRemediate: boolean;
   /** CUSTOS_REMEDIATION_APPROVAL_HOURS: how long a remediation approval is valid, default 24. */
   remediationApprovalHours: number;
+  /** CUSTOS_CHECKPOINT_DIR: where signed chain checkpoints go when there is no evidence bucket; default <data dir>/checkpoints. */
+  checkpointDir?: string;
+  /** CUSTOS_CHECKPOINT_SCHEDULE: cron of the chain checkpoints, default every 15 minutes. */
+  checkpointSchedule: string;
+  /** CUSTOS_PENDING_CHANGE_HOURS: how long a protection-lowering change waits for its second person, default 168 (7 days). */
+  pendingChangeHours: number;
   /** CUSTOS_REMEDIATION_STEP_DELAY_MS: test-only pause before each remediation change in AWS, default 0. */
   remediationStepDelayMs: number;
   /** Ed25519 private key (PEM) that signs evidence export manifests; unset: one kept in the data dir. */
@@ -159,6 +167,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!['true', 'false'].includes(autoRemediate)) throw new ConfigError('CUSTOS_AUTO_REMEDIATE', `must be true or false, got "${autoRemediate}"`);
   const approvalHours = nonEmpty(env, 'CUSTOS_REMEDIATION_APPROVAL_HOURS') ?? '24';
   if (!/^[1-9][0-9]{0,2}$/.test(approvalHours)) throw new ConfigError('CUSTOS_REMEDIATION_APPROVAL_HOURS', `must be an integer from 1 to 999, got "${approvalHours}"`);
+  const pendingHours = nonEmpty(env, 'CUSTOS_PENDING_CHANGE_HOURS') ?? '168';
+  if (!/^[1-9][0-9]{0,3}$/.test(pendingHours)) throw new ConfigError('CUSTOS_PENDING_CHANGE_HOURS', `must be an integer from 1 to 9999, got "${pendingHours}"`);
   const stepDelay = nonEmpty(env, 'CUSTOS_REMEDIATION_STEP_DELAY_MS') ?? '0';
   if (!/^[0-9]{1,5}$/.test(stepDelay)) throw new ConfigError('CUSTOS_REMEDIATION_STEP_DELAY_MS', `must be a number of milliseconds up to 99999, got "${stepDelay}"`);
   const retention = nonEmpty(env, 'CUSTOS_DECISION_LOG_RETENTION_DAYS') ?? '400';
@@ -182,6 +192,9 @@ export function loadConfig(env: Env = process.env): Config {
     alertDeliveryTimeoutMs: integer('CUSTOS_ALERT_DELIVERY_TIMEOUT_MS', '10000', 100, 120_000),
     autoRemediate: autoRemediate === 'true',
     remediationApprovalHours: Number(approvalHours),
+    pendingChangeHours: Number(pendingHours),
+    checkpointDir: nonEmpty(env, 'CUSTOS_CHECKPOINT_DIR'),
+    checkpointSchedule: nonEmpty(env, 'CUSTOS_CHECKPOINT_SCHEDULE') ?? '*/15 * * * *',
     remediationStepDelayMs: Number(stepDelay),
     collectionSchedule,
     signingKey: parseSigningKey(env),
@@ -191,6 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: parsePort(env),
     host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    migrationDatabaseUrl: parseUrl(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: path.resolve(nonEmpty(env, 'CUSTOS_DATA_DIR') ?? './var'),
     pgRuntimeDir: nonEmpty(env, 'CUSTOS_PG_RUNTIME_DIR'),
     adminKey,

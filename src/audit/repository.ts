@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { paginate, type Page, type PageParams } from '../db/pagination.js';
+import { auditChainHead, auditHash } from './chain.js';
 
 /** Who did something, and from where: taken from the authenticated request. */
 export interface AuditContext {
@@ -10,6 +11,10 @@ export interface AuditContext {
   role: string;
   clientIp?: string;
   requestId?: string;
+  /** The pending change (four-eyes) this change applies, when it was approved or broke glass. */
+  pendingChangeId?: string;
+  /** Set when an admin applied a protection-lowering change alone: the reason they gave. */
+  breakGlassReason?: string;
 }
 
 export interface AuditChange {
@@ -34,6 +39,8 @@ export interface AuditEntry {
   new_value: unknown;
   client_ip: string | null;
   request_id: string | null;
+  pending_change_id: string | null;
+  break_glass_reason: string | null;
 }
 
 export interface AuditFilters extends PageParams {
@@ -51,7 +58,9 @@ const json = (value: unknown) => (value === undefined ? null : JSON.stringify(va
 
 /** Writes inside the caller's transaction, so a change and its audit row commit or fail together. */
 export async function recordAudit(trx: Knex.Transaction, context: AuditContext, change: AuditChange): Promise<void> {
-  await trx('audit_log').insert({
+  // The row as it will be stored (JSON values round-tripped as JSONB returns them), so its hash verifies later.
+  const row = {
+    at: new Date().toISOString(),
     actor: context.actor,
     actor_key_id: context.actorKeyId,
     actor_subject: context.subject ?? context.actor,
@@ -63,8 +72,15 @@ export async function recordAudit(trx: Knex.Transaction, context: AuditContext, 
     new_value: json(change.newValue),
     client_ip: context.clientIp ?? null,
     request_id: context.requestId ?? null,
-  });
+    pending_change_id: context.pendingChangeId ?? null,
+    break_glass_reason: context.breakGlassReason ?? null,
+  };
+  const prev = await auditChainHead(trx);
+  const hash = auditHash(prev, { ...row, old_value: parsed(row.old_value), new_value: parsed(row.new_value) });
+  await trx('audit_log').insert({ ...row, prev_hash: prev, hash });
 }
+
+const parsed = (json: string | null): unknown => (json === null ? null : JSON.parse(json));
 
 /** Newest first. */
 export async function listAudit(db: Knex, filters: AuditFilters): Promise<Page<AuditEntry>> {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { OVERSIGHT } from '../auth/roles.js';
 import { notFound, problemResponses } from '../http/problem.js';
 import { Instant, IsoDateTime, Page, PageQuery } from '../http/schemas.js';
+import { verifyAuditChain } from './chain.js';
 import { getAudit, listAudit, type AuditFilters } from './repository.js';
 
 const AuditEntry = Type.Object(
@@ -20,6 +21,10 @@ const AuditEntry = Type.Object(
     new_value: Type.Unknown(),
     client_ip: Type.Union([Type.String(), Type.Null()]),
     request_id: Type.Union([Type.String(), Type.Null()]),
+    pending_change_id: Type.Union([Type.String({ description: 'the pending change (four-eyes) this entry applies or decides' }), Type.Null()]),
+    break_glass_reason: Type.Union([Type.String({ description: 'set when an admin applied a protection-lowering change alone (break-glass)' }), Type.Null()]),
+    prev_hash: Type.String({ description: 'hash of the previous row: the audit log is a hash chain' }),
+    hash: Type.String({ description: 'SHA-256 over prev_hash and every field of this row' }),
   },
   { title: 'AuditEntry' },
 );
@@ -48,6 +53,27 @@ export default async function auditRoutes(app: FastifyInstance) {
       response: { 200: Page(AuditEntry), ...problemResponses(400, 401, 403) },
     },
     handler: async (request) => listAudit(app.db, request.query as AuditFilters),
+  });
+
+  app.post('/v1/audit-log/verify', {
+    config: { roles: OVERSIGHT },
+    schema: {
+      tags: ['audit'],
+      summary: 'Re-check the audit hash chain and report the first break',
+      description:
+        'Every row against its fields and the previous hash. A chain rebuilt after an edit verifies here: compare with the signed checkpoints kept outside the database (POST /v1/integrity/verify).',
+      response: {
+        200: Type.Object({
+          ok: Type.Boolean(),
+          rows: Type.Integer(),
+          head: Type.String(),
+          last_id: Type.Integer(),
+          first_break: Type.Optional(Type.Object({ id: Type.Integer(), problem: Type.String() })),
+        }),
+        ...problemResponses(401, 403),
+      },
+    },
+    handler: async () => verifyAuditChain(app.db),
   });
 
   app.get('/v1/audit-log/:id', {

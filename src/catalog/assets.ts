@@ -5,10 +5,14 @@ import { v7 as uuidv7 } from 'uuid';
 import { CATALOG_READERS, STEWARDS } from '../auth/roles.js';
 import { paginate } from '../db/pagination.js';
 import type { CrudRepository, Entity } from '../db/table-repository.js';
-import { checkIfMatch, etagOf, loadForUpdate, mutate, patchOf, type ResourceDefinition } from '../http/crud.js';
+import type { AuditContext } from '../audit/repository.js';
+import { recordAudit } from '../audit/repository.js';
+import { guardedChange, PendingChange, sendOutcome, stale, type ChangeTarget } from '../changes/index.js';
+import { checkIfMatch, etagOf, loadForUpdate, patchOf, type ResourceDefinition } from '../http/crud.js';
 import { HttpProblem, invalidField, problemResponses } from '../http/problem.js';
 import { EntityMeta, Name, StringEnum, Text, Uuid, Nullable } from '../http/schemas.js';
 import { classificationRanks, Slug } from './classifications.js';
+import { assetApprovers, assetLowerings, columnLowerings, protectionContext } from './protection.js';
 
 export const STORES = ['aurora', 'dynamodb', 's3', 'snowflake', 'glue'] as const;
 export const PII_TYPES = ['ssn', 'email', 'phone', 'credit_card', 'tax_id', 'account_number', 'name', 'address', 'dob'] as const;
@@ -237,6 +241,12 @@ export const assets: ResourceDefinition<Asset, AssetCreate, Partial<AssetCreate>
     },
   },
   roles: { read: CATALOG_READERS, write: STEWARDS },
+  guard: {
+    update: async (trx, current, patch) => ({
+      reasons: assetLowerings(await protectionContext(trx), current, patch),
+      approvers: await assetApprovers(trx, current.domain),
+    }),
+  },
   repository: assetRepository,
 };
 
@@ -250,6 +260,7 @@ function asColumnPatchError(error: unknown): unknown {
 
 /** PATCH one column: how a steward classifies a column. The asset's classification rises with it. */
 export function registerColumnRoutes(app: FastifyInstance) {
+  const kind = app.changeKinds.register({ kind: 'assets.update_column', entity: 'assets', apply: updateColumn });
   app.patch('/v1/assets/:id/columns/:column', {
     config: { roles: STEWARDS },
     schema: {
@@ -258,24 +269,40 @@ export function registerColumnRoutes(app: FastifyInstance) {
       description: "If the column becomes more sensitive than the asset, the asset's classification is raised to match.",
       params: Type.Object({ id: Uuid, column: Identifier }, { additionalProperties: false }),
       body: ColumnPatch,
-      response: { 200: Asset, ...problemResponses(400, 401, 403, 404, 409, 412, 428) },
+      response: { 200: Asset, 202: PendingChange, ...problemResponses(400, 401, 403, 404, 409, 412, 428) },
     },
     handler: async (request, reply) => {
       const { id, column } = request.params as { id: string; column: string };
       const patch = request.body as ColumnPatch;
-      const updated = await mutate(request, { action: 'update_column', entity: 'assets' }, async (trx) => {
+      const outcome = await guardedChange(request, kind, async (trx) => {
         const current = await loadForUpdate(trx, assets, id);
         checkIfMatch(request, current, true);
-        if (!current.columns.some((c) => c.name === column)) {
-          throw new HttpProblem(404, 'not-found', `asset ${id} has no column ${column}`);
-        }
-        const columns = current.columns.map((c) => (c.name === column ? { ...c, ...patch } : c)) as ColumnInput[];
-        const entity = await assetRepository.update(trx, current, { columns }).catch((error: unknown) => {
-          throw asColumnPatchError(error);
-        });
-        return { result: entity, entityId: id, oldValue: current, newValue: entity };
+        const before = current.columns.find((c) => c.name === column);
+        if (!before) throw new HttpProblem(404, 'not-found', `asset ${id} has no column ${column}`);
+        return {
+          entityId: id,
+          baseVersion: current.version,
+          payload: { column, patch },
+          summary: `change column ${column} of ${current.store}:${current.database}.${current.table}`,
+          reasons: columnLowerings(await protectionContext(trx), [before], [{ ...before, ...patch }]),
+          approvers: await assetApprovers(trx, current.domain),
+        };
       });
-      return reply.header('etag', etagOf(updated)).send(updated);
+      return sendOutcome(reply, outcome, (updated) => reply.header('etag', etagOf(updated as Asset)).send(updated));
     },
   });
+}
+
+/** Changes one column, now or once approved: the asset must still be at the version the change was made from. */
+async function updateColumn(trx: Knex.Transaction, target: ChangeTarget, context: AuditContext) {
+  const { column, patch } = target.payload as { column: string; patch: ColumnPatch };
+  const current = await loadForUpdate(trx, assets, target.entityId);
+  if (target.baseVersion !== null && current.version !== target.baseVersion) throw stale('asset', target.entityId, target.baseVersion, current.version);
+  if (!current.columns.some((c) => c.name === column)) throw new HttpProblem(404, 'not-found', `asset ${target.entityId} has no column ${column}`);
+  const columns = current.columns.map((c) => (c.name === column ? { ...c, ...patch } : c)) as ColumnInput[];
+  const entity = await assetRepository.update(trx, current, { columns }).catch((error: unknown) => {
+    throw asColumnPatchError(error);
+  });
+  await recordAudit(trx, context, { action: 'update_column', entity: 'assets', entityId: target.entityId, oldValue: current, newValue: entity });
+  return { result: entity };
 }

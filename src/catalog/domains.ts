@@ -30,6 +30,15 @@ export const domains: ResourceDefinition<Domain, DomainCreate, Partial<DomainCre
     filters: { name: Name, owner: Name, steward: Name, review_frequency: StringEnum(REVIEW_FREQUENCIES) },
   },
   roles: { read: CATALOG_READERS, write: STEWARDS },
+  // The owner and steward decide access to the domain's data: who they are is changed by two people.
+  guard: {
+    update: async (_trx, current, patch) => ({
+      reasons: (['owner', 'steward'] as const)
+        .filter((field) => patch[field] !== undefined && patch[field] !== current[field])
+        .map((field) => `the ${field} of domain ${current.name} changes from ${current[field]} to ${patch[field]}: ${field}s approve access to its data`),
+      approvers: { roles: ['admin', 'compliance_officer'], subjects: [...new Set([current.owner, current.steward])] },
+    }),
+  },
   repository: tableRepository({
     table: 'domains',
     filters: equalityFilters('name', 'owner', 'steward', 'review_frequency'),

@@ -6,6 +6,7 @@ import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { invalidField, notFound, problemResponses } from '../http/problem.js';
 import { EntityMeta, IdParams, StringEnum, Text } from '../http/schemas.js';
 import { Slug } from './classifications.js';
+import { revealsMore } from './protection.js';
 import { applyMask, MASKING_STRATEGIES, STRATEGY_PARAMS, type MaskingParams } from './masking.js';
 
 const Params = Type.Object(
@@ -40,6 +41,16 @@ export const maskingRules: ResourceDefinition<MaskingRule, MaskingRuleCreate, Pa
     filters: { strategy: StringEnum(MASKING_STRATEGIES) },
   },
   roles: { read: CATALOG_READERS, write: RISK_OWNERS },
+  // A weaker rule unmasks every column that uses it.
+  guard: {
+    update: async (_trx, current, patch) => {
+      const after = { strategy: patch.strategy ?? current.strategy, params: patch.params === undefined ? current.params : (patch.params ?? {}) };
+      return {
+        reasons: revealsMore(current, after) ? [`masking rule ${current.name} becomes ${after.strategy} ${JSON.stringify(after.params)}, which reveals more than ${current.strategy} ${JSON.stringify(current.params)}`] : [],
+        approvers: { roles: ['admin', 'compliance_officer'], subjects: [] },
+      };
+    },
+  },
   repository: tableRepository({
     table: 'masking_rules',
     jsonColumns: ['params'],

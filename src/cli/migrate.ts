@@ -1,12 +1,12 @@
 import { ConfigError, loadConfig } from '../config.js';
-import { migrateToLatest, openDatabase } from '../db/database.js';
+import { openDatabase, prepareDatabase } from '../db/database.js';
 
-/** `npm run migrate`: applies pending migrations to DATABASE_URL, or to the embedded database. */
+/** `npm run migrate`: applies pending migrations as the owner (MIGRATION_DATABASE_URL, else DATABASE_URL, else the embedded database's) and grants the runtime role. */
 try {
   const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgRuntimeDir: config.pgRuntimeDir });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, migrationDatabaseUrl: config.migrationDatabaseUrl, dataDir: config.dataDir, pgRuntimeDir: config.pgRuntimeDir });
   try {
-    const applied = await migrateToLatest(database.knex);
+    const applied = await prepareDatabase(database);
     process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');
   } finally {
     await database.close();

@@ -21,7 +21,7 @@ export const sha256 = (text: string) => createHash('sha256').update(text, 'utf8'
 /** The hash before the first item. */
 export const GENESIS = '0'.repeat(64);
 
-export const EVIDENCE_KINDS = ['collection', 'evaluation', 'attestation', 'exception', 'remediation', 'data_quality'] as const;
+export const EVIDENCE_KINDS = ['collection', 'evaluation', 'attestation', 'exception', 'remediation', 'data_quality', 'change'] as const;
 
 export interface EvidenceInput {
   control_id: string;

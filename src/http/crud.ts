@@ -8,6 +8,7 @@ import { auditContext } from '../auth/plugin.js';
 import type { CrudRepository, Entity } from '../db/table-repository.js';
 import { HttpProblem, notFound, problemResponses } from './problem.js';
 import { IdParams, Page, PageQuery, type Role } from './schemas.js';
+import { guardedChange, PendingChange, sendOutcome, stale, type Approvers, type ChangeKind } from '../changes/index.js';
 
 export interface ResourceDefinition<E extends Entity, C, P> {
   /** Plural name: the URL segment under /v1 and the audit log's `entity`. */
@@ -20,6 +21,20 @@ export interface ResourceDefinition<E extends Entity, C, P> {
   repository: CrudRepository<E, C, P>;
   /** What the audit log records of an entity, when it holds something that must not be kept there (a secret). */
   auditView?: (entity: E) => unknown;
+  /**
+   * Changes of this resource that lower protection, and who approves them: such a create or update
+   * becomes a pending change (202) until a second person approves it (src/changes/).
+   */
+  guard?: {
+    create?(trx: Knex.Transaction, input: C): Promise<Guarded>;
+    update?(trx: Knex.Transaction, current: E, patch: P): Promise<Guarded>;
+  };
+}
+
+/** Why a change lowers protection (empty: it does not) and who may approve it. */
+export interface Guarded {
+  reasons: string[];
+  approvers: Approvers;
 }
 
 export const etagOf = (entity: { version: number }) => `"${entity.version}"`;
@@ -80,6 +95,31 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
   const { name, singular, tag, schemas, roles, repository } = definition;
   const audited = (entity: E) => (definition.auditView ? definition.auditView(entity) : entity);
   const base = `/v1/${name}`;
+  // What a guarded create or update does, now or once approved (src/changes/).
+  const createKind: ChangeKind | undefined = definition.guard?.create
+    ? app.changeKinds.register({
+        kind: `${name}.create`,
+        entity: name,
+        apply: async (trx, target, context) => {
+          const entity = await repository.create(trx, target.payload as C);
+          await recordAudit(trx, context, { action: 'create', entity: name, entityId: entity.id, newValue: audited(entity) });
+          return { result: entity };
+        },
+      })
+    : undefined;
+  const updateKind: ChangeKind | undefined = definition.guard?.update
+    ? app.changeKinds.register({
+        kind: `${name}.update`,
+        entity: name,
+        apply: async (trx, target, context) => {
+          const current = await loadForUpdate(trx, definition as never, target.entityId);
+          if (target.baseVersion !== null && current.version !== target.baseVersion) throw stale(singular, target.entityId, target.baseVersion, current.version);
+          const entity = await repository.update(trx, current as E, target.payload as P);
+          await recordAudit(trx, context, { action: 'update', entity: name, entityId: target.entityId, oldValue: audited(current as E), newValue: audited(entity) });
+          return { result: entity };
+        },
+      })
+    : undefined;
   app.get(base, {
     config: { roles: roles.read },
     schema: {
@@ -117,15 +157,26 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
       tags: [tag],
       summary: `Create ${/^[aeiou]/i.test(singular) ? 'an' : 'a'} ${singular}`,
       body: schemas.create,
-      response: { 201: schemas.entity, ...problemResponses(400, 401, 403, 409, 413, 415) },
+      response: { 201: schemas.entity, ...(definition.guard?.create ? { 202: PendingChange } : {}), ...problemResponses(400, 401, 403, 409, 413, 415) },
     },
     handler: async (request, reply) => {
+      const sendCreated = (created: E) => sendEntity(reply.header('location', `${base}/${created.id}`), created, 201);
+      if (createKind && definition.guard?.create) {
+        const guard = definition.guard.create;
+        const outcome = await guardedChange(request, createKind, async (trx) => ({
+          entityId: 'new',
+          baseVersion: null,
+          payload: request.body,
+          summary: `create a ${singular}`,
+          ...(await guard(trx, request.body as C)),
+        }));
+        return sendOutcome(reply, outcome, (created) => sendCreated(created as E));
+      }
       const created = await mutate(request, { action: 'create', entity: name }, async (trx) => {
         const entity = await repository.create(trx, request.body as C);
         return { result: entity, entityId: entity.id, newValue: audited(entity) };
       });
-      reply.header('location', `${base}/${created.id}`);
-      return sendEntity(reply, created, 201);
+      return sendCreated(created);
     },
   });
 
@@ -138,10 +189,19 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
       params: IdParams,
       headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
       body: schemas.patch,
-      response: { 200: schemas.entity, ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 428) },
+      response: { 200: schemas.entity, ...(definition.guard?.update ? { 202: PendingChange } : {}), ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 428) },
     },
     handler: async (request, reply) => {
       const { id } = request.params as IdParams;
+      if (updateKind && definition.guard?.update) {
+        const guard = definition.guard.update;
+        const outcome = await guardedChange(request, updateKind, async (trx) => {
+          const current = await loadForUpdate(trx, definition as never, id);
+          checkIfMatch(request, current, true);
+          return { entityId: id, baseVersion: current.version, payload: request.body, summary: `change ${singular} ${id}`, ...(await guard(trx, current as E, request.body as P)) };
+        });
+        return sendOutcome(reply, outcome, (updated) => sendEntity(reply, updated as E));
+      }
       const updated = await mutate(request, { action: 'update', entity: name }, async (trx) => {
         const current = await loadForUpdate(trx, definition as never, id);
         checkIfMatch(request, current, true);

@@ -2,6 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Knex } from 'knex';
 import { grantQueues, grantSchedules } from '../access/grants/index.js';
 import { dataQualityQueues, dataQualitySchedules } from '../data-quality/index.js';
+import { changeQueues, changeSchedules } from '../changes/index.js';
+import { CHECKPOINT_QUEUE } from '../integrity/index.js';
 import { exceptionQueues, exceptionSchedules } from '../exceptions/index.js';
 import { autoRemediate, remediationQueues, remediationSchedules, RESUME_QUEUE, type RemediationJobContext } from '../remediation/index.js';
 import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
@@ -22,7 +24,7 @@ export class Workflows {
     private readonly db: Knex,
     private readonly policy: PolicyService,
     private readonly log: FastifyBaseLogger,
-    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; awsMaxAttempts: number; schedule?: string; work: boolean; autoRemediate?: boolean; remediationStepDelayMs?: number; decisionLogRetentionDays?: number; alerts?: AlertService },
+    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; awsMaxAttempts: number; schedule?: string; work: boolean; autoRemediate?: boolean; remediationStepDelayMs?: number; decisionLogRetentionDays?: number; alerts?: AlertService; checkpoint?: { cron: string; write: () => Promise<unknown> } },
   ) {
     this.queue = new JobQueue(options.databaseUrl, log);
   }
@@ -38,6 +40,8 @@ export class Workflows {
         ...decisionLogQueues({ db: this.db, log: this.log, retentionDays: this.options.decisionLogRetentionDays ?? 400 }),
         ...exceptionQueues({ db: this.db, log: this.log, policy: this.policy, evaluateRun: (runId, requestedBy) => this.evaluateRun(runId, 'schedule', requestedBy) }),
         ...(this.options.alerts?.queues() ?? []),
+        ...changeQueues(this.db),
+        ...(this.options.checkpoint ? [{ name: CHECKPOINT_QUEUE, expireInSeconds: 600, handler: async () => void (await this.options.checkpoint!.write()) }] : []),
         ...dataQualityQueues({
           db: this.db,
           aws: { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts },
@@ -46,7 +50,7 @@ export class Workflows {
       ],
       {
         work: this.options.work,
-        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...exceptionSchedules, ...remediationSchedules, ...decisionLogSchedules, ...(this.options.alerts?.schedules ?? []), ...dataQualitySchedules],
+        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...exceptionSchedules, ...remediationSchedules, ...decisionLogSchedules, ...(this.options.alerts?.schedules ?? []), ...dataQualitySchedules, ...changeSchedules, ...(this.options.checkpoint ? [{ queue: CHECKPOINT_QUEUE, cron: this.options.checkpoint.cron }] : [])],
       },
     );
     // Executions whose process died resume now rather than at the next minute's sweep.

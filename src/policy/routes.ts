@@ -9,7 +9,8 @@ import { IdParams, Instant, IsoDateTime, Page, PageQuery, type Role } from '../h
 import { pageOf } from '../db/pagination.js';
 import { validatorCompiler } from '../http/validation.js';
 import { InvalidBundleError, readBundle } from './bundle.js';
-import { getArchive, getBundle, getDecision, insertDecision, listBundles, listDecisions, findBundleBySha } from './repository.js';
+import { getArchive, getBundle, getDecision, insertDecision, listBundles, listDecisions, findBundleBySha, type BundleRecord } from './repository.js';
+import { guardedChange, PendingChange, sendOutcome } from '../changes/index.js';
 
 const MAX_BUNDLE_BYTES = 20 * 1024 * 1024;
 const POLICY_READERS: readonly Role[] = ['admin', 'steward', 'compliance_officer', 'auditor'];
@@ -184,25 +185,46 @@ export default async function policyRoutes(app: FastifyInstance) {
     },
   });
 
+  // Activating a bundle changes every finding and access decision: two people do it (src/changes/).
+  const activation = app.changeKinds.register({
+    kind: 'policy-bundles.activate',
+    entity: 'policy-bundles',
+    apply: async (trx, target, context) => {
+      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['custos:policy-bundles']);
+      const current = await getBundle(trx, target.entityId, true);
+      if (!current) throw notFound('policy bundle', target.entityId);
+      const record = current.active ? current : await app.policy.activate(trx, target.entityId, context);
+      return { result: record, afterCommit: () => app.policy.sync() };
+    },
+  });
+
   app.post('/v1/policy-bundles/:id/activate', {
     config: { roles: RISK_OWNERS },
     schema: {
       tags: ['policy'],
-      summary: 'Make a bundle the active one on every instance (also how to roll back)',
+      summary: 'Propose making a bundle the active one on every instance (also how to roll back)',
+      description:
+        'Activation lowers protection as easily as it raises it (a bundle whose violations are always empty clears every finding), so it is a pending change (202) ' +
+        'that a second compliance officer or an admin approves (POST /v1/pending-changes/:id/approve); an admin may break glass. Activating the active bundle returns it (200).',
       params: IdParams,
-      response: { 200: Bundle, ...problemResponses(400, 401, 403, 404) },
+      response: { 200: Bundle, 202: PendingChange, ...problemResponses(400, 401, 403, 404) },
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const { id } = request.params as IdParams;
-      const record = await app.db.transaction(async (trx) => {
-        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['custos:policy-bundles']);
-        const current = await getBundle(trx, id, true);
-        if (!current) throw notFound('policy bundle', id);
-        if (current.active) return current;
-        return app.policy.activate(trx, id, auditContext(request));
+      const outcome = await guardedChange(request, activation, async (trx) => {
+        const bundle = await getBundle(trx, id, true);
+        if (!bundle) throw notFound('policy bundle', id);
+        const active = bundle.active ? undefined : await trx('policy_bundles').where({ active: true }).first('id', 'revision');
+        return {
+          entityId: id,
+          baseVersion: null,
+          payload: { revision: bundle.revision, sha256: bundle.sha256, replaces: active ? { id: active.id, revision: active.revision } : null },
+          summary: `activate policy bundle ${bundle.revision} (${bundle.sha256.slice(0, 12)})`,
+          reasons: bundle.active ? [] : [`policy bundle ${bundle.revision} would replace ${active ? `the active bundle ${active.revision}` : 'no active bundle'} and decide every finding and access decision`],
+          approvers: { roles: ['admin', 'compliance_officer'], subjects: [] },
+        };
       });
-      await app.policy.sync();
-      return summary(record);
+      return sendOutcome(reply, outcome, (record) => summary(record as BundleRecord));
     },
   });
 

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { auditContext, sameSubject } from '../auth/plugin.js';
+import { guardedChange, PendingChange, sendOutcome, stale } from '../changes/index.js';
 import { OVERSIGHT, RISK_OWNERS } from '../auth/roles.js';
 import { pageOf, paginate } from '../db/pagination.js';
 import { checkIfMatch, etagOf } from '../http/crud.js';
@@ -32,6 +33,12 @@ function assertNotRequester(request: FastifyRequest, remediation: RemediationRow
   if (sameSubject(actor, remediation.requester_subject)) {
     throw new HttpProblem(403, 'forbidden', `${actor.name} requested remediation ${remediation.id} and may not approve it: a compliance officer or admin who is not the requester approves`);
   }
+}
+
+/** Refuses a rollback the remediation cannot take (409). */
+function rollbackable(remediation: RemediationRow): void {
+  if (!actionNamed(remediation.action).rollback) throw conflict(`${remediation.action} cannot be undone`);
+  if (!ROLLBACKABLE.includes(remediation.status)) throw conflict(`remediation ${remediation.id} is ${remediation.status}: there is nothing to roll back`);
 }
 
 /** Routes of remediation: plan (dry run), approve, execute, roll back, and the registry of actions. */
@@ -187,29 +194,51 @@ export default async function remediationRoutes(app: FastifyInstance): Promise<v
     },
   });
 
+  // A rollback changes AWS back to its unremediated state: two people decide it (src/changes/).
+  const rollback = app.changeKinds.register({
+    kind: 'remediations.rollback',
+    entity: 'remediations',
+    apply: async (trx, target, context) => {
+      const { comment } = target.payload as { comment: string | null };
+      const current = await getRemediation(trx, target.entityId, true);
+      if (!current) throw notFound('remediation', target.entityId);
+      if (target.baseVersion !== null && current.version !== target.baseVersion) throw stale('remediation', target.entityId, target.baseVersion, current.version);
+      rollbackable(current);
+      const updated = await changeRemediation(trx, current, { status: 'rolling_back', last_error: null }, { context, action: 'rollback_requested', detail: { comment, pending_change_id: context.pendingChangeId ?? null } });
+      await remediationEvidence(trx, updated, 'rollback_requested', { actor: context.actor, comment, pending_change_id: context.pendingChangeId ?? null, break_glass_reason: context.breakGlassReason ?? null });
+      return { result: updated, afterCommit: () => enqueueRollback(jobs, updated) };
+    },
+  });
+
   app.post('/v1/remediations/:id/rollback', {
     config: { roles: RISK_OWNERS },
     schema: {
       tags: [TAG],
-      summary: 'Restore the "before" state of every resource the remediation changed, in the background',
-      description: '409 when the action cannot be undone (config_remediation) or the plan never ran. Failed resources are rolled back too if, read now, their change took effect after all.',
+      summary: 'Propose restoring the "before" state of every resource the remediation changed',
+      description:
+        'A rollback undoes a fix in AWS, so it is a pending change (202 with the pending change) until a second compliance officer or an admin approves it ' +
+        '(POST /v1/pending-changes/:id/approve); then it runs in the background. An admin may break glass (202 with the remediation, rolling back). ' +
+        '409 when the action cannot be undone (config_remediation) or the plan never ran. Failed resources are rolled back too if, read now, their change took effect after all.',
       params: IdParams,
       body: CommentBody,
-      response: { 202: Remediation, ...problemResponses(400, 401, 403, 404, 409, 412) },
+      response: { 202: Type.Union([Remediation, PendingChange]), ...problemResponses(400, 401, 403, 404, 409, 412) },
     },
     handler: async (request, reply) => {
       const { id } = request.params as IdParams;
       const { comment } = request.body as { comment?: string };
-      const rolling = await app.db.transaction(async (trx) => {
+      const outcome = await guardedChange(request, rollback, async (trx) => {
         const current = await lockedIn(trx, request, id);
-        if (!actionNamed(current.action).rollback) throw conflict(`${current.action} cannot be undone`);
-        if (!ROLLBACKABLE.includes(current.status)) throw conflict(`remediation ${id} is ${current.status}: there is nothing to roll back`);
-        const updated = await changeRemediation(trx, current, { status: 'rolling_back', last_error: null }, { context: auditContext(request), action: 'rollback_requested', detail: { comment: comment ?? null } });
-        await remediationEvidence(trx, updated, 'rollback_requested', { actor: request.actor.name, comment: comment ?? null });
-        return updated;
+        rollbackable(current);
+        return {
+          entityId: id,
+          baseVersion: current.version,
+          payload: { comment: comment ?? null },
+          summary: `roll back remediation ${id} (${current.action}, rule ${current.rule_id})`,
+          reasons: [`rolling back ${current.action} restores the state its rule ${current.rule_id} reported as a finding`],
+          approvers: { roles: ['admin', 'compliance_officer'], subjects: [] },
+        };
       });
-      await enqueueRollback(jobs, rolling);
-      return send(app, reply, rolling, 202);
+      return sendOutcome(reply, outcome, (rolling) => send(app, reply, rolling as RemediationRow, 202));
     },
   });
 }

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { v7 as uuidv7 } from 'uuid';
 import { loadDemoData } from '../../src/demo/load.js';
-import { testApp, type TestApp } from '../helpers/app.js';
+import { approvePending, testApp, type TestApp } from '../helpers/app.js';
 
 const ETL = 'arn:aws:iam::111122223333:role/analytics-etl';
 const MARKET = 'arn:aws:iam::111122223333:role/market-data';
@@ -11,7 +11,8 @@ const clients = (columns?: string[]) => ({ store: 'aurora', database: 'wealth', 
 async function ready(t: Parameters<typeof testApp>[0]) {
   const api = await testApp(t);
   await loadDemoData(api.app.db);
-  await api.call('POST', '/v1/principals', { as: 'steward', body: { arn: ETL, name: 'analytics-etl', kind: 'pipeline', team: 'analytics', domain: 'Client' } });
+  // Joining a domain is a pending change (four-eyes): the admin approves it.
+  await approvePending(api, await api.call('POST', '/v1/principals', { as: 'steward', body: { arn: ETL, name: 'analytics-etl', kind: 'pipeline', team: 'analytics', domain: 'Client' } }));
   await api.call('POST', '/v1/principals', { as: 'steward', body: { arn: MARKET, name: 'market-data', kind: 'service', team: 'investments' } });
   // The catalog and principals reach every instance through LISTEN/NOTIFY; wait until they have.
   await until(api, async () => (await decide(api, { principal: MARKET, resource: { store: 'aurora', database: 'wealth', table: 'securities_master' } })).decision === 'allow');

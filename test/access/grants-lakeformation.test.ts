@@ -183,7 +183,7 @@ t.test('a permission two grants share stays until the last of them is revoked; L
     body: { principal: KYC, scope: 'lf_tag', lf_tag_expression: [{ tag_key: 'domain', tag_values: ['wealth'] }, { tag_key: 'classification', tag_values: ['internal', 'public'] }], permissions: ['SELECT', 'DESCRIBE'], purpose: 'self-service analytics', duration_days: 14 },
   });
   t.equal(tagged.status, 201, JSON.stringify(tagged.body));
-  const stewardKey = (await create(api, '/v1/api-keys', { name: STEWARD, role: 'steward' })).key;
+  const stewardKey = (await create(api, '/v1/api-keys', { name: STEWARD, role: 'steward', subject: STEWARD })).key;
   const byDomainSteward = await api.call('POST', `/v1/access/requests/${tagged.body.id}/approve`, { key: stewardKey, body: {} });
   t.equal(byDomainSteward.status, 403);
   t.match(byDomainSteward.body.detail, /only an admin may approve a request of scope lf_tag/);

@@ -10,7 +10,7 @@ t.test('every mutation writes who, what, before and after, in the same transacti
     body: { name: 'Client', owner: 'o@bank.example', steward: 's@bank.example', review_frequency: 'quarterly' },
   });
   t.equal(created.headers['x-request-id'], 'req-audit-1');
-  await api.call('PATCH', `/v1/domains/${created.body.id}`, { as: 'steward', body: { owner: 'new@bank.example' }, headers: { 'if-match': '"1"' } });
+  await api.call('PATCH', `/v1/domains/${created.body.id}`, { as: 'steward', body: { review_frequency: 'annual' }, headers: { 'if-match': '"1"' } });
   await api.call('DELETE', `/v1/domains/${created.body.id}`, { as: 'admin' });
 
   const log = await api.call('GET', `/v1/audit-log?entity=domains&entity_id=${created.body.id}`, { as: 'auditor' });
@@ -19,8 +19,8 @@ t.test('every mutation writes who, what, before and after, in the same transacti
   const [deleted, updated, inserted] = log.body.items;
   t.match(inserted, { actor: 'test-steward', role: 'steward', actor_key_id: String, request_id: 'req-audit-1', client_ip: '127.0.0.1', old_value: null });
   t.match(inserted.new_value, { name: 'Client', owner: 'o@bank.example' });
-  t.match(updated, { old_value: { owner: 'o@bank.example', version: 1 }, new_value: { owner: 'new@bank.example', version: 2 } });
-  t.match(deleted, { actor: 'bootstrap-admin', role: 'admin', old_value: { owner: 'new@bank.example' }, new_value: null });
+  t.match(updated, { old_value: { review_frequency: 'quarterly', version: 1 }, new_value: { review_frequency: 'annual', version: 2 } });
+  t.match(deleted, { actor: 'bootstrap-admin', role: 'admin', old_value: { review_frequency: 'annual' }, new_value: null });
 
   const one = await api.call('GET', `/v1/audit-log/${updated.id}`, { as: 'compliance_officer' });
   t.same(one.body, updated);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { create, testApp, type Response, type TestApp } from '../helpers/app.js';
+import { approvePending, create, testApp, type Response, type TestApp } from '../helpers/app.js';
 
 /** The distinct fields a refusal names. */
 const fieldsOf = (response: Response) => [...new Set<string>((response.body.errors ?? []).map((e: { field: string }) => e.field))].sort();
@@ -122,14 +122,19 @@ t.test('creating assets: classification and validation', async (t) => {
     t.match(raised.body, { classification: 'restricted', version: 2 });
     t.same(raised.body.columns.map((c: { name: string; classification: string }) => `${c.name}:${c.classification}`), ['a:public', 'b:confidential', 'c:restricted']);
 
-    const fewer = await api.call('PATCH', `/v1/assets/${highest.id}`, { as: 'steward', body: { columns: [col('b', 'internal'), col('d', 'public')] }, headers: { 'if-match': '"2"' } });
-    t.equal(fewer.status, 200);
+    // Dropping the restricted column and lowering another lowers protection: a second person approves (test/security/).
+    const fewerProposed = await api.call('PATCH', `/v1/assets/${highest.id}`, { as: 'steward', body: { columns: [col('b', 'internal'), col('d', 'public')] }, headers: { 'if-match': '"2"' } });
+    t.equal(fewerProposed.status, 202);
+    await approvePending(api, fewerProposed);
+    const fewer = await api.call('GET', `/v1/assets/${highest.id}`);
     t.equal(fewer.body.classification, 'restricted', 'removing the sensitive column does not lower the asset by itself');
     t.same(fewer.body.columns.map((c: { name: string }) => c.name), ['b', 'd'], 'columns replaced, in the new order');
     t.same((await api.app.db('asset_columns').where({ asset_id: highest.id }).orderBy('position')).map((c: { name: string }) => c.name), ['b', 'd']);
 
-    const lowered = await api.call('PATCH', `/v1/assets/${highest.id}`, { as: 'steward', body: { classification: 'internal', retention_policy: 'client-data' }, headers: { 'if-match': '"3"' } });
-    t.equal(lowered.status, 200, 'a steward may declare a lower level that still covers every column');
+    const loweredProposed = await api.call('PATCH', `/v1/assets/${highest.id}`, { as: 'steward', body: { classification: 'internal', retention_policy: 'client-data' }, headers: { 'if-match': '"3"' } });
+    t.equal(loweredProposed.status, 202, 'a steward may propose a lower level that still covers every column');
+    await approvePending(api, loweredProposed);
+    const lowered = await api.call('GET', `/v1/assets/${highest.id}`);
     t.match(lowered.body, { classification: 'internal', retention_policy: 'client-data', version: 4 });
     const cleared = await api.call('PATCH', `/v1/assets/${highest.id}`, { as: 'steward', body: { retention_policy: null, location: null }, headers: { 'if-match': '"4"' } });
     t.match(cleared.body, { retention_policy: null, location: null, classification: 'internal', version: 5 });
@@ -191,13 +196,17 @@ t.test('a steward classifies one column', async (t) => {
   t.match(entry.old_value, { classification: 'confidential', version: 1, columns: [{ name: 'client_id' }, { name: 'tax_ref', classification: 'confidential', pii_type: null, masking_rule: null }, { name: 'city' }] });
   t.match(entry.new_value, { classification: 'restricted', version: 2, columns: [{ name: 'client_id' }, { name: 'tax_ref', classification: 'restricted', pii_type: 'tax_id', masking_rule: 'redact' }, { name: 'city' }] });
 
-  const lessSensitive = await api.call('PATCH', url('tax_ref'), { as: 'steward', body: { classification: 'internal', description: 'Legacy reference' }, headers: { 'if-match': '"2"' } });
-  t.equal(lessSensitive.status, 200);
+  const lessSensitiveProposed = await api.call('PATCH', url('tax_ref'), { as: 'steward', body: { classification: 'internal', description: 'Legacy reference' }, headers: { 'if-match': '"2"' } });
+  t.equal(lessSensitiveProposed.status, 202, 'declassifying is a pending change');
+  await approvePending(api, lessSensitiveProposed);
+  const lessSensitive = await api.call('GET', `/v1/assets/${asset.id}`);
   t.equal(lessSensitive.body.classification, 'restricted', 'declassifying a column does not lower the asset');
   t.match(lessSensitive.body.columns[1], { classification: 'internal', description: 'Legacy reference', pii_type: 'tax_id', masking_rule: 'redact' }, 'fields not sent are kept');
 
-  const clear = await api.call('PATCH', url('tax_ref'), { as: 'steward', body: { pii_type: null, masking_rule: null }, headers: { 'if-match': '"3"' } });
-  t.equal(clear.status, 200);
+  const clearProposed = await api.call('PATCH', url('tax_ref'), { as: 'steward', body: { pii_type: null, masking_rule: null }, headers: { 'if-match': '"3"' } });
+  t.equal(clearProposed.status, 202);
+  await approvePending(api, clearProposed);
+  const clear = await api.call('GET', `/v1/assets/${asset.id}`);
   t.match(clear.body.columns[1], { pii_type: null, masking_rule: null });
 
   // Refusals of the column's own values name the field of the body that was sent.
@@ -244,7 +253,9 @@ t.test('data quality rules hold their asset and columns', async (t) => {
     body: { columns: [col('account_id', 'confidential'), col('balance', 'confidential', { data_type: 'numeric(18,2)' }), col('branch_code', 'internal')] },
     headers: { 'if-match': '"1"' },
   });
-  t.equal(renamed.status, 200, 'columns without rules can go');
+  t.equal(renamed.status, 202, 'columns without rules can go (dropping an internal column is a pending change)');
+  await approvePending(api, renamed);
+  renamed.body = (await api.call('GET', `/v1/assets/${asset.id}`)).body;
   t.same(renamed.body.columns.map((c: { name: string; data_type: string }) => `${c.name}:${c.data_type}`), ['account_id:text', 'balance:numeric(18,2)', 'branch_code:text']);
   t.equal((await api.call('GET', `/v1/data-quality-rules/${rule.id}`)).body.column_name, 'balance', 'the rule keeps its column');
 

@@ -139,3 +139,13 @@ export async function createClientsTable(api: TestApp, owners: { owner: string; 
     ],
   });
 }
+
+/** Approves the pending change a guarded request returned (202), as a second person (default: the admin key). */
+export async function approvePending(api: TestApp, proposed: Response, as: { as?: Role; key?: string } = { as: 'admin' }) {
+  if (proposed.status !== 202 || !String(proposed.headers.location ?? '').startsWith('/v1/pending-changes/')) {
+    throw new Error(`expected a pending change, got ${proposed.status} ${JSON.stringify(proposed.body)}`);
+  }
+  const approved = await api.call('POST', `${proposed.headers.location}/approve`, { ...as, body: {} });
+  if (approved.status !== 200) throw new Error(`approve → ${approved.status} ${JSON.stringify(approved.body)}`);
+  return approved.body;
+}

@@ -22,16 +22,17 @@ t.test('create, read, update with ETag, delete', async (t) => {
   t.equal(noIfMatch.status, 428);
   t.equal(noIfMatch.headers['content-type'], 'application/problem+json; charset=utf-8');
 
-  const updated = await api.call('PATCH', `/v1/domains/${created.body.id}`, { as: 'steward', body: { owner: 'new.owner@bank.example' }, headers: { 'if-match': '"1"' } });
+  // (A new owner or steward is a pending change: test/security/four-eyes.test.ts.)
+  const updated = await api.call('PATCH', `/v1/domains/${created.body.id}`, { as: 'steward', body: { description: 'Client master data' }, headers: { 'if-match': '"1"' } });
   t.equal(updated.status, 200);
   t.equal(updated.headers.etag, '"2"');
-  t.match(updated.body, { owner: 'new.owner@bank.example', steward: 'steward@bank.example', version: 2 });
+  t.match(updated.body, { description: 'Client master data', steward: 'steward@bank.example', version: 2 });
 
   // A second steward still holding version 1 cannot overwrite the change.
-  const stale = await api.call('PATCH', `/v1/domains/${created.body.id}`, { as: 'steward', body: { owner: 'other@bank.example' }, headers: { 'if-match': '"1"' } });
+  const stale = await api.call('PATCH', `/v1/domains/${created.body.id}`, { as: 'steward', body: { description: 'other' }, headers: { 'if-match': '"1"' } });
   t.equal(stale.status, 412);
   t.match(stale.body, { type: '/problems/precondition-failed', status: 412 });
-  t.equal((await api.call('GET', `/v1/domains/${created.body.id}`)).body.owner, 'new.owner@bank.example');
+  t.equal((await api.call('GET', `/v1/domains/${created.body.id}`)).body.description, 'Client master data');
 
   const staleDelete = await api.call('DELETE', `/v1/domains/${created.body.id}`, { as: 'steward', headers: { 'if-match': '"1"' } });
   t.equal(staleDelete.status, 412);

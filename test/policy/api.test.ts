@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
-import { ADMIN_KEY, tempDir, testApp, type TestApp } from '../helpers/app.js';
+import { ADMIN_KEY, approvePending, tempDir, testApp, type TestApp } from '../helpers/app.js';
 import { SHIPPED, shippedAsRevision } from '../helpers/bundles.js';
 import { ESTATE, EXPECTED } from './fixtures.js';
 import { download } from '../helpers/zip.js';
@@ -80,14 +80,19 @@ t.test('upload, activate, roll back: each decision names its revision', async (t
   t.match(second.body, { revision: 'release-2', active: false, rule_count: 18 });
   t.equal((await decide(api, ESTATE)).body.bundle_revision, first.revision, 'uploading does not activate');
 
-  const activated = await api.call('POST', `/v1/policy-bundles/${second.body.id}/activate`, { as: 'compliance_officer' });
-  t.equal(activated.status, 200);
-  t.match(activated.body, { active: true, activated_by: 'test-compliance_officer' });
+  // Activation is a pending change (four-eyes): a second person approves it (test/security/four-eyes.test.ts).
+  const proposed = await api.call('POST', `/v1/policy-bundles/${second.body.id}/activate`, { as: 'compliance_officer' });
+  t.equal(proposed.status, 202);
+  t.equal((await decide(api, ESTATE)).body.bundle_revision, first.revision, 'proposing does not activate');
+  await approvePending(api, proposed);
+  const activated = await api.call('GET', `/v1/policy-bundles/${second.body.id}`);
+  t.match(activated.body, { active: true, activated_by: 'bootstrap-admin' });
   const afterActivation = await decide(api, ESTATE);
   t.equal(afterActivation.body.bundle_revision, 'release-2');
 
   const rolledBack = await api.call('POST', `/v1/policy-bundles/${first.id}/activate`, { as: 'admin' });
-  t.equal(rolledBack.status, 200);
+  t.equal(rolledBack.status, 202, 'going back to an earlier bundle is an activation too');
+  await approvePending(api, rolledBack, { as: 'compliance_officer' });
   const afterRollback = await decide(api, ESTATE);
   t.equal(afterRollback.body.bundle_revision, first.revision);
   t.equal((await api.call('POST', `/v1/policy-bundles/${first.id}/activate`)).status, 200, 'activating the active bundle is a no-op');
@@ -109,7 +114,7 @@ t.test('every instance picks up an activation without a restart', async (t) => {
   const b = await buildApp({ config: { databaseUrl: a.databaseUrl, dataDir: await tempDir(), logLevel: 'silent', adminKey: ADMIN_KEY }, announce: () => {}, policyPollMs: 3_600_000 });
   t.teardown(() => b.close());
   const second = await upload(a, await shippedAsRevision('release-2'));
-  await a.call('POST', `/v1/policy-bundles/${second.body.id}/activate`);
+  await approvePending(a, await a.call('POST', `/v1/policy-bundles/${second.body.id}/activate`), { as: 'compliance_officer' });
 
   const started = Date.now();
   let revision = '';
@@ -135,7 +140,7 @@ t.test('fail closed: without a loadable bundle, decisions are refused, never gue
 
   // Once a bundle is uploaded and activated, the same instance serves decisions.
   const uploaded = await upload(api, await fs.readFile(SHIPPED));
-  await api.call('POST', `/v1/policy-bundles/${uploaded.body.id}/activate`);
+  await approvePending(api, await api.call('POST', `/v1/policy-bundles/${uploaded.body.id}/activate`), { as: 'compliance_officer' });
   t.equal((await decide(api, ESTATE)).status, 200);
   t.equal((await api.call('GET', '/readyz', { as: null })).status, 200);
 });

@@ -1,6 +1,6 @@
 import { GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
-import { create, testApp } from '../helpers/app.js';
+import { approvePending, create, testApp } from '../helpers/app.js';
 import { motoSkip, startMoto } from '../helpers/moto.js';
 import { collectAndEvaluate, findingOf, publicBuckets, registerSource, remediationIn, s3On } from './helpers.js';
 
@@ -104,8 +104,13 @@ t.test('a public bucket from finding to verified fix: dry run, four-eyes approva
   t.match(await findingOf(api, 's3.bucket_public_read', BUCKET), { status: 'resolved' });
 
   // 5. Rollback restores the previous setting (no public access block at all).
+  // A rollback is a pending change: the proposer cannot approve it, a second officer does.
   const rolling = await api.call('POST', `/v1/remediations/${id}/rollback`, { as: 'compliance_officer', body: { comment: 'the site must be public after all' } });
   t.equal(rolling.status, 202, JSON.stringify(rolling.body));
+  t.match(rolling.body, { status: 'pending', kind: 'remediations.rollback', entity_id: id });
+  t.equal((await api.call('GET', `/v1/remediations/${id}`, { as: 'auditor' })).body.status, 'verified', 'nothing rolls back before approval');
+  t.equal((await api.call('POST', `/v1/pending-changes/${rolling.body.id}/approve`, { as: 'compliance_officer', body: {} })).status, 403);
+  await approvePending(api, rolling, { key: second });
   const rolledBack = await remediationIn(api, id, ['rolled_back', 'rollback_failed']);
   t.equal(rolledBack.status, 'rolled_back', JSON.stringify(rolledBack));
   t.match(rolledBack.resources, [{ status: 'rolled_back' }]);

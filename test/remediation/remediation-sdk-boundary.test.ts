@@ -21,7 +21,7 @@ import { wealthEstate } from '../../src/demo/wealth-estate.js';
 import { loadDemoData } from '../../src/demo/load.js';
 import { checkParams } from '../../src/remediation/planning.js';
 import { configRemediation } from '../../src/remediation/actions/config-remediation.js';
-import { testApp, type TestApp, waitFor } from '../helpers/app.js';
+import { approvePending, testApp, type TestApp, waitFor } from '../helpers/app.js';
 import { remediationIn } from './helpers.js';
 
 const ACCOUNT = '111122223333';
@@ -127,7 +127,7 @@ t.test('Security Hub (BatchUpdateFindings, not in moto): NOTIFIED with a note at
   t.same(done.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`), ['apply:succeeded', 'verify:succeeded', 'finalize:succeeded']);
   t.same(done.resources[0].aws_request_ids, ['req-1', 'req-2']);
 
-  t.equal((await api.call('POST', `/v1/remediations/${id}/rollback`, { as: 'compliance_officer', body: {} })).status, 202);
+  await approvePending(api, await api.call('POST', `/v1/remediations/${id}/rollback`, { as: 'compliance_officer', body: {} }));
   t.equal((await remediationIn(api, id, ['rolled_back', 'rollback_failed'])).status, 'rolled_back');
   t.same(updates.at(-1)!.Workflow, { Status: 'NEW' });
 
