@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { buildApp } from '../src/app.js';
-import { readBundle } from '../src/policy/bundle.js';
 import { PolicyEngine } from '../src/policy/engine.js';
+import { PolicyWorkers } from '../src/policy/workers.js';
 import { COMPLIANCE_VIOLATIONS } from '../src/policy/entrypoints.js';
 import type { PolicyInput } from '../src/policy/input.js';
 import { shippedBundlePath } from '../src/policy/service.js';
@@ -27,12 +27,12 @@ function estateOf(size: number): PolicyInput {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-function inProcess(engine: PolicyEngine, input: PolicyInput, seconds: number) {
+async function inProcess(engine: PolicyEngine, input: PolicyInput, seconds: number) {
   const times: number[] = [];
   const end = performance.now() + seconds * 1000;
   while (performance.now() < end) {
     const started = performance.now();
-    engine.evaluate(COMPLIANCE_VIOLATIONS, input);
+    await engine.evaluate(COMPLIANCE_VIOLATIONS, input);
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
@@ -41,16 +41,17 @@ function inProcess(engine: PolicyEngine, input: PolicyInput, seconds: number) {
 
 const fmt = (n: number) => n.toFixed(n < 10 ? 2 : 0);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const engine = await PolicyEngine.load(await readBundle(readFileSync(shippedBundlePath()!)));
+const workers = new PolicyWorkers({ threads: 1 });
+const engine = await PolicyEngine.load(workers, readFileSync(shippedBundlePath()!));
 const inputs: Array<[string, PolicyInput]> = [
   ['1 resource', { ...ESTATE, resources: ESTATE.resources.slice(0, 1) }],
   ['1,000 resources', estateOf(1000)],
 ];
 
 console.log(`Custos policy benchmark — bundle ${engine.revision}, ${os.cpus().length} CPUs, ${seconds} s per figure\n`);
-console.log('in-process engine (custos/compliance/violations)');
+console.log('engine call, one at a time (custos/compliance/violations, in a worker thread)');
 for (const [name, input] of inputs) {
-  const r = inProcess(engine, input, seconds);
+  const r = await inProcess(engine, input, seconds);
   console.log(`  ${name.padEnd(16)} ${fmt(r.perSecond).padStart(8)} eval/s   p50 ${fmt(r.p50)} ms   p99 ${fmt(r.p99)} ms`);
 }
 
@@ -68,6 +69,7 @@ try {
     console.log(`  ${name.padEnd(16)} ${fmt(result.requests.average).padStart(8)} req/s    p50 ${result.latency.p50} ms   p99 ${result.latency.p99} ms${errors ? `   (${errors} errors)` : ''}`);
   }
 } finally {
+  await workers.close();
   await app.close();
   await fs.rm(dataDir, { recursive: true, force: true });
 }

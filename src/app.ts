@@ -95,8 +95,13 @@ const policyPlugin = fp(
     const service = new PolicyService(app.db, app.log, (rules) => {
       const unknown = unknownControls(options.catalog, rules);
       return unknown.length ? `rules name controls that are not in the control catalog: ${unknown.join(', ')}` : undefined;
-    });
-    await service.start(options);
+    }, { threads: app.config.policyWorkers, budgetMs: app.config.policyBudgetMs });
+    try {
+      await service.start(options);
+    } catch (error) {
+      await service.stop(); // its worker threads would keep the process alive
+      throw error;
+    }
     app.decorate('policy', service);
     // Registered after the database plugin, so it runs before the database closes.
     app.addHook('onClose', async () => service.stop());

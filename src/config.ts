@@ -66,6 +66,10 @@ export interface Config {
   alertRetryBaseMs: number;
   /** CUSTOS_ALERT_DELIVERY_TIMEOUT_MS: how long one delivery attempt may take, default 10000. */
   alertDeliveryTimeoutMs: number;
+  /** CUSTOS_POLICY_WORKERS: threads evaluating decisions; unset: one per CPU but one, at least one. */
+  policyWorkers?: number;
+  /** CUSTOS_POLICY_BUDGET_MS: most time one message of decisions may take before its thread is replaced (deny/503), default 2000. */
+  policyBudgetMs: number;
 }
 
 /** Thrown for invalid configuration; the message is one line naming the variable. */
@@ -181,7 +185,13 @@ export function loadConfig(env: Env = process.env): Config {
   const alertEmailFrom = nonEmpty(env, 'CUSTOS_ALERT_EMAIL_FROM');
   if (alertEmailFrom !== undefined && !/^[^\s@]+@[^\s@]+$/.test(alertEmailFrom)) throw new ConfigError('CUSTOS_ALERT_EMAIL_FROM', `is not an email address, got "${alertEmailFrom}"`);
   const publicUrl = parseUrl(env, 'CUSTOS_PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '');
+  const workers = nonEmpty(env, 'CUSTOS_POLICY_WORKERS');
+  if (workers !== undefined && !/^([1-9]|[1-5][0-9]|6[0-4])$/.test(workers)) throw new ConfigError('CUSTOS_POLICY_WORKERS', `must be an integer from 1 to 64, got "${workers}"`);
+  const budget = nonEmpty(env, 'CUSTOS_POLICY_BUDGET_MS') ?? '2000';
+  if (!/^[1-9][0-9]{1,5}$/.test(budget)) throw new ConfigError('CUSTOS_POLICY_BUDGET_MS', `must be a number of milliseconds from 10 to 999999, got "${budget}"`);
   return {
+    policyWorkers: workers === undefined ? undefined : Number(workers),
+    policyBudgetMs: Number(budget),
     decisionLogRetentionDays: Number(retention),
     webhookAllowHosts: (nonEmpty(env, 'CUSTOS_WEBHOOK_ALLOW_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     webhookCaFile: nonEmpty(env, 'CUSTOS_WEBHOOK_CA_FILE'),

@@ -13,6 +13,8 @@ import { STORES } from '../catalog/assets.js';
 
 const DECIDERS: readonly Role[] = ['admin', 'pipeline'];
 const MAX_BATCH = 1000;
+/** Most column checks one batch may ask for: bounds the policy work of one request. */
+export const MAX_BATCH_COLUMNS = 10_000;
 
 export const AccessCheck = Type.Object(
   {
@@ -54,10 +56,11 @@ const deny = (code: string, message: string): Omit<Answer, 'decision_id' | 'bund
 });
 
 /**
- * Decides a batch of checks: in-process, from preloaded data, with no database read. Anything
- * short of a well-formed answer from the active policy is a deny, never an allow.
+ * Decides a batch of checks from preloaded data, with no database read, in the policy worker
+ * threads (never on the event loop). Anything short of a well-formed answer from the active policy
+ * is a deny, never an allow.
  */
-function decide(request: FastifyRequest, checks: AccessCheck[], now: number) {
+async function decide(request: FastifyRequest, checks: AccessCheck[], now: number) {
   const policy = request.server.policy;
   let current: ReturnType<typeof policy.current> | undefined;
   try {
@@ -71,22 +74,48 @@ function decide(request: FastifyRequest, checks: AccessCheck[], now: number) {
     : !policy.accessReady
       ? deny('catalog_unavailable', policy.accessDataError ?? 'the catalog and grants are not loaded; access is denied')
       : undefined;
-  const answers = checks.map((check) => {
-    if (unavailable) return unavailable;
-    try {
-      const { defined, result } = engine.evaluate(ACCESS_DECISION, { ...check, now });
-      const answer = result as Omit<Answer, 'decision_id' | 'bundle_revision'>;
-      if (!defined || (answer?.decision !== 'allow' && answer?.decision !== 'deny')) return deny('evaluation_failed', 'the policy gave no decision; access is denied');
-      return { ...answer, obligations: { mask: answer.obligations?.mask ?? {} }, grants: answer.grants ?? [] };
-    } catch (error) {
-      return deny('evaluation_failed', `the policy engine failed (${String((error as { message?: string }).message ?? error).slice(0, 200)}); access is denied`);
-    }
+  if (unavailable) return { revision: engine.revision, bundleId, answers: checks.map(() => unavailable) };
+  const outcomes = await engine.evaluateMany(
+    ACCESS_DECISION,
+    checks.map((check) => ({ ...check, now })),
+    checks.map((check) => checkCost(policy, check)),
+  );
+  const answers = outcomes.map((outcome) => {
+    if ('error' in outcome) return deny('evaluation_failed', `the policy engine failed (${outcome.error.slice(0, 200)}); access is denied`);
+    const answer = outcome.result as Omit<Answer, 'decision_id' | 'bundle_revision'>;
+    if (!outcome.defined || (answer?.decision !== 'allow' && answer?.decision !== 'deny')) return deny('evaluation_failed', 'the policy gave no decision; access is denied');
+    return { ...answer, obligations: { mask: answer.obligations?.mask ?? {} }, grants: answer.grants ?? [] };
   });
   return { revision: engine.revision, bundleId, answers };
 }
 
+/** The work a check asks for: its columns, or every column of the table when it names none. */
+function checkCost(policy: FastifyInstance['policy'], check: AccessCheck): number {
+  const resource = check?.resource;
+  if (Array.isArray(resource?.columns)) return resource.columns.length;
+  return (typeof resource?.table === 'string' && policy.tableColumnCount(resource)) || 1;
+}
+
+/**
+ * Refuses a batch asking for more work than one request may (MAX_BATCH_COLUMNS column checks in
+ * all), naming the check where the bound is crossed. Runs before schema validation (on the parsed
+ * body, whatever its shape), so an oversized batch costs no validation of its many strings either.
+ */
+function boundBatch(policy: FastifyInstance['policy'], checks: unknown): void {
+  if (!Array.isArray(checks)) return; // the schema names that problem
+  let total = 0;
+  for (const [i, check] of (checks as AccessCheck[]).entries()) {
+    total += checkCost(policy, check);
+    if (total > MAX_BATCH_COLUMNS) {
+      const field = `checks[${i}].resource.columns`;
+      const message = `the batch asks about more than ${MAX_BATCH_COLUMNS} columns in all (a check without columns counts every column of its table); split it`;
+      throw new HttpProblem(400, 'validation-error', `body.${field} ${message}`, [{ location: 'body', field, message }]);
+    }
+  }
+}
+
 /** Logs decisions in one statement; returns their ids, or null if the log is unavailable. */
-async function logDecisions(request: FastifyRequest, checks: AccessCheck[], now: number, decided: ReturnType<typeof decide>, started: number): Promise<string[] | null> {
+async function logDecisions(request: FastifyRequest, checks: AccessCheck[], now: number, decided: Awaited<ReturnType<typeof decide>>, started: number): Promise<string[] | null> {
   const context = auditContext(request);
   const duration = (performance.now() - started) / Math.max(1, checks.length);
   const rows = checks.map((check, i) => ({
@@ -136,7 +165,7 @@ export default async function accessDecisionRoutes(app: FastifyInstance) {
       const started = performance.now();
       const check = request.body as AccessCheck;
       const now = Math.floor(Date.now() / 1000);
-      const decided = decide(request, [check], now);
+      const decided = await decide(request, [check], now);
       const ids = await logDecisions(request, [check], now, decided, started);
       if (!ids) return { ...deny('decision_log_unavailable', 'the decision could not be recorded; access is denied'), decision_id: null, bundle_revision: decided.revision };
       return { ...decided.answers[0]!, decision_id: ids[0]!, bundle_revision: decided.revision };
@@ -145,10 +174,13 @@ export default async function accessDecisionRoutes(app: FastifyInstance) {
 
   app.post('/v1/access/decisions::batch', {
     config: { roles: DECIDERS },
-    bodyLimit: 8 * 1024 * 1024,
+    // 10,000 columns of 100 characters with their checks fit; more is refused before it is parsed.
+    bodyLimit: 2 * 1024 * 1024,
+    preValidation: async (request) => boundBatch(request.server.policy, (request.body as { checks?: unknown } | null)?.checks),
     schema: {
       tags: ['access'],
       summary: `Up to ${MAX_BATCH} decisions in one call (503 rather than a partial answer when the engine or log is unavailable)`,
+      description: `At most ${MAX_BATCH_COLUMNS} column checks in all (a check without columns counts every column of its table): 400 naming the check beyond the bound.`,
       body: Type.Object({ checks: Type.Array(AccessCheck, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ results: Type.Array(Answer) }), ...problemResponses(400, 401, 403, 413, 503) },
     },
@@ -156,9 +188,12 @@ export default async function accessDecisionRoutes(app: FastifyInstance) {
       const started = performance.now();
       const { checks } = request.body as { checks: AccessCheck[] };
       const now = Math.floor(Date.now() / 1000);
-      const decided = decide(request, checks, now);
+      const decided = await decide(request, checks, now);
       const failed = decided.answers.find((a) => ['engine_unavailable', 'no_access_policy', 'catalog_unavailable'].includes(a.reasons[0]?.code ?? ''));
       if (failed) throw new HttpProblem(503, 'policy-engine-unavailable', failed.reasons[0]!.message);
+      // An engine failure or overrun on any check: no partial answer.
+      const broken = decided.answers.find((a) => a.reasons[0]?.code === 'evaluation_failed');
+      if (broken) throw new HttpProblem(503, 'policy-evaluation-failed', broken.reasons[0]!.message);
       const ids = await logDecisions(request, checks, now, decided, started);
       if (!ids) throw new HttpProblem(503, 'decision-log-unavailable', 'the decisions could not be recorded; none is given');
       return { results: decided.answers.map((answer, i) => ({ ...answer, decision_id: ids[i]!, bundle_revision: decided.revision })) };

@@ -1,171 +1,147 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
-import { InvalidBundleError, type PolicyBundle } from './bundle.js';
-import { COMPLIANCE_RULES, COMPLIANCE_VIOLATIONS, ENTRYPOINTS } from './entrypoints.js';
+import type { BundleManifest } from './bundle.js';
+import type { Evaluation, Inspection, RuleMetadata } from './wasm.js';
+import type { Outcome, SharedBundle, SharedData } from './worker.js';
+import { EngineUnavailableError, share, type PolicyWorkers } from './workers.js';
 
-// 64 KiB pages: start at 2 MiB, never beyond 256 MiB, so one huge input cannot take the process.
-const MEMORY = { initial: 32, maximum: 4096 };
-// Whole-estate evaluations: up to 2 GiB, in an instance used once and dropped, because Wasm
-// memory never shrinks and pooled instances would keep that peak for good.
-const LARGE_MEMORY = { initial: 256, maximum: 32768 };
-const POOL_SIZE = 2;
+export type { Evaluation, RuleMetadata } from './wasm.js';
+export type { Outcome } from './worker.js';
+export { EngineUnavailableError } from './workers.js';
 
-/** The builtins the JS SDK provides: a bundle needing any other fails at load, not at evaluation. */
-const SDK_BUILTINS: ReadonlySet<string> = new Set(
-  (
-    JSON.parse(
-      readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('@open-policy-agent/opa-wasm')), '..', 'capabilities.json'), 'utf8'),
-    ) as { builtins: Array<{ name: string }> }
-  ).builtins.map((b) => b.name),
-);
+/** Most inputs, and most work (the sum of their costs, e.g. columns), in one message to a worker. */
+const MESSAGE_INPUTS = 64;
+const MESSAGE_COST = 2_000;
 
-export interface Evaluation {
-  /** False when the entrypoint is undefined for this input (the policy said nothing). */
-  defined: boolean;
-  result: unknown;
-}
+let dataVersions = 0;
 
-export interface RuleMetadata {
-  id: string;
-  title: string;
-  description: string;
-  severity: string;
-  controls: string[];
-  resource_types: string[];
-  remediation: string;
-  /** Present (true) on rules whose low-risk remediation may run without approval (CUSTOS_AUTO_REMEDIATE). */
-  auto_remediate?: boolean;
-  /** Present (true) on rules for which no resource of their types is compliance, when the type was listed completely. */
-  absence_is_compliance?: boolean;
-  package: string;
-}
-
-/** The SDK answers `[{ result }]`, or `[]` when the entrypoint is undefined for the input. */
-function toEvaluation(results: Array<{ result: unknown }>): Evaluation {
-  return results.length === 0 ? { defined: false, result: null } : { defined: true, result: results[0]!.result };
-}
-
-/** Builtins the compiled module calls on its host: its `builtins` export, a JSON object name → id. */
-function requiredBuiltins(policy: LoadedPolicy): string[] {
-  const wasm = policy.wasmInstance as WebAssembly.Instance | WebAssembly.WebAssemblyInstantiatedSource;
-  const instance = 'instance' in wasm ? wasm.instance : wasm;
-  const exports = instance.exports as { builtins(): number; opa_json_dump(address: number): number };
-  const address = exports.opa_json_dump(exports.builtins());
-  const memory = new Uint8Array(policy.mem.buffer);
-  const end = memory.indexOf(0, address);
-  return Object.keys(JSON.parse(Buffer.from(memory.subarray(address, end)).toString('utf8')));
+interface Job {
+  input: unknown;
+  cost: number;
+  resolve: (outcome: Outcome) => void;
 }
 
 /**
- * One compiled bundle, ready to evaluate in-process. A Wasm instance is synchronous and not
- * re-entrant, so evaluations take an idle instance from a small pool; an instance that traps (e.g.
- * out of memory) is thrown away and replaced rather than reused in an unknown state.
+ * One compiled, checked bundle, as the main thread sees it: its metadata (rules, entrypoints,
+ * revision) at hand, its evaluations run by the worker threads of `PolicyWorkers`.
+ *
+ * - `evaluateMany(entrypoint, inputs, costs)`: the hot path (access decisions). Inputs from every
+ *   caller in the same turn of the event loop are grouped into messages of at most 64 inputs and a
+ *   cost of 2,000 (a check's cost is its column count), so a busy service sends few messages, a
+ *   big batch spreads over every thread, and one message stays far inside the time budget. Never
+ *   rejects: an input the engine could not answer has an `{ error }` outcome (callers deny).
+ * - `evaluate(entrypoint, input)`: one input alone in its message; throws on failure.
+ * - `evaluateLarge(entrypoint, input)`: a whole-estate evaluation in a fresh 2 GiB instance.
+ * - `rules()`: the bundle's rule metadata, read once when the bundle was checked.
+ *
+ * The data document (the bundle's data.json plus `data.custos.runtime`, see src/access/runtime.ts)
+ * is shared with the threads as JSON text; `setRuntimeData` replaces it and each thread loads the
+ * new version on its next message.
  */
 export class PolicyEngine {
-  private readonly idle: LoadedPolicy[];
-  /** Service data (catalog, principals, grants) under data.custos.runtime; see src/access/runtime.ts. */
-  private runtime: unknown;
+  private readonly code: SharedBundle;
+  private data: SharedData;
+  /** The bundle's data.json alone: compliance evaluations need no catalog or grants. */
+  private readonly bundleData: SharedData;
+  private readonly pending = new Map<string, Job[]>();
+  private flushScheduled = false;
 
   private constructor(
-    readonly bundle: PolicyBundle,
-    readonly entrypoints: string[],
-    instances: LoadedPolicy[],
+    private readonly workers: PolicyWorkers,
+    private readonly inspection: Omit<Inspection, 'wasm'>,
+    wasm: Uint8Array,
   ) {
-    this.idle = instances;
+    this.code = { key: inspection.sha256, wasm: share(wasm) };
+    this.bundleData = this.data = PolicyEngine.shareData(inspection.data);
   }
 
-  /** Sets data.custos.runtime on every instance, beside the bundle's own data. */
-  setRuntimeData(runtime: unknown): void {
-    this.runtime = runtime;
-    const data = this.data();
-    for (const instance of this.idle) instance.setData(data);
+  /** Checks a bundle.tar.gz in a worker (see PolicyWorkers.inspect) and returns it ready to evaluate. */
+  static async load(workers: PolicyWorkers, archive: Buffer): Promise<PolicyEngine> {
+    return PolicyEngine.fromInspection(workers, await workers.inspect(archive));
   }
 
-  private data(): Record<string, unknown> {
-    if (this.runtime === undefined) return this.bundle.data;
-    const custos = (this.bundle.data.custos ?? {}) as Record<string, unknown>;
-    return { ...this.bundle.data, custos: { ...custos, runtime: this.runtime } };
+  static fromInspection(workers: PolicyWorkers, { wasm, ...inspection }: Inspection): PolicyEngine {
+    return new PolicyEngine(workers, inspection, wasm);
+  }
+
+  private static shareData(data: unknown): SharedData {
+    return { version: ++dataVersions, json: share(Buffer.from(JSON.stringify(data))) };
   }
 
   get revision(): string {
-    return this.bundle.manifest.revision;
+    return this.inspection.manifest.revision;
   }
 
-  private static async instantiate(bundle: PolicyBundle, memory: WebAssembly.MemoryDescriptor = MEMORY): Promise<LoadedPolicy> {
-    const policy = await loadPolicy(bundle.wasm, memory);
-    policy.setData(bundle.data);
-    return policy;
+  get sha256(): string {
+    return this.inspection.sha256;
   }
 
-  /** Compiles a bundle and proves it usable: the service's entrypoints exist and evaluate. */
-  static async load(bundle: PolicyBundle): Promise<PolicyEngine> {
-    let first: LoadedPolicy;
-    try {
-      first = await PolicyEngine.instantiate(bundle);
-    } catch (error) {
-      throw new InvalidBundleError(`policy.wasm could not be loaded: ${(error as Error).message}`);
-    }
-    const unsupported = requiredBuiltins(first).filter((name) => !SDK_BUILTINS.has(name));
-    if (unsupported.length) {
-      throw new InvalidBundleError(`bundle needs builtins the Wasm engine lacks: ${unsupported.join(', ')}`);
-    }
-    const entrypoints = Object.keys(first.entrypoints as Record<string, number>).sort();
-    const missing = ENTRYPOINTS.filter((e) => !entrypoints.includes(e));
-    if (missing.length) throw new InvalidBundleError(`bundle lacks the entrypoints ${missing.join(', ')} (has: ${entrypoints.join(', ') || 'none'})`);
-
-    const instances = [first];
-    for (let i = 1; i < POOL_SIZE; i++) instances.push(await PolicyEngine.instantiate(bundle));
-    const engine = new PolicyEngine(bundle, entrypoints, instances);
-    engine.selfTest();
-    return engine;
+  get manifest(): BundleManifest {
+    return this.inspection.manifest;
   }
 
-  /** A test evaluation before a bundle is accepted: both entrypoints answer in the expected shape. */
-  private selfTest(): void {
-    let rules: unknown;
-    let violations: unknown;
-    try {
-      rules = this.evaluate(COMPLIANCE_RULES, {}).result;
-      violations = this.evaluate(COMPLIANCE_VIOLATIONS, { now: 0, resources: [], findings: [], lake_formation: { permissions: [] }, catalog: { assets: [], approved_grants: [] } }).result;
-    } catch (error) {
-      throw new InvalidBundleError(`test evaluation failed: ${(error as Error).message}`);
-    }
-    if (!Array.isArray(rules) || rules.some((r) => typeof r?.id !== 'string' || typeof r?.severity !== 'string' || !Array.isArray(r?.controls))) {
-      throw new InvalidBundleError(`${COMPLIANCE_RULES} must be a set of rule metadata with id, severity and controls`);
-    }
-    if (!Array.isArray(violations)) throw new InvalidBundleError(`${COMPLIANCE_VIOLATIONS} must be a set`);
+  get entrypoints(): string[] {
+    return this.inspection.entrypoints;
   }
 
-  /** The rules in the bundle, with the metadata of their # METADATA blocks. */
+  /** The rules in the bundle, with the metadata of their # METADATA blocks (a copy: callers may sort or filter it). */
   rules(): RuleMetadata[] {
-    return (this.evaluate(COMPLIANCE_RULES, {}).result as RuleMetadata[]).sort((a, b) => a.id.localeCompare(b.id));
+    return [...this.inspection.rules];
+  }
+
+  /** Sets data.custos.runtime beside the bundle's own data, for every later evaluation. */
+  setRuntimeData(runtime: unknown): void {
+    const bundleData = this.inspection.data;
+    const custos = (bundleData.custos ?? {}) as Record<string, unknown>;
+    this.data = PolicyEngine.shareData({ ...bundleData, custos: { ...custos, runtime } });
+  }
+
+  /** Evaluates one input alone. Throws if the engine fails or overruns its budget: callers fail closed. */
+  async evaluate(entrypoint: string, input: unknown): Promise<Evaluation> {
+    const [outcome] = await this.workers.evaluate(this.code, this.data, entrypoint, [input]);
+    if (!outcome || 'error' in outcome) throw new EngineUnavailableError(outcome?.error ?? 'no answer');
+    return outcome;
+  }
+
+  /** Evaluates many inputs, grouped with other callers' into few messages. Resolves one outcome per input. */
+  evaluateMany(entrypoint: string, inputs: unknown[], costs?: number[]): Promise<Outcome[]> {
+    let jobs = this.pending.get(entrypoint);
+    if (!jobs) this.pending.set(entrypoint, (jobs = []));
+    const queued = jobs;
+    const answers = inputs.map((input, i) => new Promise<Outcome>((resolve) => queued.push({ input, cost: Math.max(1, costs?.[i] ?? 1), resolve })));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return Promise.all(answers);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [entrypoint, jobs] of this.pending) {
+      this.pending.delete(entrypoint);
+      let message: Job[] = [];
+      let cost = 0;
+      for (const job of jobs) {
+        if (message.length > 0 && (message.length >= MESSAGE_INPUTS || cost + job.cost > MESSAGE_COST)) {
+          this.send(entrypoint, message);
+          message = [];
+          cost = 0;
+        }
+        message.push(job);
+        cost += job.cost;
+      }
+      if (message.length > 0) this.send(entrypoint, message);
+    }
+  }
+
+  private send(entrypoint: string, jobs: Job[]): void {
+    this.workers.evaluate(this.code, this.data, entrypoint, jobs.map((j) => j.input)).then(
+      (outcomes) => jobs.forEach((job, i) => job.resolve(outcomes[i] ?? { error: 'no answer' })),
+      (error: Error) => jobs.forEach((job) => job.resolve({ error: error.message })),
+    );
   }
 
   /** Evaluates a large input (a whole collection run) in a fresh instance with room to grow. */
-  async evaluateLarge(entrypoint: string, input: unknown): Promise<Evaluation> {
-    const instance = await PolicyEngine.instantiate(this.bundle, LARGE_MEMORY);
-    return toEvaluation(instance.evaluate(input, entrypoint));
-  }
-
-  /** Evaluates one entrypoint for one input. Throws if the engine fails: callers fail closed. */
-  evaluate(entrypoint: string, input: unknown): Evaluation {
-    const instance = this.idle.pop();
-    if (!instance) throw new Error('no idle policy instance (re-entrant evaluation)');
-    let healthy = true;
-    try {
-      return toEvaluation(instance.evaluate(input, entrypoint));
-    } catch (error) {
-      healthy = false;
-      throw error;
-    } finally {
-      if (healthy) this.idle.push(instance);
-      else
-        void PolicyEngine.instantiate(this.bundle).then((fresh) => {
-          fresh.setData(this.data());
-          this.idle.push(fresh);
-        });
-    }
+  evaluateLarge(entrypoint: string, input: unknown): Promise<Evaluation> {
+    return this.workers.evaluateLarge(this.code, this.bundleData, entrypoint, input);
   }
 }

@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { paginate, type Page, type PageParams } from '../db/pagination.js';
-import type { PolicyBundle } from './bundle.js';
-import type { RuleMetadata } from './engine.js';
+import type { Inspection, RuleMetadata } from './wasm.js';
 
 export interface BundleRecord {
   id: string;
@@ -22,7 +21,7 @@ const RECORD_COLUMNS = ['id', 'revision', 'sha256', 'size_bytes', 'entrypoints',
 
 export async function insertBundle(
   trx: Knex.Transaction,
-  values: { bundle: PolicyBundle; archive: Buffer; entrypoints: string[]; rules: RuleMetadata[]; uploadedBy: string },
+  values: { bundle: Pick<Inspection, 'manifest' | 'sha256'>; archive: Buffer; entrypoints: string[]; rules: RuleMetadata[]; uploadedBy: string },
 ): Promise<BundleRecord> {
   const [record] = await trx('policy_bundles')
     .insert({

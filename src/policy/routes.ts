@@ -8,7 +8,7 @@ import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
 import { IdParams, Instant, IsoDateTime, Page, PageQuery, type Role } from '../http/schemas.js';
 import { pageOf } from '../db/pagination.js';
 import { validatorCompiler } from '../http/validation.js';
-import { InvalidBundleError, readBundle } from './bundle.js';
+import { InvalidBundleError } from './bundle.js';
 import { getArchive, getBundle, getDecision, insertDecision, listBundles, listDecisions, findBundleBySha, type BundleRecord } from './repository.js';
 import { guardedChange, PendingChange, sendOutcome } from '../changes/index.js';
 
@@ -167,7 +167,8 @@ export default async function policyRoutes(app: FastifyInstance) {
       }
       let bundle;
       try {
-        bundle = await readBundle(archive);
+        // Read, compiled and test-evaluated in a worker with time and memory limits: nothing is stored unless it passes.
+        bundle = await app.policy.inspect(archive);
       } catch (error) {
         if (error instanceof InvalidBundleError) throw new HttpProblem(400, 'invalid-bundle', error.message);
         throw error;
@@ -256,7 +257,7 @@ export default async function policyRoutes(app: FastifyInstance) {
       let evaluation;
       let failure: string | null = null;
       try {
-        evaluation = engine.evaluate(entrypoint, input ?? null);
+        evaluation = await engine.evaluate(entrypoint, input ?? null);
       } catch (error) {
         failure = String((error as { message?: string }).message ?? error);
       }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +8,10 @@ import { recordAudit, type AuditContext } from '../audit/repository.js';
 import { ACCESS_DATA_CHANNEL, loadAccessData, type AccessData } from '../access/runtime.js';
 import { ChangeListener, notifyOnCommit } from '../db/notifications.js';
 import { HttpProblem } from '../http/problem.js';
-import { InvalidBundleError, readBundle, type PolicyBundle } from './bundle.js';
+import { InvalidBundleError } from './bundle.js';
 import { PolicyEngine, type RuleMetadata } from './engine.js';
+import type { Inspection } from './wasm.js';
+import { PolicyWorkers, type PolicyWorkerOptions } from './workers.js';
 import { activateBundle, activeBundleId, findBundleBySha, getArchive, insertBundle, type BundleRecord } from './repository.js';
 
 export const BUNDLE_CHANNEL = 'custos_policy_bundle';
@@ -41,13 +44,20 @@ export class PolicyService {
   private accessLoadApplied = 0;
   lastError: string | undefined;
   accessDataError: string | undefined;
+  /** The last bundle inspected: the shipped one is imported, then loaded as the active one, checked once. */
+  private lastInspection: Inspection | undefined;
+  /** The threads that run policy code (src/policy/workers.ts); the event loop never does. */
+  readonly workers: PolicyWorkers;
 
   constructor(
     private readonly db: Knex,
     private readonly log: FastifyBaseLogger,
     /** Refuses a bundle whose rules disagree with the control catalog: returns the reason, or nothing. */
     private readonly checkRules: (rules: RuleMetadata[]) => string | undefined = () => undefined,
-  ) {}
+    workerOptions: PolicyWorkerOptions = {},
+  ) {
+    this.workers = new PolicyWorkers(workerOptions);
+  }
 
   /** Imports the shipped bundle if new (activating it when nothing is active), then follows the active one. */
   async start(options: { databaseUrl: string; shippedBundle?: string; pollMs?: number }): Promise<void> {
@@ -74,11 +84,12 @@ export class PolicyService {
     clearTimeout(this.accessReload);
     await this.listener?.stop();
     await this.syncing;
+    await this.workers.close();
   }
 
   private async importShipped(file: string): Promise<void> {
     const archive = readFileSync(file);
-    const bundle = await readBundle(archive);
+    const bundle = await this.inspect(archive);
     await this.db.transaction(async (trx) => {
       await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['custos:policy-bundles']);
       if (await findBundleBySha(trx, bundle.sha256)) return;
@@ -89,12 +100,23 @@ export class PolicyService {
     });
   }
 
-  /** Validates (compiles and test-evaluates) and stores a bundle; does not activate it. */
-  async store(trx: Knex.Transaction, bundle: PolicyBundle, archive: Buffer, context: AuditContext): Promise<BundleRecord> {
-    const engine = await PolicyEngine.load(bundle);
-    const disagreement = this.checkRules(engine.rules());
+  /**
+   * Reads, compiles and test-evaluates a bundle.tar.gz in a worker thread with time and memory
+   * limits (an overrun kills the thread); throws InvalidBundleError naming the problem.
+   */
+  async inspect(archive: Buffer): Promise<Inspection> {
+    const sha256 = createHash('sha256').update(archive).digest('hex');
+    if (this.lastInspection?.sha256 === sha256) return this.lastInspection;
+    const inspection = await this.workers.inspect(archive);
+    this.lastInspection = inspection;
+    return inspection;
+  }
+
+  /** Stores an inspected bundle whose rules agree with the control catalog; does not activate it. */
+  async store(trx: Knex.Transaction, bundle: Inspection, archive: Buffer, context: AuditContext): Promise<BundleRecord> {
+    const disagreement = this.checkRules(bundle.rules);
     if (disagreement) throw new InvalidBundleError(disagreement);
-    const record = await insertBundle(trx, { bundle, archive, entrypoints: engine.entrypoints, rules: engine.rules(), uploadedBy: context.actor });
+    const record = await insertBundle(trx, { bundle, archive, entrypoints: bundle.entrypoints, rules: bundle.rules, uploadedBy: context.actor });
     const { rules, ...summary } = record;
     await recordAudit(trx, context, { action: 'upload', entity: 'policy-bundles', entityId: record.id, newValue: { ...summary, rule_ids: rules.map((r) => r.id) } });
     return record;
@@ -121,7 +143,7 @@ export class PolicyService {
       id = await activeBundleId(this.db);
       if (!id || id === this.engineBundleId) return;
       const archive = await getArchive(this.db, id);
-      const engine = await PolicyEngine.load(await readBundle(archive!));
+      const engine = PolicyEngine.fromInspection(this.workers, await this.inspect(archive!));
       if (this.accessData) engine.setRuntimeData(this.accessData);
       this.engine = engine;
       this.engineBundleId = id;
@@ -158,6 +180,12 @@ export class PolicyService {
       this.accessDataError = `could not load the access data: ${(error as Error).message}`;
       this.log.error({ err: error }, 'access data not reloaded; keeping the previous data');
     }
+  }
+
+  /** How many columns the catalog knows for a table (the work of a check that names none), if it knows the table. */
+  tableColumnCount(resource: { store: string; database: string; table: string }): number | undefined {
+    const table = this.accessData?.tables[`${resource.store}/${resource.database}/${resource.table}`];
+    return table ? Object.keys(table.columns).length : undefined;
   }
 
   /** True once the catalog, principals and grants are loaded into the engine. */

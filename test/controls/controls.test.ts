@@ -3,8 +3,8 @@ import t from 'tap';
 import { CatalogError, loadShippedCatalog, unknownControls, validateCatalog } from '../../src/controls/catalog.js';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
 import { loadDemoData } from '../../src/demo/load.js';
-import { readBundle } from '../../src/policy/bundle.js';
 import { PolicyEngine } from '../../src/policy/engine.js';
+import { PolicyWorkers } from '../../src/policy/workers.js';
 import { SHIPPED } from '../helpers/bundles.js';
 import { evaluateSnapshot, testApp, type TestApp } from '../helpers/app.js';
 
@@ -12,7 +12,9 @@ t.test('the catalog is strict data, and the rules agree with it', async (t) => {
   const catalog = loadShippedCatalog();
   t.equal(catalog.controls.length, 43, 'CC1.1–CC9.2, A1.1–A1.3, C1.1–C1.2, PI1.1–PI1.5');
   t.same(catalog.controls.filter((c) => c.automation === 'automated').map((c) => c.id), ['CC6.1', 'CC6.6', 'CC7.2', 'A1.2', 'C1.1', 'C1.2']);
-  const rules = (await PolicyEngine.load(await readBundle(await fs.readFile(SHIPPED)))).rules();
+  const workers = new PolicyWorkers({ threads: 1 });
+  t.teardown(() => workers.close());
+  const rules = (await PolicyEngine.load(workers, await fs.readFile(SHIPPED))).rules();
   t.same(unknownControls(catalog, rules), [], 'every control a rule names is in the catalog');
   for (const control of catalog.controls.filter((c) => c.automation === 'automated')) {
     t.ok(rules.some((r) => r.controls.includes(control.id)), `${control.id} is automated and some rule tests it`);

@@ -4,12 +4,15 @@ import path from 'node:path';
 import t from 'tap';
 import { InvalidBundleError, readBundle } from '../../src/policy/bundle.js';
 import { PolicyEngine } from '../../src/policy/engine.js';
+import { PolicyWorkers } from '../../src/policy/workers.js';
 import { COMPLIANCE_VIOLATIONS } from '../../src/policy/entrypoints.js';
 import { IN_CI, opaBinary, SHIPPED, shippedAsRevision, tar, untar } from '../helpers/bundles.js';
 import { tempDir } from '../helpers/app.js';
 import { ESTATE, EXPECTED } from './fixtures.js';
 
-const load = async (archive: Buffer) => PolicyEngine.load(await readBundle(archive));
+const workers = new PolicyWorkers({ threads: 1 });
+t.teardown(() => workers.close());
+const load = (archive: Buffer) => PolicyEngine.load(workers, archive);
 
 t.test('the shipped bundle: every rule explained by its METADATA', async (t) => {
   const engine = await load(await fs.readFile(SHIPPED));
@@ -28,7 +31,7 @@ t.test('the shipped bundle: every rule explained by its METADATA', async (t) => 
 
 t.test('violations over an estate: exactly the expected ones, each explained', async (t) => {
   const engine = await load(await fs.readFile(SHIPPED));
-  const { defined, result } = engine.evaluate(COMPLIANCE_VIOLATIONS, ESTATE);
+  const { defined, result } = await engine.evaluate(COMPLIANCE_VIOLATIONS, ESTATE);
   t.ok(defined);
   const violations = result as Array<Record<string, any>>;
   t.same(violations.map((v) => [v.id, v.resource.id]).sort(), EXPECTED);
@@ -44,8 +47,8 @@ t.test('violations over an estate: exactly the expected ones, each explained', a
   t.match(publicRead.rule, { title: 'S3 bucket allows public read', remediation: 's3_block_public_access' });
 
   // Deterministic: the clock is an input, so the same input replays to the same answer.
-  t.same(engine.evaluate(COMPLIANCE_VIOLATIONS, ESTATE).result, result);
-  const later = engine.evaluate(COMPLIANCE_VIOLATIONS, { ...ESTATE, now: ESTATE.now + 40 * 86_400 }).result as Array<{ id: string }>;
+  t.same((await engine.evaluate(COMPLIANCE_VIOLATIONS, ESTATE)).result, result);
+  const later = (await engine.evaluate(COMPLIANCE_VIOLATIONS, { ...ESTATE, now: ESTATE.now + 40 * 86_400 })).result as Array<{ id: string }>;
   t.equal(later.filter((v) => v.id === 'securityhub.finding_sla').length, 2, 'the fresh HIGH finding breaches its 30-day SLA 40 days on');
 });
 

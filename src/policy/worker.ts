@@ -1,0 +1,96 @@
+/**
+ * A policy worker thread (run by piscina, see src/policy/workers.ts). It keeps one compiled
+ * instance per bundle and the data last loaded into it; the main thread shares the bundle's code
+ * and the data document through SharedArrayBuffers and sends only their key and version with each
+ * task, so a change of catalog is loaded once per thread, not copied into every message.
+ */
+import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
+import { InvalidBundleError } from './bundle.js';
+import { inspectBundle, instantiate, LARGE_MEMORY, toEvaluation, type Evaluation, type Inspection } from './wasm.js';
+
+/** A bundle's policy.wasm, shared with every worker; `key` is the archive's SHA-256. */
+export interface SharedBundle {
+  key: string;
+  wasm: SharedArrayBuffer;
+}
+/** The whole data document (the bundle's data.json plus data.custos.runtime) as JSON text. */
+export interface SharedData {
+  version: number;
+  json: SharedArrayBuffer;
+}
+
+export type TaskBody =
+  | { kind: 'evaluate'; bundle: SharedBundle; data: SharedData; entrypoint: string; inputs: unknown[] }
+  | { kind: 'evaluate-large'; bundle: SharedBundle; data: SharedData; entrypoint: string; input: unknown }
+  | { kind: 'inspect'; archive: Uint8Array };
+export type Task = TaskBody & {
+  /** Set to 1 when this thread starts the task: the caller's time budget runs from then. */
+  started: Int32Array;
+};
+
+/** One evaluation's outcome: an answer, or why the engine could not give one (the caller fails closed). */
+export type Outcome = Evaluation | { error: string };
+export type InspectOutcome = { ok: true; inspection: Inspection } | { ok: false; reason: string };
+
+// Instances by bundle key: the active bundle, and the previous one while callers still hold it.
+const instances = new Map<string, { module: WebAssembly.Module; policy: LoadedPolicy | undefined; version: number }>();
+const KEEP_BUNDLES = 2;
+
+/** The SDK loads data from an ArrayBuffer of JSON text, not from shared memory: one copy per load. */
+const copy = (shared: SharedArrayBuffer) => new Uint8Array(shared).slice().buffer;
+
+async function instanceFor(bundle: SharedBundle, data: SharedData): Promise<LoadedPolicy> {
+  let entry = instances.get(bundle.key);
+  if (!entry) {
+    entry = { module: new WebAssembly.Module(new Uint8Array(bundle.wasm).slice()), policy: undefined, version: -1 };
+    instances.set(bundle.key, entry);
+    while (instances.size > KEEP_BUNDLES) instances.delete(instances.keys().next().value!);
+  }
+  if (!entry.policy) {
+    entry.policy = await instantiate(entry.module);
+    entry.version = -1;
+  }
+  if (entry.version !== data.version) {
+    entry.policy.setData(copy(data.json));
+    entry.version = data.version;
+  }
+  return entry.policy;
+}
+
+async function evaluate(task: Extract<Task, { kind: 'evaluate' }>): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const input of task.inputs) {
+    try {
+      const policy = await instanceFor(task.bundle, task.data);
+      outcomes.push(toEvaluation(policy.evaluate(input, task.entrypoint)));
+    } catch (error) {
+      // A trap (e.g. out of memory) leaves the instance in an unknown state: the next input gets a new one.
+      const entry = instances.get(task.bundle.key);
+      if (entry) entry.policy = undefined;
+      outcomes.push({ error: String((error as { message?: string })?.message ?? error).slice(0, 500) });
+    }
+  }
+  return outcomes;
+}
+
+export default async function run(task: Task): Promise<Outcome[] | Outcome | InspectOutcome> {
+  Atomics.store(task.started, 0, 1);
+  Atomics.notify(task.started, 0);
+  switch (task.kind) {
+    case 'evaluate':
+      return evaluate(task);
+    case 'evaluate-large': {
+      // A fresh instance with room to grow, dropped after: Wasm memory never shrinks.
+      const policy = await instantiate(new Uint8Array(task.bundle.wasm).slice(), LARGE_MEMORY);
+      policy.setData(copy(task.data.json));
+      return toEvaluation(policy.evaluate(task.input, task.entrypoint));
+    }
+    case 'inspect':
+      try {
+        return { ok: true, inspection: await inspectBundle(Buffer.from(task.archive.buffer, task.archive.byteOffset, task.archive.byteLength)) };
+      } catch (error) {
+        if (error instanceof InvalidBundleError) return { ok: false, reason: error.message };
+        throw error;
+      }
+  }
+}

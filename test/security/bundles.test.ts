@@ -1,0 +1,99 @@
+/**
+ * Issue 13: hostile policy bundles. Uploads are read, compiled and test-evaluated in a worker
+ * thread with time and memory limits; an overrun kills that thread and the upload is refused (400),
+ * nothing stored, while the service keeps answering.
+ */
+import fs from 'node:fs/promises';
+import { createGzip } from 'node:zlib';
+import tarStream from 'tar-stream';
+import t from 'tap';
+import { PolicyEngine } from '../../src/policy/engine.js';
+import { ACCESS_DECISION } from '../../src/policy/entrypoints.js';
+import { MAX_ENTRIES } from '../../src/policy/bundle.js';
+import { PolicyWorkers } from '../../src/policy/workers.js';
+import { testApp, type TestApp } from '../helpers/app.js';
+import { SHIPPED, tar } from '../helpers/bundles.js';
+import { LOOPING_WASM, loopingBundle, slowestHealthProbe } from '../helpers/hostile.js';
+
+const HEALTH_BOUND_MS = 2_000;
+
+async function upload(address: string, api: TestApp, archive: Buffer) {
+  const response = await fetch(`${address}/v1/policy-bundles`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${api.keys.compliance_officer}`, 'content-type': 'application/gzip' },
+    body: new Uint8Array(archive),
+  });
+  return { status: response.status, type: response.headers.get('content-type') ?? '', body: await response.json() };
+}
+
+/** A tar.gz of `count` entries of `size` zero bytes, streamed: it is small, what it expands to is not. */
+async function zeros(count: number, size: number): Promise<Buffer> {
+  const pack = tarStream.pack();
+  const gzip = createGzip({ level: 9 });
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve, reject) => gzip.on('data', (c: Buffer) => chunks.push(c)).on('end', resolve).on('error', reject));
+  pack.pipe(gzip);
+  const block = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < count; i++) {
+    const entry = pack.entry({ name: `zeros-${i}.json`, size });
+    for (let written = 0; written < size; written += block.length) {
+      if (!entry.write(block.subarray(0, Math.min(block.length, size - written)))) await new Promise<void>((r) => entry.once('drain', () => r()));
+    }
+    await new Promise<void>((r) => entry.end(() => r()));
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+t.test('a bundle whose Wasm start function loops forever is refused, and nothing stalls', async (t) => {
+  const api = await testApp(t);
+  const address = await api.app.listen({ port: 0, host: '127.0.0.1' });
+  const archive = await loopingBundle();
+  t.ok(archive.length < 400, `the bundle is ${archive.length} bytes`);
+  const before = (await api.call('GET', '/v1/policy-bundles', { as: 'auditor' })).body.items.length;
+
+  const { result, slowestMs } = await slowestHealthProbe(address, upload(address, api, archive));
+  t.equal(result.status, 400);
+  t.match(result.type, /application\/problem\+json/);
+  t.match(result.body, { type: /invalid-bundle/, detail: /took longer than \d+ ms and was stopped/ });
+  t.ok(slowestMs < HEALTH_BOUND_MS, `/healthz answered within ${Math.round(slowestMs)} ms while the bundle was checked`);
+  t.equal((await api.call('GET', '/v1/policy-bundles', { as: 'auditor' })).body.items.length, before, 'nothing stored');
+  t.equal((await api.call('GET', '/v1/policies', { as: 'auditor' })).status, 200, 'the active bundle still serves');
+  // The killed thread was replaced: a valid upload is still checked.
+  const again = await upload(address, api, await fs.readFile(SHIPPED));
+  t.equal(again.status, 200, 'the shipped bundle (already stored) is recognised');
+});
+
+t.test('bundles that expand beyond the caps are refused without holding the memory', async (t) => {
+  const api = await testApp(t);
+  const address = await api.app.listen({ port: 0, host: '127.0.0.1' });
+  // The issue's bundle: 30 zero-filled entries of 32 MiB, under 1 MB compressed.
+  const bomb = await zeros(30, 32 * 1024 * 1024 - 1024);
+  t.ok(bomb.length < 2 * 1024 * 1024, `${bomb.length} bytes compressed`);
+  const rss = process.memoryUsage().rss;
+  const refused = await upload(address, api, bomb);
+  t.equal(refused.status, 400);
+  t.match(refused.body, { type: /invalid-bundle/, detail: /larger than 64 MiB uncompressed/ });
+  const grown = (process.memoryUsage().rss - rss) / 1024 / 1024;
+  t.ok(grown < 300, `RSS grew by ${Math.round(grown)} MiB (the whole archive expands to 960 MiB)`);
+
+  const many = await tar(new Map(Array.from({ length: MAX_ENTRIES + 1 }, (_, i) => [`/f${i}.rego`, Buffer.from('package x\n')])));
+  const tooMany = await upload(address, api, many);
+  t.equal(tooMany.status, 400);
+  t.match(tooMany.body, { type: /invalid-bundle/, detail: new RegExp(`more than ${MAX_ENTRIES} entries`) });
+});
+
+t.test('a decision that overruns its time budget: the thread is replaced and the answer is an error (callers deny)', async (t) => {
+  const workers = new PolicyWorkers({ threads: 1, budgetMs: 300 });
+  t.teardown(() => workers.close());
+  // The looping module reaches a decision thread only by bypassing the checks an upload goes through.
+  const looping = PolicyEngine.fromInspection(workers, { sha256: 'loop', manifest: { revision: 'loop' }, wasm: LOOPING_WASM, data: {}, entrypoints: [ACCESS_DECISION], rules: [] });
+  const started = Date.now();
+  const [outcome] = await looping.evaluateMany(ACCESS_DECISION, [{}]);
+  t.match(outcome, { error: /took longer than 300 ms and was stopped/ });
+  t.ok(Date.now() - started < 30_000, 'stopped, not hung');
+  const engine = await PolicyEngine.load(workers, await fs.readFile(SHIPPED));
+  const [answer] = await engine.evaluateMany(ACCESS_DECISION, [{ principal: 'x', action: 'select', resource: { store: 'aurora', database: 'd', table: 't' }, purpose: 'p', now: 0 }]);
+  t.match(answer, { defined: true, result: { decision: 'deny' } }, 'the pool answers again');
+});
