@@ -23,6 +23,7 @@ export const Problem = Type.Object(
     instance: Type.Optional(Type.String()),
     request_id: Type.Optional(Type.String()),
     errors: Type.Optional(Type.Array(FieldError)),
+    error_count: Type.Optional(Type.Integer({ description: 'how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems' })),
   },
   { title: 'Problem' },
 );
@@ -54,6 +55,8 @@ export class HttpProblem extends Error {
     readonly slug: string,
     readonly detail: string,
     readonly errors?: FieldError[],
+    /** Set when `errors` lists only the first of more problems. */
+    readonly errorCount?: number,
   ) {
     super(detail);
   }
@@ -67,6 +70,7 @@ export class HttpProblem extends Error {
       ...(instance ? { instance } : {}),
       ...(requestId ? { request_id: requestId } : {}),
       ...(this.errors ? { errors: this.errors } : {}),
+      ...(this.errorCount !== undefined ? { error_count: this.errorCount } : {}),
     };
   }
 }

@@ -62,7 +62,7 @@ const countsOf = (state: RunState) => ({ resources: state.resources.length, find
 
 /** Imports a snapshot document as a finished run, in one transaction; a malformed one stores nothing. */
 export async function importSnapshot(db: Knex, snapshot: unknown, values: { trigger: 'file' | 'demo'; context: AuditContext }): Promise<CollectionRun> {
-  const state = parseSnapshot(snapshot);
+  const state = await parseSnapshot(snapshot);
   return db.transaction(async (trx) => {
     const id = uuidv7();
     const observedAt = state.observedAt ?? new Date().toISOString();
@@ -114,10 +114,8 @@ export async function executeRun(db: Knex, runId: string, options: { endpoint?: 
         const collector = collectorNamed(service);
         const output = await collector.collect(context);
         coverage.push(...output.coverage.map((c) => ({ ...where, resource_type: c.resource_type, complete: c.complete, reason: c.complete ? null : (c.reason ?? 'incomplete') })));
-        state.resources.push(...output.resources);
-        state.findings.push(...output.findings);
-        state.permissions.push(...output.permissions);
-        state.settings.push(...output.settings);
+        // A loop, not push(...items): spreading 100,000 findings overflows the call stack.
+        for (const key of ['resources', 'findings', 'permissions', 'settings'] as const) for (const item of output[key]) (state[key] as unknown[]).push(item);
         gaps.push(...output.gaps.map((gap) => `${source.name}/${service}: ${gap}`));
         counts[`${source.name}/${service}`] = countsOf({ ...output });
       } catch (error) {

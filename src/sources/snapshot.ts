@@ -1,5 +1,6 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { HttpProblem, type FieldError } from '../http/problem.js';
 import { fieldErrors } from '../http/validation.js';
@@ -23,6 +24,7 @@ const CoverageDeclaration = Type.Object(
   },
   { additionalProperties: false },
 );
+const Coverage = Type.Array(CoverageDeclaration, { maxItems: 10_000, description: 'what was listed completely; default: each account, region and type the snapshot holds items of' });
 
 /** A collection imported from a file: the normalised state, as the collectors would have produced it. */
 export const Snapshot = Type.Object(
@@ -32,43 +34,108 @@ export const Snapshot = Type.Object(
     findings: Type.Array(Finding),
     lake_formation: Type.Object({ permissions: Type.Array(LakeFormationPermission) }),
     settings: Type.Optional(Type.Array(Setting)),
-    coverage: Type.Optional(Type.Array(CoverageDeclaration, { maxItems: 10_000, description: 'what was listed completely; default: each account, region and type the snapshot holds items of' })),
+    coverage: Type.Optional(Coverage),
   },
   { additionalProperties: false },
 );
 export type Snapshot = Static<typeof Snapshot>;
 
+/** How many problems a refusal lists; the rest are counted (`error_count`). */
+export const MAX_REPORTED_ERRORS = 100;
+/** Items validated between two yields to the event loop, so a large import never stalls other callers. */
+const SLICE = 1_000;
+
 const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv }).default;
 const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
-const validateSnapshot = ajv.compile<Snapshot>(Snapshot);
-const validateConfiguration = Object.fromEntries(
-  Object.entries(RESOURCE_CONFIGURATIONS).map(([type, schema]) => [type, ajv.compile(schema)]),
-) as Record<string, ReturnType<typeof ajv.compile>>;
+// Stops at an item's first error: how items are counted once 100 problems are listed, and the
+// fast path for valid ones (a detailed report is built only for the items that are listed).
+const quick = addFormats(new Ajv({ allErrors: false, strict: false }));
+// The document's outline with its arrays' items unchecked: items are checked one by one below, so
+// a document of 500,000 bad items never makes Ajv build one error list for all of them.
+const validateOutline = ajv.compile(
+  Type.Object(
+    {
+      observed_at: Type.Optional(Type.String({ format: 'date-time' })),
+      resources: Type.Array(Type.Unknown()),
+      findings: Type.Array(Type.Unknown()),
+      lake_formation: Type.Object({ permissions: Type.Array(Type.Unknown()) }),
+      settings: Type.Optional(Type.Array(Type.Unknown())),
+      coverage: Type.Optional(Coverage), // at most 10,000 small items: checked whole
+    },
+    { additionalProperties: false },
+  ),
+);
+/** A schema compiled twice: `quick` says whether a value is valid, `detailed` lists all its errors. */
+const both = (schema: TSchema) => ({ quick: quick.compile(schema), detailed: ajv.compile(schema) });
+type Check = ReturnType<typeof both>;
+const items: Array<{ path: (prefix: string) => string; get: (s: Record<string, any>) => unknown; check: Check; resources?: true }> = [
+  { path: (p) => `${p}.resources`, get: (s) => s.resources, check: both(Resource), resources: true },
+  { path: (p) => `${p}.findings`, get: (s) => s.findings, check: both(Finding) },
+  { path: (p) => `${p}.lake_formation.permissions`, get: (s) => s.lake_formation?.permissions, check: both(LakeFormationPermission) },
+  { path: (p) => `${p}.settings`, get: (s) => s.settings, check: both(Setting) },
+];
+const configurations = Object.fromEntries(Object.entries(RESOURCE_CONFIGURATIONS).map(([type, schema]) => [type, both(schema)])) as Record<string, Check>;
 
 /**
- * Checks a snapshot whole before anything is stored: the document shape, then each resource's
- * configuration against its type. Throws a 400 naming every offending field (up to 20).
+ * Lists the first 100 offending fields and counts the offending entries (an item of the lists or
+ * a field of the outline): memory and work stay bounded per entry whatever the input.
  */
-export function parseSnapshot(snapshot: unknown, prefix = 'snapshot'): RunState & { observedAt?: string; coverage: CoverageRow[] } {
-  const problems: FieldError[] = [];
-  const add = (errors: FieldError[], path: string) => problems.push(...errors.map((e) => ({ ...e, field: e.field === '(root)' ? path : `${path}.${e.field}` })));
-  if (!validateSnapshot(snapshot)) add(fieldErrors(validateSnapshot.errors ?? [], 'body'), prefix);
-  // Per-type configuration checks run even when the document shape failed, so one answer names every problem.
-  const resources = (snapshot as { resources?: unknown })?.resources;
-  if (Array.isArray(resources)) {
-    resources.forEach((resource: { type?: unknown; configuration?: unknown }, i) => {
-      if (typeof resource?.type !== 'string') return;
-      const validate = validateConfiguration[resource.type];
-      if (!validate) {
-        problems.push({ location: 'body', field: `${prefix}.resources[${i}].type`, message: `must be one of: ${Object.keys(RESOURCE_CONFIGURATIONS).join(', ')}` });
-      } else if (!validate(resource.configuration)) {
-        add(fieldErrors(validate.errors ?? [], 'body'), `${prefix}.resources[${i}].configuration`);
-      }
-    });
+class Problems {
+  readonly shown: FieldError[] = [];
+  entries = 0;
+
+  /** Checks one value; on failure counts it and, while the list has room, lists its fields. */
+  check(check: Check, value: unknown, path: string): void {
+    if (check.quick(value)) return;
+    this.entries++;
+    if (this.shown.length < MAX_REPORTED_ERRORS && !check.detailed(value)) this.list(check.detailed.errors, path);
   }
-  if (problems.length) {
-    const shown = problems.slice(0, 20);
-    throw new HttpProblem(400, 'invalid-snapshot', `the snapshot is not valid; nothing was stored: ${shown.map((p) => `${p.field} ${p.message}`).join('; ')}`, shown);
+
+  list(errors: ErrorObject[] | null | undefined, path: string): void {
+    for (const error of fieldErrors(errors ?? [], 'body')) this.push({ ...error, field: error.field === '(root)' ? path : `${path}.${error.field}` });
+  }
+
+  push(error: FieldError): void {
+    if (this.shown.length < MAX_REPORTED_ERRORS) this.shown.push(error);
+  }
+}
+
+/**
+ * Checks a snapshot whole before anything is stored: the outline, each item against its schema,
+ * then each resource's configuration against its type, yielding to the event loop between slices.
+ * Throws a 400 listing the first 100 offending fields and the count of all.
+ */
+export async function parseSnapshot(snapshot: unknown, prefix = 'snapshot'): Promise<RunState & { observedAt?: string; coverage: CoverageRow[] }> {
+  const problems = new Problems();
+  if (!validateOutline(snapshot)) {
+    const outline = fieldErrors(validateOutline.errors ?? [], 'body');
+    problems.entries += outline.length;
+    problems.list(validateOutline.errors, prefix);
+  }
+  // Items are checked even when the outline failed, so one answer names every kind of problem.
+  const document = (typeof snapshot === 'object' && snapshot !== null ? snapshot : {}) as Record<string, any>;
+  let checked = 0;
+  for (const { path, get, check, resources } of items) {
+    const list = get(document);
+    if (!Array.isArray(list)) continue;
+    for (let i = 0; i < list.length; i++) {
+      if (++checked % SLICE === 0) await yieldToEventLoop();
+      const item = list[i];
+      problems.check(check, item, `${path(prefix)}[${i}]`);
+      if (resources && typeof item?.type === 'string') {
+        const configuration = configurations[item.type];
+        if (!configuration) {
+          problems.entries++;
+          problems.push({ location: 'body', field: `${prefix}.resources[${i}].type`, message: `must be one of: ${Object.keys(RESOURCE_CONFIGURATIONS).join(', ')}` });
+        } else problems.check(configuration, item.configuration, `${prefix}.resources[${i}].configuration`);
+      }
+    }
+  }
+  if (problems.entries) {
+    const { shown, entries } = problems;
+    const more = entries > shown.length ? ` (${entries} invalid entries in all; the first ${shown.length} problems are listed)` : '';
+    const summary = shown.slice(0, 20).map((p) => `${p.field} ${p.message}`).join('; ');
+    throw new HttpProblem(400, 'invalid-snapshot', `the snapshot is not valid; nothing was stored${more}: ${summary}`, shown, entries > shown.length ? entries : undefined);
   }
   const valid = snapshot as Snapshot;
   const state: RunState = { resources: valid.resources, findings: valid.findings, permissions: valid.lake_formation.permissions, settings: valid.settings ?? [] };
