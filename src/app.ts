@@ -40,6 +40,7 @@ import { registerCrudRoutes } from './http/crud.js';
 import errorHandling from './http/errors.js';
 import { validatorCompiler } from './http/validation.js';
 import { documentRoute, TAGS } from './http/openapi.js';
+import { registerJsonBodyParser } from './http/json-body.js';
 import { createEvaluation, runEvaluation } from './evaluation/evaluate.js';
 import evaluationRoutes from './evaluation/routes.js';
 import { wealthEstate } from './demo/wealth-estate.js';
@@ -176,6 +177,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only: a text body gets 415, not an attempt to validate a string.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies nested deeper than 64 levels or holding NUL are refused (400) before anything stores them.
+  registerJsonBodyParser(app);
   app.decorate('config', config);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -45,6 +45,21 @@ function keyValue(detail: string | undefined): string {
   return match ? `${match[1]} = ${match[2]}` : '';
 }
 
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+
+/**
+ * The database cannot be reached (refused, reset, shutting down, out of connections, pool
+ * timeout): a 503, so callers retry later and nothing mistakes it for a bug or a bad request.
+ */
+export function databaseUnavailable(error: unknown): HttpProblem | undefined {
+  const e = error as { code?: string; name?: string; message?: string };
+  const down =
+    (typeof e?.code === 'string' && UNAVAILABLE_CODES.has(e.code)) ||
+    e?.name === 'KnexTimeoutError' ||
+    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(String(e?.message ?? ''));
+  return down ? new HttpProblem(503, 'database-unavailable', 'the database is unavailable; try again later') : undefined;
+}
+
 /**
  * Maps PostgreSQL integrity errors to client problems: duplicates and references still in use are
  * 409, references to things that do not exist and failed checks are 400. Returns undefined for

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { describeDatabaseError } from '../db/errors.js';
 import { routePattern } from './openapi.js';
+import { databaseUnavailable, describeDatabaseError } from '../db/errors.js';
 import { HttpProblem } from './problem.js';
 import { fieldErrors } from './validation.js';
 
@@ -20,7 +20,7 @@ export function toHttpProblem(error: FastifyError): HttpProblem {
     const errors = fieldErrors(error.validation as never, (error.validationContext ?? 'body') as never);
     return new HttpProblem(400, 'validation-error', errors.map((e) => `${e.location}.${e.field} ${e.message}`).join('; '), errors);
   }
-  const database = describeDatabaseError(error);
+  const database = describeDatabaseError(error) ?? databaseUnavailable(error);
   if (database) return database;
   if (error.code && FASTIFY_CLIENT_ERRORS[error.code]) {
     return new HttpProblem(error.statusCode ?? 400, FASTIFY_CLIENT_ERRORS[error.code]!, error.message);
