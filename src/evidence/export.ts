@@ -46,10 +46,14 @@ interface ManifestFile {
 
 const PAGE = 500;
 
-/** CSV field quoting (RFC 4180); a leading =, +, - or @ is prefixed so spreadsheets do not run it as a formula. */
+/**
+ * CSV field quoting (RFC 4180). A field starting with =, +, - or @ (or their full-width forms), a
+ * tab or a carriage return is prefixed with ' so spreadsheets do not run it as a formula (OWASP
+ * CSV injection: some spreadsheets skip leading tab and CR before reading a formula).
+ */
 export function csvField(value: unknown): string {
   let text = value === null || value === undefined ? '' : value instanceof Date ? value.toISOString() : String(value);
-  if (/^[=+\-@]/.test(text)) text = `'${text}`;
+  if (/^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 const csvRow = (values: unknown[]) => values.map(csvField).join(',') + '\n';
