@@ -59,7 +59,8 @@ export class PolicyWorkers {
     this.largeMs = options.largeMs ?? DEFAULT_LARGE_MS;
     this.decisions = new Piscina({ filename: WORKER, minThreads: threads, maxThreads: threads, idleTimeout: Infinity, maxQueue: 10_000 });
     this.inspector = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: 100, resourceLimits: INSPECT_LIMITS });
-    this.large = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: 1, idleTimeout: 10_000, maxQueue: 100 });
+    // One thread kept started: an evaluation job does not wait for a thread to load the engine.
+    this.large = new Piscina({ filename: WORKER, minThreads: 1, maxThreads: 1, idleTimeout: Infinity, maxQueue: 100 });
   }
 
   /**
