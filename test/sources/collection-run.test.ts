@@ -40,9 +40,15 @@ t.test('a collection from moto through the API: durable run, honest gaps, the fi
   t.equal(started.body.status, 'queued');
   const run = await finished(api, started.body.id);
 
-  // moto lacks two read operations: the run says so and is partial, never complete.
+  // moto lacks two read operations: the run says so and is partial, never complete. And with an
+  // LF-tag policy in the estate, the collector reads the LF-tags of every catalogued table: moto answers
+  // GetResourceLFTags of an untagged table or database with HTTP 500 (AWS answers an empty list, or
+  // EntityNotFoundException for a table not in Glue), so each of those is an honest gap too, and
+  // Lake Formation's coverage is incomplete.
   t.equal(run.status, 'partial');
-  t.equal(run.gaps.length, 2, JSON.stringify(run.gaps));
+  const lfTagGaps = run.gaps.filter((g: string) => g.startsWith('wealth-prod-use1/lakeformation: lakeformation:GetResourceLFTags ('));
+  t.ok(lfTagGaps.length > 0 && lfTagGaps.every((g: string) => / answered HTTP 500 /.test(g)), 'moto cannot answer for untagged catalogued tables');
+  t.equal(run.gaps.length - lfTagGaps.length, 2, JSON.stringify(run.gaps));
   t.match(run.gaps.find((g: string) => g.includes('config')), /^wealth-prod-use1\/config: config:DescribeComplianceByConfigRule answered HTTP 500 /);
   t.match(run.gaps.find((g: string) => g.includes('securityhub')), /^wealth-prod-use1\/securityhub: securityhub:GetEnabledStandards answered HTTP 404 /);
   t.same(run.progress, { done: 9, total: 9 });
