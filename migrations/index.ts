@@ -10,6 +10,7 @@ import * as evidence from './008_evidence.js';
 import * as attestationsAndExceptions from './009_attestations_and_exceptions.js';
 import * as remediation from './010_remediation.js';
 import * as identity from './012_identity.js';
+import * as consoleSessions from './015_console_sessions.js';
 import * as alerting from './016_alerting.js';
 import * as apiKeyLifecycle from './014_api_key_lifecycle.js';
 import * as dataQuality from './018_data_quality.js';
@@ -40,6 +41,7 @@ export const migrations: Migration[] = [
   { name: '009_attestations_and_exceptions', ...attestationsAndExceptions },
   { name: '010_remediation', ...remediation },
   { name: '012_identity', ...identity },
+  { name: '015_console_sessions', ...consoleSessions },
   { name: '016_alerting', ...alerting },
   { name: '020_decision_log_partitions', ...decisionLogPartitions },
   { name: '011_coverage', ...coverage },

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import csrfProtection from '@fastify/csrf-protection';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -18,6 +20,8 @@ import auditRoutes from './audit/routes.js';
 import { ensureFirstAdminKey } from './auth/bootstrap.js';
 import authentication from './auth/plugin.js';
 import apiKeyRoutes from './auth/routes.js';
+import consoleLoginRoutes, { demoSignInLink } from './auth/console-login.js';
+import roleMappingRoutes from './auth/role-mappings.js';
 import { assets, registerColumnRoutes } from './catalog/assets.js';
 import { classifications } from './catalog/classifications.js';
 import { dataQualityRules } from './catalog/data-quality-rules.js';
@@ -239,8 +243,18 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
-  // App plugins.
+  // App plugins. Console sessions ride on a cookie; their CSRF secret is kept in the session row
+  // (request.session, read as @fastify/session's would be) and the token comes in x-csrf-token.
   await app.register(errorHandling);
+  await app.register(cookie);
+  await app.register(csrfProtection, {
+    sessionPlugin: '@fastify/session',
+    sessionKey: 'csrf_secret',
+    getToken: (request) => {
+      const token = request.headers['x-csrf-token'];
+      return typeof token === 'string' ? token : undefined;
+    },
+  });
   await app.register(authentication);
   await app.register(changeKindsPlugin);
   await app.register(policyPlugin, {
@@ -256,6 +270,18 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   // Routes, beside their capability.
   await app.register(healthRoutes);
   await app.register(apiKeyRoutes);
+  const demoLink = Boolean(options.demo) && !config.oidc;
+  await app.register(consoleLoginRoutes, { demoLink });
+  await app.register(roleMappingRoutes);
+  if (demoLink) {
+    // Without an IdP a fresh demo still opens: a one-time admin sign-in link, printed once listening.
+    const announce = options.announce ?? ((message: string) => process.stderr.write(message + '\n'));
+    app.addHook('onListen', async () => {
+      const address = app.server.address();
+      const origin = config.publicUrl ?? (address && typeof address === 'object' ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : '');
+      announce(`Custos console: sign in as the demo admin with this one-time link: ${origin}${await demoSignInLink(app)}`);
+    });
+  }
   await app.register(auditRoutes);
   await app.register(policyRoutes);
   await app.register(sourceRoutes);

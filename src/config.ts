@@ -58,7 +58,7 @@ export interface Config {
   webhookCaFile?: string;
   /** CUSTOS_ALERT_EMAIL_FROM: the SES-verified sender of email alerts. */
   alertEmailFrom?: string;
-  /** CUSTOS_PUBLIC_URL: base of the links in alert messages, default http://HOST:PORT. */
+  /** CUSTOS_PUBLIC_URL: where people reach Custos: base of the links in alert messages (default http://HOST:PORT), the OIDC redirect URI <publicUrl>/auth/callback, https → Secure cookies. */
   publicUrl?: string;
   /** CUSTOS_ALERT_DELIVERY_ATTEMPTS: attempts per notification before the dead letter, default 8. */
   alertDeliveryAttempts: number;
@@ -70,6 +70,11 @@ export interface Config {
   policyWorkers?: number;
   /** CUSTOS_POLICY_BUDGET_MS: most time one message of decisions may take before its thread is replaced (deny/503), default 2000. */
   policyBudgetMs: number;
+  /** CUSTOS_OIDC_*: the identity provider people sign in with; unset issuer: no SSO. */
+  oidc?: { issuer: string; clientId: string; clientSecret?: string; rolesClaim: string };
+  /** CUSTOS_SESSION_IDLE_MINUTES (default 30) and CUSTOS_SESSION_MAX_HOURS (default 12). */
+  sessionIdleMinutes: number;
+  sessionMaxHours: number;
 }
 
 /** Thrown for invalid configuration; the message is one line naming the variable. */
@@ -189,6 +194,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (workers !== undefined && !/^([1-9]|[1-5][0-9]|6[0-4])$/.test(workers)) throw new ConfigError('CUSTOS_POLICY_WORKERS', `must be an integer from 1 to 64, got "${workers}"`);
   const budget = nonEmpty(env, 'CUSTOS_POLICY_BUDGET_MS') ?? '2000';
   if (!/^[1-9][0-9]{1,5}$/.test(budget)) throw new ConfigError('CUSTOS_POLICY_BUDGET_MS', `must be a number of milliseconds from 10 to 999999, got "${budget}"`);
+  const issuer = parseUrl(env, 'CUSTOS_OIDC_ISSUER', ['http:', 'https:']);
+  const clientId = nonEmpty(env, 'CUSTOS_OIDC_CLIENT_ID');
+  if (issuer && !clientId) throw new ConfigError('CUSTOS_OIDC_CLIENT_ID', 'is required when CUSTOS_OIDC_ISSUER is set');
+  const rolesClaim = nonEmpty(env, 'CUSTOS_OIDC_ROLES_CLAIM') ?? 'groups';
+  if (!/^[A-Za-z0-9_:./-]{1,100}$/.test(rolesClaim)) throw new ConfigError('CUSTOS_OIDC_ROLES_CLAIM', `must be a claim name, got "${rolesClaim}"`);
+  const idle = nonEmpty(env, 'CUSTOS_SESSION_IDLE_MINUTES') ?? '30';
+  if (!/^[1-9][0-9]{0,3}$/.test(idle)) throw new ConfigError('CUSTOS_SESSION_IDLE_MINUTES', `must be an integer from 1 to 9999, got "${idle}"`);
+  const maxHours = nonEmpty(env, 'CUSTOS_SESSION_MAX_HOURS') ?? '12';
+  if (!/^[1-9][0-9]{0,2}$/.test(maxHours)) throw new ConfigError('CUSTOS_SESSION_MAX_HOURS', `must be an integer from 1 to 999, got "${maxHours}"`);
   return {
     policyWorkers: workers === undefined ? undefined : Number(workers),
     policyBudgetMs: Number(budget),
@@ -200,6 +214,9 @@ export function loadConfig(env: Env = process.env): Config {
     alertDeliveryAttempts: integer('CUSTOS_ALERT_DELIVERY_ATTEMPTS', '8', 1, 50),
     alertRetryBaseMs: integer('CUSTOS_ALERT_RETRY_BASE_MS', '30000', 10, 3_600_000),
     alertDeliveryTimeoutMs: integer('CUSTOS_ALERT_DELIVERY_TIMEOUT_MS', '10000', 100, 120_000),
+    oidc: issuer ? { issuer, clientId: clientId!, clientSecret: nonEmpty(env, 'CUSTOS_OIDC_CLIENT_SECRET'), rolesClaim } : undefined,
+    sessionIdleMinutes: Number(idle),
+    sessionMaxHours: Number(maxHours),
     autoRemediate: autoRemediate === 'true',
     remediationApprovalHours: Number(approvalHours),
     pendingChangeHours: Number(pendingHours),

@@ -9,6 +9,8 @@ export interface AuditContext {
   /** The identity behind the actor (request.actor.subject); system actors are their own subject. */
   subject?: string;
   role: string;
+  /** The email of a person signed in to the console. */
+  email?: string | null;
   clientIp?: string;
   requestId?: string;
   /** The pending change (four-eyes) this change applies, when it was approved or broke glass. */
@@ -32,6 +34,7 @@ export interface AuditEntry {
   actor_key_id: string | null;
   actor_subject: string | null;
   role: string;
+  actor_email: string | null;
   action: string;
   entity: string;
   entity_id: string;
@@ -65,6 +68,7 @@ export async function recordAudit(trx: Knex.Transaction, context: AuditContext, 
     actor_key_id: context.actorKeyId,
     actor_subject: context.subject ?? context.actor,
     role: context.role,
+    actor_email: context.email ?? null,
     action: change.action,
     entity: change.entity,
     entity_id: change.entityId,

@@ -5,13 +5,18 @@ import { sendProblem } from '../http/errors.js';
 import { HttpProblem } from '../http/problem.js';
 import type { Role } from '../http/schemas.js';
 import { findKey, recordKeyUse, type ApiKey } from './repository.js';
+import { findSession, sessionRole, SESSION_COOKIE, type ConsoleSession } from './sessions.js';
 
 export interface Actor {
-  keyId: string;
+  /** The API key that authenticated the request; null for a person's console session. */
+  keyId: string | null;
+  /** Shown in lists and audit rows: the key's name, or the person's email (else their subject). */
   name: string;
   role: Role;
-  /** The person or machine identity behind the credential; four-eyes checks compare this, never key ids or names. */
+  /** The person or machine identity behind the credential (a key's subject, a person's IdP subject); four-eyes checks compare this, never key ids or names. */
   subject: string;
+  email: string | null;
+  via: 'key' | 'session';
 }
 
 declare module 'fastify' {
@@ -23,11 +28,27 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     actor: Actor;
+    /**
+     * The console session behind the request, if it came from the console (not from a key).
+     * @fastify/csrf-protection reads the session's CSRF secret from here, as from @fastify/session.
+     */
+    session?: ConsoleSession;
   }
   interface FastifyInstance {
     /** Writes the pending last_used_at times now (tests; otherwise every 30 s and on close). */
     flushKeyUse(): Promise<void>;
   }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** @fastify/csrf-protection's (synchronous) check; when the token is wrong it has already replied 403. */
+function csrfValid(request: FastifyRequest, reply: import('fastify').FastifyReply): boolean {
+  let valid = false;
+  request.server.csrfProtection(request, reply, () => {
+    valid = true;
+  });
+  return valid;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/=]{16,200})$/;
@@ -74,6 +95,7 @@ export function auditContext(request: FastifyRequest): AuditContext {
     actorKeyId: request.actor.keyId,
     subject: request.actor.subject,
     role: request.actor.role,
+    email: request.actor.email,
     clientIp: request.ip,
     requestId: String(request.id),
   };
@@ -98,18 +120,38 @@ export default fp(
     app.addHook('onRequest', async (request, reply) => {
       const config = request.routeOptions.config;
       if (config.public || request.is404) return;
-      const match = BEARER.exec(request.headers.authorization ?? '');
+      const authorization = request.headers.authorization;
+      const cookie = request.cookies[SESSION_COOKIE];
+      if (authorization === undefined && cookie) {
+        // A person's console session authenticates exactly like a key, with their mapped role.
+        const { sessionIdleMinutes: idleMinutes, sessionMaxHours: maxHours } = app.config;
+        const session = await findSession(app.db, cookie, { idleMinutes, maxHours });
+        const role = session ? await sessionRole(app.db, session) : undefined;
+        if (!session || !role) {
+          return sendProblem(reply, request, new HttpProblem(401, 'unauthorized', 'the console session has ended or lost its role: sign in again'));
+        }
+        request.session = session;
+        request.actor = { keyId: null, name: session.email ?? session.subject, role, subject: session.subject, email: session.email, via: 'session' };
+        if (!config.roles?.includes(role)) {
+          return sendProblem(reply, request, new HttpProblem(403, 'forbidden', `role ${role} may not ${request.method} ${request.routeOptions.url}`));
+        }
+        // A cookie is sent by the browser on its own, so every state-changing request also carries
+        // the session's CSRF token (x-csrf-token), which another site cannot read.
+        if (!SAFE_METHODS.has(request.method) && !csrfValid(request, reply)) return reply;
+        return;
+      }
+      const match = BEARER.exec(authorization ?? '');
       const apiKey = match ? await lookupKey(app.db, match[1]!) : 'a valid API key is required: Authorization: Bearer <key>';
       if (typeof apiKey === 'string') {
         reply.header('www-authenticate', 'Bearer realm="custos"');
         return sendProblem(reply, request, new HttpProblem(401, 'unauthorized', apiKey));
       }
       uses.set(apiKey.id, new Date().toISOString());
-      request.actor = { keyId: apiKey.id, name: apiKey.name, role: apiKey.role, subject: apiKey.subject };
+      request.actor = { keyId: apiKey.id, name: apiKey.name, role: apiKey.role, subject: apiKey.subject, email: null, via: 'key' };
       if (!config.roles?.includes(apiKey.role)) {
         return sendProblem(reply, request, new HttpProblem(403, 'forbidden', `role ${apiKey.role} may not ${request.method} ${request.routeOptions.url}`));
       }
     });
   },
-  { name: 'authentication', dependencies: ['database'] },
+  { name: 'authentication', dependencies: ['database', '@fastify/cookie', '@fastify/csrf-protection'] },
 );

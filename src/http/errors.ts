@@ -11,6 +11,9 @@ const FASTIFY_CLIENT_ERRORS: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad-request',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-body',
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-body',
+  // @fastify/csrf-protection: a console request without its session's x-csrf-token.
+  FST_CSRF_MISSING_SECRET: 'csrf-token-invalid',
+  FST_CSRF_INVALID_TOKEN: 'csrf-token-invalid',
 };
 
 /** Every error becomes a problem; unexpected ones are logged and told apart from client mistakes. */
