@@ -1,4 +1,4 @@
-// `npm start` (and the CLI scripts) build through this: tsc runs only when a source file, a tsconfig
+// `npm start` (and the CLI scripts) build through this: tsc and the console's vite build run only when a source file, a tsconfig
 // or package.json or its lock changed since the last build, so an unchanged checkout starts at once instead of
 // recompiling for ~16 s. The digest of the inputs is kept in dist/.build-digest.
 // `--check`: exit 0 if dist is up to date, 1 if a build is needed (builds nothing).
@@ -9,7 +9,7 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const DIGEST_FILE = path.join(root, 'dist', '.build-digest');
-const INPUTS = ['src', 'migrations', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
+const INPUTS = ['src', 'migrations', 'web', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
 
 function files(entry) {
   const full = path.join(root, entry);
@@ -33,6 +33,8 @@ if (built !== current) {
   process.stderr.write('custos: building (the sources changed since the last build)\n');
   try {
     execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
+    // The web console (web/ → dist/web), served by Custos at /.
+    execFileSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn', '--config', path.join(root, 'web', 'vite.config.ts')], { stdio: 'inherit', cwd: root });
   } catch {
     process.stderr.write('custos: the build failed (the TypeScript errors are above)\n');
     process.exit(1);

@@ -20,7 +20,9 @@ import auditRoutes from './audit/routes.js';
 import { ensureFirstAdminKey } from './auth/bootstrap.js';
 import authentication from './auth/plugin.js';
 import apiKeyRoutes from './auth/routes.js';
-import consoleLoginRoutes, { demoSignInLink } from './auth/console-login.js';
+import consoleLoginRoutes from './auth/console-login.js';
+import consoleRoutes from './console/routes.js';
+import overviewRoutes from './console/overview.js';
 import roleMappingRoutes from './auth/role-mappings.js';
 import { assets, registerColumnRoutes } from './catalog/assets.js';
 import { classifications } from './catalog/classifications.js';
@@ -273,15 +275,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   const demoLink = Boolean(options.demo) && !config.oidc;
   await app.register(consoleLoginRoutes, { demoLink });
   await app.register(roleMappingRoutes);
-  if (demoLink) {
-    // Without an IdP a fresh demo still opens: a one-time admin sign-in link, printed once listening.
-    const announce = options.announce ?? ((message: string) => process.stderr.write(message + '\n'));
-    app.addHook('onListen', async () => {
-      const address = app.server.address();
-      const origin = config.publicUrl ?? (address && typeof address === 'object' ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : '');
-      announce(`Custos console: sign in as the demo admin with this one-time link: ${origin}${await demoSignInLink(app)}`);
-    });
-  }
+  await app.register(consoleRoutes);
+  await app.register(overviewRoutes);
   await app.register(auditRoutes);
   await app.register(policyRoutes);
   await app.register(sourceRoutes);

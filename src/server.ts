@@ -1,8 +1,9 @@
 import { buildApp } from './app.js';
+import { demoSignInLink } from './auth/console-login.js';
 import { ConfigError, loadConfig, checkHost, type Config } from './config.js';
 
 /** What a new user needs after start-up: where everything is and what to do next. */
-function startupBanner(config: Config, port: number): string {
+function startupBanner(config: Config, port: number, signInPath?: string): string {
   const host = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const base = `http://${host}:${port}`;
   const keyFile = config.adminKey ? 'the key in CUSTOS_ADMIN_KEY' : `$(cat ${config.dataDir}/admin-key)`;
@@ -11,6 +12,7 @@ function startupBanner(config: Config, port: number): string {
     `  API       ${base}/v1`,
     `  API docs  ${base}/docs`,
     `  console   ${base}/`,
+    ...(signInPath ? [`  sign in   ${base}${signInPath}   (one-time link for the demo admin; no IdP is configured)`] : []),
     `Next: KEY=${keyFile}; curl -H "Authorization: Bearer $KEY" ${base}/v1/controls (README.md walks through the rest)`,
   ].join('\n');
 }
@@ -60,7 +62,10 @@ async function main() {
   }
   const address = app.server.address();
   for (const message of announcements) process.stderr.write(message + '\n');
-  process.stderr.write(startupBanner(config, typeof address === 'object' && address ? address.port : config.port) + '\n');
+  // A demo without an IdP still opens the console: a one-time admin sign-in link.
+  const demo = process.argv.includes('--demo') && !config.oidc;
+  const signInPath = demo ? await demoSignInLink(app) : undefined;
+  process.stderr.write(startupBanner(config, typeof address === 'object' && address ? address.port : config.port, signInPath) + '\n');
 }
 
 main().catch((error: unknown) => {

@@ -276,7 +276,14 @@ export function registerColumnRoutes(app: FastifyInstance) {
       const patch = request.body as ColumnPatch;
       const outcome = await guardedChange(request, kind, async (trx) => {
         const current = await loadForUpdate(trx, assets, id);
-        checkIfMatch(request, current, true);
+        try {
+          checkIfMatch(request, current, true);
+        } catch (error) {
+          // A stale edit names who changed the asset last and when, so the person knows whom to ask.
+          const last = error instanceof HttpProblem && error.status === 412 ? await trx('audit_log').where({ entity: 'assets', entity_id: id }).orderBy('id', 'desc').first('actor', 'actor_email', 'at') : undefined;
+          if (!last) throw error;
+          throw new HttpProblem(412, 'precondition-failed', `${error instanceof Error ? error.message : ''}; last changed by ${last.actor_email ?? last.actor} at ${new Date(last.at).toISOString()}`);
+        }
         const before = current.columns.find((c) => c.name === column);
         if (!before) throw new HttpProblem(404, 'not-found', `asset ${id} has no column ${column}`);
         return {

@@ -7,13 +7,6 @@ const Readiness = Type.Object({ status: Type.Union([Type.Literal('ready'), Type.
 
 /** Probes for load balancers and orchestrators: no key needed, nothing revealed but up/ready. */
 export default async function healthRoutes(app: FastifyInstance) {
-  // Where a browser lands: the API's documentation (the web console replaces this when it exists).
-  app.get('/', {
-    config: { public: true },
-    schema: { hide: true },
-    handler: async (_request, reply) => reply.redirect('/docs', 302),
-  });
-
   app.get('/healthz', {
     config: { public: true },
     schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },

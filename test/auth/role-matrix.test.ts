@@ -22,6 +22,7 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'DELETE /v1/api-keys/{id}': [A],
   'POST /v1/api-keys/{id}/rotate': [A],
   'GET /v1/session': [A, S, C, U, P],
+  'GET /v1/overview': READ,
   'GET /v1/role-mappings': [A, C, U],
   'POST /v1/role-mappings': [A],
   'DELETE /v1/role-mappings/{id}': [A],

@@ -62,6 +62,7 @@ export async function startIdp(t: Test): Promise<TestIdp> {
         ],
         claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
         cookies: { keys: ['test-idp-cookie-key'] },
+        ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
         features: { devInteractions: { enabled: false } },
         pkce: { required: () => true },
         interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },

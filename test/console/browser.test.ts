@@ -1,0 +1,226 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import t, { type Test } from 'tap';
+import yazl from 'yazl';
+import { readZip } from '../../src/evidence/verify-export.js';
+import { consoleRoot } from '../../src/console/routes.js';
+import { testApp, type TestApp } from '../helpers/app.js';
+import { startIdp, type TestIdp } from '../helpers/oidc.js';
+
+// End-to-end journeys in a real browser (Debian's Chromium, driven by playwright-core) against the
+// real service on embedded PostgreSQL, signing in through a real OIDC provider. Screenshots of every
+// page visited go to test-artifacts/console/ (gitignored).
+const CHROMIUM = process.env.CUSTOS_CHROMIUM ?? '/usr/bin/chromium';
+if (!existsSync(CHROMIUM)) {
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: CI runs the browser tests (apt-get install -y chromium)`);
+  t.plan(0, `skipped: no browser at ${CHROMIUM} (apt-get install -y chromium, or set CUSTOS_CHROMIUM)`);
+  process.exit(0);
+}
+
+const { chromium } = await import('playwright-core');
+type Browser = Awaited<ReturnType<typeof chromium.launch>>;
+type Page = Awaited<ReturnType<Browser['newPage']>>;
+
+const ARTIFACTS = path.resolve('test-artifacts', 'console');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const USERS = {
+  stella: { sub: 'idp|stella', email: 'stella@bank.example', name: 'Stella Steward', groups: ['data-stewards'] },
+  omar: { sub: 'idp|omar', email: 'omar@bank.example', name: 'Omar Officer', groups: ['compliance'] },
+  olga: { sub: 'idp|olga', email: 'olga@bank.example', name: 'Olga Officer', groups: ['compliance'] },
+  aude: { sub: 'idp|aude', email: 'aude@bank.example', name: 'Aude Auditor', groups: ['auditors'] },
+  adam: { sub: 'idp|adam', email: 'adam@bank.example', name: 'Adam Admin', groups: ['platform-admins'] },
+};
+
+interface World {
+  api: TestApp;
+  idp: TestIdp;
+  base: string;
+  browser: Browser;
+}
+
+let world: Promise<World> | undefined;
+
+/** One service (demo estate loaded), one IdP and one browser for the file's journeys. */
+function setup(_test: Test): Promise<World> {
+  // Torn down with the file (the root test), not with the first journey that asked for it.
+  world ??= (async () => {
+    const root = consoleRoot();
+    await promisify(execFile)(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn', '--config', 'web/vite.config.ts'], { cwd: path.resolve(root, '..', '..') });
+    const idp = await startIdp(t);
+    for (const [login, user] of Object.entries(USERS)) idp.users.set(login, user);
+    const api = await testApp(t, { demo: true, config: { oidc: { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, rolesClaim: 'groups' } } });
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+    idp.register(`${base}/auth/callback`);
+    for (const [group, role] of [['data-stewards', 'steward'], ['compliance', 'compliance_officer'], ['auditors', 'auditor'], ['platform-admins', 'admin']]) {
+      const mapped = await api.call('POST', '/v1/role-mappings', { body: { group, role } });
+      if (mapped.status !== 201) throw new Error(`mapping ${group}: ${mapped.status}`);
+    }
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    t.teardown(() => browser.close());
+    await fs.mkdir(ARTIFACTS, { recursive: true });
+    return { api, idp, base, browser };
+  })();
+  return world;
+}
+
+/** A person's own browser context, signed in through the IdP's login form. */
+async function signIn(w: World, login: keyof typeof USERS): Promise<Page> {
+  const context = await w.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${w.base}/`);
+  await page.getByRole('link', { name: 'Sign in with SSO' }).click();
+  await page.getByLabel('User name').fill(login);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  return page;
+}
+
+/** No serious or critical axe-core violation on the page as it is now; saves a screenshot. */
+async function check(t: Test, page: Page, name: string) {
+  await page.waitForLoadState('networkidle');
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: AXE });
+  const violations = await page.evaluate(async () => {
+    const result = await (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run();
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  t.same(violations, [], `${name}: no serious or critical accessibility violation`);
+}
+
+async function open(page: Page, label: string) {
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: label }).click();
+  await page.getByRole('heading', { level: 1, name: label }).waitFor();
+}
+
+t.test('a steward signs in, classifies a column inline, and meets a stale edit that names who changed it', async (t) => {
+  const w = await setup(t);
+  const page = await signIn(w, 'stella');
+  await check(t, page, 'steward-overview');
+  await open(page, 'Catalog');
+  const first = page.getByRole('table').first().getByRole('button').first();
+  const assetName = (await first.textContent())!;
+  await first.click();
+  const select = page.locator('select[aria-label^="Classification of"]').first();
+  const column = (await select.getAttribute('aria-label'))!.replace('Classification of ', '');
+  const target = (await select.inputValue()) === 'internal' ? 'confidential' : 'internal';
+  await select.selectOption(target);
+  await page.getByRole('status').filter({ hasText: `${column} is now ${target}` }).waitFor();
+  await check(t, page, 'steward-catalog');
+
+  // Someone else changes the asset meanwhile (an admin key): the steward's next edit is stale.
+  const id = (await w.api.call('GET', '/v1/assets?limit=500')).body.items.find((a: { store: string; database: string; table: string }) => `${a.store}:${a.database}.${a.table}` === assetName).id;
+  const current = await w.api.call('GET', `/v1/assets/${id}`);
+  const other = await w.api.call('PATCH', `/v1/assets/${id}/columns/${column}`, { body: { description: 'changed elsewhere' }, headers: { 'if-match': current.headers.etag } });
+  t.equal(other.status, 200);
+  await select.selectOption(target === 'internal' ? 'confidential' : 'internal');
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  t.match(await alert.textContent(), /Someone else changed this asset: .*last changed by \S+ at \d{4}-/);
+  await check(t, page, 'steward-stale-edit');
+  await page.getByRole('button', { name: 'Reload the asset' }).click();
+  await page.getByRole('heading', { name: `${current.body.database}.${current.body.table} (version ${current.body.version + 1})` }).waitFor();
+  t.equal(await page.getByRole('alert').count(), 0, 'reloaded: the conflict is gone');
+  const audit = await w.api.app.db('audit_log').where({ entity: 'assets', actor_subject: 'idp|stella' }).first();
+  t.match(audit, { actor_email: 'stella@bank.example', role: 'steward' }, 'the change is audited with the person');
+  await page.context().close();
+});
+
+t.test('a compliance officer triages a finding and requests an exception that a second officer approves', async (t) => {
+  const w = await setup(t);
+  const omar = await signIn(w, 'omar');
+  await open(omar, 'Findings');
+  await omar.getByRole('combobox', { name: 'Group by' }).selectOption('rule_id');
+  await omar.getByRole('combobox', { name: /^Severity/ }).selectOption('high');
+  const finding = omar.locator('main table tbody tr button').first();
+  await finding.waitFor();
+  await check(t, omar, 'officer-findings');
+  await finding.click();
+  await omar.getByLabel('Justification').fill('Legacy bucket, migration planned for next quarter');
+  await omar.getByLabel('Compensating control').fill('Bucket policy denies public access');
+  await omar.getByRole('button', { name: 'Request exception' }).click();
+  await omar.getByRole('status').filter({ hasText: 'Exception requested' }).waitFor();
+  await omar.getByRole('button', { name: 'Plan a remediation' }).click();
+  // The demo estate has no AWS behind it, and this finding's rule names no action: the console shows
+  // the service's refusal. (Planning against AWS and its before/after diff is not driven here.)
+  await omar.getByRole('alert').filter({ hasText: 'names no remediation action' }).waitFor();
+  await check(t, omar, 'officer-triage');
+
+  // Omar may not approve his own request: the console shows the refusal.
+  await omar.getByRole('button', { name: 'Approve' }).first().click();
+  await omar.getByRole('alert').filter({ hasText: /requested this exception/ }).waitFor();
+
+  const olga = await signIn(w, 'olga');
+  await open(olga, 'Findings');
+  await olga.getByRole('button', { name: 'Approve' }).first().click();
+  await olga.getByRole('status').filter({ hasText: 'Exception approved' }).waitFor();
+  await check(t, olga, 'second-officer-approved');
+  const approved = await w.api.app.db('exceptions').where({ status: 'approved' }).first();
+  t.match(approved, { requester_subject: 'idp|omar', decider_subject: 'idp|olga' }, 'four eyes by identity');
+  await omar.context().close();
+  await olga.context().close();
+});
+
+t.test('an auditor exports a period and verifies it in the browser', async (t) => {
+  const w = await setup(t);
+  const page = await signIn(w, 'aude');
+  await open(page, 'Evidence');
+  await page.getByRole('button', { name: 'Export', exact: true }).click();
+  await page.getByRole('link', { name: /Download/ }).waitFor({ timeout: 120_000 });
+  await page.getByRole('button', { name: 'Verify this export' }).click();
+  const verdict = page.getByRole('status').filter({ hasText: /Verified|Not verified/ });
+  await verdict.waitFor({ timeout: 60_000 });
+  t.match(await verdict.textContent(), /^Verified: signature valid; (\d+) of \1 files match/);
+  await check(t, page, 'auditor-evidence-verified');
+
+  // A zip whose evidence was changed after export is refused: one file rewritten, the manifest kept.
+  const exported = await w.api.app.inject({ method: 'GET', url: '/v1/evidence/export', headers: { authorization: `Bearer ${w.api.keys.auditor}` } });
+  const entries = await readZip(exported.rawPayload);
+  const changed = [...entries.keys()].find((p) => p.endsWith('.json') && p !== 'manifest.json')!;
+  const zip = new yazl.ZipFile();
+  for (const [name, bytes] of entries) zip.addBuffer(name === changed ? Buffer.concat([bytes, Buffer.from(' ')]) : bytes, name);
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  await page.getByLabel('Export zip').setInputFiles({ name: 'tampered.zip', mimeType: 'application/zip', buffer: Buffer.concat(chunks) });
+  const refused = page.getByRole('status').filter({ hasText: 'Not verified' });
+  await refused.waitFor();
+  t.match(await refused.textContent(), new RegExp(`${changed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: SHA-256 differs`));
+  await check(t, page, 'auditor-tampered');
+  await page.context().close();
+});
+
+t.test('an admin creates an API key and maps a group to a role', async (t) => {
+  const w = await setup(t);
+  const page = await signIn(w, 'adam');
+  await check(t, page, 'admin-overview');
+  await open(page, 'Administration');
+  const keyForm = page.getByRole('form', { name: 'Create an API key' });
+  await keyForm.getByLabel('Name').fill('lakehouse-pipeline');
+  await keyForm.getByLabel('Role').selectOption('pipeline');
+  await keyForm.getByRole('button', { name: 'Create key' }).click();
+  const shown = page.getByRole('status').filter({ hasText: 'lakehouse-pipeline' });
+  await shown.waitFor();
+  const key = (await shown.locator('code').textContent())!;
+  const works = await fetch(`${w.base}/v1/session`, { headers: { authorization: `Bearer ${key}` } });
+  t.match(await works.json(), { role: 'pipeline' }, 'the key shown once works');
+
+  const mapForm = page.getByRole('form', { name: 'Map a group to a role' });
+  await mapForm.getByLabel('Group').fill('risk-analysts');
+  await mapForm.getByLabel('Role').selectOption('auditor');
+  await mapForm.getByRole('button', { name: 'Map group' }).click();
+  await page.getByRole('status').filter({ hasText: 'risk-analysts now sign in as auditor' }).waitFor();
+  await check(t, page, 'admin-administration');
+  const audit = await w.api.app.db('audit_log').where({ entity: 'role-mappings', actor_subject: 'idp|adam' }).first();
+  t.ok(audit, 'audited with the admin');
+  for (const label of ['Controls', 'Access', 'Policies']) {
+    await open(page, label);
+    await check(t, page, `admin-${label.toLowerCase()}`);
+  }
+  await page.context().close();
+});
