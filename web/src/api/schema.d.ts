@@ -2905,6 +2905,809 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/alert-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Fired alerts, newest first, with their state and history */
+        get: {
+            parameters: {
+                query?: {
+                    alert_id?: string;
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    from?: string;
+                    /** @description Page size (1-500) */
+                    limit?: number;
+                    metric?: string;
+                    muted?: boolean;
+                    severity?: "critical" | "high" | "medium" | "low" | "info";
+                    state?: "open" | "resolved" | "closed";
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** Format: uuid */
+                                alert_id: string | null;
+                                alert_name: string;
+                                comparison: string;
+                                dimensions: {
+                                    [key: string]: string;
+                                };
+                                /** @description fired, re-notified, muted, unmuted, resolved, closed: when, value, who and why */
+                                history: {
+                                    [key: string]: unknown;
+                                }[];
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: date-time */
+                                last_notified_at: string | null;
+                                links: {
+                                    href: string;
+                                    rel: string;
+                                }[];
+                                metric: string;
+                                /** @description set while muted; with muted_until null, muted until it resolves */
+                                mute_reason: string | null;
+                                muted_by: string | null;
+                                /** Format: date-time */
+                                muted_until: string | null;
+                                /** @description messages sent for it (fired and re-notified) */
+                                notifications: number;
+                                /** Format: date-time */
+                                opened_at: string;
+                                /** Format: date-time */
+                                resolved_at: string | null;
+                                severity: string;
+                                /**
+                                 * @description closed: its configuration was disabled or deleted while open
+                                 * @enum {string}
+                                 */
+                                state: "open" | "resolved" | "closed";
+                                threshold: number;
+                                value: number;
+                            }[];
+                            /** @description Pass as `cursor` for the next page; null on the last */
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alert-events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One fired alert with its history */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            alert_id: string | null;
+                            alert_name: string;
+                            comparison: string;
+                            dimensions: {
+                                [key: string]: string;
+                            };
+                            /** @description fired, re-notified, muted, unmuted, resolved, closed: when, value, who and why */
+                            history: {
+                                [key: string]: unknown;
+                            }[];
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: date-time */
+                            last_notified_at: string | null;
+                            links: {
+                                href: string;
+                                rel: string;
+                            }[];
+                            metric: string;
+                            /** @description set while muted; with muted_until null, muted until it resolves */
+                            mute_reason: string | null;
+                            muted_by: string | null;
+                            /** Format: date-time */
+                            muted_until: string | null;
+                            /** @description messages sent for it (fired and re-notified) */
+                            notifications: number;
+                            /** Format: date-time */
+                            opened_at: string;
+                            /** Format: date-time */
+                            resolved_at: string | null;
+                            severity: string;
+                            /**
+                             * @description closed: its configuration was disabled or deleted while open
+                             * @enum {string}
+                             */
+                            state: "open" | "resolved" | "closed";
+                            threshold: number;
+                            value: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alert-events/{id}/mute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mute (until resolved) or snooze (until a time) an open alert: no re-notification meanwhile; audited */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                        /** Format: date-time */
+                        until?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            alert_id: string | null;
+                            alert_name: string;
+                            comparison: string;
+                            dimensions: {
+                                [key: string]: string;
+                            };
+                            /** @description fired, re-notified, muted, unmuted, resolved, closed: when, value, who and why */
+                            history: {
+                                [key: string]: unknown;
+                            }[];
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: date-time */
+                            last_notified_at: string | null;
+                            links: {
+                                href: string;
+                                rel: string;
+                            }[];
+                            metric: string;
+                            /** @description set while muted; with muted_until null, muted until it resolves */
+                            mute_reason: string | null;
+                            muted_by: string | null;
+                            /** Format: date-time */
+                            muted_until: string | null;
+                            /** @description messages sent for it (fired and re-notified) */
+                            notifications: number;
+                            /** Format: date-time */
+                            opened_at: string;
+                            /** Format: date-time */
+                            resolved_at: string | null;
+                            severity: string;
+                            /**
+                             * @description closed: its configuration was disabled or deleted while open
+                             * @enum {string}
+                             */
+                            state: "open" | "resolved" | "closed";
+                            threshold: number;
+                            value: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alert-events/{id}/unmute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End a mute or snooze; audited */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            alert_id: string | null;
+                            alert_name: string;
+                            comparison: string;
+                            dimensions: {
+                                [key: string]: string;
+                            };
+                            /** @description fired, re-notified, muted, unmuted, resolved, closed: when, value, who and why */
+                            history: {
+                                [key: string]: unknown;
+                            }[];
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: date-time */
+                            last_notified_at: string | null;
+                            links: {
+                                href: string;
+                                rel: string;
+                            }[];
+                            metric: string;
+                            /** @description set while muted; with muted_until null, muted until it resolves */
+                            mute_reason: string | null;
+                            muted_by: string | null;
+                            /** Format: date-time */
+                            muted_until: string | null;
+                            /** @description messages sent for it (fired and re-notified) */
+                            notifications: number;
+                            /** Format: date-time */
+                            opened_at: string;
+                            /** Format: date-time */
+                            resolved_at: string | null;
+                            severity: string;
+                            /**
+                             * @description closed: its configuration was disabled or deleted while open
+                             * @enum {string}
+                             */
+                            state: "open" | "resolved" | "closed";
+                            threshold: number;
+                            value: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alert-metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The metrics an alert can watch: dimensions, unit, what the window means, when each is evaluated */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                description: string;
+                                dimensions: string[];
+                                evaluated_on: string[];
+                                name: string;
+                                schedule: string;
+                                unit: string;
+                                window: {
+                                    default_minutes: number;
+                                    meaning: string;
+                                } | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/alerts": {
         parameters: {
             query?: never;
@@ -2944,9 +3747,14 @@ export interface paths {
                                 /** Format: date-time */
                                 created_at: string;
                                 description: string;
+                                dimension_filter: {
+                                    [key: string]: string;
+                                };
                                 enabled: boolean;
+                                group_by: string[] | null;
                                 /** Format: uuid */
                                 id: string;
+                                /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                                 metric: string;
                                 name: string;
                                 notification_channels: {
@@ -2955,6 +3763,15 @@ export interface paths {
                                      * @description email: recipient
                                      */
                                     address?: string;
+                                    /**
+                                     * @description webhook: `standard` (Custos JSON, default) or `slack` (a Slack-compatible `text` payload)
+                                     * @enum {string}
+                                     */
+                                    format?: "standard" | "slack";
+                                    /** Format: uuid */
+                                    id: string;
+                                    /** @description webhook: the Standard Webhooks signing secret (whsec_…), shown only in the response that created the channel */
+                                    secret?: string;
                                     /** @description sns: topic ARN */
                                     topic_arn?: string;
                                     /** @enum {string} */
@@ -2965,12 +3782,14 @@ export interface paths {
                                      */
                                     url?: string;
                                 }[];
+                                renotify_minutes: number | null;
                                 /** @enum {string} */
                                 severity: "critical" | "high" | "medium" | "low" | "info";
                                 threshold: number;
                                 /** Format: date-time */
                                 updated_at: string;
                                 version: number;
+                                window_minutes: number | null;
                             }[];
                             /** @description Pass as `cursor` for the next page; null on the last */
                             next_cursor: string | null;
@@ -3063,7 +3882,14 @@ export interface paths {
                         /** @enum {string} */
                         comparison: "gt" | "gte" | "lt" | "lte" | "eq";
                         description?: string;
+                        /** @description only values whose dimensions equal these */
+                        dimension_filter?: {
+                            [key: string]: string;
+                        };
                         enabled?: boolean;
+                        /** @description dimensions that make an alert’s key (one open alert per key); default: all the metric’s dimensions */
+                        group_by?: string[] | null;
+                        /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                         metric: string;
                         name: string;
                         notification_channels: {
@@ -3072,6 +3898,16 @@ export interface paths {
                              * @description email: recipient
                              */
                             address?: string;
+                            /**
+                             * @description webhook: `standard` (Custos JSON, default) or `slack` (a Slack-compatible `text` payload)
+                             * @enum {string}
+                             */
+                            format?: "standard" | "slack";
+                            /**
+                             * Format: uuid
+                             * @description on PATCH: an existing channel of this alert, kept with its signing secret; omit for a new channel
+                             */
+                            id?: string;
                             /** @description sns: topic ARN */
                             topic_arn?: string;
                             /** @enum {string} */
@@ -3082,9 +3918,13 @@ export interface paths {
                              */
                             url?: string;
                         }[];
+                        /** @description while an alert stays open and unmuted, notify again after this long; unset: once */
+                        renotify_minutes?: number | null;
                         /** @enum {string} */
                         severity: "critical" | "high" | "medium" | "low" | "info";
                         threshold: number;
+                        /** @description what it means depends on the metric (GET /v1/alert-metrics); unset: the metric’s default */
+                        window_minutes?: number | null;
                     };
                 };
             };
@@ -3101,9 +3941,14 @@ export interface paths {
                             /** Format: date-time */
                             created_at: string;
                             description: string;
+                            dimension_filter: {
+                                [key: string]: string;
+                            };
                             enabled: boolean;
+                            group_by: string[] | null;
                             /** Format: uuid */
                             id: string;
+                            /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                             metric: string;
                             name: string;
                             notification_channels: {
@@ -3112,6 +3957,15 @@ export interface paths {
                                  * @description email: recipient
                                  */
                                 address?: string;
+                                /**
+                                 * @description webhook: `standard` (Custos JSON, default) or `slack` (a Slack-compatible `text` payload)
+                                 * @enum {string}
+                                 */
+                                format?: "standard" | "slack";
+                                /** Format: uuid */
+                                id: string;
+                                /** @description webhook: the Standard Webhooks signing secret (whsec_…), shown only in the response that created the channel */
+                                secret?: string;
                                 /** @description sns: topic ARN */
                                 topic_arn?: string;
                                 /** @enum {string} */
@@ -3122,12 +3976,14 @@ export interface paths {
                                  */
                                 url?: string;
                             }[];
+                            renotify_minutes: number | null;
                             /** @enum {string} */
                             severity: "critical" | "high" | "medium" | "low" | "info";
                             threshold: number;
                             /** Format: date-time */
                             updated_at: string;
                             version: number;
+                            window_minutes: number | null;
                         };
                     };
                 };
@@ -3308,9 +4164,14 @@ export interface paths {
                             /** Format: date-time */
                             created_at: string;
                             description: string;
+                            dimension_filter: {
+                                [key: string]: string;
+                            };
                             enabled: boolean;
+                            group_by: string[] | null;
                             /** Format: uuid */
                             id: string;
+                            /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                             metric: string;
                             name: string;
                             notification_channels: {
@@ -3319,6 +4180,15 @@ export interface paths {
                                  * @description email: recipient
                                  */
                                 address?: string;
+                                /**
+                                 * @description webhook: `standard` (Custos JSON, default) or `slack` (a Slack-compatible `text` payload)
+                                 * @enum {string}
+                                 */
+                                format?: "standard" | "slack";
+                                /** Format: uuid */
+                                id: string;
+                                /** @description webhook: the Standard Webhooks signing secret (whsec_…), shown only in the response that created the channel */
+                                secret?: string;
                                 /** @description sns: topic ARN */
                                 topic_arn?: string;
                                 /** @enum {string} */
@@ -3329,12 +4199,14 @@ export interface paths {
                                  */
                                 url?: string;
                             }[];
+                            renotify_minutes: number | null;
                             /** @enum {string} */
                             severity: "critical" | "high" | "medium" | "low" | "info";
                             threshold: number;
                             /** Format: date-time */
                             updated_at: string;
                             version: number;
+                            window_minutes: number | null;
                         };
                     };
                 };
@@ -3626,7 +4498,14 @@ export interface paths {
                         /** @enum {string} */
                         comparison?: "gt" | "gte" | "lt" | "lte" | "eq";
                         description?: string;
+                        /** @description only values whose dimensions equal these */
+                        dimension_filter?: {
+                            [key: string]: string;
+                        };
                         enabled?: boolean;
+                        /** @description dimensions that make an alert’s key (one open alert per key); default: all the metric’s dimensions */
+                        group_by?: string[] | null;
+                        /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                         metric?: string;
                         name?: string;
                         notification_channels?: {
@@ -3635,6 +4514,16 @@ export interface paths {
                              * @description email: recipient
                              */
                             address?: string;
+                            /**
+                             * @description webhook: `standard` (Custos JSON, default) or `slack` (a Slack-compatible `text` payload)
+                             * @enum {string}
+                             */
+                            format?: "standard" | "slack";
+                            /**
+                             * Format: uuid
+                             * @description on PATCH: an existing channel of this alert, kept with its signing secret; omit for a new channel
+                             */
+                            id?: string;
                             /** @description sns: topic ARN */
                             topic_arn?: string;
                             /** @enum {string} */
@@ -3645,9 +4534,13 @@ export interface paths {
                              */
                             url?: string;
                         }[];
+                        /** @description while an alert stays open and unmuted, notify again after this long; unset: once */
+                        renotify_minutes?: number | null;
                         /** @enum {string} */
                         severity?: "critical" | "high" | "medium" | "low" | "info";
                         threshold?: number;
+                        /** @description what it means depends on the metric (GET /v1/alert-metrics); unset: the metric’s default */
+                        window_minutes?: number | null;
                     };
                 };
             };
@@ -3664,9 +4557,14 @@ export interface paths {
                             /** Format: date-time */
                             created_at: string;
                             description: string;
+                            dimension_filter: {
+                                [key: string]: string;
+                            };
                             enabled: boolean;
+                            group_by: string[] | null;
                             /** Format: uuid */
                             id: string;
+                            /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                             metric: string;
                             name: string;
                             notification_channels: {
@@ -3675,6 +4573,15 @@ export interface paths {
                                  * @description email: recipient
                                  */
                                 address?: string;
+                                /**
+                                 * @description webhook: `standard` (Custos JSON, default) or `slack` (a Slack-compatible `text` payload)
+                                 * @enum {string}
+                                 */
+                                format?: "standard" | "slack";
+                                /** Format: uuid */
+                                id: string;
+                                /** @description webhook: the Standard Webhooks signing secret (whsec_…), shown only in the response that created the channel */
+                                secret?: string;
                                 /** @description sns: topic ARN */
                                 topic_arn?: string;
                                 /** @enum {string} */
@@ -3685,12 +4592,14 @@ export interface paths {
                                  */
                                 url?: string;
                             }[];
+                            renotify_minutes: number | null;
                             /** @enum {string} */
                             severity: "critical" | "high" | "medium" | "low" | "info";
                             threshold: number;
                             /** Format: date-time */
                             updated_at: string;
                             version: number;
+                            window_minutes: number | null;
                         };
                     };
                 };
@@ -3903,6 +4812,286 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/v1/alerts/{id}/channels/{channelId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate a webhook channel’s signing secret: the new one is shown once; messages are signed with both for 24 hours */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    channelId: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description empty: {} */
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            channel_id: string;
+                            /** Format: date-time */
+                            previous_valid_until: string;
+                            secret: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test message to every channel of an alert (delivered like any other; see /v1/notifications) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description empty: {} */
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            message_id: string;
+                            notifications: string[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/api-keys": {
@@ -7529,7 +8718,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A run: status, progress, per-service counts, duration, gaps */
+        /** A run: status, progress, per-service counts, duration, gaps, and its coverage */
         get: {
             parameters: {
                 query?: never;
@@ -7578,6 +8767,16 @@ export interface paths {
                             /** @enum {string} */
                             status: "queued" | "running" | "complete" | "partial" | "failed";
                             trigger: string;
+                        } & {
+                            /** @description what the run listed, per account, region, service and resource type, and whether completely (docs/ARCHITECTURE.md, "Coverage and resolution") */
+                            coverage: {
+                                account: string;
+                                complete: boolean;
+                                reason: string | null;
+                                region: string;
+                                resource_type: string;
+                                service: string;
+                            }[];
                         };
                     };
                 };
@@ -8991,6 +10190,11 @@ export interface paths {
                                 } | null;
                                 automation: string;
                                 category: string;
+                                /**
+                                 * @description partial: some listing its rules read was incomplete (reported beside the status, never instead of it)
+                                 * @enum {string|null}
+                                 */
+                                coverage: "complete" | "partial" | null;
                                 description: string;
                                 /** Format: date-time */
                                 evaluated_at: string | null;
@@ -9009,10 +10213,23 @@ export interface paths {
                                  * @description YYYY-MM-DD
                                  */
                                 next_review_date: string | null;
+                                /** @description findings open when the evaluation ended, reported by it or carried (not seen, so not resolved) */
                                 open_findings: number;
                                 /** @description responsible party of the SOC2 compliance record for this control */
                                 owner: string | null;
                                 reason: string;
+                                /** @description the status rule by rule: failing (with open findings), not tested (and why), passing */
+                                reasons: {
+                                    failing_rules: {
+                                        open_findings: number;
+                                        rule_id: string;
+                                    }[];
+                                    passing_rules: string[];
+                                    untested_rules: {
+                                        rule_id: string;
+                                        why: string;
+                                    }[];
+                                } | null;
                                 /** @description rules whose metadata names this control */
                                 rules: string[];
                                 /** @enum {string} */
@@ -9142,6 +10359,11 @@ export interface paths {
                             } | null;
                             automation: string;
                             category: string;
+                            /**
+                             * @description partial: some listing its rules read was incomplete (reported beside the status, never instead of it)
+                             * @enum {string|null}
+                             */
+                            coverage: "complete" | "partial" | null;
                             description: string;
                             /** Format: date-time */
                             evaluated_at: string | null;
@@ -9160,10 +10382,23 @@ export interface paths {
                              * @description YYYY-MM-DD
                              */
                             next_review_date: string | null;
+                            /** @description findings open when the evaluation ended, reported by it or carried (not seen, so not resolved) */
                             open_findings: number;
                             /** @description responsible party of the SOC2 compliance record for this control */
                             owner: string | null;
                             reason: string;
+                            /** @description the status rule by rule: failing (with open findings), not tested (and why), passing */
+                            reasons: {
+                                failing_rules: {
+                                    open_findings: number;
+                                    rule_id: string;
+                                }[];
+                                passing_rules: string[];
+                                untested_rules: {
+                                    rule_id: string;
+                                    why: string;
+                                }[];
+                            } | null;
                             /** @description rules whose metadata names this control */
                             rules: string[];
                             /** @enum {string} */
@@ -9871,10 +11106,24 @@ export interface paths {
                                 /** Format: date-time */
                                 at: string;
                                 bundle_revision: string;
+                                /** @enum {string|null} */
+                                coverage: "complete" | "partial" | null;
                                 evaluation_id: string;
                                 excepted_findings: number;
                                 open_findings: number;
                                 reason: string;
+                                /** @description the status rule by rule: failing (with open findings), not tested (and why), passing */
+                                reasons: {
+                                    failing_rules: {
+                                        open_findings: number;
+                                        rule_id: string;
+                                    }[];
+                                    passing_rules: string[];
+                                    untested_rules: {
+                                        rule_id: string;
+                                        why: string;
+                                    }[];
+                                } | null;
                                 run_partial: boolean;
                                 /** @enum {string} */
                                 status: "passing" | "failing" | "not_tested" | "manual";
@@ -12295,6 +13544,14 @@ export interface paths {
                                 /** Format: uuid */
                                 id: string;
                                 requested_by: string;
+                                /** @description per rule: whether this evaluation tested it (complete coverage of at least one resource of its types, or absence is compliance over a complete listing), and why not */
+                                rule_coverage: {
+                                    [key: string]: {
+                                        partial: boolean;
+                                        tested: boolean;
+                                        why?: string;
+                                    };
+                                } | null;
                                 /** Format: uuid */
                                 run_id: string;
                                 run_partial: boolean | null;
@@ -12422,6 +13679,14 @@ export interface paths {
                             /** Format: uuid */
                             id: string;
                             requested_by: string;
+                            /** @description per rule: whether this evaluation tested it (complete coverage of at least one resource of its types, or absence is compliance over a complete listing), and why not */
+                            rule_coverage: {
+                                [key: string]: {
+                                    partial: boolean;
+                                    tested: boolean;
+                                    why?: string;
+                                };
+                            } | null;
                             /** Format: uuid */
                             run_id: string;
                             run_partial: boolean | null;
@@ -12573,6 +13838,14 @@ export interface paths {
                             /** Format: uuid */
                             id: string;
                             requested_by: string;
+                            /** @description per rule: whether this evaluation tested it (complete coverage of at least one resource of its types, or absence is compliance over a complete listing), and why not */
+                            rule_coverage: {
+                                [key: string]: {
+                                    partial: boolean;
+                                    tested: boolean;
+                                    why?: string;
+                                };
+                            } | null;
                             /** Format: uuid */
                             run_id: string;
                             run_partial: boolean | null;
@@ -15840,6 +17113,162 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The delivery log: each notification (one message to one channel) with every attempt, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    alert_event_id?: string;
+                    alert_id?: string;
+                    channel_type?: "webhook" | "sns" | "email";
+                    /** @description next_cursor of the previous page */
+                    cursor?: string;
+                    kind?: "fired" | "renotified" | "resolved" | "test";
+                    /** @description Page size (1-500) */
+                    limit?: number;
+                    message_id?: string;
+                    status?: "pending" | "delivered" | "dead";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** Format: uuid */
+                                alert_event_id: string | null;
+                                /** Format: uuid */
+                                alert_id: string | null;
+                                attempts: {
+                                    /** Format: date-time */
+                                    at: string;
+                                    attempt: number;
+                                    error: string | null;
+                                    latency_ms: number;
+                                    response_code: number | null;
+                                    status: string;
+                                }[];
+                                /** Format: uuid */
+                                channel_id: string;
+                                /** @enum {string} */
+                                channel_type: "webhook" | "sns" | "email";
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: date-time */
+                                delivered_at: string | null;
+                                /** Format: uuid */
+                                id: string;
+                                kind: string;
+                                last_error: string | null;
+                                /** @description the event id receivers de-duplicate on (webhook-id header) */
+                                message_id: string;
+                                /** Format: date-time */
+                                next_attempt_at: string | null;
+                                /**
+                                 * @description dead: every attempt failed (the dead letter)
+                                 * @enum {string}
+                                 */
+                                status: "pending" | "delivered" | "dead";
+                                target: string;
+                            }[];
+                            /** @description Pass as `cursor` for the next page; null on the last */
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                            errors?: {
+                                /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                                field: string;
+                                location: "body" | "querystring" | "params" | "headers";
+                                message: string;
+                            }[];
+                            instance?: string;
+                            request_id?: string;
+                            status: number;
+                            title: string;
+                            /** @description URI reference identifying the problem type */
+                            type: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
