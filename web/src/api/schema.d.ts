@@ -891,6 +891,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/data-quality-connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List data-quality-connections */
+        get: operations["getDataQualityConnections"];
+        put?: never;
+        /** Create a data quality connection */
+        post: operations["postDataQualityConnections"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/data-quality-connections/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one data quality connection */
+        get: operations["getDataQualityConnectionsById"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a data quality connection
+         * @description Refused with 409 while other entries refer to it. If-Match is honoured when sent.
+         */
+        delete: operations["deleteDataQualityConnectionsById"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a data quality connection (send If-Match)
+         * @description Fields present in the body replace the stored ones; `null` clears an optional field.
+         */
+        patch: operations["patchDataQualityConnectionsById"];
+        trace?: never;
+    };
     "/v1/data-quality-rules": {
         parameters: {
             query?: never;
@@ -932,6 +975,81 @@ export interface paths {
          * @description Fields present in the body replace the stored ones; `null` clears an optional field.
          */
         patch: operations["patchDataQualityRulesById"];
+        trace?: never;
+    };
+    "/v1/data-quality-rules/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A rule's results, newest first, with the trend of the page */
+        get: operations["getDataQualityRulesByIdResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/data-quality-rules/{id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run one rule now
+         * @description Queues a durable run (202); poll GET /v1/data-quality-runs/:id for progress and results. The body is `{}`.
+         */
+        post: operations["postDataQualityRulesByIdRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/data-quality-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Data quality runs, newest first */
+        get: operations["getDataQualityRuns"];
+        put?: never;
+        /**
+         * Run the enabled rules of an asset or a domain
+         * @description Exactly one of `asset_id`, `domain`. Queues a durable run (202).
+         */
+        post: operations["postDataQualityRuns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/data-quality-runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run: status, progress, duration and each rule's result */
+        get: operations["getDataQualityRunsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/decisions": {
@@ -14529,6 +14647,952 @@ export interface operations {
             };
         };
     };
+    getDataQualityConnections: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                database?: string;
+                enabled?: boolean;
+                /** @description Page size (1-500) */
+                limit?: number;
+                store?: "aurora" | "dynamodb";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "version": 1,
+                     *           "created_at": "2026-01-01T00:00:00.000Z",
+                     *           "updated_at": "2026-01-01T00:00:00.000Z",
+                     *           "name": "x",
+                     *           "store": "aurora",
+                     *           "database": "x",
+                     *           "settings": {},
+                     *           "enabled": true
+                     *         }
+                     *       ],
+                     *       "next_cursor": "x"
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            /** Format: date-time */
+                            created_at: string;
+                            /** @description the catalog database whose assets it serves */
+                            database: string;
+                            enabled: boolean;
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
+                            settings: {
+                                [key: string]: unknown;
+                            };
+                            /** @enum {string} */
+                            store: "aurora" | "dynamodb";
+                            /** Format: date-time */
+                            updated_at: string;
+                            version: number;
+                        }[];
+                        /** @description Pass as `cursor` for the next page; null on the last */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postDataQualityConnections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "x",
+                 *       "store": "aurora",
+                 *       "database": "x",
+                 *       "settings": {},
+                 *       "enabled": true
+                 *     }
+                 */
+                "application/json": {
+                    /** @description the catalog database whose assets it serves */
+                    database: string;
+                    enabled?: boolean;
+                    name: string;
+                    /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
+                    settings: {
+                        [key: string]: unknown;
+                    };
+                    /** @enum {string} */
+                    store: "aurora" | "dynamodb";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z",
+                     *       "name": "x",
+                     *       "store": "aurora",
+                     *       "database": "x",
+                     *       "settings": {},
+                     *       "enabled": true
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        /** @description the catalog database whose assets it serves */
+                        database: string;
+                        enabled: boolean;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
+                        settings: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        store: "aurora" | "dynamodb";
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    getDataQualityConnectionsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z",
+                     *       "name": "x",
+                     *       "store": "aurora",
+                     *       "database": "x",
+                     *       "settings": {},
+                     *       "enabled": true
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        /** @description the catalog database whose assets it serves */
+                        database: string;
+                        enabled: boolean;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
+                        settings: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        store: "aurora" | "dynamodb";
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteDataQualityConnectionsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    patchDataQualityConnectionsById: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "x",
+                 *       "store": "aurora",
+                 *       "database": "x",
+                 *       "settings": {},
+                 *       "enabled": true
+                 *     }
+                 */
+                "application/json": {
+                    /** @description the catalog database whose assets it serves */
+                    database?: string;
+                    enabled?: boolean;
+                    name?: string;
+                    /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
+                    settings?: {
+                        [key: string]: unknown;
+                    };
+                    /** @enum {string} */
+                    store?: "aurora" | "dynamodb";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z",
+                     *       "name": "x",
+                     *       "store": "aurora",
+                     *       "database": "x",
+                     *       "settings": {},
+                     *       "enabled": true
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        /** @description the catalog database whose assets it serves */
+                        database: string;
+                        enabled: boolean;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
+                        settings: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        store: "aurora" | "dynamodb";
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
     getDataQualityRules: {
         parameters: {
             query?: {
@@ -14539,7 +15603,7 @@ export interface operations {
                 enabled?: boolean;
                 /** @description Page size (1-500) */
                 limit?: number;
-                rule_type?: "not_null" | "unique" | "range" | "regex" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                rule_type?: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
                 severity?: "critical" | "high" | "medium" | "low";
             };
             header?: never;
@@ -14569,6 +15633,8 @@ export interface operations {
                      *           "rule_type": "not_null",
                      *           "definition": {},
                      *           "severity": "critical",
+                     *           "threshold": 1,
+                     *           "schedule": "x",
                      *           "enabled": true
                      *         }
                      *       ],
@@ -14591,9 +15657,11 @@ export interface operations {
                             id: string;
                             name: string;
                             /** @enum {string} */
-                            rule_type: "not_null" | "unique" | "range" | "regex" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                            rule_type: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                            schedule: string | null;
                             /** @enum {string} */
                             severity: "critical" | "high" | "medium" | "low";
+                            threshold: number;
                             /** Format: date-time */
                             updated_at: string;
                             version: number;
@@ -14692,6 +15760,8 @@ export interface operations {
                  *       "rule_type": "not_null",
                  *       "definition": {},
                  *       "severity": "critical",
+                 *       "threshold": 0,
+                 *       "schedule": "xxxxxxxxx",
                  *       "enabled": true
                  *     }
                  */
@@ -14700,7 +15770,7 @@ export interface operations {
                     asset_id: string;
                     /** @description null for a table-level rule */
                     column_name?: string | null;
-                    /** @description Parameters of the rule type, e.g. {"min":0} for range, {"pattern":"^\\d{5}$"} for regex */
+                    /** @description Parameters of the rule type (README, "Data quality"): {"min":0} for range, {"pattern":"isin"} or {"regex":"^\\d{5}$"} for format, {"columns":["a","b"]} for unique, {"max_age":"P1D"} for freshness, {"sql":"balance >= 0"} for custom_sql */
                     definition?: {
                         [key: string]: unknown;
                     };
@@ -14708,9 +15778,13 @@ export interface operations {
                     enabled?: boolean;
                     name: string;
                     /** @enum {string} */
-                    rule_type: "not_null" | "unique" | "range" | "regex" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                    rule_type: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                    /** @description cron expression (UTC): the rule runs on it; null: on demand only */
+                    schedule?: string | null;
                     /** @enum {string} */
                     severity: "critical" | "high" | "medium" | "low";
+                    /** @description largest tolerated ratio of failing rows (0: none); the not_null tolerated ratio */
+                    threshold?: number;
                 };
             };
         };
@@ -14734,6 +15808,8 @@ export interface operations {
                      *       "rule_type": "not_null",
                      *       "definition": {},
                      *       "severity": "critical",
+                     *       "threshold": 1,
+                     *       "schedule": "x",
                      *       "enabled": true
                      *     }
                      */
@@ -14752,9 +15828,11 @@ export interface operations {
                         id: string;
                         name: string;
                         /** @enum {string} */
-                        rule_type: "not_null" | "unique" | "range" | "regex" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                        rule_type: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                        schedule: string | null;
                         /** @enum {string} */
                         severity: "critical" | "high" | "medium" | "low";
+                        threshold: number;
                         /** Format: date-time */
                         updated_at: string;
                         version: number;
@@ -14931,6 +16009,8 @@ export interface operations {
                      *       "rule_type": "not_null",
                      *       "definition": {},
                      *       "severity": "critical",
+                     *       "threshold": 1,
+                     *       "schedule": "x",
                      *       "enabled": true
                      *     }
                      */
@@ -14949,9 +16029,11 @@ export interface operations {
                         id: string;
                         name: string;
                         /** @enum {string} */
-                        rule_type: "not_null" | "unique" | "range" | "regex" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                        rule_type: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                        schedule: string | null;
                         /** @enum {string} */
                         severity: "critical" | "high" | "medium" | "low";
+                        threshold: number;
                         /** Format: date-time */
                         updated_at: string;
                         version: number;
@@ -15239,6 +16321,8 @@ export interface operations {
                  *       "rule_type": "not_null",
                  *       "definition": {},
                  *       "severity": "critical",
+                 *       "threshold": 0,
+                 *       "schedule": "xxxxxxxxx",
                  *       "enabled": true
                  *     }
                  */
@@ -15247,7 +16331,7 @@ export interface operations {
                     asset_id?: string;
                     /** @description null for a table-level rule */
                     column_name?: string | null;
-                    /** @description Parameters of the rule type, e.g. {"min":0} for range, {"pattern":"^\\d{5}$"} for regex */
+                    /** @description Parameters of the rule type (README, "Data quality"): {"min":0} for range, {"pattern":"isin"} or {"regex":"^\\d{5}$"} for format, {"columns":["a","b"]} for unique, {"max_age":"P1D"} for freshness, {"sql":"balance >= 0"} for custom_sql */
                     definition?: {
                         [key: string]: unknown;
                     };
@@ -15255,9 +16339,13 @@ export interface operations {
                     enabled?: boolean;
                     name?: string;
                     /** @enum {string} */
-                    rule_type?: "not_null" | "unique" | "range" | "regex" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                    rule_type?: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                    /** @description cron expression (UTC): the rule runs on it; null: on demand only */
+                    schedule?: string | null;
                     /** @enum {string} */
                     severity?: "critical" | "high" | "medium" | "low";
+                    /** @description largest tolerated ratio of failing rows (0: none); the not_null tolerated ratio */
+                    threshold?: number;
                 };
             };
         };
@@ -15281,6 +16369,8 @@ export interface operations {
                      *       "rule_type": "not_null",
                      *       "definition": {},
                      *       "severity": "critical",
+                     *       "threshold": 1,
+                     *       "schedule": "x",
                      *       "enabled": true
                      *     }
                      */
@@ -15299,9 +16389,11 @@ export interface operations {
                         id: string;
                         name: string;
                         /** @enum {string} */
-                        rule_type: "not_null" | "unique" | "range" | "regex" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                        rule_type: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
+                        schedule: string | null;
                         /** @enum {string} */
                         severity: "critical" | "high" | "medium" | "low";
+                        threshold: number;
                         /** Format: date-time */
                         updated_at: string;
                         version: number;
@@ -15494,6 +16586,1138 @@ export interface operations {
             };
             /** @description Default Response */
             428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    getDataQualityRulesByIdResults: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                from?: string;
+                /** @description Page size (1-500) */
+                limit?: number;
+                status?: "passed" | "failed" | "not_tested" | "error";
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "rule_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "rule_type": "x",
+                     *           "status": "passed",
+                     *           "complete": true,
+                     *           "rows_checked": 1,
+                     *           "rows_failing": 1,
+                     *           "ratio": 1,
+                     *           "threshold": 1,
+                     *           "observed": {},
+                     *           "samples": [
+                     *             {}
+                     *           ],
+                     *           "error": "x",
+                     *           "duration_ms": 1,
+                     *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "started_at": "2026-01-01T00:00:00.000Z",
+                     *           "finished_at": "2026-01-01T00:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": "x",
+                     *       "trend": {
+                     *         "results": 1,
+                     *         "passed": 1,
+                     *         "failed": 1,
+                     *         "not_tested": 1,
+                     *         "error": 1,
+                     *         "oldest_ratio": 1,
+                     *         "latest_ratio": 1,
+                     *         "direction": "improving"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            /** @description false when the store saw only a sample (a DynamoDB scan limit); a pass on a sample resolves nothing */
+                            complete: boolean;
+                            duration_ms: number;
+                            error: string | null;
+                            /** Format: uuid */
+                            finding_id: string | null;
+                            /** Format: date-time */
+                            finished_at: string;
+                            /** Format: uuid */
+                            id: string;
+                            observed: {
+                                [key: string]: unknown;
+                            };
+                            /** @description rows_failing / rows_checked; null for table-level rules (freshness, row_count) and when nothing was checked */
+                            ratio: number | null;
+                            rows_checked: number;
+                            rows_failing: number;
+                            /** Format: uuid */
+                            rule_id: string;
+                            rule_type: string;
+                            /** Format: uuid */
+                            run_id: string;
+                            /** @description keys and values of failing rows, masked by each column's masking rule */
+                            samples: {
+                                [key: string]: unknown;
+                            }[];
+                            /** Format: date-time */
+                            started_at: string;
+                            /** @enum {string} */
+                            status: "passed" | "failed" | "not_tested" | "error";
+                            threshold: number;
+                        }[];
+                        next_cursor: string | null;
+                        /** @description over the results of this page, oldest to latest */
+                        trend: {
+                            /** @enum {string|null} */
+                            direction: "improving" | "worsening" | "steady" | null;
+                            error: number;
+                            failed: number;
+                            latest_ratio: number | null;
+                            not_tested: number;
+                            oldest_ratio: number | null;
+                            passed: number;
+                            results: number;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postDataQualityRulesByIdRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "status": "queued",
+                     *       "trigger": "x",
+                     *       "requested_by": "x",
+                     *       "scope": {},
+                     *       "rule_ids": [
+                     *         "0190a8d2-7c1e-7000-8000-000000000001"
+                     *       ],
+                     *       "progress": {
+                     *         "done": 1,
+                     *         "total": 1
+                     *       },
+                     *       "counts": {},
+                     *       "error": "x",
+                     *       "duration_ms": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "started_at": "2026-01-01T00:00:00.000Z",
+                     *       "finished_at": "2026-01-01T00:00:00.000Z",
+                     *       "results": [
+                     *         {
+                     *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "rule_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "rule_type": "x",
+                     *           "status": "passed",
+                     *           "complete": true,
+                     *           "rows_checked": 1,
+                     *           "rows_failing": 1,
+                     *           "ratio": 1,
+                     *           "threshold": 1,
+                     *           "observed": {},
+                     *           "samples": [
+                     *             {}
+                     *           ],
+                     *           "error": "x",
+                     *           "duration_ms": 1,
+                     *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "started_at": "2026-01-01T00:00:00.000Z",
+                     *           "finished_at": "2026-01-01T00:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        counts: {
+                            [key: string]: number;
+                        };
+                        /** Format: date-time */
+                        created_at: string;
+                        duration_ms: number | null;
+                        error: string | null;
+                        /** Format: date-time */
+                        finished_at: string | null;
+                        /** Format: uuid */
+                        id: string;
+                        progress: {
+                            done: number;
+                            total: number;
+                        };
+                        requested_by: string;
+                        results?: {
+                            /** @description false when the store saw only a sample (a DynamoDB scan limit); a pass on a sample resolves nothing */
+                            complete: boolean;
+                            duration_ms: number;
+                            error: string | null;
+                            /** Format: uuid */
+                            finding_id: string | null;
+                            /** Format: date-time */
+                            finished_at: string;
+                            /** Format: uuid */
+                            id: string;
+                            observed: {
+                                [key: string]: unknown;
+                            };
+                            /** @description rows_failing / rows_checked; null for table-level rules (freshness, row_count) and when nothing was checked */
+                            ratio: number | null;
+                            rows_checked: number;
+                            rows_failing: number;
+                            /** Format: uuid */
+                            rule_id: string;
+                            rule_type: string;
+                            /** Format: uuid */
+                            run_id: string;
+                            /** @description keys and values of failing rows, masked by each column's masking rule */
+                            samples: {
+                                [key: string]: unknown;
+                            }[];
+                            /** Format: date-time */
+                            started_at: string;
+                            /** @enum {string} */
+                            status: "passed" | "failed" | "not_tested" | "error";
+                            threshold: number;
+                        }[];
+                        rule_ids: string[];
+                        scope: {
+                            [key: string]: unknown;
+                        };
+                        /** Format: date-time */
+                        started_at: string | null;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "complete" | "partial" | "failed";
+                        trigger: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    getDataQualityRuns: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                /** @description Page size (1-500) */
+                limit?: number;
+                status?: "queued" | "running" | "complete" | "partial" | "failed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "status": "queued",
+                     *           "trigger": "x",
+                     *           "requested_by": "x",
+                     *           "scope": {},
+                     *           "rule_ids": [
+                     *             "0190a8d2-7c1e-7000-8000-000000000001"
+                     *           ],
+                     *           "progress": {
+                     *             "done": 1,
+                     *             "total": 1
+                     *           },
+                     *           "counts": {},
+                     *           "error": "x",
+                     *           "duration_ms": 1,
+                     *           "created_at": "2026-01-01T00:00:00.000Z",
+                     *           "started_at": "2026-01-01T00:00:00.000Z",
+                     *           "finished_at": "2026-01-01T00:00:00.000Z",
+                     *           "results": [
+                     *             {
+                     *               "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *               "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *               "rule_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *               "rule_type": "x",
+                     *               "status": "passed",
+                     *               "complete": true,
+                     *               "rows_checked": 1,
+                     *               "rows_failing": 1,
+                     *               "ratio": 1,
+                     *               "threshold": 1,
+                     *               "observed": {},
+                     *               "samples": [
+                     *                 {}
+                     *               ],
+                     *               "error": "x",
+                     *               "duration_ms": 1,
+                     *               "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *               "started_at": "2026-01-01T00:00:00.000Z",
+                     *               "finished_at": "2026-01-01T00:00:00.000Z"
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "next_cursor": "x"
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            counts: {
+                                [key: string]: number;
+                            };
+                            /** Format: date-time */
+                            created_at: string;
+                            duration_ms: number | null;
+                            error: string | null;
+                            /** Format: date-time */
+                            finished_at: string | null;
+                            /** Format: uuid */
+                            id: string;
+                            progress: {
+                                done: number;
+                                total: number;
+                            };
+                            requested_by: string;
+                            results?: {
+                                /** @description false when the store saw only a sample (a DynamoDB scan limit); a pass on a sample resolves nothing */
+                                complete: boolean;
+                                duration_ms: number;
+                                error: string | null;
+                                /** Format: uuid */
+                                finding_id: string | null;
+                                /** Format: date-time */
+                                finished_at: string;
+                                /** Format: uuid */
+                                id: string;
+                                observed: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description rows_failing / rows_checked; null for table-level rules (freshness, row_count) and when nothing was checked */
+                                ratio: number | null;
+                                rows_checked: number;
+                                rows_failing: number;
+                                /** Format: uuid */
+                                rule_id: string;
+                                rule_type: string;
+                                /** Format: uuid */
+                                run_id: string;
+                                /** @description keys and values of failing rows, masked by each column's masking rule */
+                                samples: {
+                                    [key: string]: unknown;
+                                }[];
+                                /** Format: date-time */
+                                started_at: string;
+                                /** @enum {string} */
+                                status: "passed" | "failed" | "not_tested" | "error";
+                                threshold: number;
+                            }[];
+                            rule_ids: string[];
+                            scope: {
+                                [key: string]: unknown;
+                            };
+                            /** Format: date-time */
+                            started_at: string | null;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "complete" | "partial" | "failed";
+                            trigger: string;
+                        }[];
+                        /** @description Pass as `cursor` for the next page; null on the last */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postDataQualityRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "asset_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                 *       "domain": "x"
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: uuid */
+                    asset_id?: string;
+                    domain?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "status": "queued",
+                     *       "trigger": "x",
+                     *       "requested_by": "x",
+                     *       "scope": {},
+                     *       "rule_ids": [
+                     *         "0190a8d2-7c1e-7000-8000-000000000001"
+                     *       ],
+                     *       "progress": {
+                     *         "done": 1,
+                     *         "total": 1
+                     *       },
+                     *       "counts": {},
+                     *       "error": "x",
+                     *       "duration_ms": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "started_at": "2026-01-01T00:00:00.000Z",
+                     *       "finished_at": "2026-01-01T00:00:00.000Z",
+                     *       "results": [
+                     *         {
+                     *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "rule_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "rule_type": "x",
+                     *           "status": "passed",
+                     *           "complete": true,
+                     *           "rows_checked": 1,
+                     *           "rows_failing": 1,
+                     *           "ratio": 1,
+                     *           "threshold": 1,
+                     *           "observed": {},
+                     *           "samples": [
+                     *             {}
+                     *           ],
+                     *           "error": "x",
+                     *           "duration_ms": 1,
+                     *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "started_at": "2026-01-01T00:00:00.000Z",
+                     *           "finished_at": "2026-01-01T00:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        counts: {
+                            [key: string]: number;
+                        };
+                        /** Format: date-time */
+                        created_at: string;
+                        duration_ms: number | null;
+                        error: string | null;
+                        /** Format: date-time */
+                        finished_at: string | null;
+                        /** Format: uuid */
+                        id: string;
+                        progress: {
+                            done: number;
+                            total: number;
+                        };
+                        requested_by: string;
+                        results?: {
+                            /** @description false when the store saw only a sample (a DynamoDB scan limit); a pass on a sample resolves nothing */
+                            complete: boolean;
+                            duration_ms: number;
+                            error: string | null;
+                            /** Format: uuid */
+                            finding_id: string | null;
+                            /** Format: date-time */
+                            finished_at: string;
+                            /** Format: uuid */
+                            id: string;
+                            observed: {
+                                [key: string]: unknown;
+                            };
+                            /** @description rows_failing / rows_checked; null for table-level rules (freshness, row_count) and when nothing was checked */
+                            ratio: number | null;
+                            rows_checked: number;
+                            rows_failing: number;
+                            /** Format: uuid */
+                            rule_id: string;
+                            rule_type: string;
+                            /** Format: uuid */
+                            run_id: string;
+                            /** @description keys and values of failing rows, masked by each column's masking rule */
+                            samples: {
+                                [key: string]: unknown;
+                            }[];
+                            /** Format: date-time */
+                            started_at: string;
+                            /** @enum {string} */
+                            status: "passed" | "failed" | "not_tested" | "error";
+                            threshold: number;
+                        }[];
+                        rule_ids: string[];
+                        scope: {
+                            [key: string]: unknown;
+                        };
+                        /** Format: date-time */
+                        started_at: string | null;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "complete" | "partial" | "failed";
+                        trigger: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    getDataQualityRunsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "status": "queued",
+                     *       "trigger": "x",
+                     *       "requested_by": "x",
+                     *       "scope": {},
+                     *       "rule_ids": [
+                     *         "0190a8d2-7c1e-7000-8000-000000000001"
+                     *       ],
+                     *       "progress": {
+                     *         "done": 1,
+                     *         "total": 1
+                     *       },
+                     *       "counts": {},
+                     *       "error": "x",
+                     *       "duration_ms": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "started_at": "2026-01-01T00:00:00.000Z",
+                     *       "finished_at": "2026-01-01T00:00:00.000Z",
+                     *       "results": [
+                     *         {
+                     *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "rule_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "rule_type": "x",
+                     *           "status": "passed",
+                     *           "complete": true,
+                     *           "rows_checked": 1,
+                     *           "rows_failing": 1,
+                     *           "ratio": 1,
+                     *           "threshold": 1,
+                     *           "observed": {},
+                     *           "samples": [
+                     *             {}
+                     *           ],
+                     *           "error": "x",
+                     *           "duration_ms": 1,
+                     *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "started_at": "2026-01-01T00:00:00.000Z",
+                     *           "finished_at": "2026-01-01T00:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        counts: {
+                            [key: string]: number;
+                        };
+                        /** Format: date-time */
+                        created_at: string;
+                        duration_ms: number | null;
+                        error: string | null;
+                        /** Format: date-time */
+                        finished_at: string | null;
+                        /** Format: uuid */
+                        id: string;
+                        progress: {
+                            done: number;
+                            total: number;
+                        };
+                        requested_by: string;
+                        results?: {
+                            /** @description false when the store saw only a sample (a DynamoDB scan limit); a pass on a sample resolves nothing */
+                            complete: boolean;
+                            duration_ms: number;
+                            error: string | null;
+                            /** Format: uuid */
+                            finding_id: string | null;
+                            /** Format: date-time */
+                            finished_at: string;
+                            /** Format: uuid */
+                            id: string;
+                            observed: {
+                                [key: string]: unknown;
+                            };
+                            /** @description rows_failing / rows_checked; null for table-level rules (freshness, row_count) and when nothing was checked */
+                            ratio: number | null;
+                            rows_checked: number;
+                            rows_failing: number;
+                            /** Format: uuid */
+                            rule_id: string;
+                            rule_type: string;
+                            /** Format: uuid */
+                            run_id: string;
+                            /** @description keys and values of failing rows, masked by each column's masking rule */
+                            samples: {
+                                [key: string]: unknown;
+                            }[];
+                            /** Format: date-time */
+                            started_at: string;
+                            /** @enum {string} */
+                            status: "passed" | "failed" | "not_tested" | "error";
+                            threshold: number;
+                        }[];
+                        rule_ids: string[];
+                        scope: {
+                            [key: string]: unknown;
+                        };
+                        /** Format: date-time */
+                        started_at: string | null;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "complete" | "partial" | "failed";
+                        trigger: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -17400,7 +19624,7 @@ export interface operations {
                 cursor?: string;
                 /** @description inclusive; a date-time or a date */
                 from?: string;
-                kind?: "collection" | "evaluation" | "attestation" | "exception" | "remediation";
+                kind?: "collection" | "evaluation" | "attestation" | "exception" | "remediation" | "data_quality";
                 /** @description Page size (1-500) */
                 limit?: number;
                 /** @description exclusive; a date-time or a date */
@@ -19298,13 +21522,13 @@ export interface operations {
                              */
                             exception_id: string | null;
                             /** Format: uuid */
-                            first_evaluation_id: string;
+                            first_evaluation_id: string | null;
                             /** Format: date-time */
                             first_seen_at: string;
                             /** Format: uuid */
                             id: string;
                             /** Format: uuid */
-                            last_evaluation_id: string;
+                            last_evaluation_id: string | null;
                             /** Format: date-time */
                             last_seen_at: string;
                             msg: string;
@@ -19451,13 +21675,13 @@ export interface operations {
                          */
                         exception_id: string | null;
                         /** Format: uuid */
-                        first_evaluation_id: string;
+                        first_evaluation_id: string | null;
                         /** Format: date-time */
                         first_seen_at: string;
                         /** Format: uuid */
                         id: string;
                         /** Format: uuid */
-                        last_evaluation_id: string;
+                        last_evaluation_id: string | null;
                         /** Format: date-time */
                         last_seen_at: string;
                         msg: string;
