@@ -638,6 +638,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit-log/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-check the audit hash chain and report the first break
+         * @description Every row against its fields and the previous hash. A chain rebuilt after an edit verifies here: compare with the signed checkpoints kept outside the database (POST /v1/integrity/verify).
+         */
+        post: operations["postAuditLogVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/classifications": {
         parameters: {
             query?: never;
@@ -1397,6 +1417,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/integrity/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Write a signed checkpoint of the audit and evidence chain heads now (also done on CUSTOS_CHECKPOINT_SCHEDULE) */
+        post: operations["postIntegrityCheckpoints"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/integrity/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify the audit and evidence chains and compare them with the newest signed checkpoint
+         * @description `status`: ok when both chains are intact and still pass through the checkpointed heads; broken otherwise (`problems` says where); not_tested when there is no checkpoint yet to compare with.
+         */
+        post: operations["postIntegrityVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/masking-rules": {
         parameters: {
             query?: never;
@@ -1494,6 +1551,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/pending-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pending changes (four-eyes), oldest first, with who may approve each
+         * @description Changes that lower protection wait here for a second person; break-glass changes are listed too (status applied, break_glass_reason set).
+         */
+        get: operations["getPendingChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pending-changes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One pending change */
+        get: operations["getPendingChangesById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pending-changes/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a pending change: it is applied now, with its audit row, in one transaction
+         * @description By someone listed in `approvers` who is not the proposer (compared by identity, not key). 409 when it expired, was decided, or the entity changed since it was proposed (then reject it and propose again).
+         */
+        post: operations["postPendingChangesByIdApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pending-changes/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a pending change, saying why
+         * @description By anyone who may approve it (the proposer withdraws instead).
+         */
+        post: operations["postPendingChangesByIdReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pending-changes/{id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw a pending change (its proposer, or an admin) */
+        post: operations["postPendingChangesByIdWithdraw"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/policies": {
         parameters: {
             query?: never;
@@ -1575,7 +1726,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Make a bundle the active one on every instance (also how to roll back) */
+        /**
+         * Propose making a bundle the active one on every instance (also how to roll back)
+         * @description Activation lowers protection as easily as it raises it (a bundle whose violations are always empty clears every finding), so it is a pending change (202) that a second compliance officer or an admin approves (POST /v1/pending-changes/:id/approve); an admin may break glass. Activating the active bundle returns it (200).
+         */
         post: operations["postPolicyBundlesByIdActivate"];
         delete?: never;
         options?: never;
@@ -1748,8 +1902,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Restore the "before" state of every resource the remediation changed, in the background
-         * @description 409 when the action cannot be undone (config_remediation) or the plan never ran. Failed resources are rolled back too if, read now, their change took effect after all.
+         * Propose restoring the "before" state of every resource the remediation changed
+         * @description A rollback undoes a fix in AWS, so it is a pending change (202 with the pending change) until a second compliance officer or an admin approves it (POST /v1/pending-changes/:id/approve); then it runs in the background. An admin may break glass (202 with the remediation, rolling back). 409 when the action cannot be undone (config_remediation) or the plan never ran. Failed resources are rolled back too if, read now, their change took effect after all.
          */
         post: operations["postRemediationsByIdRollback"];
         delete?: never;
@@ -9478,6 +9632,97 @@ export interface operations {
                 };
             };
             /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9779,6 +10024,97 @@ export interface operations {
                         tags: {
                             [key: string]: string;
                         };
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
                         /** Format: date-time */
                         updated_at: string;
                         version: number;
@@ -10268,7 +10604,11 @@ export interface operations {
                      *           "entity": "x",
                      *           "entity_id": "x",
                      *           "client_ip": "x",
-                     *           "request_id": "x"
+                     *           "request_id": "x",
+                     *           "pending_change_id": "x",
+                     *           "break_glass_reason": "x",
+                     *           "prev_hash": "x",
+                     *           "hash": "x"
                      *         }
                      *       ],
                      *       "next_cursor": "x"
@@ -10284,12 +10624,20 @@ export interface operations {
                             actor_subject: string | null;
                             /** Format: date-time */
                             at: string;
+                            /** @description set when an admin applied a protection-lowering change alone (break-glass) */
+                            break_glass_reason: string | null;
                             client_ip: string | null;
                             entity: string;
                             entity_id: string;
+                            /** @description SHA-256 over prev_hash and every field of this row */
+                            hash: string;
                             id: number;
                             new_value: unknown;
                             old_value: unknown;
+                            /** @description the pending change (four-eyes) this entry applies or decides */
+                            pending_change_id: string | null;
+                            /** @description hash of the previous row: the audit log is a hash chain */
+                            prev_hash: string;
                             request_id: string | null;
                             role: string;
                         }[];
@@ -10399,7 +10747,11 @@ export interface operations {
                      *       "entity": "x",
                      *       "entity_id": "x",
                      *       "client_ip": "x",
-                     *       "request_id": "x"
+                     *       "request_id": "x",
+                     *       "pending_change_id": "x",
+                     *       "break_glass_reason": "x",
+                     *       "prev_hash": "x",
+                     *       "hash": "x"
                      *     }
                      */
                     "application/json": {
@@ -10411,12 +10763,20 @@ export interface operations {
                         actor_subject: string | null;
                         /** Format: date-time */
                         at: string;
+                        /** @description set when an admin applied a protection-lowering change alone (break-glass) */
+                        break_glass_reason: string | null;
                         client_ip: string | null;
                         entity: string;
                         entity_id: string;
+                        /** @description SHA-256 over prev_hash and every field of this row */
+                        hash: string;
                         id: number;
                         new_value: unknown;
                         old_value: unknown;
+                        /** @description the pending change (four-eyes) this entry applies or decides */
+                        pending_change_id: string | null;
+                        /** @description hash of the previous row: the audit log is a hash chain */
+                        prev_hash: string;
                         request_id: string | null;
                         role: string;
                     };
@@ -10493,6 +10853,93 @@ export interface operations {
             };
             /** @description Default Response */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postAuditLogVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "ok": true,
+                     *       "rows": 1,
+                     *       "head": "x",
+                     *       "last_id": 1,
+                     *       "first_break": {
+                     *         "id": 1,
+                     *         "problem": "x"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        first_break?: {
+                            id: number;
+                            problem: string;
+                        };
+                        head: string;
+                        last_id: number;
+                        ok: boolean;
+                        rows: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -18916,6 +19363,97 @@ export interface operations {
                 };
             };
             /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -19624,7 +20162,7 @@ export interface operations {
                 cursor?: string;
                 /** @description inclusive; a date-time or a date */
                 from?: string;
-                kind?: "collection" | "evaluation" | "attestation" | "exception" | "remediation" | "data_quality";
+                kind?: "collection" | "evaluation" | "attestation" | "exception" | "remediation" | "data_quality" | "change";
                 /** @description Page size (1-500) */
                 limit?: number;
                 /** @description exclusive; a date-time or a date */
@@ -21793,6 +22331,242 @@ export interface operations {
             };
         };
     };
+    postIntegrityCheckpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "at": "2026-01-01T00:00:00.000Z",
+                     *       "key_id": "x",
+                     *       "audit": {
+                     *         "last_id": 1,
+                     *         "hash": "x"
+                     *       },
+                     *       "evidence": {
+                     *         "last_seq": 1,
+                     *         "hash": "x"
+                     *       },
+                     *       "store": "x"
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: date-time */
+                        at: string;
+                        audit: {
+                            hash: string;
+                            last_id: number;
+                        };
+                        evidence: {
+                            hash: string;
+                            last_seq: number;
+                        };
+                        key_id: string;
+                        store: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postIntegrityVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "audit": {
+                     *         "ok": true,
+                     *         "rows": 1,
+                     *         "head": "x",
+                     *         "first_break": {
+                     *           "id": 1,
+                     *           "problem": "x"
+                     *         }
+                     *       },
+                     *       "evidence": {
+                     *         "ok": true,
+                     *         "items": 1,
+                     *         "head": "x",
+                     *         "first_break": {
+                     *           "seq": 1,
+                     *           "id": "x",
+                     *           "problem": "x"
+                     *         }
+                     *       },
+                     *       "checkpoint": {
+                     *         "at": "2026-01-01T00:00:00.000Z",
+                     *         "key_id": "x",
+                     *         "audit": {
+                     *           "last_id": 1,
+                     *           "hash": "x"
+                     *         },
+                     *         "evidence": {
+                     *           "last_seq": 1,
+                     *           "hash": "x"
+                     *         },
+                     *         "store": "x"
+                     *       },
+                     *       "problems": [
+                     *         "x"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        audit: {
+                            first_break?: {
+                                id: number;
+                                problem: string;
+                            };
+                            head: string;
+                            ok: boolean;
+                            rows: number;
+                        };
+                        checkpoint: {
+                            /** Format: date-time */
+                            at: string;
+                            audit: {
+                                hash: string;
+                                last_id: number;
+                            };
+                            evidence: {
+                                hash: string;
+                                last_seq: number;
+                            };
+                            key_id: string;
+                            store: string;
+                        } | null;
+                        evidence: {
+                            first_break?: {
+                                id: string;
+                                problem: string;
+                                seq: number;
+                            };
+                            head: string;
+                            items: number;
+                            ok: boolean;
+                        };
+                        problems: string[];
+                        status: "ok" | "broken" | "not_tested";
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
     getMaskingRules: {
         parameters: {
             query?: {
@@ -22565,6 +23339,97 @@ export interface operations {
                 };
             };
             /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23162,6 +24027,1155 @@ export interface operations {
             };
             /** @description Default Response */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    getPendingChanges: {
+        parameters: {
+            query?: {
+                /** @description true: only break-glass changes */
+                break_glass?: boolean;
+                /** @description true: only those the caller may approve now */
+                can_approve?: boolean;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                entity?: string;
+                entity_id?: string;
+                kind?: string;
+                /** @description Page size (1-500) */
+                limit?: number;
+                proposer_subject?: string;
+                status?: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "kind": "x",
+                     *           "entity": "x",
+                     *           "entity_id": "x",
+                     *           "base_version": 1,
+                     *           "summary": "x",
+                     *           "reasons": [
+                     *             "x"
+                     *           ],
+                     *           "status": "pending",
+                     *           "approvers": {
+                     *             "roles": [
+                     *               "admin"
+                     *             ],
+                     *             "subjects": [
+                     *               "x"
+                     *             ],
+                     *             "never": "x"
+                     *           },
+                     *           "can_approve": true,
+                     *           "proposed_by": "x",
+                     *           "proposer_subject": "x",
+                     *           "proposer_role": "x",
+                     *           "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *           "expires_at": "2026-01-01T00:00:00.000Z",
+                     *           "break_glass_reason": "x",
+                     *           "decided_by": "x",
+                     *           "decider_subject": "x",
+                     *           "decided_at": "2026-01-01T00:00:00.000Z",
+                     *           "decision_note": "x",
+                     *           "version": 1,
+                     *           "created_at": "2026-01-01T00:00:00.000Z",
+                     *           "updated_at": "2026-01-01T00:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": "x"
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            approvers: {
+                                /** @description the proposer: never approves their own change */
+                                never: string;
+                                /** @description people with one of these roles may approve */
+                                roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                                /** @description and these identities (e.g. the owner and steward of the domain) */
+                                subjects: string[];
+                            };
+                            /** @description the version of the entity the change was made from; approval applies only to that version */
+                            base_version: number | null;
+                            /** @description set when an admin applied it alone (break-glass) */
+                            break_glass_reason: string | null;
+                            /** @description whether the caller may approve it now */
+                            can_approve: boolean;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            decided_at: string | null;
+                            decided_by: string | null;
+                            decider_subject: string | null;
+                            decision_note: string | null;
+                            entity: string;
+                            entity_id: string;
+                            /** Format: date-time */
+                            expires_at: string;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                            kind: string;
+                            /** @description the change as requested */
+                            payload: unknown;
+                            /** Format: date-time */
+                            proposed_at: string;
+                            proposed_by: string;
+                            proposer_role: string;
+                            proposer_subject: string;
+                            /** @description why the change lowers protection */
+                            reasons: string[];
+                            /** @enum {string} */
+                            status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                            summary: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                            version: number;
+                        }[];
+                        /** @description Pass as `cursor` for the next page; null on the last */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    getPendingChangesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postPendingChangesByIdApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "note": "x"
+                 *     }
+                 */
+                "application/json": {
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postPendingChangesByIdReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "note": "x"
+                 *     }
+                 */
+                "application/json": {
+                    note: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postPendingChangesByIdWithdraw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "note": "x"
+                 *     }
+                 */
+                "application/json": {
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -24152,6 +26166,97 @@ export interface operations {
                 };
             };
             /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -24557,6 +26662,97 @@ export interface operations {
                         kind: "pipeline" | "user" | "service";
                         name: string;
                         team: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
                         /** Format: date-time */
                         updated_at: string;
                         version: number;
@@ -25076,6 +27272,97 @@ export interface operations {
                         kind: "pipeline" | "user" | "service";
                         name: string;
                         team: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
                         /** Format: date-time */
                         updated_at: string;
                         version: number;
@@ -27122,6 +29409,51 @@ export interface operations {
                         }[];
                         /** @enum {string} */
                         trigger: "api" | "auto";
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    } | {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
                         /** Format: date-time */
                         updated_at: string;
                         version: number;

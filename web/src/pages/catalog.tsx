@@ -37,8 +37,11 @@ export function Catalog({ me }: { me: Me }) {
       body: { classification },
       headers: { 'if-match': selected.etag },
     });
-    if (data) {
-      setSelected({ asset: data, etag: response.headers.get('etag') ?? '' });
+    if (data && response.status === 202) {
+      // Lowering protection is a pending change: it applies only once a second person approves.
+      setMessage({ kind: 'ok', text: `${column} → ${classification} lowers protection: it waits for a second person's approval (pending change ${(data as { id: string }).id})` });
+    } else if (data) {
+      setSelected({ asset: data as typeof selected.asset, etag: response.headers.get('etag') ?? '' });
       setMessage({ kind: 'ok', text: `${column} is now ${classification}` });
     } else if (response.status === 412) {
       setMessage({ kind: 'alert', text: `Someone else changed this asset: ${problemText(error)}`, reload: true });
