@@ -63,7 +63,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Up to 1000 decisions in one call (503 rather than a partial answer when the engine or log is unavailable) */
+        /**
+         * Up to 1000 decisions in one call (503 rather than a partial answer when the engine or log is unavailable)
+         * @description At most 10000 column checks in all (a check without columns counts every column of its table): 400 naming the check beyond the bound.
+         */
         post: operations["postAccessDecisionsBatch"];
         delete?: never;
         options?: never;
@@ -2250,6 +2253,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2273,6 +2278,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2296,6 +2303,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2319,6 +2328,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2457,6 +2468,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2480,6 +2493,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2503,6 +2518,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2526,6 +2543,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2549,6 +2568,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2656,6 +2677,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2679,6 +2702,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2702,6 +2727,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2725,6 +2752,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2933,6 +2962,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2956,6 +2987,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -2979,6 +3012,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3171,6 +3206,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3194,6 +3231,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3217,6 +3256,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3240,6 +3281,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3437,6 +3480,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3460,6 +3505,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3483,6 +3530,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3506,6 +3555,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3529,6 +3580,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3732,6 +3785,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3755,6 +3810,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3778,6 +3835,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3801,6 +3860,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3824,6 +3885,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -3847,6 +3910,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4029,6 +4094,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4052,6 +4119,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4075,6 +4144,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4098,6 +4169,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4231,6 +4304,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4254,6 +4329,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4277,6 +4354,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4453,6 +4532,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4476,6 +4557,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4499,6 +4582,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4522,6 +4607,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4545,6 +4632,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4664,6 +4753,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4687,6 +4778,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4710,6 +4803,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4733,6 +4828,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4863,6 +4960,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4886,6 +4985,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4909,6 +5010,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4932,6 +5035,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4955,6 +5060,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -4978,6 +5085,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5108,6 +5217,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5131,6 +5242,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5154,6 +5267,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5177,6 +5292,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5200,6 +5317,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5223,6 +5342,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5353,6 +5474,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5376,6 +5499,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5399,6 +5524,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5422,6 +5549,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5445,6 +5574,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5468,6 +5599,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5602,6 +5735,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5625,6 +5760,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5648,6 +5785,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5763,6 +5902,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5786,6 +5927,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5809,6 +5952,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5832,6 +5977,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5961,6 +6108,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -5984,6 +6133,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6007,6 +6158,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6030,6 +6183,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6053,6 +6208,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6179,6 +6336,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6202,6 +6361,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6225,6 +6386,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6248,6 +6411,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6326,6 +6491,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6349,6 +6516,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6491,6 +6660,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6514,6 +6685,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6537,6 +6710,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6739,6 +6914,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6762,6 +6939,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6785,6 +6964,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6808,6 +6989,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6831,6 +7014,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6854,6 +7039,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -6987,6 +7174,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7010,6 +7199,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7033,6 +7224,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7056,6 +7249,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7099,6 +7294,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7122,6 +7319,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7145,6 +7344,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7168,6 +7369,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7191,6 +7394,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7214,6 +7419,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7420,6 +7627,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7443,6 +7652,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7466,6 +7677,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7489,6 +7702,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7512,6 +7727,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7535,6 +7752,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7558,6 +7777,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7581,6 +7802,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7604,6 +7827,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7669,6 +7894,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7692,6 +7919,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7715,6 +7944,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7738,6 +7969,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7800,6 +8033,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7823,6 +8058,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7846,6 +8083,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7869,6 +8108,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7976,6 +8217,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -7999,6 +8242,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8022,6 +8267,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8139,6 +8386,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8162,6 +8411,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8185,6 +8436,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8208,6 +8461,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8300,6 +8555,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8323,6 +8580,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8346,6 +8605,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8369,6 +8630,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8412,6 +8675,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8435,6 +8700,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8458,6 +8725,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8481,6 +8750,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8504,6 +8775,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8616,6 +8889,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8639,6 +8914,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8662,6 +8939,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8685,6 +8964,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8708,6 +8989,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8831,6 +9114,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8854,6 +9139,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -8877,6 +9164,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9031,6 +9320,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9054,6 +9345,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9077,6 +9370,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9100,6 +9395,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9123,6 +9420,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9146,6 +9445,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9254,6 +9555,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9277,6 +9580,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9300,6 +9605,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9323,6 +9630,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9366,6 +9675,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9389,6 +9700,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9412,6 +9725,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9435,6 +9750,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9458,6 +9775,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9481,6 +9800,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9730,6 +10051,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9753,6 +10076,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9776,6 +10101,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9799,6 +10126,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9822,6 +10151,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9845,6 +10176,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9868,6 +10201,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9891,6 +10226,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -9914,6 +10251,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10129,6 +10468,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10152,6 +10493,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10175,6 +10518,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10198,6 +10543,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10221,6 +10568,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10244,6 +10593,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10267,6 +10618,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10358,6 +10711,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10381,6 +10736,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10404,6 +10761,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10427,6 +10786,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10473,6 +10834,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10496,6 +10859,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10519,6 +10884,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10542,6 +10909,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10654,6 +11023,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10677,6 +11048,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10700,6 +11073,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10790,6 +11165,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10813,6 +11190,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10836,6 +11215,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10859,6 +11240,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10923,6 +11306,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -10946,6 +11331,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11033,6 +11420,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11056,6 +11445,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11079,6 +11470,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11171,6 +11564,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11194,6 +11589,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11217,6 +11614,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11240,6 +11639,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11263,6 +11664,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11286,6 +11689,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11366,6 +11771,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11389,6 +11796,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11412,6 +11821,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11435,6 +11846,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11478,6 +11891,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11501,6 +11916,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11524,6 +11941,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11547,6 +11966,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11570,6 +11991,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11593,6 +12016,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11689,6 +12114,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11712,6 +12139,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11735,6 +12164,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11758,6 +12189,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11781,6 +12214,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11804,6 +12239,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11827,6 +12264,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11850,6 +12289,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11873,6 +12314,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -11989,6 +12432,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12012,6 +12457,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12035,6 +12482,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12229,6 +12678,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12252,6 +12703,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12275,6 +12728,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12298,6 +12753,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12321,6 +12778,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12444,6 +12903,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12467,6 +12928,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12490,6 +12953,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12513,6 +12978,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12589,6 +13056,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12612,6 +13081,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12635,6 +13106,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12658,6 +13131,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12737,6 +13212,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12760,6 +13237,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12783,6 +13262,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12806,6 +13287,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12912,6 +13395,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12935,6 +13420,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -12958,6 +13445,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13080,6 +13569,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13103,6 +13594,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13126,6 +13619,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13149,6 +13644,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13172,6 +13669,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13195,6 +13694,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13290,6 +13791,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13313,6 +13816,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13336,6 +13841,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13359,6 +13866,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13402,6 +13911,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13425,6 +13936,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13448,6 +13961,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13471,6 +13986,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13494,6 +14011,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13517,6 +14036,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13643,6 +14164,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13666,6 +14189,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13689,6 +14214,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13712,6 +14239,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13735,6 +14264,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13758,6 +14289,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13781,6 +14314,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13804,6 +14339,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13827,6 +14364,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -13996,6 +14535,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14019,6 +14560,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14042,6 +14585,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14212,6 +14757,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14235,6 +14782,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14258,6 +14807,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14281,6 +14832,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14387,6 +14940,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14410,6 +14965,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14433,6 +14990,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14456,6 +15015,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14583,6 +15144,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14606,6 +15169,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14629,6 +15194,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14652,6 +15219,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14675,6 +15244,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14698,6 +15269,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14812,6 +15385,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14835,6 +15410,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14858,6 +15435,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -14881,6 +15460,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15008,6 +15589,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15031,6 +15614,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15054,6 +15639,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15077,6 +15664,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15168,6 +15757,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15191,6 +15782,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15214,6 +15807,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15312,6 +15907,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15335,6 +15932,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15358,6 +15957,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15381,6 +15982,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15404,6 +16007,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15427,6 +16032,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15510,6 +16117,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15533,6 +16142,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15556,6 +16167,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15579,6 +16192,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15622,6 +16237,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15645,6 +16262,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15668,6 +16287,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15691,6 +16312,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15714,6 +16337,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15737,6 +16362,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15839,6 +16466,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15862,6 +16491,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15885,6 +16516,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15908,6 +16541,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15931,6 +16566,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15954,6 +16591,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -15977,6 +16616,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16000,6 +16641,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16023,6 +16666,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16126,6 +16771,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16149,6 +16796,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16172,6 +16821,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16294,6 +16945,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16317,6 +16970,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16340,6 +16995,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16363,6 +17020,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16386,6 +17045,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16409,6 +17070,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16502,6 +17165,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16525,6 +17190,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16548,6 +17215,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16571,6 +17240,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16614,6 +17285,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16637,6 +17310,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16660,6 +17335,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16683,6 +17360,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16706,6 +17385,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16729,6 +17410,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16855,6 +17538,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16878,6 +17563,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16901,6 +17588,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16924,6 +17613,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16947,6 +17638,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16970,6 +17663,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -16993,6 +17688,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17016,6 +17713,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17039,6 +17738,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17177,6 +17878,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17200,6 +17903,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17223,6 +17928,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17246,6 +17953,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17400,6 +18109,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17423,6 +18134,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17446,6 +18159,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17469,6 +18184,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17492,6 +18209,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17654,6 +18373,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17677,6 +18398,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17700,6 +18423,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17861,6 +18586,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17884,6 +18611,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17907,6 +18636,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17930,6 +18661,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -17953,6 +18686,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18102,6 +18837,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18125,6 +18862,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18148,6 +18887,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18171,6 +18912,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18266,6 +19009,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18289,6 +19034,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18312,6 +19059,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18382,6 +19131,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18405,6 +19156,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18428,6 +19181,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18451,6 +19206,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18474,6 +19231,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18550,6 +19309,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18573,6 +19334,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18596,6 +19359,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18619,6 +19384,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18709,6 +19476,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18732,6 +19501,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18755,6 +19526,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18849,6 +19622,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18872,6 +19647,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18895,6 +19672,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18918,6 +19697,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18941,6 +19722,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -18964,6 +19747,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19045,6 +19830,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19068,6 +19855,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19091,6 +19880,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19114,6 +19905,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19157,6 +19950,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19180,6 +19975,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19203,6 +20000,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19226,6 +20025,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19249,6 +20050,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19272,6 +20075,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19461,6 +20266,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19484,6 +20291,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19507,6 +20316,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19530,6 +20341,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19553,6 +20366,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19576,6 +20391,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19599,6 +20416,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19622,6 +20441,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19645,6 +20466,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19753,6 +20576,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19776,6 +20601,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19799,6 +20626,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19904,6 +20733,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19927,6 +20758,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19950,6 +20783,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -19973,6 +20808,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20068,6 +20905,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20091,6 +20930,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20114,6 +20955,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20137,6 +20980,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20231,6 +21076,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20254,6 +21101,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20277,6 +21126,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20353,6 +21204,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20376,6 +21229,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20399,6 +21254,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20422,6 +21279,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20472,6 +21331,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20495,6 +21356,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20518,6 +21381,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20574,6 +21439,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20597,6 +21464,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20661,6 +21530,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20684,6 +21555,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20804,6 +21677,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20827,6 +21702,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20850,6 +21727,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -20988,6 +21867,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21011,6 +21892,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21034,6 +21917,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21057,6 +21942,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21080,6 +21967,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21103,6 +21992,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21206,6 +22097,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21229,6 +22122,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21252,6 +22147,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21275,6 +22172,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21389,6 +22288,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21412,6 +22313,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21435,6 +22338,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21458,6 +22363,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21481,6 +22388,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21504,6 +22413,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21618,6 +22529,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21641,6 +22554,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21664,6 +22579,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21687,6 +22604,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21710,6 +22629,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21733,6 +22654,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21847,6 +22770,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21870,6 +22795,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21893,6 +22820,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21916,6 +22845,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21939,6 +22870,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -21962,6 +22895,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22095,6 +23030,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22118,6 +23055,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22141,6 +23080,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22245,6 +23186,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22268,6 +23211,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22291,6 +23236,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22314,6 +23261,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22385,6 +23334,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22408,6 +23359,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22527,6 +23480,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22550,6 +23505,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22645,6 +23602,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22668,6 +23627,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22691,6 +23652,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22801,6 +23764,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22824,6 +23789,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22847,6 +23814,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22870,6 +23839,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22893,6 +23864,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -22916,6 +23889,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23005,6 +23980,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23028,6 +24005,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23051,6 +24030,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23074,6 +24055,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23117,6 +24100,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23140,6 +24125,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23163,6 +24150,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23186,6 +24175,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23209,6 +24200,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23232,6 +24225,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23437,6 +24432,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23460,6 +24457,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23483,6 +24482,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23506,6 +24507,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23529,6 +24532,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23552,6 +24557,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23575,6 +24582,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23598,6 +24607,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23621,6 +24632,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23684,6 +24697,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23707,6 +24722,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23730,6 +24747,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23753,6 +24772,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23879,6 +24900,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23902,6 +24925,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -23925,6 +24950,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24010,6 +25037,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24033,6 +25062,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24181,6 +25212,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24204,6 +25237,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24227,6 +25262,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24354,6 +25391,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24377,6 +25416,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24400,6 +25441,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24423,6 +25466,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24561,6 +25606,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24584,6 +25631,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24607,6 +25656,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24630,6 +25681,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24653,6 +25706,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24676,6 +25731,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24814,6 +25871,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24837,6 +25896,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24860,6 +25921,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24883,6 +25946,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24906,6 +25971,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -24929,6 +25996,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25067,6 +26136,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25090,6 +26161,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25113,6 +26186,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25136,6 +26211,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25159,6 +26236,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25182,6 +26261,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25272,6 +26353,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25295,6 +26378,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25318,6 +26403,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25341,6 +26428,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25418,6 +26507,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25441,6 +26532,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25464,6 +26557,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25487,6 +26582,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25510,6 +26607,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25601,6 +26700,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25624,6 +26725,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25647,6 +26750,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25828,6 +26933,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25851,6 +26958,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25874,6 +26983,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25897,6 +27008,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -25920,6 +27033,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26027,6 +27142,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26050,6 +27167,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26073,6 +27192,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26096,6 +27217,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26264,6 +27387,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26287,6 +27412,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26310,6 +27437,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26333,6 +27462,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26378,6 +27509,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26401,6 +27534,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26424,6 +27559,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26447,6 +27584,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26537,6 +27676,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26560,6 +27701,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26583,6 +27726,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26767,6 +27912,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26790,6 +27937,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26813,6 +27962,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26836,6 +27987,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26859,6 +28012,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26882,6 +28037,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26962,6 +28119,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -26985,6 +28144,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27008,6 +28169,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27031,6 +28194,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27074,6 +28239,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27097,6 +28264,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27120,6 +28289,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27143,6 +28314,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27166,6 +28339,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27189,6 +28364,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27377,6 +28554,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27400,6 +28579,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27423,6 +28604,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27446,6 +28629,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27469,6 +28654,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27492,6 +28679,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27515,6 +28704,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27538,6 +28729,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27561,6 +28754,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27642,6 +28837,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27665,6 +28862,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27688,6 +28887,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27791,6 +28992,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27814,6 +29017,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -27837,6 +29042,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28080,6 +29287,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28103,6 +29312,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28126,6 +29337,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28149,6 +29362,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28172,6 +29387,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28195,6 +29412,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28218,6 +29437,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28432,6 +29653,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28455,6 +29678,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28478,6 +29703,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28501,6 +29728,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28726,6 +29955,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28749,6 +29980,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28772,6 +30005,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28795,6 +30030,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28818,6 +30055,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -28841,6 +30080,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29060,6 +30301,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29083,6 +30326,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29106,6 +30351,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29129,6 +30376,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29152,6 +30401,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29175,6 +30426,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29198,6 +30451,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29468,6 +30723,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29491,6 +30748,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29514,6 +30773,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29537,6 +30798,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29560,6 +30823,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29583,6 +30848,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29677,6 +30944,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29700,6 +30969,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29723,6 +30994,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29826,6 +31099,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29849,6 +31124,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29872,6 +31149,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29895,6 +31174,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29918,6 +31199,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -29941,6 +31224,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30028,6 +31313,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30051,6 +31338,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30074,6 +31363,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30097,6 +31388,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30140,6 +31433,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30163,6 +31458,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30186,6 +31483,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30209,6 +31508,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30232,6 +31533,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30255,6 +31558,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30362,6 +31667,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30385,6 +31692,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30408,6 +31717,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30431,6 +31742,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30454,6 +31767,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30477,6 +31792,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30500,6 +31817,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30523,6 +31842,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30546,6 +31867,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30629,6 +31952,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30652,6 +31977,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30675,6 +32002,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30761,6 +32090,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30784,6 +32115,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30807,6 +32140,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30830,6 +32165,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30873,6 +32210,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30896,6 +32235,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30919,6 +32260,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -30942,6 +32285,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31011,6 +32356,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31102,6 +32449,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31125,6 +32474,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31148,6 +32499,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31247,6 +32600,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31270,6 +32625,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31293,6 +32650,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31316,6 +32675,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31339,6 +32700,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31362,6 +32725,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31445,6 +32810,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31468,6 +32835,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31491,6 +32860,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31514,6 +32885,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31557,6 +32930,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31580,6 +32955,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31603,6 +32980,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31626,6 +33005,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31649,6 +33030,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31672,6 +33055,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31775,6 +33160,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31798,6 +33185,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31821,6 +33210,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31844,6 +33235,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31867,6 +33260,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31890,6 +33285,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31913,6 +33310,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31936,6 +33335,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
@@ -31959,6 +33360,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
                         errors?: {
                             /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
                             field: string;
