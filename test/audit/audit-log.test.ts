@@ -61,7 +61,7 @@ t.test('the audit log cannot be changed: no route, and the database refuses', as
   const [entry] = await api.app.db('audit_log').orderBy('id').limit(1);
   t.ok(entry);
   for (const method of ['PUT', 'PATCH', 'DELETE']) {
-    t.equal((await api.call(method, `/v1/audit-log/${entry.id}`, { body: method === 'DELETE' ? undefined : {} })).status, 404);
+    t.equal((await api.call(method, `/v1/audit-log/${entry.id}`, { body: method === 'DELETE' ? undefined : {} })).status, 405, `${method} on the audit log is not a route (405, the path exists for GET only)`);
   }
   await t.rejects(api.app.db('audit_log').where({ id: entry.id }).update({ actor: 'mallory' }), /append-only: UPDATE refused/);
   await t.rejects(api.app.db('audit_log').where({ id: entry.id }).delete(), /append-only: DELETE refused/);
