@@ -267,7 +267,7 @@ t.test('data quality rules hold their asset and columns', async (t) => {
 
   // A table-level rule holds the asset as well.
   t.equal((await api.call('DELETE', `/v1/data-quality-rules/${rule.id}`, { as: 'steward' })).status, 204);
-  const tableRule = await create(api, '/v1/data-quality-rules', { asset_id: asset.id, name: 'fresh', rule_type: 'freshness', definition: { max_age_hours: 24 }, severity: 'medium' }, 'steward');
+  const tableRule = await create(api, '/v1/data-quality-rules', { asset_id: asset.id, name: 'not-empty', rule_type: 'row_count', definition: { min: 1 }, severity: 'medium' }, 'steward');
   t.equal((await api.call('DELETE', `/v1/assets/${asset.id}`, { as: 'steward' })).status, 409);
   t.equal((await api.call('DELETE', `/v1/data-quality-rules/${tableRule.id}`, { as: 'steward' })).status, 204);
 
