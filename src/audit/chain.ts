@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { canonicalJson, GENESIS, sha256 } from '../evidence/chain.js';
+import type { AuditEntry } from './repository.js';
 
 /**
  * The audit log is a hash chain like the evidence chain (src/evidence/chain.ts): each row's hash
@@ -8,29 +9,25 @@ import { canonicalJson, GENESIS, sha256 } from '../evidence/chain.js';
  * head kept outside the database (src/integrity/).
  */
 
-/** The fields a row's hash covers, in their stored form (JSON values as JSONB returns them). */
-export interface AuditHashFields {
-  at: string;
-  actor: string;
-  actor_key_id: string | null;
-  actor_subject: string | null;
-  role: string;
-  action: string;
-  entity: string;
-  entity_id: string;
-  old_value: unknown;
-  new_value: unknown;
-  client_ip: string | null;
-  request_id: string | null;
-  pending_change_id: string | null;
-  break_glass_reason: string | null;
-}
+/**
+ * The fields a row's hash covers, in their stored form (JSON values as JSONB returns them): every
+ * column of the row except its id and the chain columns themselves. Derived from the row type so a
+ * column added later is covered unless it is named here as deliberately left out.
+ */
+export type AuditHashFields = Omit<AuditEntry, 'id'>;
+
+/**
+ * Columns added after rows were already chained are hashed only when set, so the rows written before
+ * them (where they are null) keep their hashes and the chain needs no rewrite (a rewrite would break
+ * every checkpoint kept outside the database).
+ */
+const ADDED_LATER = ['actor_email'] as const;
 
 export function auditHash(prev: string, row: AuditHashFields): string {
   const { at, actor, actor_key_id, actor_subject, role, action, entity, entity_id, old_value, new_value, client_ip, request_id, pending_change_id, break_glass_reason } = row;
-  return sha256(
-    `${prev}\n${canonicalJson({ at: new Date(at).toISOString(), actor, actor_key_id, actor_subject, role, action, entity, entity_id, old_value, new_value, client_ip, request_id, pending_change_id, break_glass_reason })}`,
-  );
+  const fields: Record<string, unknown> = { at: new Date(at).toISOString(), actor, actor_key_id, actor_subject, role, action, entity, entity_id, old_value, new_value, client_ip, request_id, pending_change_id, break_glass_reason };
+  for (const column of ADDED_LATER) if (row[column] != null) fields[column] = row[column];
+  return sha256(`${prev}\n${canonicalJson(fields)}`);
 }
 
 /** Takes the chain's lock for the rest of the transaction and returns the hash to link to. */

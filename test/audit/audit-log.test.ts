@@ -1,4 +1,6 @@
 import t from 'tap';
+import { recordAudit } from '../../src/audit/repository.js';
+import { createKnex } from '../../src/db/database.js';
 import { create, testApp } from '../helpers/app.js';
 
 t.test('every mutation writes who, what, before and after, in the same transaction', async (t) => {
@@ -81,4 +83,20 @@ t.test('filters and pagination', async (t) => {
   const future = await api.call('GET', '/v1/audit-log?from=2999-01-01T00:00:00Z');
   t.same(future.body.items, []);
   t.equal((await api.call('GET', '/v1/audit-log?from=yesterday')).status, 400);
+});
+
+t.test('the hash covers every column: who signed in (actor_email) cannot be edited unseen', async (t) => {
+  const api = await testApp(t);
+  const context = { actor: 'console-user', actorKeyId: null, subject: 'oidc:alice', role: 'steward' as const, email: 'alice@bank.example' };
+  await api.app.db.transaction((trx) => recordAudit(trx, context, { action: 'create', entity: 'domains', entityId: 'x' }));
+  await api.call('POST', '/v1/domains', { as: 'steward', body: { name: 'Client', owner: 'o@bank.example', steward: 's@bank.example', review_frequency: 'annual' } });
+  t.match((await api.call('POST', '/v1/audit-log/verify', { as: 'auditor' })).body, { ok: true }, 'rows with and without an email verify');
+
+  // The database owner sets the trigger aside and changes only the email, leaving the hashes alone.
+  const owner = createKnex(api.databaseUrl);
+  t.teardown(() => owner.destroy());
+  await owner.raw('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_or_delete');
+  await owner('audit_log').where({ actor_email: 'alice@bank.example' }).update({ actor_email: 'bob@bank.example' });
+  await owner.raw('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_or_delete');
+  t.match((await api.call('POST', '/v1/audit-log/verify', { as: 'auditor' })).body, { ok: false, first_break: { problem: /edited/ } });
 });

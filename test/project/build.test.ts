@@ -8,7 +8,7 @@ import { tempDir } from '../helpers/app.js';
 // unchanged checkout starts from what is built (it used to recompile for ~16 s on every start).
 t.test('the build runs once, and again only when a source changes', async (t) => {
   const dir = await tempDir('custos-build-');
-  for (const entry of ['src', 'migrations', 'scripts/build-if-changed.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json']) {
+  for (const entry of ['src', 'migrations', 'web', 'scripts/build-if-changed.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json']) {
     await fs.cp(entry, path.join(dir, entry), { recursive: true });
   }
   await fs.symlink(path.resolve('node_modules'), path.join(dir, 'node_modules'));
