@@ -101,9 +101,13 @@ t.test('embedded PostgreSQL: demo data, clean stop on SIGTERM, data survives a r
   const key = (await fs.readFile(path.join(dataDir, 'admin-key'), 'utf8')).trim();
   const banner = first.stderr().slice(first.stderr().indexOf('Custos created the first admin API key'));
   t.match(banner, `Custos created the first admin API key (shown once; also in ${path.join(dataDir, 'admin-key')}): ${key}\nCustos is listening on ${base}\n`, 'the key, once listening');
-  t.match(banner, `  API       ${base}/v1\n  API docs  ${base}/docs\n  console   ${base}/\nNext: `, 'with the URLs and what to do next');
+  t.match(banner, `  API       ${base}/v1\n  API docs  ${base}/docs\n  console   ${base}/\n`, 'with the URLs');
+  t.match(banner, new RegExp(`\\n  sign in   ${base}/\\S+ .*no IdP is configured\\)\\nNext: `), 'a one-time sign-in link for the demo, then what to do next');
   const root = await fetch(`${base}/`, { redirect: 'manual' });
-  t.same([root.status, root.headers.get('location')], [302, '/docs'], 'GET / leads to the docs');
+  // The console when it is built (dist/web); otherwise one line saying how to build it.
+  const page = await root.text();
+  if (existsSync(path.resolve('dist/web/index.html'))) t.same([root.status, /<html/i.test(page)], [200, true], 'GET / is the console');
+  else t.same([root.status, page], [503, 'The web console is not built: run `npm run build` (the API docs are at /docs).\n'], 'GET / says how to build the console');
 
   // A second instance on the same data directory stops with one line naming the cause.
   const second = run({ ...env, PORT: String(await freePort()) });

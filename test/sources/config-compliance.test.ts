@@ -12,8 +12,10 @@ import {
 } from '@aws-sdk/client-config-service';
 import { DescribeKeyCommand, GetKeyRotationStatusCommand, KMSClient, ListKeysCommand, UnsupportedOperationException } from '@aws-sdk/client-kms';
 import {
+  AccessDeniedException,
   EntityNotFoundException,
   GetDataLakeSettingsCommand,
+  GetLFTagExpressionCommand,
   GetResourceLFTagsCommand,
   LakeFormationClient,
   ListLFTagsCommand,
@@ -284,6 +286,8 @@ t.test('lakeformation: ListPermissions pages (moto does not paginate), inherited
     ),
   );
   lf.on(ListLFTagsCommand).resolves({ LFTags: [{ CatalogId: ACCOUNT, TagKey: 'classification', TagValues: ['internal', 'restricted'] }] });
+  // moto has no LF-tag expressions: the saved one is resolved at the SDK boundary.
+  lf.on(GetLFTagExpressionCommand, { Name: 'internal-data' }).resolves({ Name: 'internal-data', Expression: [{ TagKey: 'classification', TagValues: ['internal'] }] });
   lf.on(GetResourceLFTagsCommand).rejects(new EntityNotFoundException({ message: 'Table not found', $metadata: { httpStatusCode: 400 } }));
   lf.on(GetResourceLFTagsCommand, { Resource: { Database: { Name: 'wealth' } } }).resolves({ LFTagOnDatabase: [{ CatalogId: ACCOUNT, TagKey: 'classification', TagValues: ['internal'] }] });
   lf.on(GetResourceLFTagsCommand, { Resource: { Table: { DatabaseName: 'wealth', Name: 'clients' } } }).resolves({
@@ -298,7 +302,7 @@ t.test('lakeformation: ListPermissions pages (moto does not paginate), inherited
   t.same(output.permissions, [
     { principal: analyst, resource: { kind: 'table_with_columns', database: 'wealth', table: 'clients', excluded_columns: [] }, permissions: ['SELECT'], grantable: [], ...base },
     { principal: analyst, resource: { kind: 'table', database: 'legacy', table: 'dropped' }, permissions: ['SELECT'], grantable: [], ...base },
-    { principal: analyst, resource: { kind: 'lf_tag_policy', resource_type: 'DATABASE', expression_name: 'internal-data' }, permissions: ['DESCRIBE'], grantable: [], ...base },
+    { principal: analyst, resource: { kind: 'lf_tag_policy', resource_type: 'DATABASE', expression_name: 'internal-data', expression: [{ key: 'classification', values: ['internal'] }] }, permissions: ['DESCRIBE'], grantable: [], ...base },
   ]);
   t.same(permissionTokens, [undefined, 'permissions-2']);
   const settings = Object.fromEntries(output.settings.map((s) => [s.key, s.value]));
@@ -319,4 +323,9 @@ t.test('lakeformation: ListPermissions pages (moto does not paginate), inherited
     },
     { database: 'legacy', lf_tags_on_database: [] },
   ], 'the dropped table (EntityNotFoundException) has no assignment, and is no gap');
+
+  // A saved expression that cannot be read: what the permission reaches is unknown, so the run says so.
+  lf.on(GetLFTagExpressionCommand).rejects(new AccessDeniedException({ message: 'no', $metadata: { httpStatusCode: 403 } }));
+  const blind = await COLLECTORS.lakeformation!.collect(context());
+  t.match(blind.gaps, [/lakeformation:GetLFTagExpression \(internal-data\).*AccessDenied/, /1 LF-tag policy permission\(s\) use a saved expression that could not be read/]);
 });

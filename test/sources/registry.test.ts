@@ -39,5 +39,5 @@ t.test('every collector declares what it is and the IAM actions it needs', async
     's3:GetBucketLogging',
     's3:GetLifecycleConfiguration',
   ]);
-  t.same(COLLECTORS.lakeformation!.permissions, ['lakeformation:GetDataLakeSettings', 'lakeformation:ListPermissions', 'lakeformation:ListLFTags', 'lakeformation:GetResourceLFTags']);
+  t.same(COLLECTORS.lakeformation!.permissions, ['lakeformation:GetDataLakeSettings', 'lakeformation:ListPermissions', 'lakeformation:GetLFTagExpression', 'lakeformation:ListLFTags', 'lakeformation:GetResourceLFTags']);
 });

@@ -1,5 +1,6 @@
 import {
   GetDataLakeSettingsCommand,
+  GetLFTagExpressionCommand,
   GetResourceLFTagsCommand,
   LakeFormationClient,
   paginateListLFTags,
@@ -28,7 +29,8 @@ const defaults = (list: PrincipalPermissions[] | undefined) => (list ?? []).map(
  * The normalised resource of one permission, or undefined for kinds the shape has no place for.
  * Besides the fields of LakeFormationPermission, two kinds keep what identifies them: an LF-tag policy
  * its `expression` ([{key, values}], AND across keys, OR across values) and `resource_type`
- * (DATABASE | TABLE), or `expression_name` for a saved expression; a data location its `location`
+ * (DATABASE | TABLE), and for a saved expression its `expression_name` too (the collector fills in
+ * `expression` from GetLFTagExpression); a data location its `location`
  * (the S3 ARN).
  */
 export function permissionResource(permission: PrincipalResourcePermissions): PermissionResource | undefined {
@@ -95,7 +97,7 @@ export const lakeformationCollector = defineCollector({
   name: 'lakeformation',
   description:
     'Lake Formation: data lake settings (lakeformation.settings), every permission granted (ListPermissions), the LF-tags defined (lakeformation.lf_tags) and those assigned to the databases and tables that permissions name (lakeformation.lf_tag_assignments).',
-  permissions: ['lakeformation:GetDataLakeSettings', 'lakeformation:ListPermissions', 'lakeformation:ListLFTags', 'lakeformation:GetResourceLFTags'],
+  permissions: ['lakeformation:GetDataLakeSettings', 'lakeformation:ListPermissions', 'lakeformation:GetLFTagExpression', 'lakeformation:ListLFTags', 'lakeformation:GetResourceLFTags'],
   resourceTypes: ['AWS::LakeFormation::Permission'],
   async run(run) {
     const { context } = run;
@@ -133,10 +135,27 @@ export const lakeformationCollector = defineCollector({
           region: context.region,
         });
       }
-      // A saved LF-tag expression is not resolved (it would need GetLFTagExpression): what it reaches is unknown.
-      const named = run.output.permissions.filter((p) => p.resource.kind === 'lf_tag_policy' && !(p.resource as { expression?: unknown }).expression).length;
-      if (named > 0) {
-        const gap = `lakeformation:ListPermissions: ${named} LF-tag policy permission(s) use a saved expression, which is not resolved`;
+      // A saved LF-tag expression is resolved to its tags (GetLFTagExpression), so the policy can judge
+      // what it reaches; one that cannot be read leaves what it reaches unknown: a gap, not a guess.
+      const saved = run.output.permissions.filter((p) => p.resource.kind === 'lf_tag_policy' && !(p.resource as { expression?: unknown }).expression);
+      const names = [...new Set(saved.map((p) => (p.resource as { expression_name?: string }).expression_name ?? ''))];
+      const resolved = new Map<string, NormalisedLFTag[]>();
+      await mapLimit(names, 5, async (name) => {
+        const expression = name
+          ? await run.attempt(`lakeformation:GetLFTagExpression (${name})`, async () => tags((await lakeformation.send(new GetLFTagExpressionCommand({ Name: name }))).Expression), {
+              notFound: { codes: ['EntityNotFoundException'], value: null },
+            })
+          : null;
+        if (expression) resolved.set(name, expression);
+      });
+      let unresolved = 0;
+      for (const permission of saved) {
+        const expression = resolved.get((permission.resource as { expression_name?: string }).expression_name ?? '');
+        if (expression) (permission.resource as { expression?: NormalisedLFTag[] }).expression = expression;
+        else unresolved++;
+      }
+      if (unresolved > 0) {
+        const gap = `lakeformation:GetLFTagExpression: ${unresolved} LF-tag policy permission(s) use a saved expression that could not be read: what they reach is unknown`;
         run.output.gaps.push(gap);
         run.incomplete(['AWS::LakeFormation::Permission'], gap);
       }
