@@ -1,4 +1,5 @@
 import t from 'tap';
+import { v7 as uuidv7 } from 'uuid';
 import { loadDemoData } from '../../src/demo/load.js';
 import { expirePendingChanges } from '../../src/changes/index.js';
 import { shippedAsRevision } from '../helpers/bundles.js';
@@ -43,13 +44,24 @@ async function until(probe: () => Promise<boolean>, what: string) {
   throw new Error(`not reached in 5 s: ${what}`);
 }
 
+/** An approved SELECT grant on the whole clients table, as the grant workflow records it. */
+async function grantClients(api: TestApp, principal: string) {
+  const values = { principal, scope: 'table', store: 'aurora', database: 'wealth', table_name: 'clients', columns: JSON.stringify([]), permissions: JSON.stringify(['SELECT']), purpose: 'reporting' };
+  const requestId = uuidv7();
+  await api.app.db('access_requests').insert({ id: requestId, requester: 'test', requester_subject: 'test', duration_days: 30, status: 'approved', ...values });
+  await api.app.db('access_grants').insert({ id: uuidv7(), request_id: requestId, starts_at: new Date(Date.now() - 60_000), expires_at: new Date(Date.now() + 3600_000), status: 'active', ...values });
+  await api.app.db.raw("SELECT pg_notify('custos_access_data', 'grants')");
+}
+
 const etag = async (api: TestApp, url: string) => (await api.call('GET', url, { as: 'auditor' })).headers.etag as string;
 
 t.test('a steward sets clients.ssn public: pending; the pipeline still gets it masked until a second person approves', async (t) => {
   const { api, keys, clientsAsset } = await demo(t);
   await api.call('POST', '/v1/principals', { as: 'admin', body: { arn: ETL, name: 'etl', kind: 'pipeline' }, headers: {} });
+  // A grant covering the table: the pipeline reads the restricted ssn masked (the access ladder).
+  await grantClients(api, ETL);
   const url = `/v1/assets/${clientsAsset.id}`;
-  await until(async () => (await decide(api, ETL, ['ssn'])).decision === 'allow', 'principal known');
+  await until(async () => (await decide(api, ETL, ['ssn'])).decision === 'allow', 'principal and grant known');
 
   const proposed = await api.call('PATCH', `${url}/columns/ssn`, {
     key: keys.steward,

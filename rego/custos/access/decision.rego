@@ -5,9 +5,11 @@
 #   Deny by default. Each requested column (every column of the table when none are named) is
 #   judged by its classification: public columns are readable by any registered principal;
 #   internal ones by members of the table's domain or holders of a grant covering the table or
-#   domain; confidential ones by holders of such a grant; restricted ones only with an unexpired
-#   grant naming the column for the declared purpose, and otherwise are read masked by the
-#   column's masking rule (seed 001 §5.2), or denied when it has none. Inserts and deletes need a
+#   domain; confidential ones by holders of such a grant; restricted ones in clear only with an
+#   unexpired grant naming the column for the declared purpose, and otherwise read masked by the
+#   column's masking rule (seed 001 §5.2) only by holders of a grant covering them (what a
+#   confidential column needs: masking never asks less than the level below), or denied when no
+#   such grant covers them or they have no masking rule. Inserts and deletes need a
 #   grant with that permission for every column. Reads the catalog, principals, masking rules and
 #   grants from data.custos.runtime and the evaluation time from input.now; never reads the clock.
 #   The decision is always defined: allow or deny, reasons sorted by column then code, masking
@@ -208,6 +210,9 @@ threshold(name) := r if {
 } else := default_ranks[name]
 
 # Exactly one outcome per column (an else chain cannot conflict). lvl is level(col).
+# The ladder never asks less of a higher level: a restricted column read masked needs at least what
+# a confidential column needs (a grant covering it), so masking is never a way around the grant that
+# a lower level would have required (issue 13).
 column_outcome(name, col, lvl) := allowed_column(name, "grant", msg, ids) if {
 	lvl == "restricted"
 	ids := naming_grant_ids(name)
@@ -217,11 +222,13 @@ column_outcome(name, col, lvl) := allowed_column(name, "grant", msg, ids) if {
 	lvl == "restricted"
 	input.action in read_actions
 	rule := data.custos.runtime.masking_rules[col.masking_rule]
+	ids := covering_grant_ids(name)
+	count(ids) > 0
 	msg := concat("", [
 		"column ", name, " is restricted and no unexpired ", permission, " grant names it for purpose ",
-		input.purpose, ": masked by rule ", col.masking_rule,
+		input.purpose, "; a grant covers it: masked by rule ", col.masking_rule,
 	])
-	o := object.union(allowed_column(name, "masked", msg, set()), {"mask": {
+	o := object.union(allowed_column(name, "masked", msg, ids), {"mask": {
 		"rule": col.masking_rule,
 		"strategy": rule.strategy,
 		"params": mask_params(rule),
@@ -260,7 +267,11 @@ restricted_denial(col) := ", and masking only serves reads" if {
 	not input.action in read_actions
 } else := ", and it has no masking rule" if {
 	not masking_rule_name(col)
-} else := concat("", [", and its masking rule ", masking_rule_name(col), " is not defined"])
+} else := concat("", [", and its masking rule ", masking_rule_name(col), " is not defined"]) if {
+	not data.custos.runtime.masking_rules[col.masking_rule]
+} else := concat("", [
+	", or one covering table ", table_key, domain_alternative, " to read it masked by rule ", col.masking_rule,
+])
 
 masking_rule_name(col) := col.masking_rule if is_string(col.masking_rule)
 

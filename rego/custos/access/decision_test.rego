@@ -328,20 +328,23 @@ test_restricted_column_with_a_grant_for_another_purpose_is_masked if {
 	d := access.decision with input as request(analyst, "select", "clients", ["ssn"]) with data.custos.runtime as runtime(grants)
 	d == {
 		"decision": "allow",
-		"reasons": [{"code": "masked", "column": "ssn", "message": "column ssn is restricted and no unexpired SELECT grant names it for purpose kyc-review: masked by rule ssn_last4"}],
+		"reasons": [{"code": "masked", "column": "ssn", "message": "column ssn is restricted and no unexpired SELECT grant names it for purpose kyc-review; a grant covers it: masked by rule ssn_last4"}],
 		"obligations": {"mask": {"ssn": ssn_mask}},
-		"grants": [],
+		"grants": ["g-ssn"],
 	}
 }
 
-test_restricted_column_with_an_expired_grant_is_masked if {
+test_restricted_column_with_an_expired_grant_is_masked_only_under_another_grant if {
 	every expires_at in [now, now - day] {
-		grants := {analyst: [table_grant("g-ssn", "clients", ["ssn"], ["SELECT"], "kyc-review", expires_at)]}
+		expired := table_grant("g-ssn", "clients", ["ssn"], ["SELECT"], "kyc-review", expires_at)
+		alone := access.decision with input as request(analyst, "select", "clients", ["ssn"]) with data.custos.runtime as runtime({analyst: [expired]})
+		denied(alone, [["ssn", "restricted_column"]])
+		grants := {analyst: [expired, domain_grant("g-dom", "Client", ["SELECT"])]}
 		d := access.decision with input as request(analyst, "select", "clients", ["ssn"]) with data.custos.runtime as runtime(grants)
 		d.decision == "allow"
 		codes(d) == [["ssn", "masked"]]
 		d.obligations.mask == {"ssn": ssn_mask}
-		d.grants == []
+		d.grants == ["g-dom"]
 	}
 	one_second_left := {analyst: [table_grant("g-ssn", "clients", ["ssn"], ["SELECT"], "kyc-review", now + 1)]}
 	last_second := access.decision with input as request(analyst, "select", "clients", ["ssn"]) with data.custos.runtime as runtime(one_second_left)
@@ -354,19 +357,65 @@ test_restricted_column_needs_the_column_named_on_a_table_grant if {
 	d := access.decision with input as request(analyst, "select", "clients", ["ssn"]) with data.custos.runtime as runtime({analyst: [whole_table, domain]})
 	d.decision == "allow"
 	codes(d) == [["ssn", "masked"]]
-	d.grants == []
+	d.grants == ["g-dom", "g-table"]
 }
 
 test_restricted_column_is_masked_on_describe if {
-	d := access.decision with input as request(analyst, "describe", "clients", ["date_of_birth"]) with data.custos.runtime as runtime({})
+	grants := {analyst: [table_grant("g-desc", "clients", [], ["DESCRIBE"], "reporting", in_30_days)]}
+	d := access.decision with input as request(analyst, "describe", "clients", ["date_of_birth"]) with data.custos.runtime as runtime(grants)
 	d.decision == "allow"
 	d.obligations.mask == {"date_of_birth": dob_mask}
 
 	# A rule without params (or with null params) gives an empty params object.
 	bare := access.decision with input as request(analyst, "describe", "clients", ["date_of_birth"])
-		with data.custos.runtime as runtime({})
+		with data.custos.runtime as runtime(grants)
 		with data.custos.runtime.masking_rules.redact as {"strategy": "redact", "params": null}
 	bare.obligations.mask == {"date_of_birth": {"rule": "redact", "strategy": "redact", "params": {}}}
+}
+
+# Issue 13: with no grant and no domain membership, internal and confidential columns were denied but
+# restricted ones allowed masked. Each level now asks at least what the level below asks.
+test_ladder_a_principal_without_grant_or_domain_reads_only_public_columns if {
+	every columns in [["security_id"], ["client_id"], ["first_name"], ["ssn"], ["date_of_birth"]] {
+		table := {true: "securities_master", false: "clients"}[columns == ["security_id"]]
+		d := access.decision with input as request(analytics, "select", table, columns) with data.custos.runtime as runtime({})
+		d.decision == {true: "allow", false: "deny"}[columns == ["security_id"]]
+	}
+	ssn := access.decision with input as request(analytics, "select", "clients", ["ssn"]) with data.custos.runtime as runtime({})
+	denied(ssn, [["ssn", "restricted_column"]])
+	ssn.reasons[0].message == "column ssn is restricted: select needs an unexpired SELECT grant naming it for purpose kyc-review, or one covering table aurora/wealth/clients or domain Client to read it masked by rule ssn_last4"
+}
+
+test_ladder_a_domain_member_without_grant_reads_internal_but_not_confidential_or_restricted if {
+	internal_col := access.decision with input as request(onboarding, "select", "clients", ["client_id"]) with data.custos.runtime as runtime({})
+	internal_col.decision == "allow"
+	every column in ["first_name", "ssn", "date_of_birth"] {
+		d := access.decision with input as request(onboarding, "select", "clients", [column]) with data.custos.runtime as runtime({})
+		d.decision == "deny"
+	}
+}
+
+test_ladder_a_covering_grant_reads_confidential_in_clear_and_restricted_masked if {
+	every g in [
+		table_grant("g-t", "clients", [], ["SELECT"], "reporting", in_30_days),
+		domain_grant("g-t", "Client", ["SELECT"]),
+	] {
+		d := access.decision with input as request(analytics, "select", "clients", ["client_id", "first_name", "ssn"]) with data.custos.runtime as runtime({analytics: [g]})
+		d.decision == "allow"
+		codes(d) == [["client_id", "grant"], ["first_name", "grant"], ["ssn", "masked"]]
+		d.obligations.mask == {"ssn": ssn_mask}
+		d.grants == ["g-t"]
+	}
+
+	# A grant on other columns of the table covers neither a confidential nor a restricted column.
+	names := {analytics: [table_grant("g-n", "clients", ["last_name"], ["SELECT"], "reporting", in_30_days)]}
+	e := access.decision with input as request(analytics, "select", "clients", ["first_name", "ssn"]) with data.custos.runtime as runtime(names)
+	denied(e, [["first_name", "no_grant"], ["ssn", "restricted_column"]])
+
+	# A grant with another permission does not cover a read.
+	insert_only := {analytics: [table_grant("g-i", "clients", [], ["INSERT"], "reporting", in_30_days)]}
+	f := access.decision with input as request(analytics, "select", "clients", ["ssn"]) with data.custos.runtime as runtime(insert_only)
+	denied(f, [["ssn", "restricted_column"]])
 }
 
 test_restricted_column_without_a_masking_rule_is_denied if {
@@ -409,9 +458,9 @@ test_ranks_are_bucketed_by_threshold if {
 test_missing_ranks_fall_back_to_the_reference_ranks if {
 	req := request(onboarding, "select", "clients", ["client_id", "ssn", "first_name"])
 	d := access.decision with input as req with data.custos.runtime as runtime({}) with data.custos.runtime.classification_ranks as {}
-	denied(d, [["first_name", "no_grant"]])
+	denied(d, [["first_name", "no_grant"], ["ssn", "restricted_column"]])
 	e := access.decision with input as request(onboarding, "select", "clients", ["client_id", "ssn"])
-		with data.custos.runtime as runtime({})
+		with data.custos.runtime as runtime({onboarding: [table_grant("g-ssn", "clients", ["ssn"], ["SELECT"], "reporting", in_30_days)]})
 		with data.custos.runtime.classification_ranks as {}
 	e.decision == "allow"
 	codes(e) == [["client_id", "domain_member"], ["ssn", "masked"]]
@@ -473,16 +522,20 @@ test_delete_needs_a_delete_grant if {
 # Several columns, whole tables and the grants that applied
 
 test_mixed_columns_are_each_explained if {
-	grants := {onboarding: [table_grant("g-names", "clients", ["first_name", "last_name"], ["SELECT"], "kyc-review", in_30_days)]}
+	grants := {onboarding: [
+		table_grant("g-names", "clients", ["first_name", "last_name"], ["SELECT"], "kyc-review", in_30_days),
+		table_grant("g-pii", "clients", ["ssn", "date_of_birth"], ["SELECT"], "reporting", in_30_days),
+	]}
 	d := access.decision with input as request(onboarding, "select", "clients", ["ssn", "first_name", "client_id", "date_of_birth"]) with data.custos.runtime as runtime(grants)
 	d.decision == "allow"
 	codes(d) == [["client_id", "domain_member"], ["date_of_birth", "masked"], ["first_name", "grant"], ["ssn", "masked"]]
 	d.obligations == {"mask": {"date_of_birth": dob_mask, "ssn": ssn_mask}}
-	d.grants == ["g-names"]
+	d.grants == ["g-names", "g-pii"]
 }
 
 test_one_denied_column_denies_all_and_drops_obligations if {
-	d := access.decision with input as request(onboarding, "select", "clients", ["ssn", "first_name", "client_id", "marital_status"]) with data.custos.runtime as runtime({})
+	grants := {onboarding: [table_grant("g-ssn", "clients", ["ssn"], ["SELECT"], "reporting", in_30_days)]}
+	d := access.decision with input as request(onboarding, "select", "clients", ["ssn", "first_name", "client_id", "marital_status"]) with data.custos.runtime as runtime(grants)
 	denied(d, [["first_name", "no_grant"], ["marital_status", "no_grant"]])
 }
 
