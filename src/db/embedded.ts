@@ -3,7 +3,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -286,6 +285,9 @@ function startPostmaster(program: string, args: string[], user: User | undefined
   });
 }
 
+/** Where initdb's password file is kept while it runs: a sibling of the cluster, which the postgres user can reach. */
+const initdbScratch = (databaseDir: string) => path.join(path.dirname(databaseDir), `.${path.basename(databaseDir)}-initdb`);
+
 /**
  * For commands that read state, which must never create it: the cluster of `dataDir` as it is. When
  * a Custos runs on it, its running PostgreSQL (port from postmaster.pid); when it is stopped,
@@ -337,6 +339,8 @@ export async function startEmbeddedPostgres(
   const locale = await messagesLocale();
   const env = { ...process.env, LC_MESSAGES: locale };
 
+  // The superuser password of an interrupted initdb, however it ended.
+  await fs.rm(initdbScratch(databaseDir), { recursive: true, force: true });
   const initialised = existsSync(path.join(databaseDir, 'PG_VERSION'));
   let password: string;
   if (initialised) {
@@ -346,10 +350,13 @@ export async function startEmbeddedPostgres(
     await fs.writeFile(passwordFile, password + '\n', { mode: 0o600 });
     await fs.mkdir(databaseDir, { recursive: true, mode: 0o700 });
     if (user) await fs.chown(databaseDir, user.uid, user.gid);
-    // initdb reads the password from a file only it (as the postgres user) can read.
-    const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'custos-initdb-'));
+    // initdb reads the password from a file only it (as the postgres user) can read: in a 0700
+    // directory beside the cluster, never in the shared temp dir, where an interrupted start (the
+    // `finally` below never runs on SIGKILL) would leave it. A leftover one is removed above.
+    const scratch = initdbScratch(databaseDir);
     const pwfile = path.join(scratch, 'password');
     try {
+      await fs.mkdir(scratch, { mode: 0o700 });
       await fs.writeFile(pwfile, password + '\n', { mode: 0o600 });
       if (user) {
         await fs.chown(scratch, user.uid, user.gid);
