@@ -87,8 +87,6 @@ export interface BuildAppOptions {
 /** The service version, in the OpenAPI document and in evidence exports. */
 export const VERSION = '0.1.0';
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
 const databasePlugin = fp(
   async (app: FastifyInstance, { database }: { database: Database }) => {
     app.decorate('db', database.knex);
@@ -173,11 +171,9 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     // Start-up work (pg-boss creating its schema, loading the policy bundle) can take more than
     // Fastify's default 10 s per plugin on a busy 2-core machine; a slow start is not a failed one.
     pluginTimeout: 120_000,
+    // Custos's own id for every request; the client's X-Request-Id is kept apart (src/http/request-id.ts).
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.setValidatorCompiler(validatorCompiler);

@@ -2,6 +2,8 @@ import { createPrivateKey } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
 
 // The AWS SDK warns on Node below 22 that its versions published after January 2027 will need 22.
 // The installed SDK declares node >=20, which test/engines.test.ts checks against our `engines`, so
@@ -75,6 +77,21 @@ export interface Config {
   /** CUSTOS_SESSION_IDLE_MINUTES (default 30) and CUSTOS_SESSION_MAX_HOURS (default 12). */
   sessionIdleMinutes: number;
   sessionMaxHours: number;
+}
+
+/**
+ * The least number of guesses (log10) zxcvbn may estimate for CUSTOS_ADMIN_KEY. zxcvbn counts a
+ * random character as 10 guesses, so a random 24-character key estimates about 10^24 and the old
+ * test key "test-admin-key-0123456789abcdef" (words and sequences) about 10^18; 32 times "a", 10^2.6.
+ */
+export const MIN_ADMIN_KEY_GUESSES_LOG10 = 20;
+
+let estimator: ZxcvbnFactory | undefined;
+
+/** zxcvbn's estimate of how many guesses find `key` (log10); its dictionaries are loaded on first use. */
+export function keyGuessesLog10(key: string): number {
+  estimator ??= new ZxcvbnFactory({ dictionary: zxcvbnCommon.dictionary, graphs: zxcvbnCommon.adjacencyGraphs });
+  return estimator.check(key).guessesLog10;
 }
 
 /** Thrown for invalid configuration; the message is one line naming the variable. */
@@ -153,6 +170,12 @@ export function loadConfig(env: Env = process.env): Config {
   const adminKey = nonEmpty(env, 'CUSTOS_ADMIN_KEY');
   if (adminKey !== undefined && (adminKey.length < 24 || /\s/.test(adminKey))) {
     throw new ConfigError('CUSTOS_ADMIN_KEY', 'must be at least 24 characters without spaces');
+  }
+  if (adminKey !== undefined && keyGuessesLog10(adminKey) < MIN_ADMIN_KEY_GUESSES_LOG10) {
+    throw new ConfigError(
+      'CUSTOS_ADMIN_KEY',
+      `is too easy to guess (repeats, sequences, keyboard runs or common words: about 10^${Math.floor(keyGuessesLog10(adminKey))} guesses, at least 10^${MIN_ADMIN_KEY_GUESSES_LOG10} needed): use a random one, e.g. openssl rand -base64 32`,
+    );
   }
   const awsRegion = nonEmpty(env, 'AWS_REGION');
   if (awsRegion !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(awsRegion)) {

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { clientRequestId } from './http/request-id.js';
 
 /**
  * Secrets and keys never reach the logs. Request bodies are not logged at all (they may carry PII,
@@ -21,10 +22,12 @@ export const logRedactPaths = [
 ];
 
 export function requestSerializer(request: FastifyRequest) {
+  const client = clientRequestId(request);
   return {
     method: request.method,
     url: request.url.split('?')[0],
     id: request.id,
     remoteAddress: request.ip,
+    ...(client ? { client_request_id: client } : {}),
   };
 }

@@ -10,7 +10,8 @@ import { buildApp, type BuildAppOptions } from '../../src/app.js';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { ROLES, type Role } from '../../src/http/schemas.js';
 
-export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+// Random-looking: CUSTOS_ADMIN_KEY refuses keys made of words and sequences (test/security/admin-key.test.ts).
+export const ADMIN_KEY = 'test-admin-key-Xq7vR2mLk9PzT4wYb8Nc';
 
 let cluster: Promise<EmbeddedDatabase> | undefined;
 
