@@ -18,6 +18,7 @@ import * as decisionLogPartitions from './020_decision_log_partitions.js';
 import * as coverage from './011_coverage.js';
 import * as pendingChanges from './012b_pending_changes.js';
 import * as auditChain from './012c_audit_chain.js';
+import * as notificationRetry from './025_notification_retry.js';
 
 export interface Migration {
   name: string;
@@ -49,6 +50,7 @@ export const migrations: Migration[] = [
   { name: '018_data_quality', ...dataQuality },
   { name: '012b_pending_changes', ...pendingChanges },
   { name: '012c_audit_chain', ...auditChain },
+  { name: '025_notification_retry', ...notificationRetry },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -33,6 +33,8 @@ interface NotificationRow {
   payload: Message['payload'];
   status: 'pending' | 'delivered' | 'dead';
   attempts: number;
+  /** Raised by a retry of a dead-lettered row; null: the configured limit. */
+  max_attempts: number | null;
   next_attempt_at: Date;
 }
 
@@ -83,7 +85,7 @@ export async function deliverNotification(context: DeliveryContext, notification
       await trx('alert_notifications').update({ status: 'delivered', attempts: attempt, delivered_at: trx.fn.now(), last_error: null }).where({ id: row.id });
       return undefined;
     }
-    if (outcome.permanent || attempt >= context.maxAttempts) {
+    if (outcome.permanent || attempt >= (row.max_attempts ?? context.maxAttempts)) {
       await trx('alert_notifications').update({ status: 'dead', attempts: attempt, last_error: outcome.error?.slice(0, 1000) ?? null }).where({ id: row.id });
       context.log.warn({ notification: row.id, channel: row.channel_type, attempts: attempt, err: outcome.error }, 'alert notification dead-lettered');
       return undefined;

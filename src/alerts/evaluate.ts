@@ -38,6 +38,8 @@ export interface EvaluationContext {
   publicUrl: string;
   /** Queues the delivery of outbox rows already committed. */
   deliver(notificationIds: string[]): Promise<void>;
+  /** The clock (tests move it forward instead of waiting out a window); default: the system's. */
+  now?: () => Date;
 }
 
 const COMPARE: Record<string, (value: number, threshold: number) => boolean> = {
@@ -129,7 +131,7 @@ export async function evaluateAlerts(context: EvaluationContext, metricNames?: s
   if (metricNames) query.whereIn('metric', metricNames);
   const configured: Alert[] = await query;
   const computed = new Map<string, Promise<Observation[]>>();
-  const now = new Date();
+  const now = context.now?.() ?? new Date();
   for (const alert of configured) {
     const metric = metricNamed(alert.metric);
     if (!metric) continue;

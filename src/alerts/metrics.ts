@@ -164,11 +164,11 @@ export const METRICS: MetricDefinition[] = [
   },
   {
     name: 'approvals.expiring',
-    description: 'Given approvals not yet used that expire within the window (default 1 day): approved remediations not yet executed.',
+    description: 'Approvals that lapse within the window (default 1 day): approved remediations not yet executed (their approval expires), and pending changes that lower protection still waiting for a second person (they expire undecided).',
     unit: 'count',
     dimensions: ['kind'],
     window: { meaning: 'expiring within the next N minutes', defaultMinutes: 24 * 60 },
-    events: ['remediation approved or executed'],
+    events: ['remediation approved or executed', 'approval requested', 'approval decided'],
     schedule: 'minute',
     async compute(context) {
       const rows: Array<{ id: string }> = await context
@@ -179,12 +179,22 @@ export const METRICS: MetricDefinition[] = [
         .where('a.expires_at', '<=', minutesAhead(context))
         .distinct('r.id')
         .orderBy('r.id');
-      return rows.length ? [{ dimensions: { kind: 'remediation' }, num: rows.length, links: ids(rows.map((r) => r.id)).map((id) => ({ rel: 'approval', href: `/v1/remediations/${id}` })) }] : [];
+      const changes: Array<{ id: string }> = await context
+        .db('pending_changes')
+        .select('id')
+        .where({ status: 'pending' })
+        .where('expires_at', '>', context.now)
+        .where('expires_at', '<=', minutesAhead(context))
+        .orderBy('expires_at');
+      const out: Observation[] = [];
+      if (rows.length) out.push({ dimensions: { kind: 'remediation' }, num: rows.length, links: ids(rows.map((r) => r.id)).map((id) => ({ rel: 'approval', href: `/v1/remediations/${id}` })) });
+      if (changes.length) out.push({ dimensions: { kind: 'pending_change' }, num: changes.length, links: ids(changes.map((r) => r.id)).map((id) => ({ rel: 'approval', href: `/v1/pending-changes/${id}` })) });
+      return out;
     },
   },
   {
     name: 'approvals.pending',
-    description: 'Requests waiting for a second person’s decision longer than the window (default 48 hours): access requests, exceptions, planned remediations.',
+    description: 'Requests waiting for a second person’s decision longer than the window (default 48 hours): access requests, exceptions, planned remediations and pending changes that lower protection.',
     unit: 'count',
     dimensions: ['kind'],
     window: { meaning: 'pending for longer than N minutes', defaultMinutes: 48 * 60 },
@@ -196,6 +206,7 @@ export const METRICS: MetricDefinition[] = [
         { kind: 'access_request', table: 'access_requests', status: 'pending', at: 'created_at', href: '/v1/access/requests/' },
         { kind: 'exception', table: 'exceptions', status: 'pending', at: 'requested_at', href: '/v1/exceptions/' },
         { kind: 'remediation', table: 'remediations', status: 'dry_run', at: 'created_at', href: '/v1/remediations/' },
+        { kind: 'pending_change', table: 'pending_changes', status: 'pending', at: 'proposed_at', href: '/v1/pending-changes/' },
       ];
       const observations: Observation[] = [];
       for (const source of sources) {

@@ -218,6 +218,35 @@ export default async function alertRoutes(app: FastifyInstance, { service }: { s
     },
   });
 
+  app.post('/v1/notifications/:id/retry', {
+    config: { roles: RISK_OWNERS },
+    schema: {
+      tags: ['alerts'],
+      summary: 'Send a dead-lettered notification again (after the receiver is fixed): same message and event id, a fresh set of attempts',
+      description: 'Only a notification in the dead letter (`status: dead`) can be retried; its earlier attempts stay in the log. Receivers that honour the event id (`webhook-id`) drop it if an earlier attempt did arrive. Audited.',
+      params: IdParams,
+      body: Type.Object({}, { additionalProperties: false, description: 'empty: {}' }),
+      response: {
+        202: Type.Object({ id: Uuid, message_id: Type.String(), status: StringEnum(['pending']), previous_attempts: Type.Integer() }),
+        ...problemResponses(400, 401, 403, 404, 409),
+      },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params as IdParams;
+      const retried = await app.db.transaction(async (trx) => {
+        const row: { id: string; message_id: string; status: string; attempts: number; last_error: string | null } | undefined = await trx('alert_notifications').where({ id }).forUpdate().first('id', 'message_id', 'status', 'attempts', 'last_error');
+        if (!row) throw notFound('notification', id);
+        if (row.status !== 'dead') throw conflict(`notification ${id} is ${row.status}; only a dead-lettered notification can be retried`);
+        // A fresh set of attempts; their numbers continue the delivery log's (migration 025).
+        await trx('alert_notifications').update({ status: 'pending', max_attempts: row.attempts + service.deliveryContext().maxAttempts, next_attempt_at: trx.fn.now() }).where({ id });
+        await recordAudit(trx, auditContext(request), { action: 'retry', entity: 'notifications', entityId: id, oldValue: { status: 'dead', attempts: row.attempts, last_error: row.last_error }, newValue: { status: 'pending' } });
+        return { id, message_id: row.message_id, status: 'pending' as const, previous_attempts: row.attempts };
+      });
+      await service.deliver([id]);
+      return reply.code(202).send(retried);
+    },
+  });
+
   app.post('/v1/alerts/:id/test', {
     config: { roles: RISK_OWNERS },
     schema: {

@@ -69,8 +69,11 @@ export async function importSnapshot(db: Knex, snapshot: unknown, values: { trig
     await trx('collection_runs').insert({ id, status: 'running', trigger: values.trigger, requested_by: values.context.actor, observed_at: observedAt, started_at: trx.fn.now() });
     await storeRunState(trx, id, state);
     await storeCoverage(trx, id, state.coverage);
+    // A snapshot that declares a listing incomplete is a partial run, like a collection with gaps:
+    // it resolves nothing (src/evaluation/evaluate.ts), and its reasons are the run's gaps.
+    const gaps = state.coverage.filter((c) => !c.complete).map((c) => `file: ${c.resource_type} in ${c.account}/${c.region} not listed completely: ${c.reason ?? 'incomplete'}`);
     const [run] = await trx('collection_runs')
-      .update({ status: 'complete', counts: JSON.stringify({ file: countsOf(state) }), progress: JSON.stringify({ done: 1, total: 1 }), finished_at: trx.fn.now() })
+      .update({ status: gaps.length ? 'partial' : 'complete', gaps: JSON.stringify(gaps), counts: JSON.stringify({ file: countsOf(state) }), progress: JSON.stringify({ done: 1, total: 1 }), finished_at: trx.fn.now() })
       .where({ id })
       .returning('*');
     await recordAudit(trx, values.context, { action: 'import', entity: 'collections', entityId: id, newValue: { trigger: values.trigger, counts: countsOf(state), observed_at: observedAt } });

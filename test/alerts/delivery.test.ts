@@ -87,6 +87,19 @@ t.test('a receiver that never answers: each attempt times out, then the notifica
   t.match(dead.last_error, /no response within 1000 ms/);
   t.equal(dead.next_attempt_at, null);
   t.equal(receiver.deliveries.length, 3);
+
+  // The receiver is fixed; someone retries the dead letter: the same message, a fresh set of attempts.
+  receiver.behave(() => 200);
+  t.equal((await api.call('POST', `/v1/notifications/${dead.id}/retry`, { as: 'auditor', body: {} })).status, 403, 'read-only roles cannot retry');
+  const retried = await api.call('POST', `/v1/notifications/${dead.id}/retry`, { as: 'compliance_officer', body: {} });
+  t.equal(retried.status, 202, JSON.stringify(retried.body));
+  t.match(retried.body, { id: dead.id, message_id: dead.message_id, status: 'pending', previous_attempts: 3 });
+  const [delivered] = await waitFor(async () => (await notifications(api, `alert_id=${alert.id}&status=delivered`))[0] ? notifications(api, `alert_id=${alert.id}&status=delivered`) : undefined, 'delivered on retry');
+  t.same(delivered.attempts.map((a: { attempt: number; status: string }) => [a.attempt, a.status]), [[1, 'timeout'], [2, 'timeout'], [3, 'timeout'], [4, 'delivered']], 'the earlier attempts stay in the log');
+  t.same(receiver.deliveries.map((d) => d.id), Array(4).fill(dead.message_id), 'the same event id throughout');
+  t.equal((await api.call('POST', `/v1/notifications/${dead.id}/retry`, { as: 'compliance_officer', body: {} })).status, 409, 'only a dead letter can be retried');
+  t.equal((await api.call('POST', '/v1/notifications/01900000-0000-7000-8000-000000000000/retry', { as: 'compliance_officer', body: {} })).status, 404);
+  t.equal((await api.call('GET', `/v1/audit-log?entity=notifications&entity_id=${dead.id}&action=retry`, { as: 'auditor' })).body.items.length, 1, 'the retry is audited');
 });
 
 t.test('address guard: private, loopback, link-local and metadata targets are refused, also when a name resolves to one at connect time', async (t) => {

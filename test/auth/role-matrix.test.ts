@@ -29,6 +29,8 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'GET /v1/audit-log': [A, C, U],
   'GET /v1/audit-log/{id}': [A, C, U],
   'POST /v1/audit-log/verify': [A, C, U],
+  'POST /v1/integrity/checkpoints': [A, C],
+  'POST /v1/integrity/verify': [A, C, U],
   'GET /v1/policies': READ,
   'GET /v1/policies/{id}': READ,
   'GET /v1/policy-bundles': READ,
@@ -120,6 +122,7 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'POST /v1/alert-events/{id}/mute': [A, C],
   'POST /v1/alert-events/{id}/unmute': [A, C],
   'GET /v1/notifications': READ,
+  'POST /v1/notifications/{id}/retry': [A, C],
 };
 
 const concrete = (path: string) =>
@@ -167,7 +170,7 @@ t.test('docs are served without a key', async (t) => {
   for (const [path, methods] of Object.entries(json.body.paths as Record<string, Record<string, any>>)) {
     for (const [method, operation] of Object.entries(methods)) {
       t.ok(['200', '201', '202', '204'].some((code) => operation.responses?.[code]), `${method} ${path} documents its success response`);
-      if ((method === 'post' || method === 'patch') && !/\/(activate|retry|verify)$/.test(path)) t.ok(operation.requestBody, `${method} ${path} documents its body`);
+      if ((method === 'post' || method === 'patch') && !/\/(activate|retry|verify|checkpoints)$/.test(path)) t.ok(operation.requestBody, `${method} ${path} documents its body`);
     }
   }
 });

@@ -37,7 +37,8 @@ export type Behaviour = (delivery: Delivery, previousAttempts: number) => number
  * signature with the channel's secret and records every request; `processed` holds each event id
  * once (a receiver honouring the event id drops repeats).
  */
-export async function startReceiver(t: Test, behaviour: Behaviour = () => 200) {
+export async function startReceiver(t: Test, initial: Behaviour = () => 200) {
+  let behaviour = initial;
   const { key, cert } = await testCertificate();
   const deliveries: Delivery[] = [];
   const processed = new Map<string, Delivery>();
@@ -104,6 +105,10 @@ export async function startReceiver(t: Test, behaviour: Behaviour = () => 200) {
     /** The channel secrets the receiver accepts (from the alert's creation or a rotation). */
     trust(secret: string) {
       secrets.push(secret);
+    },
+    /** Changes how later requests are answered (a receiver that gets fixed). */
+    behave(next: Behaviour) {
+      behaviour = next;
     },
   };
 }

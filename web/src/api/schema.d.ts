@@ -1537,6 +1537,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/notifications/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a dead-lettered notification again (after the receiver is fixed): same message and event id, a fresh set of attempts
+         * @description Only a notification in the dead letter (`status: dead`) can be retried; its earlier attempts stay in the log. Receivers that honour the event id (`webhook-id`) drop it if an earlier attempt did arrive. Audited.
+         */
+        post: operations["postNotificationsByIdRetry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/overview": {
         parameters: {
             query?: never;
@@ -24944,6 +24964,174 @@ export interface operations {
             };
             /** @description Default Response */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postNotificationsByIdRetry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description empty: {} */
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "message_id": "x",
+                     *       "status": "pending",
+                     *       "previous_attempts": 1
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        message_id: string;
+                        previous_attempts: number;
+                        /** @enum {string} */
+                        status: "pending";
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
