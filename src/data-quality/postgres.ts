@@ -90,9 +90,15 @@ export function ruleSql(plan: RulePlan, schema: string, sampleSize: number): Rul
           : `${c} IS NOT NULL AND NOT (${c}::text ~ ${params.add(rule.rule_type === 'regex' ? d.pattern : d.regex, 'text')})`;
       break;
     case 'referential': {
+      // An anti-join over the distinct referenced values: one hash join, where NOT EXISTS inside the
+      // aggregate's FILTER ran a lookup per row (5.9 s of bench:dq's 1,000,000 rows).
       const target = `${quoteIdent(schema)}.${quoteIdent(plan.referenced!.table_name)}`;
-      fails = `${c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${target} AS r WHERE r.${quoteIdent(plan.referenced!.column)} = ${c})`;
-      break;
+      const from = `${table} AS t LEFT JOIN (SELECT DISTINCT ${quoteIdent(plan.referenced!.column)} AS v FROM ${target}) AS r ON r.v = ${c}`;
+      const missing = `${c} IS NOT NULL AND r.v IS NULL`;
+      return {
+        aggregate: { text: `SELECT count(*)::bigint AS checked, (count(*) FILTER (WHERE ${missing}))::bigint AS failing FROM ${from}`, values: [] },
+        sample: { text: `SELECT ${sampleColumns} FROM ${from} WHERE ${missing} ORDER BY t.${key} LIMIT ${sampleSize}`, values: [] },
+      };
     }
     case 'custom_sql': {
       const columns = [...plan.columns.keys()];
