@@ -54,6 +54,7 @@ import { Workflows } from './jobs/workflows.js';
 import { importSnapshot } from './sources/collections.js';
 import sourceRoutes from './sources/routes.js';
 import policyRoutes from './policy/routes.js';
+import decisionReplayRoutes from './policy/replay-routes.js';
 import { PolicyService, shippedBundlePath } from './policy/service.js';
 import { logRedactPaths, requestSerializer } from './logging.js';
 
@@ -275,6 +276,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(overviewRoutes);
   await app.register(auditRoutes);
   await app.register(policyRoutes);
+  await app.register(decisionReplayRoutes);
   await app.register(sourceRoutes);
   await app.register(evaluationRoutes);
   await app.register(grantRoutes);

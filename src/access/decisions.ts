@@ -9,6 +9,7 @@ import { IdParams, IsoDateTime, StringEnum, type Role } from '../http/schemas.js
 import { ACCESS_DECISION } from '../policy/entrypoints.js';
 import { DecisionLogWriter } from '../policy/decision-log.js';
 import { getDecision } from '../policy/repository.js';
+import type { PolicyEngine } from '../policy/engine.js';
 import { STORES } from '../catalog/assets.js';
 
 const DECIDERS: readonly Role[] = ['admin', 'pipeline'];
@@ -69,28 +70,40 @@ async function decide(request: FastifyRequest, checks: AccessCheck[], now: numbe
     return { revision: null, bundleId: null, answers: checks.map(() => deny('engine_unavailable', 'no policy bundle is loaded; access is denied')) };
   }
   const { engine, bundleId } = current;
+  const outcomes = await accessAnswers(policy, engine, checks.map((check) => ({ ...check, now })));
+  return { revision: engine.revision, bundleId, answers: outcomes.map((o) => o.answer) };
+}
+
+export type AccessAnswer = Omit<Answer, 'decision_id' | 'bundle_revision'>;
+
+/**
+ * Evaluates access checks (each with its `now`) with one engine, exactly as a live decision is
+ * evaluated: every trouble is a deny. `engineError` marks the answers the engine could not give
+ * (a trap, an overrun), as opposed to the policy's own answer; replay and impact (src/policy/replay.ts)
+ * use it to say "could not evaluate" rather than report a deny as a result.
+ */
+export async function accessAnswers(policy: FastifyInstance['policy'], engine: PolicyEngine, inputs: Array<AccessCheck & { now: number }>): Promise<Array<{ answer: AccessAnswer; engineError?: string }>> {
   const unavailable = !engine.entrypoints.includes(ACCESS_DECISION)
     ? deny('no_access_policy', `the active bundle ${engine.revision} has no ${ACCESS_DECISION} entrypoint`)
     : !policy.accessReady
       ? deny('catalog_unavailable', policy.accessDataError ?? 'the catalog and grants are not loaded; access is denied')
       : undefined;
-  if (unavailable) return { revision: engine.revision, bundleId, answers: checks.map(() => unavailable) };
+  if (unavailable) return inputs.map(() => ({ answer: unavailable, ...(unavailable.reasons[0]!.code === 'catalog_unavailable' ? { engineError: unavailable.reasons[0]!.message } : {}) }));
   const outcomes = await engine.evaluateMany(
     ACCESS_DECISION,
-    checks.map((check) => ({ ...check, now })),
-    checks.map((check) => checkCost(policy, check)),
+    inputs,
+    inputs.map((check) => checkCost(policy, check)),
   );
-  const answers = outcomes.map((outcome) => {
-    if ('error' in outcome) return deny('evaluation_failed', `the policy engine failed (${outcome.error.slice(0, 200)}); access is denied`);
-    const answer = outcome.result as Omit<Answer, 'decision_id' | 'bundle_revision'>;
-    if (!outcome.defined || (answer?.decision !== 'allow' && answer?.decision !== 'deny')) return deny('evaluation_failed', 'the policy gave no decision; access is denied');
-    return { ...answer, obligations: { mask: answer.obligations?.mask ?? {} }, grants: answer.grants ?? [] };
+  return outcomes.map((outcome) => {
+    if ('error' in outcome) return { answer: deny('evaluation_failed', `the policy engine failed (${outcome.error.slice(0, 200)}); access is denied`), engineError: outcome.error };
+    const answer = outcome.result as AccessAnswer;
+    if (!outcome.defined || (answer?.decision !== 'allow' && answer?.decision !== 'deny')) return { answer: deny('evaluation_failed', 'the policy gave no decision; access is denied') };
+    return { answer: { ...answer, obligations: { mask: answer.obligations?.mask ?? {} }, grants: answer.grants ?? [] } };
   });
-  return { revision: engine.revision, bundleId, answers };
 }
 
 /** The work a check asks for: its columns, or every column of the table when it names none. */
-function checkCost(policy: FastifyInstance['policy'], check: AccessCheck): number {
+export function checkCost(policy: FastifyInstance['policy'], check: AccessCheck): number {
   const resource = check?.resource;
   if (Array.isArray(resource?.columns)) return resource.columns.length;
   return (typeof resource?.table === 'string' && policy.tableColumnCount(resource)) || 1;

@@ -60,15 +60,7 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
   try {
     const run = await db('collection_runs').where({ id: evaluation.run_id }).first();
     const { engine, bundleId } = policy.current();
-    const state = await readRunState(db, run.id);
-    const { catalog, sha256 } = await catalogInput(db);
-    const input: PolicyInput = {
-      now: epochSeconds(run.observed_at),
-      resources: state.resources,
-      findings: state.findings,
-      lake_formation: { permissions: state.permissions, lf_tag_assignments: lfTagAssignments(state.settings) },
-      catalog,
-    };
+    const { input, catalog, sha256 } = await runInput(db, run);
     const violations = (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[];
     const partial = run.status === 'partial';
     const ruleCoverages = await coverageOfRules(db, run.id, engine.rules(), catalog);
@@ -103,6 +95,20 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
     const [failed] = await db('evaluations').update({ status: 'failed', error: message, finished_at: db.fn.now() }).where({ id: evaluationId }).returning('*');
     return failed;
   }
+}
+
+/** The policy input of a run: what it saw, the catalog now, and its observation time as `now`. */
+export async function runInput(db: Knex, run: { id: string; observed_at: string }): Promise<{ input: PolicyInput; catalog: PolicyInput['catalog']; sha256: string }> {
+  const state = await readRunState(db, run.id);
+  const { catalog, sha256 } = await catalogInput(db);
+  const input: PolicyInput = {
+    now: epochSeconds(run.observed_at),
+    resources: state.resources,
+    findings: state.findings,
+    lake_formation: { permissions: state.permissions, lf_tag_assignments: lfTagAssignments(state.settings) },
+    catalog,
+  };
+  return { input, catalog, sha256 };
 }
 
 /**

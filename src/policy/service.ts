@@ -44,6 +44,8 @@ export class PolicyService {
   private accessLoadApplied = 0;
   lastError: string | undefined;
   accessDataError: string | undefined;
+  /** Engines of stored bundles loaded for replay and impact (engineFor), least recently used first. */
+  private storedEngines = new Map<string, Promise<PolicyEngine>>();
   /** The last bundle inspected: the shipped one is imported, then loaded as the active one, checked once. */
   private lastInspection: Inspection | undefined;
   /** The threads that run policy code (src/policy/workers.ts); the event loop never does. */
@@ -155,6 +157,33 @@ export class PolicyService {
     }
   }
 
+  /**
+   * The engine of a stored bundle, with the current catalog, principals and grants: the active
+   * engine when it is that bundle, else one loaded from the database and checked in the inspector
+   * thread like any activation (the last two are kept, for replay and impact analysis). Undefined
+   * when the bundle is not stored; rejects with InvalidBundleError when it no longer loads.
+   */
+  async engineFor(bundleId: string): Promise<PolicyEngine | undefined> {
+    if (this.engine && bundleId === this.engineBundleId) return this.engine;
+    const cached = this.storedEngines.get(bundleId);
+    if (cached) {
+      this.storedEngines.delete(bundleId);
+      this.storedEngines.set(bundleId, cached);
+      return cached;
+    }
+    const archive = await getArchive(this.db, bundleId);
+    if (!archive) return undefined;
+    const loading = this.workers.inspect(archive).then((inspection) => {
+      const engine = PolicyEngine.fromInspection(this.workers, inspection);
+      if (this.accessData) engine.setRuntimeData(this.accessData);
+      return engine;
+    });
+    this.storedEngines.set(bundleId, loading);
+    loading.catch(() => this.storedEngines.delete(bundleId));
+    while (this.storedEngines.size > 2) this.storedEngines.delete(this.storedEngines.keys().next().value!);
+    return loading;
+  }
+
   /** Coalesces bursts of change notifications into one reload, 50 ms after the first. */
   private scheduleAccessReload() {
     if (this.accessReload) return;
@@ -176,6 +205,7 @@ export class PolicyService {
       this.accessData = data;
       this.accessDataError = undefined;
       this.engine?.setRuntimeData(data);
+      for (const stored of this.storedEngines.values()) void stored.then((engine) => engine.setRuntimeData(data), () => {});
     } catch (error) {
       this.accessDataError = `could not load the access data: ${(error as Error).message}`;
       this.log.error({ err: error }, 'access data not reloaded; keeping the previous data');

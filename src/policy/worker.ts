@@ -32,16 +32,22 @@ export type Task = TaskBody & {
 export type Outcome = Evaluation | { error: string };
 export type InspectOutcome = { ok: true; inspection: Inspection } | { ok: false; reason: string };
 
-// Instances by bundle key: the active bundle, and the previous one while callers still hold it.
+// Instances by bundle key, least recently used first: the active bundle, the previous one while
+// callers still hold it, and one more for replay and impact analysis (src/policy/replay.ts), which
+// evaluate stored bundles beside the active one without evicting it.
 const instances = new Map<string, { module: WebAssembly.Module; policy: LoadedPolicy | undefined; version: number }>();
-const KEEP_BUNDLES = 2;
+const KEEP_BUNDLES = 3;
 
 /** The SDK loads data from an ArrayBuffer of JSON text, not from shared memory: one copy per load. */
 const copy = (shared: SharedArrayBuffer) => new Uint8Array(shared).slice().buffer;
 
 async function instanceFor(bundle: SharedBundle, data: SharedData): Promise<LoadedPolicy> {
   let entry = instances.get(bundle.key);
-  if (!entry) {
+  if (entry) {
+    // Most recently used last, so eviction drops the bundle idle longest, never the busy active one.
+    instances.delete(bundle.key);
+    instances.set(bundle.key, entry);
+  } else {
     entry = { module: new WebAssembly.Module(new Uint8Array(bundle.wasm).slice()), policy: undefined, version: -1 };
     instances.set(bundle.key, entry);
     while (instances.size > KEEP_BUNDLES) instances.delete(instances.keys().next().value!);

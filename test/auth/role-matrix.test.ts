@@ -41,6 +41,8 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'POST /v1/decisions': [A, S, C, P],
   'GET /v1/decisions': [A, C, U],
   'GET /v1/decisions/{id}': [A, C, U],
+  'POST /v1/decisions/{id}/replay': [A, S, C, U],
+  'POST /v1/policy-bundles/{id}/impact': [A, C, U],
   ...crud('/v1/sources', [A, C]),
   ...crud('/v1/principals', [A, S]),
   'POST /v1/access/requests': [A, S, C],

@@ -1113,6 +1113,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/decisions/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a logged decision with the bundle it was made with and with the active bundle
+         * @description Policy decisions (POST /v1/decisions) and access decisions alike. Both results, `changed`, and what differs. A decision whose logged input carries PII (restricted or confidential columns, PII types, masking obligations, free-form context) is replayed only for admins and auditors (403 otherwise). 422 /problems/not-replayable when the bundle it was made with is no longer stored or loadable, or its logged input is incomplete; 503 when the engine cannot answer now.
+         */
+        post: operations["postDecisionsByIdReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/domains": {
         parameters: {
             query?: never;
@@ -1771,6 +1791,26 @@ export interface paths {
         get: operations["getPolicyBundlesByIdArchive"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policy-bundles/{id}/impact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What activating a stored bundle would change: findings that would appear or disappear, decisions that would flip
+         * @description Evaluates the bundle and the active one over the latest complete collection run (findings `not_tested` when there is none) and over the latest `decisions` logged decisions, now and with the same catalog and grants, so every difference is the bundles'. Nothing is stored or activated. 409 for the active bundle; 503 while another analysis runs on this instance.
+         */
+        post: operations["postPolicyBundlesByIdImpact"];
         delete?: never;
         options?: never;
         head?: never;
@@ -19423,6 +19463,349 @@ export interface operations {
             };
         };
     };
+    postDecisionsByIdReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "decision_id": "01936f0e-8a41-7c3e-9d2a-5b7c1e0f4a21",
+                     *       "entrypoint": "custos/access/decision",
+                     *       "at": "2026-11-18T09:30:00.000Z",
+                     *       "logged": {
+                     *         "bundle_id": "01936f0e-0000-7000-8000-000000000001",
+                     *         "bundle_revision": "rego-4f1c9a7e2b3d5c60",
+                     *         "defined": true,
+                     *         "result": {
+                     *           "decision": "allow",
+                     *           "reasons": [],
+                     *           "obligations": {
+                     *             "mask": {
+                     *               "ssn": {
+                     *                 "rule": "ssn_last4",
+                     *                 "strategy": "show_last",
+                     *                 "params": {
+                     *                   "visible": 4
+                     *                 }
+                     *               }
+                     *             }
+                     *           },
+                     *           "grants": []
+                     *         },
+                     *         "error": null
+                     *       },
+                     *       "original": {
+                     *         "bundle_id": "01936f0e-0000-7000-8000-000000000001",
+                     *         "bundle_revision": "rego-4f1c9a7e2b3d5c60",
+                     *         "defined": true,
+                     *         "result": {
+                     *           "decision": "allow",
+                     *           "reasons": [],
+                     *           "obligations": {
+                     *             "mask": {
+                     *               "ssn": {
+                     *                 "rule": "ssn_last4",
+                     *                 "strategy": "show_last",
+                     *                 "params": {
+                     *                   "visible": 4
+                     *                 }
+                     *               }
+                     *             }
+                     *           },
+                     *           "grants": []
+                     *         },
+                     *         "error": null
+                     *       },
+                     *       "current": {
+                     *         "bundle_id": "01936f0e-0000-7000-8000-000000000002",
+                     *         "bundle_revision": "rego-9e0d1c2b3a495867",
+                     *         "defined": true,
+                     *         "result": {
+                     *           "decision": "deny",
+                     *           "reasons": [
+                     *             {
+                     *               "code": "no_grant",
+                     *               "message": "no grant covers wealth.clients.ssn",
+                     *               "column": "ssn"
+                     *             }
+                     *           ],
+                     *           "obligations": {
+                     *             "mask": {}
+                     *           },
+                     *           "grants": []
+                     *         },
+                     *         "error": null
+                     *       },
+                     *       "changed": true,
+                     *       "differences": [
+                     *         {
+                     *           "path": "decision",
+                     *           "change": "changed",
+                     *           "before": "allow",
+                     *           "after": "deny"
+                     *         },
+                     *         {
+                     *           "path": "reasons[]",
+                     *           "change": "added",
+                     *           "after": {
+                     *             "code": "no_grant",
+                     *             "message": "no grant covers wealth.clients.ssn",
+                     *             "column": "ssn"
+                     *           }
+                     *         },
+                     *         {
+                     *           "path": "obligations.mask.ssn",
+                     *           "change": "removed",
+                     *           "before": {
+                     *             "rule": "ssn_last4",
+                     *             "strategy": "show_last",
+                     *             "params": {
+                     *               "visible": 4
+                     *             }
+                     *           }
+                     *         }
+                     *       ],
+                     *       "differences_truncated": false,
+                     *       "reproduces_log": true,
+                     *       "data": "the catalog, principals and grants as they are now (the log keeps the check, not the data it was decided with)",
+                     *       "pii": {
+                     *         "carries_pii": true,
+                     *         "reasons": [
+                     *           "column glue/wealth/clients.ssn has PII type ssn"
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: date-time */
+                        at: string;
+                        /** @description whether the active bundle answers differently from the bundle the decision was made with */
+                        changed: boolean;
+                        current: {
+                            /** Format: uuid */
+                            bundle_id: string;
+                            bundle_revision: string;
+                            defined: boolean;
+                            /** @description why there is no answer, e.g. the bundle lacks the entrypoint */
+                            error: string | null;
+                            /** @description the answer as the route gives it (an access decision: decision, reasons, obligations, grants) */
+                            result: unknown;
+                        };
+                        /** @description what both replays read besides the logged input */
+                        data: string;
+                        /** Format: uuid */
+                        decision_id: string;
+                        /** @description what differs between `original` and `current` (at most 100) */
+                        differences: {
+                            /** @description the value with the active (replay) or candidate (impact) bundle; absent when removed */
+                            after?: unknown;
+                            /** @description the value with the original (replay) or active (impact) bundle; absent when added */
+                            before?: unknown;
+                            /** @enum {string} */
+                            change: "added" | "removed" | "changed";
+                            /** @description where the results differ: a dotted path; `[]` marks an item of a list (lists compare as sets) */
+                            path: string;
+                        }[];
+                        differences_truncated: boolean;
+                        entrypoint: string;
+                        /** @description what the decision log holds */
+                        logged: {
+                            bundle_id: string | null;
+                            bundle_revision: string | null;
+                            defined: boolean;
+                            error: string | null;
+                            result: unknown;
+                        };
+                        original: {
+                            /** Format: uuid */
+                            bundle_id: string;
+                            bundle_revision: string;
+                            defined: boolean;
+                            /** @description why there is no answer, e.g. the bundle lacks the entrypoint */
+                            error: string | null;
+                            /** @description the answer as the route gives it (an access decision: decision, reasons, obligations, grants) */
+                            result: unknown;
+                        };
+                        /** @description whether the logged input carries PII (then only admin and auditor may replay it) */
+                        pii: {
+                            carries_pii: boolean;
+                            reasons: string[];
+                        };
+                        /** @description whether the original bundle, replayed now, gives the logged answer; false when the data it reads (catalog, grants) or its failure then differs */
+                        reproduces_log: boolean;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
     getDomains: {
         parameters: {
             query?: {
@@ -27766,6 +28149,424 @@ export interface operations {
             };
             /** @description Default Response */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postPolicyBundlesByIdImpact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "decisions": 1000
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description how many of the latest logged decisions to evaluate (default 1000, at most 10000)
+                     * @default 1000
+                     */
+                    decisions?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "bundle": {
+                     *         "id": "01936f0e-0000-7000-8000-000000000002",
+                     *         "revision": "rego-9e0d1c2b3a495867"
+                     *       },
+                     *       "baseline": {
+                     *         "id": "01936f0e-0000-7000-8000-000000000001",
+                     *         "revision": "rego-4f1c9a7e2b3d5c60"
+                     *       },
+                     *       "findings": {
+                     *         "status": "tested",
+                     *         "reason": null,
+                     *         "collection_id": "01936f0d-1111-7000-8000-000000000003",
+                     *         "observed_at": "2026-11-18T06:00:00.000Z",
+                     *         "counts": {
+                     *           "would_appear": 0,
+                     *           "would_disappear": 1,
+                     *           "unchanged": 9
+                     *         },
+                     *         "would_appear": [],
+                     *         "would_disappear": [
+                     *           {
+                     *             "rule_id": "s3.bucket_public_read",
+                     *             "severity": "critical",
+                     *             "msg": "bucket wealth-client-documents is readable by anyone through its ACL",
+                     *             "resource": {
+                     *               "type": "AWS::S3::Bucket",
+                     *               "id": "wealth-client-documents",
+                     *               "account": "111122223333",
+                     *               "region": "us-east-1"
+                     *             },
+                     *             "finding_id": "01936f0d-2222-7000-8000-000000000004",
+                     *             "finding_status": "open"
+                     *           }
+                     *         ],
+                     *         "truncated": false
+                     *       },
+                     *       "decisions": {
+                     *         "requested": 1000,
+                     *         "evaluated": 312,
+                     *         "counts": {
+                     *           "flipped": 1,
+                     *           "changed": 0,
+                     *           "unchanged": 311,
+                     *           "skipped": 0,
+                     *           "failed": 0
+                     *         },
+                     *         "flipped": [
+                     *           {
+                     *             "id": "01936f0e-8a41-7c3e-9d2a-5b7c1e0f4a21",
+                     *             "at": "2026-11-18T09:30:00.000Z",
+                     *             "entrypoint": "custos/compliance/violations",
+                     *             "baseline": {
+                     *               "defined": true,
+                     *               "decision": null,
+                     *               "error": null
+                     *             },
+                     *             "candidate": {
+                     *               "defined": true,
+                     *               "decision": null,
+                     *               "error": null
+                     *             },
+                     *             "differences": [
+                     *               {
+                     *                 "path": "[]",
+                     *                 "change": "removed",
+                     *                 "before": {
+                     *                   "id": "s3.bucket_public_read",
+                     *                   "resource": {
+                     *                     "id": "wealth-client-documents"
+                     *                   }
+                     *                 }
+                     *               }
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "changed": [],
+                     *         "skipped": [],
+                     *         "failed": [],
+                     *         "truncated": false
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description the active bundle it is compared with */
+                        baseline: {
+                            /** Format: uuid */
+                            id: string;
+                            revision: string;
+                        };
+                        /** @description the candidate */
+                        bundle: {
+                            /** Format: uuid */
+                            id: string;
+                            revision: string;
+                        };
+                        decisions: {
+                            /** @description access decisions with the same allow/deny but other obligations, reasons or grants (at most 500) */
+                            changed: {
+                                /** Format: date-time */
+                                at: string;
+                                baseline: {
+                                    /** @description allow or deny, for access decisions */
+                                    decision: string | null;
+                                    defined: boolean;
+                                    error: string | null;
+                                };
+                                candidate: {
+                                    /** @description allow or deny, for access decisions */
+                                    decision: string | null;
+                                    defined: boolean;
+                                    error: string | null;
+                                };
+                                /** @description at most 10 */
+                                differences: {
+                                    /** @description the value with the active (replay) or candidate (impact) bundle; absent when removed */
+                                    after?: unknown;
+                                    /** @description the value with the original (replay) or active (impact) bundle; absent when added */
+                                    before?: unknown;
+                                    /** @enum {string} */
+                                    change: "added" | "removed" | "changed";
+                                    /** @description where the results differ: a dotted path; `[]` marks an item of a list (lists compare as sets) */
+                                    path: string;
+                                }[];
+                                entrypoint: string;
+                                /** Format: uuid */
+                                id: string;
+                            }[];
+                            counts: {
+                                changed: number;
+                                failed: number;
+                                flipped: number;
+                                skipped: number;
+                                unchanged: number;
+                            };
+                            evaluated: number;
+                            /** @description not evaluated: the policy engine could not answer */
+                            failed: {
+                                /** Format: uuid */
+                                id: string;
+                                reason: string;
+                            }[];
+                            /** @description access decisions whose allow/deny would change, other decisions whose result would change (at most 500) */
+                            flipped: {
+                                /** Format: date-time */
+                                at: string;
+                                baseline: {
+                                    /** @description allow or deny, for access decisions */
+                                    decision: string | null;
+                                    defined: boolean;
+                                    error: string | null;
+                                };
+                                candidate: {
+                                    /** @description allow or deny, for access decisions */
+                                    decision: string | null;
+                                    defined: boolean;
+                                    error: string | null;
+                                };
+                                /** @description at most 10 */
+                                differences: {
+                                    /** @description the value with the active (replay) or candidate (impact) bundle; absent when removed */
+                                    after?: unknown;
+                                    /** @description the value with the original (replay) or active (impact) bundle; absent when added */
+                                    before?: unknown;
+                                    /** @enum {string} */
+                                    change: "added" | "removed" | "changed";
+                                    /** @description where the results differ: a dotted path; `[]` marks an item of a list (lists compare as sets) */
+                                    path: string;
+                                }[];
+                                entrypoint: string;
+                                /** Format: uuid */
+                                id: string;
+                            }[];
+                            requested: number;
+                            /** @description not evaluated: the logged input is incomplete */
+                            skipped: {
+                                /** Format: uuid */
+                                id: string;
+                                reason: string;
+                            }[];
+                            truncated: boolean;
+                        };
+                        findings: {
+                            /** Format: uuid */
+                            collection_id: string | null;
+                            counts: {
+                                unchanged: number;
+                                would_appear: number;
+                                would_disappear: number;
+                            };
+                            /** Format: date-time */
+                            observed_at: string | null;
+                            reason: string | null;
+                            /**
+                             * @description not_tested: no complete collection run (or its evaluation failed); never read as "no change"
+                             * @enum {string}
+                             */
+                            status: "tested" | "not_tested";
+                            truncated: boolean;
+                            /** @description at most 500; counts are complete */
+                            would_appear: {
+                                /** Format: uuid */
+                                finding_id: string | null;
+                                finding_status: string | null;
+                                msg: string;
+                                resource: {
+                                    account: string;
+                                    id: string;
+                                    region: string;
+                                    type: string;
+                                };
+                                rule_id: string;
+                                severity: string;
+                            }[];
+                            /** @description at most 500; counts are complete */
+                            would_disappear: {
+                                /** Format: uuid */
+                                finding_id: string | null;
+                                finding_status: string | null;
+                                msg: string;
+                                resource: {
+                                    account: string;
+                                    id: string;
+                                    region: string;
+                                    type: string;
+                                };
+                                rule_id: string;
+                                severity: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
