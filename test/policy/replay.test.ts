@@ -15,13 +15,13 @@ const ETL = 'arn:aws:iam::111122223333:role/wealth-etl';
 const upload = async (api: TestApp, archive: Buffer) => {
   const response = await api.call('POST', '/v1/policy-bundles', { as: 'compliance_officer', body: archive, headers: { 'content-type': 'application/gzip' } });
   if (![200, 201].includes(response.status)) throw new Error(`upload → ${response.status} ${JSON.stringify(response.body)}`);
-  return response.body as { id: string; revision: string };
+  return response.body as { id: string; revision: string; rules: Array<{ id: string }> };
 };
 const replay = (api: TestApp, id: string, as: 'admin' | 'steward' | 'compliance_officer' | 'auditor' | 'pipeline') =>
   api.call('POST', `/v1/decisions/${id}/replay`, { as, body: {} });
 const impact = (api: TestApp, id: string, body: unknown = {}) => api.call('POST', `/v1/policy-bundles/${id}/impact`, { as: 'compliance_officer', body });
 
-/** A table of the `wealth` domain: a public id and segment, a restricted SSN masked by ssn_last4; the ETL role (a registered principal) reads it. */
+/** A table of the `wealth` domain: a public id and segment, a restricted SSN; the ETL role is a registered principal without grants. */
 async function estate(api: TestApp) {
   await create(api, '/v1/domains', { name: 'wealth', owner: 'owner@bank.example', steward: 'steward@bank.example', review_frequency: 'quarterly' });
   await create(api, '/v1/assets', {
@@ -40,10 +40,10 @@ async function estate(api: TestApp) {
   await api.app.policy.reloadAccessData();
 }
 
-async function accessDecision(api: TestApp, columns: string[]) {
+async function accessDecision(api: TestApp, columns: string[], purpose = 'reporting') {
   const response = await api.call('POST', '/v1/access/decisions', {
     as: 'pipeline',
-    body: { principal: ETL, action: 'select', resource: { store: 'glue', database: 'wealth', table: 'clients', columns }, purpose: 'reporting' },
+    body: { principal: ETL, action: 'select', resource: { store: 'glue', database: 'wealth', table: 'clients', columns }, purpose },
   });
   if (response.status !== 200 || !response.body.decision_id) throw new Error(`access decision → ${response.status} ${JSON.stringify(response.body)}`);
   return response.body as { decision_id: string; decision: string; obligations: { mask: Record<string, unknown> } };
@@ -57,13 +57,16 @@ async function policyDecision(api: TestApp, entrypoint: string, input: unknown) 
 
 const api = await testApp(t);
 await estate(api);
-const masked = await accessDecision(api, ['client_id', 'ssn']);
+// About a PII column (denied: no grant covers it); about public columns only, for two purposes.
+const pii = await accessDecision(api, ['client_id', 'ssn']);
 const plain = await accessDecision(api, ['client_id', 'segment']);
+const audit = await accessDecision(api, ['segment'], 'audit');
 const compliance = await policyDecision(api, 'custos/compliance/violations', ESTATE);
 const rules = await policyDecision(api, 'custos/compliance/rules', {});
 
 t.test('a decision replayed under the bundle that made it, still active: changed=false', async (t) => {
-  t.match(masked, { decision: 'allow', obligations: { mask: { ssn: { rule: 'ssn_last4' } } } });
+  t.match(pii, { decision: 'deny' });
+  t.match(plain, { decision: 'allow' });
   const again = await replay(api, compliance.decision_id, 'auditor');
   t.equal(again.status, 200, JSON.stringify(again.body));
   t.match(again.body, { decision_id: compliance.decision_id, entrypoint: 'custos/compliance/violations', changed: false, reproduces_log: true, differences: [], differences_truncated: false });
@@ -71,20 +74,20 @@ t.test('a decision replayed under the bundle that made it, still active: changed
   t.same(again.body.original.result, compliance.result, 'the original bundle gives the logged answer');
   t.same(again.body.current.result, compliance.result);
 
-  const access = await replay(api, masked.decision_id, 'auditor');
+  const access = await replay(api, pii.decision_id, 'auditor');
   t.equal(access.status, 200);
-  t.match(access.body, { changed: false, reproduces_log: true, original: { result: { decision: 'allow' } }, current: { result: { decision: 'allow' } } });
+  t.match(access.body, { changed: false, reproduces_log: true, original: { result: { decision: 'deny' } }, current: { result: { decision: 'deny' } } });
   t.match(access.body.data, /catalog, principals and grants as they are now/);
-  t.same(access.body.pii, { carries_pii: true, reasons: ['it was answered with masking obligations on ssn', 'column glue/wealth/clients.ssn has PII type ssn'] });
+  t.same(access.body.pii, { carries_pii: true, reasons: ['column glue/wealth/clients.ssn has PII type ssn'] });
 });
 
 t.test('logged inputs that carry PII are replayed only for admins and auditors', async (t) => {
   for (const role of ['steward', 'compliance_officer'] as const) {
-    const refused = await replay(api, masked.decision_id, role);
+    const refused = await replay(api, pii.decision_id, role);
     t.equal(refused.status, 403, `${role} may not replay a decision about a PII column`);
     t.match(refused.body, { type: '/problems/forbidden', detail: /carries PII \(.*ssn has PII type ssn.*\); only admins and auditors/ });
   }
-  t.equal((await replay(api, masked.decision_id, 'admin')).status, 200);
+  t.equal((await replay(api, pii.decision_id, 'admin')).status, 200);
   // The compliance input holds the catalog, with its restricted columns and PII types.
   const estateInput = await replay(api, compliance.decision_id, 'steward');
   t.equal(estateInput.status, 403);
@@ -170,8 +173,8 @@ if (!opa && IN_CI) t.fail('the OPA CLI is required in CI (npm run tools:opa): th
 const skip = opa ? false : 'OPA CLI not installed (npm run tools:opa installs it with Go); skipping the tests that compile a different bundle';
 
 /**
- * rego/ compiled without the rule s3.bucket_public_read, and with an access policy that denies
- * what it would have allowed masked: a real bundle whose findings and decisions differ.
+ * rego/ compiled without the rule s3.bucket_public_read, and with an access policy under which the
+ * purpose `reporting` no longer reads anything: a real bundle whose findings and decisions differ.
  */
 async function stricterBundle(): Promise<Buffer> {
   const dir = await tempDir();
@@ -181,7 +184,7 @@ async function stricterBundle(): Promise<Buffer> {
   const access = path.join(src, 'custos/access/decision.rego');
   const rego = await fs.readFile(access, 'utf8');
   if (!rego.includes('verdict := "allow" if allowed')) throw new Error('decision.rego changed: update this test');
-  await fs.writeFile(access, rego.replace('verdict := "allow" if allowed', 'verdict := "allow" if {\n\tallowed\n\tcount(mask) == 0\n}'));
+  await fs.writeFile(access, rego.replace('verdict := "allow" if allowed', 'verdict := "allow" if {\n\tallowed\n\tinput.purpose != "reporting"\n}'));
   const out = path.join(dir, 'stricter.tar.gz');
   execFileSync(opa!, ['build', '-t', 'wasm', ...ENTRYPOINTS.flatMap((e) => ['-e', e]), '--revision', 'stricter', '--ignore', '*_test.rego', '-o', out, src]);
   return fs.readFile(out);
@@ -189,7 +192,7 @@ async function stricterBundle(): Promise<Buffer> {
 
 t.test('impact of a bundle that drops a rule, then replay once it is active', { skip }, async (t) => {
   const stricter = await upload(api, await stricterBundle());
-  t.notOk(stricter.rules.some((r: { id: string }) => r.id === 's3.bucket_public_read'));
+  t.notOk(stricter.rules.some((r) => r.id === 's3.bucket_public_read'));
 
   // The estate as a complete collection run: its public bucket is an open finding.
   await evaluateSnapshot(api, { observed_at: '2026-11-18T06:00:00.000Z', resources: ESTATE.resources, findings: ESTATE.findings, lake_formation: ESTATE.lake_formation });
@@ -204,15 +207,16 @@ t.test('impact of a bundle that drops a rule, then replay once it is active', { 
   t.same(findings.would_disappear.map((f: any) => [f.rule_id, f.resource.id, f.finding_id, f.finding_status]), [['s3.bucket_public_read', 'wealth-client-documents', open.body.items[0].id, 'open']]);
   t.ok(findings.counts.unchanged > 0, 'the other findings stay');
 
-  // Flipped: the compliance decision loses a violation; the masked read becomes a deny.
+  // Flipped: the compliance decision loses a violation; the reporting read becomes a deny.
   const flippedIds = decisions.flipped.map((d: any) => d.id);
   t.ok(flippedIds.includes(compliance.decision_id), 'the estate decision flips');
-  t.ok(flippedIds.includes(masked.decision_id), 'the masked read flips to deny');
-  const flip = decisions.flipped.find((d: any) => d.id === masked.decision_id);
+  t.ok(flippedIds.includes(plain.decision_id), 'the reporting read flips to deny');
+  const flip = decisions.flipped.find((d: any) => d.id === plain.decision_id);
   t.match(flip, { entrypoint: 'custos/access/decision', baseline: { decision: 'allow' }, candidate: { decision: 'deny' } });
   const estateFlip = decisions.flipped.find((d: any) => d.id === compliance.decision_id);
   t.match(estateFlip.differences, [{ path: '[]', change: 'removed', before: { id: 's3.bucket_public_read' } }]);
-  t.notOk(flippedIds.includes(plain.decision_id), 'an unmasked read is unchanged');
+  t.notOk(flippedIds.includes(audit.decision_id), 'the same read for another purpose is unchanged');
+  t.notOk(flippedIds.includes(pii.decision_id), 'a deny stays a deny');
   t.ok(flippedIds.includes(rules.decision_id), 'the rules listing loses the dropped rule');
   t.equal(decisions.counts.failed, 0);
 
@@ -226,8 +230,11 @@ t.test('impact of a bundle that drops a rule, then replay once it is active', { 
   t.notOk(replayed.body.current.result.some((v: any) => v.id === 's3.bucket_public_read'), 'the current result, without it');
   t.same(replayed.body.differences.map((d: any) => [d.path, d.change, d.before?.id]), [['[]', 'removed', 's3.bucket_public_read']]);
 
-  const access = await replay(api, masked.decision_id, 'admin');
-  t.match(access.body, { changed: true, original: { result: { decision: 'allow' } }, current: { result: { decision: 'deny' } } });
+  // Public columns only: a steward may replay it, and sees the allow become a deny.
+  const access = await replay(api, plain.decision_id, 'steward');
+  t.equal(access.status, 200, JSON.stringify(access.body));
+  t.match(access.body, { changed: true, reproduces_log: true, original: { result: { decision: 'allow' } }, current: { bundle_revision: 'stricter', result: { decision: 'deny' } } });
   t.ok(access.body.differences.some((d: any) => d.path === 'decision' && d.before === 'allow' && d.after === 'deny'));
-  t.match(await replay(api, plain.decision_id, 'steward'), { status: 200, body: { changed: false } });
+  t.match(await replay(api, audit.decision_id, 'steward'), { status: 200, body: { changed: false } });
+  t.match(await replay(api, pii.decision_id, 'auditor'), { status: 200, body: { changed: false } });
 });
