@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import csrfProtection from '@fastify/csrf-protection';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -81,6 +82,8 @@ export interface BuildAppOptions {
   policyPollMs?: number;
   /** The policy bundle imported on first start; default policies/bundle.tar.gz, null for none. */
   shippedBundle?: string | null;
+  /** The built console served at / (default dist/web). */
+  consoleRoot?: string;
   /** Where logs go instead of stdout (tests read them to prove redaction). */
   logStream?: { write(line: string): void };
 }
@@ -183,8 +186,21 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   // JSON bodies nested deeper than 64 levels or holding NUL are refused (400) before anything stores them.
   registerJsonBodyParser(app);
   app.decorate('config', config);
+  // Security headers on every response, errors included (helmet's defaults: nosniff, a CSP that
+  // allows only Custos's own scripts, no referrer, ...). No page of Custos may be framed. HSTS (and
+  // upgrading the console's requests to https) only when Custos is reached over TLS, as
+  // CUSTOS_PUBLIC_URL says: over plain http it would lock browsers out.
+  const behindTls = config.publicUrl?.startsWith('https://') ?? false;
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: true, directives: { 'frame-ancestors': ["'none'"], 'upgrade-insecure-requests': behindTls ? [] : null } },
+    frameguard: { action: 'deny' },
+    hsts: behindTls ? { maxAge: 31_536_000 } : false,
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // API answers hold governance data and keys: never kept by a browser or a proxy. The console's
+    // hashed assets keep their long caching (src/console/routes.ts).
+    if (/^\/v1([/?]|$)/.test(request.url)) reply.header('cache-control', 'no-store');
   });
 
   const database = await openDatabase({
@@ -272,7 +288,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   const demoLink = Boolean(options.demo) && !config.oidc;
   await app.register(consoleLoginRoutes, { demoLink });
   await app.register(roleMappingRoutes);
-  await app.register(consoleRoutes);
+  await app.register(consoleRoutes, { root: options.consoleRoot });
   await app.register(overviewRoutes);
   await app.register(auditRoutes);
   await app.register(policyRoutes);

@@ -72,6 +72,10 @@ export interface Config {
   policyWorkers?: number;
   /** CUSTOS_POLICY_BUDGET_MS: most time one message of decisions may take before its thread is replaced (deny/503), default 2000. */
   policyBudgetMs: number;
+  /** CUSTOS_AUTH_FAILURE_LIMIT: failed authentications one client (IP address) may make per window before it gets 429, default 20. */
+  authFailureLimit: number;
+  /** CUSTOS_AUTH_FAILURE_WINDOW_SECONDS: that window, default 60. */
+  authFailureWindowSeconds: number;
   /** CUSTOS_OIDC_*: the identity provider people sign in with; unset issuer: no SSO. */
   oidc?: { issuer: string; clientId: string; clientSecret?: string; rolesClaim: string };
   /** CUSTOS_SESSION_IDLE_MINUTES (default 30) and CUSTOS_SESSION_MAX_HOURS (default 12). */
@@ -93,6 +97,9 @@ export function keyGuessesLog10(key: string): number {
   estimator ??= new ZxcvbnFactory({ dictionary: zxcvbnCommon.dictionary, graphs: zxcvbnCommon.adjacencyGraphs });
   return estimator.check(key).guessesLog10;
 }
+
+/** Failed authentications per client and window before 429 (CUSTOS_AUTH_FAILURE_LIMIT). */
+export const DEFAULT_AUTH_FAILURE_LIMIT = 20;
 
 /** Thrown for invalid configuration; the message is one line naming the variable. */
 export class ConfigError extends Error {
@@ -237,6 +244,8 @@ export function loadConfig(env: Env = process.env): Config {
     alertDeliveryAttempts: integer('CUSTOS_ALERT_DELIVERY_ATTEMPTS', '8', 1, 50),
     alertRetryBaseMs: integer('CUSTOS_ALERT_RETRY_BASE_MS', '30000', 10, 3_600_000),
     alertDeliveryTimeoutMs: integer('CUSTOS_ALERT_DELIVERY_TIMEOUT_MS', '10000', 100, 120_000),
+    authFailureLimit: integer('CUSTOS_AUTH_FAILURE_LIMIT', String(DEFAULT_AUTH_FAILURE_LIMIT), 1, 1_000_000),
+    authFailureWindowSeconds: integer('CUSTOS_AUTH_FAILURE_WINDOW_SECONDS', '60', 1, 86_400),
     oidc: issuer ? { issuer, clientId: clientId!, clientSecret: nonEmpty(env, 'CUSTOS_OIDC_CLIENT_SECRET'), rolesClaim } : undefined,
     sessionIdleMinutes: Number(idle),
     sessionMaxHours: Number(maxHours),

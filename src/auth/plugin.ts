@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuditContext } from '../audit/repository.js';
 import { sendProblem } from '../http/errors.js';
@@ -117,9 +118,33 @@ export default fp(
       clearInterval(timer);
       await flush();
     });
+    // Failed authentications are counted per client (IP address) by @fastify/rate-limit, in this
+    // instance's memory. Past the limit the client gets 429 for the rest of the window before any key
+    // or session is looked up, so keys cannot be guessed at speed; requests that authenticate are
+    // never counted.
+    await app.register(rateLimit, { global: false });
+    const failures = app.createRateLimit({
+      max: app.config.authFailureLimit,
+      timeWindow: app.config.authFailureWindowSeconds * 1000,
+      keyGenerator: (request) => request.ip,
+    });
+    const unauthorized = async (request: FastifyRequest, reply: FastifyReply, detail: string) => {
+      await failures(request);
+      return sendProblem(reply, request, new HttpProblem(401, 'unauthorized', detail));
+    };
+
     app.addHook('onRequest', async (request, reply) => {
       const config = request.routeOptions.config;
       if (config.public || request.is404) return;
+      const seen = await failures(request, { increment: false });
+      if (!seen.isAllowed && seen.remaining === 0) {
+        reply.header('retry-after', String(Math.max(1, seen.ttlInSeconds)));
+        return sendProblem(
+          reply,
+          request,
+          new HttpProblem(429, 'too-many-failed-authentications', `${seen.max} failed authentications from ${request.ip} within ${app.config.authFailureWindowSeconds} s: retry after ${Math.max(1, seen.ttlInSeconds)} s`),
+        );
+      }
       const authorization = request.headers.authorization;
       const cookie = request.cookies[SESSION_COOKIE];
       if (authorization === undefined && cookie) {
@@ -127,9 +152,7 @@ export default fp(
         const { sessionIdleMinutes: idleMinutes, sessionMaxHours: maxHours } = app.config;
         const session = await findSession(app.db, cookie, { idleMinutes, maxHours });
         const role = session ? await sessionRole(app.db, session) : undefined;
-        if (!session || !role) {
-          return sendProblem(reply, request, new HttpProblem(401, 'unauthorized', 'the console session has ended or lost its role: sign in again'));
-        }
+        if (!session || !role) return unauthorized(request, reply, 'the console session has ended or lost its role: sign in again');
         request.session = session;
         request.actor = { keyId: null, name: session.email ?? session.subject, role, subject: session.subject, email: session.email, via: 'session' };
         if (!config.roles?.includes(role)) {
@@ -144,7 +167,7 @@ export default fp(
       const apiKey = match ? await lookupKey(app.db, match[1]!) : 'a valid API key is required: Authorization: Bearer <key>';
       if (typeof apiKey === 'string') {
         reply.header('www-authenticate', 'Bearer realm="custos"');
-        return sendProblem(reply, request, new HttpProblem(401, 'unauthorized', apiKey));
+        return unauthorized(request, reply, apiKey);
       }
       uses.set(apiKey.id, new Date().toISOString());
       request.actor = { keyId: apiKey.id, name: apiKey.name, role: apiKey.role, subject: apiKey.subject, email: null, via: 'key' };

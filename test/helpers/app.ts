@@ -74,7 +74,9 @@ export async function testApp(test: Test, options: BuildAppOptions = {}): Promis
   const databaseUrl = await freshDatabaseUrl();
   const app = await buildApp({
     ...options,
-    config: { databaseUrl, dataDir: await tempDir(), logLevel: (process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent', adminKey: ADMIN_KEY, ...options.config },
+    // The role matrix and the fuzz tests make hundreds of unauthenticated calls from 127.0.0.1: the
+    // failed-authentication limit is tested with its default in test/security/auth-rate-limit.test.ts.
+    config: { databaseUrl, dataDir: await tempDir(), logLevel: (process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent', adminKey: ADMIN_KEY, authFailureLimit: 1_000_000, ...options.config },
     announce: options.announce ?? (() => {}),
   });
   test.teardown(() => app.close());
