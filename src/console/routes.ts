@@ -5,7 +5,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
 /** The console's pages: each path serves the single-page app, which routes in the browser. */
-export const CONSOLE_PAGES = ['/', '/signin', '/catalog', '/findings', '/evidence', '/admin', '/controls', '/access', '/policies'] as const;
+export const CONSOLE_PAGES = ['/', '/signin', '/catalog', '/findings', '/evidence', '/admin', '/controls', '/access', '/policies', '/approvals'] as const;
 
 /** dist/web under the package root, whether Custos runs from src/ (tsx, tests) or dist/src/. */
 export function consoleRoot(): string {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -139,6 +140,40 @@ t.test('a steward signs in, classifies a column inline, and meets a stale edit t
   await page.context().close();
 });
 
+t.test('a steward lowers a classification (a pending change) that she may not approve herself and a compliance officer approves in the console', async (t) => {
+  const w = await setup(t);
+  // An asset on the console's first page (not the first, which the journey above edits) with a protected column.
+  const assets = (await w.api.call('GET', '/v1/assets?limit=20')).body.items as Array<{ id: string; store: string; database: string; table: string; columns: Array<{ name: string; classification: string }> }>;
+  const asset = assets.slice(1).find((a) => a.columns.some((c) => c.classification !== 'public'))!;
+  const column = asset.columns.find((c) => c.classification !== 'public')!;
+  const stella = await signIn(w, 'stella');
+  await open(stella, 'Catalog');
+  await stella.getByRole('button', { name: `${asset.store}:${asset.database}.${asset.table}` }).click();
+  await stella.getByLabel(`Classification of ${column.name}`, { exact: true }).selectOption('public');
+  await stella.getByRole('status').filter({ hasText: `${column.name} → public lowers protection` }).waitFor();
+  const summary = `change column ${column.name} of ${asset.store}:${asset.database}.${asset.table}`;
+  const pending = await w.api.app.db('pending_changes').where({ summary, status: 'pending' }).first();
+  t.match(pending, { proposer_subject: 'idp|stella', kind: 'assets.update_column' }, 'the lowering waits as a pending change (202)');
+  t.match(await stella.getByRole('row').filter({ hasText: summary }).textContent(), new RegExp(`classification lowered from ${column.classification} to public.*You proposed it`));
+  // The proposer may not approve: the console shows the API's refusal.
+  await stella.getByRole('button', { name: `Approve: ${summary}` }).click();
+  await stella.getByRole('alert').filter({ hasText: 'proposed this change and may not approve it' }).waitFor();
+  await check(t, stella, 'steward-pending-change');
+  t.equal((await w.api.app.db('pending_changes').where({ id: pending.id }).first()).status, 'pending', 'still pending');
+
+  const olga = await signIn(w, 'olga');
+  await open(olga, 'Approvals');
+  await olga.getByLabel(`Note on: ${summary}`).fill('Column holds no client data: checked with the data owner');
+  await olga.getByRole('button', { name: `Approve: ${summary}` }).click();
+  await olga.getByRole('status').filter({ hasText: `Change approved and applied: ${summary}` }).waitFor();
+  await check(t, olga, 'officer-approvals');
+  t.match(await w.api.app.db('pending_changes').where({ id: pending.id }).first(), { status: 'applied', decider_subject: 'idp|olga', decision_note: /no client data/ }, 'approved by a second person, by identity');
+  const after = (await w.api.call('GET', `/v1/assets/${asset.id}`)).body as { columns: Array<{ name: string; classification: string }> };
+  t.equal(after.columns.find((c) => c.name === column.name)!.classification, 'public', 'applied on approval');
+  await stella.context().close();
+  await olga.context().close();
+});
+
 t.test('a compliance officer triages a finding and requests an exception that a second officer approves', async (t) => {
   const w = await setup(t);
   const omar = await signIn(w, 'omar');
@@ -172,6 +207,31 @@ t.test('a compliance officer triages a finding and requests an exception that a 
   t.match(approved, { requester_subject: 'idp|omar', decider_subject: 'idp|olga' }, 'four eyes by identity');
   await omar.context().close();
   await olga.context().close();
+});
+
+t.test('a compliance officer opens a manual control and attests it with a file', async (t) => {
+  const w = await setup(t);
+  const manual = (await w.api.call('GET', '/v1/controls?automation=manual&limit=500')).body.items[0] as { id: string; title: string };
+  t.ok(manual, 'the demo catalog has a manual control');
+  const omar = await signIn(w, 'omar');
+  await open(omar, 'Controls');
+  await omar.getByRole('link', { name: manual.id, exact: true }).click();
+  await omar.getByRole('heading', { level: 2, name: `${manual.id} ${manual.title}` }).waitFor();
+  await omar.getByRole('heading', { name: 'Tested by' }).waitFor();
+  const form = omar.getByRole('form', { name: `Attest ${manual.id}` });
+  await form.getByLabel('Statement').fill('Quarterly access review done with the data owners; minutes attached');
+  const minutes = Buffer.from('Access review minutes\nAll 14 grants reviewed, 2 revoked.\n');
+  await form.getByLabel('Files').setInputFiles({ name: 'review-minutes.txt', mimeType: 'text/plain', buffer: minutes });
+  await form.getByRole('button', { name: 'Attest' }).click();
+  await omar.getByRole('status').filter({ hasText: `Attested ${manual.id} with 1 file` }).waitFor();
+  await omar.getByRole('link', { name: 'review-minutes.txt' }).waitFor();
+  await check(t, omar, 'officer-control-attested');
+  const attestation = await w.api.app.db('attestations').where({ control_id: manual.id }).orderBy('attested_at', 'desc').first();
+  t.match(attestation, { attested_by: 'omar@bank.example' }, 'attested by the person');
+  const file = await w.api.app.db('attestation_files').where({ attestation_id: attestation.id }).first();
+  t.equal(file.sha256, createHash('sha256').update(minutes).digest('hex'), 'the file arrives byte for byte');
+  t.ok(await w.api.app.db('evidence_items').where({ id: attestation.evidence_item_id, kind: 'attestation' }).first(), 'and is in the evidence chain');
+  await omar.context().close();
 });
 
 t.test('an auditor exports a period and verifies it in the browser', async (t) => {

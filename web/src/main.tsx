@@ -2,11 +2,14 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrfToken, type Me } from './api/client';
 import { Admin } from './pages/admin';
+import { Approvals } from './pages/approvals';
 import { Catalog } from './pages/catalog';
 import { Evidence } from './pages/evidence';
 import { Findings } from './pages/findings';
 import { Overview } from './pages/overview';
-import { Controls, Access, Policies } from './pages/lists';
+import { Controls } from './pages/controls';
+import { Access } from './pages/access';
+import { Policies } from './pages/lists';
 import { SignIn } from './pages/signin';
 import './styles.css';
 
@@ -14,6 +17,7 @@ const PAGES = [
   { path: '/', label: 'Overview', view: Overview },
   { path: '/catalog', label: 'Catalog', view: Catalog },
   { path: '/findings', label: 'Findings', view: Findings },
+  { path: '/approvals', label: 'Approvals', view: Approvals },
   { path: '/evidence', label: 'Evidence', view: Evidence },
   { path: '/controls', label: 'Controls', view: Controls },
   { path: '/access', label: 'Access', view: Access },

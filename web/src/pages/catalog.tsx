@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, problemText, type Me } from '../api/client';
 import type { Json } from '../api/types';
+import { PendingChanges } from './approvals';
 
 type Asset = Json<'/v1/assets/{id}'>;
 
@@ -12,6 +13,7 @@ export function Catalog({ me }: { me: Me }) {
   const [selected, setSelected] = useState<{ asset: Asset; etag: string } | null>(null);
   const [classifications, setClassifications] = useState<string[]>([]);
   const [message, setMessage] = useState<{ kind: 'ok' | 'alert'; text: string; reload?: boolean } | null>(null);
+  const [proposed, setProposed] = useState(0);
   const canEdit = me.role === 'admin' || me.role === 'steward';
 
   useEffect(() => {
@@ -40,6 +42,7 @@ export function Catalog({ me }: { me: Me }) {
     if (data && response.status === 202) {
       // Lowering protection is a pending change: it applies only once a second person approves.
       setMessage({ kind: 'ok', text: `${column} → ${classification} lowers protection: it waits for a second person's approval (pending change ${(data as { id: string }).id})` });
+      setProposed(proposed + 1);
     } else if (data) {
       setSelected({ asset: data as typeof selected.asset, etag: response.headers.get('etag') ?? '' });
       setMessage({ kind: 'ok', text: `${column} is now ${classification}` });
@@ -97,6 +100,7 @@ export function Catalog({ me }: { me: Me }) {
           </table>
         </section>
       )}
+      <PendingChanges me={me} refresh={proposed} />
     </div>
   );
 }
