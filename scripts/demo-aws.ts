@@ -37,18 +37,13 @@ const config = (() => {
   }
 })();
 
-// moto, in its own process group, ended with this process.
+// moto, ended with this process: on exit, and in this process's group, so that Ctrl-C in a terminal
+// or a test killing the group (test/helpers/processes.ts spawnTied) ends it even if this process is
+// killed without running its exit handlers.
 const motoPort = Number(process.env.MOTO_PORT ?? (await freePort()));
 const endpoint = `http://127.0.0.1:${motoPort}`;
-const moto = spawn(motoServer, ['-H', '127.0.0.1', '-p', String(motoPort)], { stdio: 'ignore', detached: true });
-const stopMoto = () => {
-  try {
-    process.kill(-moto.pid!, 'SIGTERM');
-  } catch {
-    // already gone
-  }
-};
-process.on('exit', stopMoto);
+const moto = spawn(motoServer, ['-H', '127.0.0.1', '-p', String(motoPort)], { stdio: 'ignore' });
+process.on('exit', () => moto.kill('SIGTERM'));
 moto.on('error', (error) => fail(`moto_server did not start: ${error.message}`));
 for (let i = 0; ; i++) {
   const up = await fetch(`${endpoint}/moto-api/`).then((r) => r.ok, () => false);
