@@ -19,6 +19,7 @@ import * as coverage from './011_coverage.js';
 import * as pendingChanges from './012b_pending_changes.js';
 import * as auditChain from './012c_audit_chain.js';
 import * as notificationRetry from './025_notification_retry.js';
+import * as pipelineKeyPrincipals from './023_pipeline_key_principals.js';
 
 export interface Migration {
   name: string;
@@ -51,6 +52,7 @@ export const migrations: Migration[] = [
   { name: '012b_pending_changes', ...pendingChanges },
   { name: '012c_audit_chain', ...auditChain },
   { name: '025_notification_retry', ...notificationRetry },
+  { name: '023_pipeline_key_principals', ...pipelineKeyPrincipals },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -11,6 +11,7 @@ import { DecisionLogWriter } from '../policy/decision-log.js';
 import { getDecision } from '../policy/repository.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { STORES } from '../catalog/assets.js';
+import { checkPrincipalBinding } from './binding.js';
 
 const DECIDERS: readonly Role[] = ['admin', 'pipeline'];
 const MAX_BATCH = 1000;
@@ -177,6 +178,7 @@ export default async function accessDecisionRoutes(app: FastifyInstance) {
     handler: async (request) => {
       const started = performance.now();
       const check = request.body as AccessCheck;
+      checkPrincipalBinding(request, [{ principal: check.principal, field: 'principal' }]);
       const now = Math.floor(Date.now() / 1000);
       const decided = await decide(request, [check], now);
       const ids = await logDecisions(request, [check], now, decided, started);
@@ -200,6 +202,7 @@ export default async function accessDecisionRoutes(app: FastifyInstance) {
     handler: async (request) => {
       const started = performance.now();
       const { checks } = request.body as { checks: AccessCheck[] };
+      checkPrincipalBinding(request, checks.map((check, i) => ({ principal: check.principal, field: `checks[${i}].principal` })));
       const now = Math.floor(Date.now() / 1000);
       const decided = await decide(request, checks, now);
       const failed = decided.answers.find((a) => ['engine_unavailable', 'no_access_policy', 'catalog_unavailable'].includes(a.reasons[0]?.code ?? ''));

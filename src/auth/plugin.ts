@@ -18,6 +18,8 @@ export interface Actor {
   subject: string;
   email: string | null;
   via: 'key' | 'session';
+  /** A bound pipeline key's principals: its access decisions may name only these. null: unbound. */
+  principals: readonly string[] | null;
 }
 
 declare module 'fastify' {
@@ -154,7 +156,7 @@ export default fp(
         const role = session ? await sessionRole(app.db, session) : undefined;
         if (!session || !role) return unauthorized(request, reply, 'the console session has ended or lost its role: sign in again');
         request.session = session;
-        request.actor = { keyId: null, name: session.email ?? session.subject, role, subject: session.subject, email: session.email, via: 'session' };
+        request.actor = { keyId: null, name: session.email ?? session.subject, role, subject: session.subject, email: session.email, via: 'session', principals: null };
         if (!config.roles?.includes(role)) {
           return sendProblem(reply, request, new HttpProblem(403, 'forbidden', `role ${role} may not ${request.method} ${request.routeOptions.url}`));
         }
@@ -170,7 +172,7 @@ export default fp(
         return unauthorized(request, reply, apiKey);
       }
       uses.set(apiKey.id, new Date().toISOString());
-      request.actor = { keyId: apiKey.id, name: apiKey.name, role: apiKey.role, subject: apiKey.subject, email: null, via: 'key' };
+      request.actor = { keyId: apiKey.id, name: apiKey.name, role: apiKey.role, subject: apiKey.subject, email: null, via: 'key', principals: apiKey.principals ?? null };
       if (!config.roles?.includes(apiKey.role)) {
         return sendProblem(reply, request, new HttpProblem(403, 'forbidden', `role ${apiKey.role} may not ${request.method} ${request.routeOptions.url}`));
       }

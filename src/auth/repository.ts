@@ -17,20 +17,24 @@ export interface ApiKey {
   expires_at: string | null;
   last_used_at: string | null;
   replaced_by: string | null;
+  /** A pipeline key's principals: it asks access decisions about these only. null: unbound. */
+  principals: string[] | null;
 }
 
-const PUBLIC_COLUMNS = ['id', 'name', 'role', 'subject', 'key_prefix', 'created_at', 'created_by', 'revoked_at', 'revoked_by', 'expires_at', 'last_used_at', 'replaced_by'];
+const PUBLIC_COLUMNS = ['id', 'name', 'role', 'subject', 'key_prefix', 'created_at', 'created_by', 'revoked_at', 'revoked_by', 'expires_at', 'last_used_at', 'replaced_by', 'principals'];
 
 export interface ApiKeyFilters extends PageParams {
   role?: Role;
   subject?: string;
   include_revoked?: boolean;
+  /** true: pipeline keys bound to no principal (they may ask about any); false: bound ones. */
+  unbound?: boolean;
 }
 
 /** Stores only the hash; the plaintext key is returned to the caller once and never again. */
 export async function createApiKey(
   trx: Knex.Transaction,
-  input: { name: string; role: Role; createdBy: string; key?: string; subject?: string; expiresAt?: string | null },
+  input: { name: string; role: Role; createdBy: string; key?: string; subject?: string; expiresAt?: string | null; principals?: string[] | null },
 ): Promise<{ apiKey: ApiKey; key: string }> {
   const key = input.key ?? generateKey();
   const id = uuidv7();
@@ -45,6 +49,7 @@ export async function createApiKey(
       key_prefix: keyPrefix(key),
       created_by: input.createdBy,
       expires_at: input.expiresAt ?? null,
+      principals: input.principals ?? null,
     })
     .returning(PUBLIC_COLUMNS);
   return { apiKey, key };
@@ -76,6 +81,7 @@ export async function listApiKeys(db: Knex, filters: ApiKeyFilters): Promise<Pag
   const query = db('api_keys').select(PUBLIC_COLUMNS);
   if (filters.role) query.where({ role: filters.role });
   if (filters.subject) query.where({ subject: filters.subject });
+  if (filters.unbound !== undefined) query.where({ role: 'pipeline' })[filters.unbound ? 'whereNull' : 'whereNotNull']('principals');
   if (!filters.include_revoked) query.whereNull('revoked_at').where((q) => q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()));
   return paginate<ApiKey & Record<string, unknown>>(query, filters);
 }
@@ -85,6 +91,12 @@ export async function revokeApiKey(trx: Knex.Transaction, id: string, revokedBy:
     .update({ revoked_at: trx.fn.now(), revoked_by: revokedBy, ...(replacedBy ? { replaced_by: replacedBy } : {}) })
     .where({ id })
     .returning(PUBLIC_COLUMNS);
+  return apiKey;
+}
+
+/** Replaces a key's principals (null: unbound). */
+export async function setKeyPrincipals(trx: Knex.Transaction, id: string, principals: string[] | null): Promise<ApiKey> {
+  const [apiKey] = await trx('api_keys').update({ principals }).where({ id }).returning(PUBLIC_COLUMNS);
   return apiKey;
 }
 

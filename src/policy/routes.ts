@@ -11,6 +11,8 @@ import { validatorCompiler } from '../http/validation.js';
 import { InvalidBundleError } from './bundle.js';
 import { getArchive, getBundle, getDecision, insertDecision, listBundles, listDecisions, findBundleBySha, type BundleRecord } from './repository.js';
 import { guardedChange, PendingChange, sendOutcome } from '../changes/index.js';
+import { checkPrincipalBinding } from '../access/binding.js';
+import { ACCESS_DECISION } from './entrypoints.js';
 
 const MAX_BUNDLE_BYTES = 20 * 1024 * 1024;
 const POLICY_READERS: readonly Role[] = ['admin', 'steward', 'compliance_officer', 'auditor'];
@@ -251,6 +253,10 @@ export default async function policyRoutes(app: FastifyInstance) {
         throw new HttpProblem(400, 'validation-error', `entrypoint: unknown; the active bundle has ${engine.entrypoints.join(', ')}`, [
           { location: 'body', field: 'entrypoint', message: `must be one of: ${engine.entrypoints.join(', ')}` },
         ]);
+      }
+      // The access entrypoint answers what POST /v1/access/decisions answers: a bound key asks it only about its principals.
+      if (entrypoint === ACCESS_DECISION) {
+        checkPrincipalBinding(request, [{ principal: (input as { principal?: unknown } | null)?.principal, field: 'input.principal' }]);
       }
       const id = uuidv7();
       const started = performance.now();

@@ -21,6 +21,7 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'GET /v1/api-keys/{id}': [A, C, U],
   'DELETE /v1/api-keys/{id}': [A],
   'POST /v1/api-keys/{id}/rotate': [A],
+  'PUT /v1/api-keys/{id}/principals': [A],
   'GET /v1/session': [A, S, C, U, P],
   'GET /v1/overview': READ,
   'GET /v1/role-mappings': [A, C, U],

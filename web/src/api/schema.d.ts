@@ -460,7 +460,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (the key is shown in this response only)
-         * @description `subject` names the person or machine the key belongs to (e.g. their SSO subject or e-mail): keys with one subject are one identity for four-eyes checks. Default `key:<id>`, so unrelated keys are distinct. `key:` and `system:` are reserved prefixes.
+         * @description `subject` names the person or machine the key belongs to (e.g. their SSO subject or e-mail): keys with one subject are one identity for four-eyes checks. Default `key:<id>`, so unrelated keys are distinct. `key:` and `system:` are reserved prefixes. A pipeline key may be bound to `principals`: it then asks access decisions about those only (others: 403 naming the field); rotation keeps the binding.
          */
         post: operations["postApiKeys"];
         delete?: never;
@@ -490,6 +490,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/api-keys/{id}/principals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a pipeline key's principals (null: unbind)
+         * @description Narrowing the list, or binding an unbound key, applies at once (200). Adding a principal or unbinding widens what the key may ask about: a pending change (202) that another admin approves (`/v1/pending-changes`), unless an admin breaks glass (`x-break-glass-reason`). Other instances see the change within 5 s (their key cache).
+         */
+        put: operations["putApiKeysByIdPrincipals"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/api-keys/{id}/rotate": {
         parameters: {
             query?: never;
@@ -500,7 +520,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Rotate an API key: a new key with its name, role and subject; the old one is revoked at once
+         * Rotate an API key: a new key with its name, role, subject and principals; the old one is revoked at once
          * @description The new key is shown in this response only. The old key then gets a 401 naming its replacement. `expires_at` sets the new key's expiry (default: the old key's, if still ahead).
          */
         post: operations["postApiKeysByIdRotate"];
@@ -8197,6 +8217,8 @@ export interface operations {
                 limit?: number;
                 role?: "admin" | "steward" | "compliance_officer" | "auditor" | "pipeline";
                 subject?: string;
+                /** @description true: pipeline keys bound to no principal (they may ask about any: review them); false: bound pipeline keys */
+                unbound?: boolean;
             };
             header?: never;
             path?: never;
@@ -8225,7 +8247,10 @@ export interface operations {
                      *           "revoked_by": "x",
                      *           "expires_at": "2026-01-01T00:00:00.000Z",
                      *           "last_used_at": "2026-01-01T00:00:00.000Z",
-                     *           "replaced_by": "0190a8d2-7c1e-7000-8000-000000000001"
+                     *           "replaced_by": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "principals": [
+                     *             "x"
+                     *           ]
                      *         }
                      *       ],
                      *       "next_cursor": "x"
@@ -8251,6 +8276,8 @@ export interface operations {
                              */
                             last_used_at: string | null;
                             name: string;
+                            /** @description a pipeline key's principals: it asks access decisions about these only. null: not bound (a pipeline key then asks about any principal; list them with ?unbound=true) */
+                            principals: string[] | null;
                             /**
                              * Format: uuid
                              * @description the key that replaced it when it was rotated
@@ -8355,14 +8382,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "role": "steward",
-                 *       "name": "alice",
-                 *       "subject": "alice@bank.example",
-                 *       "expires_at": "2027-01-01"
-                 *     }
-                 */
                 "application/json": {
                     /**
                      * Format: date-or-date-time
@@ -8371,6 +8390,8 @@ export interface operations {
                      */
                     expires_at?: string;
                     name: string;
+                    /** @description pipeline keys only: the principals (IAM ARNs) this key asks access decisions about; a decision about any other is refused (403). Omitted: unbound, the key may ask about any principal */
+                    principals?: string[];
                     /** @enum {string} */
                     role: "admin" | "steward" | "compliance_officer" | "auditor" | "pipeline";
                     subject?: string;
@@ -8398,6 +8419,7 @@ export interface operations {
                      *       "expires_at": "2027-01-01T00:00:00.000Z",
                      *       "last_used_at": null,
                      *       "replaced_by": null,
+                     *       "principals": null,
                      *       "key": "cus_AbCd…"
                      *     }
                      */
@@ -8420,6 +8442,8 @@ export interface operations {
                          */
                         last_used_at: string | null;
                         name: string;
+                        /** @description a pipeline key's principals: it asks access decisions about these only. null: not bound (a pipeline key then asks about any principal; list them with ?unbound=true) */
+                        principals: string[] | null;
                         /**
                          * Format: uuid
                          * @description the key that replaced it when it was rotated
@@ -8570,7 +8594,10 @@ export interface operations {
                      *       "revoked_by": "x",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
                      *       "last_used_at": "2026-01-01T00:00:00.000Z",
-                     *       "replaced_by": "0190a8d2-7c1e-7000-8000-000000000001"
+                     *       "replaced_by": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "principals": [
+                     *         "x"
+                     *       ]
                      *     }
                      */
                     "application/json": {
@@ -8592,6 +8619,8 @@ export interface operations {
                          */
                         last_used_at: string | null;
                         name: string;
+                        /** @description a pipeline key's principals: it asks access decisions about these only. null: not bound (a pipeline key then asks about any principal; list them with ?unbound=true) */
+                        principals: string[] | null;
                         /**
                          * Format: uuid
                          * @description the key that replaced it when it was rotated
@@ -8854,6 +8883,310 @@ export interface operations {
             };
         };
     };
+    putApiKeysByIdPrincipals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "principals": [
+                 *         "arn:aws:iam::111122223333:role/analytics-etl"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @description pipeline keys only: the principals (IAM ARNs) this key asks access decisions about; a decision about any other is refused (403). Omitted: unbound, the key may ask about any principal */
+                    principals: string[] | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "name": "x",
+                     *       "role": "admin",
+                     *       "subject": "x",
+                     *       "key_prefix": "x",
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "created_by": "x",
+                     *       "revoked_at": "2026-01-01T00:00:00.000Z",
+                     *       "revoked_by": "x",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "last_used_at": "2026-01-01T00:00:00.000Z",
+                     *       "replaced_by": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "principals": [
+                     *         "x"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        created_by: string;
+                        /**
+                         * Format: date-time
+                         * @description after this instant the key is refused (401 saying so); null: no expiry
+                         */
+                        expires_at: string | null;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description First characters of the key, to recognise it */
+                        key_prefix: string;
+                        /**
+                         * Format: date-time
+                         * @description last authenticated request, recorded within 30 s
+                         */
+                        last_used_at: string | null;
+                        name: string;
+                        /** @description a pipeline key's principals: it asks access decisions about these only. null: not bound (a pipeline key then asks about any principal; list them with ?unbound=true) */
+                        principals: string[] | null;
+                        /**
+                         * Format: uuid
+                         * @description the key that replaced it when it was rotated
+                         */
+                        replaced_by: string | null;
+                        /** Format: date-time */
+                        revoked_at: string | null;
+                        revoked_by: string | null;
+                        /** @enum {string} */
+                        role: "admin" | "steward" | "compliance_officer" | "auditor" | "pipeline";
+                        /** @description The person or machine identity the key belongs to; four-eyes checks compare subjects */
+                        subject: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "x",
+                     *       "entity": "x",
+                     *       "entity_id": "x",
+                     *       "base_version": 1,
+                     *       "summary": "x",
+                     *       "reasons": [
+                     *         "x"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "x"
+                     *         ],
+                     *         "never": "x"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "x",
+                     *       "proposer_subject": "x",
+                     *       "proposer_role": "x",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": "x",
+                     *       "decided_by": "x",
+                     *       "decider_subject": "x",
+                     *       "decided_at": "2026-01-01T00:00:00.000Z",
+                     *       "decision_note": "x",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
     postApiKeysByIdRotate: {
         parameters: {
             query?: never;
@@ -8901,6 +9234,7 @@ export interface operations {
                      *       "expires_at": "2027-01-01T00:00:00.000Z",
                      *       "last_used_at": null,
                      *       "replaced_by": null,
+                     *       "principals": null,
                      *       "key": "cus_AbCd…"
                      *     }
                      */
@@ -8923,6 +9257,8 @@ export interface operations {
                          */
                         last_used_at: string | null;
                         name: string;
+                        /** @description a pipeline key's principals: it asks access decisions about these only. null: not bound (a pipeline key then asks about any principal; list them with ?unbound=true) */
+                        principals: string[] | null;
                         /**
                          * Format: uuid
                          * @description the key that replaced it when it was rotated
