@@ -286,9 +286,47 @@ t.test('an admin creates an API key and maps a group to a role', async (t) => {
   await check(t, page, 'admin-administration');
   const audit = await w.api.app.db('audit_log').where({ entity: 'role-mappings', actor_subject: 'idp|adam' }).first();
   t.ok(audit, 'audited with the admin');
-  for (const label of ['Controls', 'Access', 'Policies']) {
+  for (const label of ['Controls', 'Access', 'Policies', 'Approvals']) {
     await open(page, label);
     await check(t, page, `admin-${label.toLowerCase()}`);
   }
+
+  // The decision explorer asks as a pipeline would; the answer is in the decision log, which replays it.
+  const principal = 'arn:aws:iam::123456789012:role/reporting-pipeline';
+  t.equal((await w.api.call('POST', '/v1/principals', { body: { arn: principal, name: 'reporting-pipeline', kind: 'pipeline' } })).status, 201);
+  const asset = (await w.api.call('GET', '/v1/assets?limit=1')).body.items[0] as { store: string; database: string; table: string };
+  await open(page, 'Access');
+  const ask = page.getByRole('form', { name: 'Ask for an access decision' });
+  await ask.getByLabel('Principal').fill(principal);
+  await ask.getByLabel('Store').selectOption(asset.store);
+  await ask.getByLabel('Database').fill(asset.database);
+  await ask.getByLabel('Table').fill(asset.table);
+  await ask.getByLabel('Purpose').fill('reporting');
+  await ask.getByRole('button', { name: 'Ask' }).click();
+  const decision = page.getByRole('status', { name: 'Decision' });
+  await decision.waitFor();
+  t.match(await decision.textContent(), /^(allow|deny) \(bundle \S+, decision [0-9a-f-]{36}\)/, 'the answer with its revision and logged id');
+  await check(t, page, 'admin-access-decision');
+  await open(page, 'Policies');
+  await page.getByRole('button', { name: /^Replay decision / }).first().click();
+  const replay = page.getByRole('region', { name: 'Replay' });
+  await replay.waitFor();
+  t.match(await replay.textContent(), /The active bundle \S+ answers (as|differently)/, 'replayed with the active bundle');
+  await check(t, page, 'admin-policies-replay');
+
+  // Live progress of a collection run. The demo estate has no AWS account to collect from, so the
+  // test stands in for the collector: it writes the run's progress as the collector does, and the
+  // console, polling GET /v1/collections/:id, shows each step without a reload.
+  const runId = '01936f0d-0000-7000-8000-00000000c0de';
+  await w.api.app.db('collection_runs').insert({ id: runId, status: 'running', trigger: 'api', requested_by: 'adam@bank.example', started_at: new Date(), progress: JSON.stringify({ done: 1, total: 3, current: 'lakeformation' }) });
+  await open(page, 'Administration');
+  await page.getByText('1 of 3, now lakeformation').waitFor();
+  await check(t, page, 'admin-collection-running');
+  await w.api.app.db('collection_runs').where({ id: runId }).update({ progress: JSON.stringify({ done: 2, total: 3, current: 'securityhub' }) });
+  await page.getByText('2 of 3, now securityhub').waitFor({ timeout: 10_000 });
+  await w.api.app.db('collection_runs').where({ id: runId }).update({ status: 'failed', error: 'stand-in run ended by the test', finished_at: new Date(), progress: JSON.stringify({ done: 3, total: 3 }) });
+  const finished = page.getByRole('row').filter({ hasText: 'failed: stand-in run ended by the test' });
+  await finished.waitFor({ timeout: 10_000 });
+  t.match(await finished.textContent(), /3 of 3/, 'the finished run shows its last progress');
   await page.context().close();
 });

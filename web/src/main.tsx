@@ -9,7 +9,7 @@ import { Findings } from './pages/findings';
 import { Overview } from './pages/overview';
 import { Controls } from './pages/controls';
 import { Access } from './pages/access';
-import { Policies } from './pages/lists';
+import { Policies } from './pages/policies';
 import { SignIn } from './pages/signin';
 import './styles.css';
 

@@ -12,6 +12,7 @@ export function Admin({ me }: { me: Me }) {
   const [keys, setKeys] = useState<Items<'/v1/api-keys'>>([]);
   const [mappings, setMappings] = useState<Items<'/v1/role-mappings'>>([]);
   const [runs, setRuns] = useState<Items<'/v1/collections'>>([]);
+  const [sources, setSources] = useState<Items<'/v1/sources'>>([]);
   const [audit, setAudit] = useState<Items<'/v1/audit-log'>>([]);
   const [auditCursor, setAuditCursor] = useState<string | undefined>();
   const [auditNext, setAuditNext] = useState<string | null>(null);
@@ -19,13 +20,25 @@ export function Admin({ me }: { me: Me }) {
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
   const [message, setMessage] = useState<{ kind: 'ok' | 'alert'; text: string } | null>(null);
   const isAdmin = me.role === 'admin';
+  const canCollect = isAdmin || me.role === 'compliance_officer';
 
   const reload = () => {
     api.GET('/v1/api-keys', { params: { query: { limit: 100 } } }).then(({ data }) => setKeys(data?.items ?? []));
     api.GET('/v1/role-mappings', { params: { query: { limit: 100 } } }).then(({ data }) => setMappings(data?.items ?? []));
-    api.GET('/v1/collections', { params: { query: { limit: 10 } as never } }).then(({ data }) => setRuns(data?.items ?? []));
+    api.GET('/v1/collections', { params: { query: { limit: 10 } } }).then(({ data }) => setRuns(data?.items ?? []));
+    api.GET('/v1/sources', { params: { query: { limit: 100 } } }).then(({ data }) => setSources(data?.items ?? []));
   };
   useEffect(reload, []);
+  // Live progress: while a run is queued or running, it is read again every two seconds.
+  const live = runs.filter((r) => r.status === 'queued' || r.status === 'running').map((r) => r.id).join(',');
+  useEffect(() => {
+    if (!live) return;
+    const timer = setInterval(async () => {
+      const fresh = await Promise.all(live.split(',').map((id) => api.GET('/v1/collections/{id}', { params: { path: { id } } }).then(({ data }) => data)));
+      setRuns((current) => current.map((r) => fresh.find((f) => f?.id === r.id) ?? r));
+    }, 2000);
+    return () => clearInterval(timer);
+  }, [live]);
   useEffect(() => {
     api.GET('/v1/audit-log', { params: { query: { limit: 20, ...(auditCursor ? { cursor: auditCursor } : {}), ...(auditEntity ? { entity: auditEntity } : {}) } } }).then(({ data }) => {
       setAudit(data?.items ?? []);
@@ -55,6 +68,11 @@ export function Admin({ me }: { me: Me }) {
     const { data, error } = await api.POST('/v1/role-mappings', { body: { group: String(form.get('group')), role: form.get('role') as (typeof PERSON_ROLES)[number] } });
     setMessage(data ? { kind: 'ok', text: `People in ${data.group} now sign in as ${data.role}.` } : { kind: 'alert', text: problemText(error) });
     if (data) (event.target as HTMLFormElement).reset();
+    reload();
+  };
+  const collect = async (names?: string[]) => {
+    const { data, error } = await api.POST('/v1/collections', { body: names ? { sources: names } : {} });
+    setMessage(data ? { kind: 'ok', text: `Collection run started (${data.status}); its progress shows below.` } : { kind: 'alert', text: problemText(error) });
     reload();
   };
   const unmap = async (id: string) => {
@@ -96,10 +114,33 @@ export function Admin({ me }: { me: Me }) {
         </table>
       </section>
       <section class="card" aria-labelledby="runs">
-        <h2 id="runs">Collection runs</h2>
+        <h2 id="runs">Sources and collection runs</h2>
         <table>
-          <thead><tr><th scope="col">Started</th><th scope="col">Trigger</th><th scope="col">Status</th></tr></thead>
-          <tbody>{runs.map((r) => <tr key={r.id}><td>{String(r.started_at ?? r.created_at ?? '').slice(0, 16)}</td><td>{r.trigger}</td><td>{r.status}</td></tr>)}</tbody>
+          <caption class="sr-only">Sources</caption>
+          <thead><tr><th scope="col">Source</th><th scope="col">Account</th><th scope="col">Region</th><th scope="col">Collectors</th><th scope="col">Enabled</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+          <tbody>{sources.map((s) => <tr key={s.id}><td>{s.name}</td><td>{s.account_id}</td><td>{s.region}</td><td>{s.services.join(', ')}</td><td>{s.enabled ? 'yes' : 'no'}</td><td>{canCollect && s.enabled && <button type="button" aria-label={`Collect from ${s.name} now`} onClick={() => collect([s.name])}>Collect now</button>}</td></tr>)}</tbody>
+        </table>
+        {canCollect && sources.some((s) => s.enabled) && <p><button type="button" class="primary" onClick={() => collect()}>Collect from every enabled source</button></p>}
+        <table>
+          <caption class="sr-only">Collection runs, newest first</caption>
+          <thead><tr><th scope="col">Started</th><th scope="col">Trigger</th><th scope="col">By</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">Gaps</th></tr></thead>
+          <tbody>
+            {runs.map((r) => {
+              const label = `${r.progress.done} of ${r.progress.total}${r.progress.current ? `, now ${r.progress.current}` : ''}`;
+              return (
+                <tr key={r.id}>
+                  <td>{String(r.started_at ?? r.created_at).slice(0, 16).replace('T', ' ')}</td><td>{r.trigger}</td><td>{r.requested_by}</td>
+                  <td>{r.status}{r.error ? `: ${r.error}` : ''}</td>
+                  <td>
+                    {r.progress.total > 0 && <progress max={r.progress.total} value={r.progress.done} aria-label={`Progress of the run started ${String(r.started_at ?? r.created_at).slice(0, 16)}`} />}{' '}
+                    <span aria-live={r.status === 'running' || r.status === 'queued' ? 'polite' : undefined}>{r.progress.total > 0 ? label : '—'}</span>
+                    {r.duration_ms !== null && <small> ({Math.round(r.duration_ms / 1000)} s)</small>}
+                  </td>
+                  <td>{r.gaps.length ? r.gaps.slice(0, 3).join('; ') + (r.gaps.length > 3 ? ` (+${r.gaps.length - 3})` : '') : '—'}</td>
+                </tr>
+              );
+            })}
+          </tbody>
         </table>
       </section>
       <section class="card" aria-labelledby="audit">
