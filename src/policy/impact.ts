@@ -141,7 +141,9 @@ export async function decisionsImpact(db: Knex, policy: PolicyService, baseline:
     const rows: Array<{ id: string; at: Date; entrypoint: string; input: unknown }> = await db('decision_log')
       .select('id', 'at', 'entrypoint', 'input')
       .whereIn('id', chunk.map((h) => h.id))
-      .whereBetween('at', [new Date(Math.min(...times)), new Date(Math.max(...times))]);
+      // Bounds the partitions read; widened by a millisecond each way because PostgreSQL keeps
+      // microseconds and a JavaScript Date does not.
+      .whereBetween('at', [new Date(Math.min(...times) - 1), new Date(Math.max(...times) + 1)]);
     rows.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.id < b.id ? 1 : -1));
     const evaluated = await Promise.all(
       rows.map(async (row) => {

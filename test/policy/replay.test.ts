@@ -146,6 +146,21 @@ t.test('a decision made while no bundle was loaded cannot be replayed', async (t
   t.match(replayed.body, { type: '/problems/not-replayable', detail: /made while no policy bundle was loaded/ });
 });
 
+t.test('fail closed: when the engine cannot answer, a replay is a 503, never a result', async (t) => {
+  // A 1 ms budget: every message of decisions overruns and its thread is replaced (each replacement
+  // starts a thread, which is slow under the test loader: this test keeps them few).
+  const slow = await testApp(t, { config: { policyBudgetMs: 1 } });
+  await estate(slow);
+  const denied = await slow.call('POST', '/v1/access/decisions', {
+    as: 'pipeline',
+    body: { principal: ETL, action: 'select', resource: { store: 'glue', database: 'wealth', table: 'clients', columns: ['segment'] }, purpose: 'reporting' },
+  });
+  t.match(denied.body, { decision: 'deny', reasons: [{ code: 'evaluation_failed' }] });
+  const replayed = await slow.call('POST', `/v1/decisions/${denied.body.decision_id}/replay`, { as: 'admin', body: {} });
+  t.equal(replayed.status, 503, 'no result is guessed');
+  t.match(replayed.body, { type: '/problems/policy-evaluation-failed', detail: /could not evaluate decision/ });
+});
+
 t.test('impact without a complete collection run: findings not_tested, decisions still compared', async (t) => {
   const candidate = await upload(api, await shippedAsRevision('release-2'));
   const result = await impact(api, candidate.id, { decisions: 50 });
@@ -153,7 +168,9 @@ t.test('impact without a complete collection run: findings not_tested, decisions
   t.match(result.body.findings, { status: 'not_tested', reason: /no collection run has completed/, collection_id: null, counts: { would_appear: 0, would_disappear: 0 } });
   t.match(result.body.bundle, { id: candidate.id, revision: 'release-2' });
   const { decisions } = result.body;
+  const logged = Number((await api.app.db('decision_log').count('* as n').first())!.n);
   t.ok(decisions.evaluated >= 5, `the logged decisions were evaluated (${decisions.evaluated})`);
+  t.equal(decisions.evaluated + decisions.counts.skipped, logged, 'every logged decision was read: evaluated or skipped');
   t.match(decisions.counts, { flipped: 0, changed: 0, failed: 0 });
   t.equal(decisions.counts.unchanged, decisions.evaluated, 'the same policy under another revision flips nothing');
   t.ok(decisions.skipped.length >= 1, 'the decision logged without `now` is skipped, with why');
@@ -166,6 +183,19 @@ t.test('impact without a complete collection run: findings not_tested, decisions
   t.match(tooMany.body.errors, [{ field: 'decisions' }]);
   t.equal((await impact(api, '01900000-0000-7000-8000-000000000000')).status, 404);
   t.equal((await api.call('POST', `/v1/policy-bundles/${candidate.id}/impact`, { as: 'steward', body: {} })).status, 403);
+
+  // A partial run (S3 not listed completely) is no better: what it did not see would read as "gone".
+  await evaluateSnapshot(api, {
+    observed_at: '2026-11-17T06:00:00.000Z',
+    resources: [],
+    findings: [],
+    lake_formation: { permissions: [] },
+    coverage: [{ account: '111122223333', region: 'us-east-1', resource_type: 'AWS::S3::Bucket', complete: false, reason: 'ListBuckets throttled' }],
+  });
+  const partial = await impact(api, candidate.id, { decisions: 0 });
+  t.equal(partial.status, 200);
+  t.match(partial.body.findings, { status: 'not_tested', reason: /is partial/, collection_id: null });
+  t.match(partial.body.decisions, { requested: 0, evaluated: 0 });
 });
 
 const opa = opaBinary();
