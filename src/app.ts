@@ -289,7 +289,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(consoleLoginRoutes, { demoLink });
   await app.register(roleMappingRoutes);
   await app.register(consoleRoutes, { root: options.consoleRoot });
-  await app.register(overviewRoutes);
+  await app.register(overviewRoutes, { catalog });
   await app.register(auditRoutes);
   await app.register(policyRoutes);
   await app.register(decisionReplayRoutes);

@@ -25895,6 +25895,13 @@ export interface operations {
                      * @example {
                      *       "open_findings_by_severity": {},
                      *       "excepted_findings": 0,
+                     *       "pass_rate_30d": [
+                     *         {
+                     *           "day": "2026-01-01",
+                     *           "rate": 0,
+                     *           "controls": 0
+                     *         }
+                     *       ],
                      *       "top_failing_rules": [
                      *         {
                      *           "rule_id": "x",
@@ -25918,6 +25925,13 @@ export interface operations {
                         open_findings_by_severity: {
                             [key: string]: number;
                         };
+                        /** @description per day (UTC) of the last 30 with a complete evaluation: the share (%) of all controls whose last evaluation that day passed; days without one are absent (nothing is reported as passing) */
+                        pass_rate_30d: {
+                            controls: number;
+                            /** Format: date */
+                            day: string;
+                            rate: number;
+                        }[];
                         /** @description the 10 rules with most open findings */
                         top_failing_rules: {
                             open_findings: number;

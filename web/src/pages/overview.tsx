@@ -21,22 +21,12 @@ export function Overview(_: { me: Me }) {
       const items = data?.items ?? [];
       setControls(items);
       if (items[0]) setCoverageControl(items[0].id);
-      // Pass rate per day: the share of controls whose last evaluation that day passed (from each control's history).
-      const to = new Date();
-      const from = new Date(to.getTime() - 30 * 86_400_000);
-      Promise.all(items.map((c) => api.GET('/v1/controls/{id}/history', { params: { path: { id: c.id }, query: { from: from.toISOString(), to: to.toISOString() } } }))).then((histories) => {
-        const byDay = new Map<string, Map<string, string>>();
-        histories.forEach((h, i) => {
-          for (const point of h.data?.items ?? []) {
-            const day = point.at.slice(0, 10);
-            if (!byDay.has(day)) byDay.set(day, new Map());
-            byDay.get(day)!.set(items[i]!.id, point.status);
-          }
-        });
-        setTrend([...byDay.entries()].sort().map(([day, statuses]) => ({ day, rate: Math.round((100 * [...statuses.values()].filter((s) => s === 'passing').length) / items.length) })));
-      });
     });
-    api.GET('/v1/overview').then(({ data }) => setOverview(data ?? null));
+    // The pass-rate trend comes with the counts: one request, not one per control's history.
+    api.GET('/v1/overview').then(({ data }) => {
+      setOverview(data ?? null);
+      setTrend(data?.pass_rate_30d ?? []);
+    });
   }, []);
 
   useEffect(() => {
