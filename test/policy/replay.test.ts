@@ -106,6 +106,19 @@ t.test('logged inputs that carry PII are replayed only for admins and auditors',
     body: { principal: ETL, action: 'select', resource: { store: 'glue', database: 'wealth', table: 'clients', columns: ['segment'] }, purpose: 'reporting', context: { client: 'Jane Doe' } },
   });
   t.match(await replay(api, withContext.body.decision_id, 'steward'), { status: 403, body: { detail: /context is free-form/ } });
+
+  // A person as principal; a free-form input holding an e-mail address.
+  const person = 'arn:aws:iam::111122223333:user/jane.doe';
+  await create(api, '/v1/principals', { arn: person, name: 'jane.doe', kind: 'user', team: 'advisors' }, 'steward');
+  await api.app.policy.reloadAccessData();
+  const byPerson = await api.call('POST', '/v1/access/decisions', {
+    as: 'pipeline',
+    body: { principal: person, action: 'select', resource: { store: 'glue', database: 'wealth', table: 'clients', columns: ['segment'] }, purpose: 'reporting' },
+  });
+  t.match(await replay(api, byPerson.body.decision_id, 'steward'), { status: 403, body: { detail: /principal is a person/ } });
+  const email = await policyDecision(api, 'custos/compliance/rules', { contact: { email: 'jane.doe@bank.example' } });
+  t.match(await replay(api, email.decision_id, 'steward'), { status: 403, body: { detail: /input.contact.email looks like an e-mail address/ } });
+  t.match(await replay(api, email.decision_id, 'auditor'), { status: 200, body: { changed: false, pii: { carries_pii: true } } });
   t.equal((await replay(api, '01900000-0000-7000-8000-000000000000', 'admin')).status, 404);
 });
 
