@@ -20,6 +20,7 @@ import * as pendingChanges from './012b_pending_changes.js';
 import * as auditChain from './012c_audit_chain.js';
 import * as notificationRetry from './025_notification_retry.js';
 import * as pipelineKeyPrincipals from './023_pipeline_key_principals.js';
+import * as evidenceReceivedAt from './024_evidence_received_at.js';
 
 export interface Migration {
   name: string;
@@ -53,6 +54,7 @@ export const migrations: Migration[] = [
   { name: '012c_audit_chain', ...auditChain },
   { name: '025_notification_retry', ...notificationRetry },
   { name: '023_pipeline_key_principals', ...pipelineKeyPrincipals },
+  { name: '024_evidence_received_at', ...evidenceReceivedAt },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -10,7 +10,8 @@ import { configuredBodyStore, useBodyStore } from '../evidence/body-store.js';
  * `npm run evidence:verify -- --export custos-evidence.zip --public-key custos.pem` (or
  * `--expect-fingerprint <key_id>`): checks an auditor export offline (signature with that trusted
  * key, every file, every chain row and body); no database needed. Without a trusted key it never
- * says ok: a zip's own key proves nothing. Exit 1 on any problem, with the problems listed.
+ * says ok: a zip's own key proves nothing. Exit 1 on any problem, with the problems listed; items
+ * received after the period ended are warnings (stderr and `warnings` in the output), exit 0.
  */
 const USAGE = `usage: npm run evidence:verify [-- --export <zip> (--public-key <pem> | --expect-fingerprint <key_id>)]
   without --export: re-checks the evidence chain in Custos's database (DATABASE_URL, or the embedded
@@ -45,6 +46,8 @@ if (exportFile) {
     const expectFingerprint = option('--expect-fingerprint');
     const result = await verifyExport(exportFile, { publicKeyPem: keyFile ? readFileSync(keyFile, 'utf8') : undefined, expectFingerprint });
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    // Warnings do not fail the verification (the export is authentic and whole) but are never silent.
+    for (const warning of result.warnings) process.stderr.write(`custos evidence:verify: WARNING: ${warning}\n`);
     if (!result.ok) {
       process.stderr.write(`custos evidence:verify: NOT verified:\n${result.problems.map((p) => `  - ${p}`).join('\n')}\n`);
       if (!keyFile && !expectFingerprint) process.stderr.write('  usage: npm run evidence:verify -- --export <zip> --public-key <pem from GET /v1/evidence/public-key> | --expect-fingerprint <key_id>\n');

@@ -32,20 +32,29 @@ export interface EvidenceInput {
   body: unknown;
 }
 
-interface ChainFields {
+export interface ChainFields {
   id: string;
   control_id: string;
   kind: string;
   source_id: string;
+  /** When the state was observed: the source says so (a file snapshot's observed_at), so it can be back-dated. */
   collected_at: string;
   bundle_revision: string | null;
   body_sha256: string;
+  /** When Custos received the item: set by the server (migration 024); null on items chained before it. */
+  received_at?: string | null;
 }
 
-/** An item's hash covers the previous hash and every field but the body, which its SHA-256 stands for. */
+/**
+ * An item's hash covers the previous hash and every field but the body, which its SHA-256 stands for.
+ * `received_at` was added later: it is covered when present, so items chained before it (where it is
+ * null) keep their hashes and the chain needs no rewrite, as audit_log's actor_email (src/audit/chain.ts).
+ */
 export function itemHash(prevHash: string, fields: ChainFields): string {
-  const { id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256 } = fields;
-  return sha256(`${prevHash}\n${canonicalJson({ id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256 })}`);
+  const { id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256, received_at } = fields;
+  const hashed: Record<string, unknown> = { id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256 };
+  if (received_at != null && received_at !== '') hashed.received_at = new Date(received_at).toISOString();
+  return sha256(`${prevHash}\n${canonicalJson(hashed)}`);
 }
 
 /** Appends items to the chain inside the caller's transaction; appends are serialised so the chain stays linear. */
@@ -58,10 +67,12 @@ export async function appendEvidence(trx: Knex.Transaction, items: EvidenceInput
   let seq = last ? Number(last.seq) : 0;
   const store = bodyStoreOf(trx);
   const bodies: Array<{ sha256: string; json: string }> = [];
+  // The server's clock, never the caller's: what the source claims is collected_at.
+  const received_at = new Date().toISOString();
   const rows = items.map((item) => {
     const collected_at = new Date(item.collected_at).toISOString();
     const json = canonicalJson(item.body);
-    const fields = { id: uuidv7(), control_id: item.control_id, kind: item.kind, source_id: item.source_id, collected_at, bundle_revision: item.bundle_revision, body_sha256: sha256(json) };
+    const fields = { id: uuidv7(), control_id: item.control_id, kind: item.kind, source_id: item.source_id, collected_at, bundle_revision: item.bundle_revision, body_sha256: sha256(json), received_at };
     bodies.push({ sha256: fields.body_sha256, json });
     const hash = itemHash(prev, fields);
     const row = { seq: ++seq, ...fields, body: store.kind === 'postgres' ? json : null, body_store: store.kind, prev_hash: prev, hash };

@@ -72,7 +72,11 @@ interface ItemRow {
   body_sha256: string;
   prev_hash: string;
   hash: string;
+  received_at: Date | string | null;
 }
+
+/** Most late items a manifest lists one by one (all are counted, and flagged in evidence.json/csv). */
+const MAX_LATE_LISTED = 100;
 
 /**
  * Evidence items in chain order, a page at a time (never the whole period in memory): those of the
@@ -83,7 +87,7 @@ async function* itemsOf(db: Knex, period: Period, lastSeq: number, filter: { con
   const last = filter.segment ? filter.segment.last : lastSeq;
   for (;;) {
     const query = db('evidence_items')
-      .select(filter.bodies ? '*' : ['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'body_sha256', 'prev_hash', 'hash'])
+      .select(filter.bodies ? '*' : ['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'body_sha256', 'prev_hash', 'hash', 'received_at'])
       .where('seq', '>', after)
       .where('seq', '<=', last)
       .orderBy('seq')
@@ -97,20 +101,34 @@ async function* itemsOf(db: Knex, period: Period, lastSeq: number, filter: { con
   }
 }
 
-const itemView = (row: ItemRow) => ({
+/**
+ * Whether an item reached Custos after the period ended (its period end is exclusive): its
+ * collected_at is the source's word (a file snapshot's observed_at), so an import made later can
+ * date its evidence back into a period already audited. null: received before migration 024, unknown.
+ */
+export function receivedAfter(row: { received_at: Date | string | null | undefined }, period: Period): boolean | null {
+  const received = iso(row.received_at ?? null);
+  return received ? received >= new Date(period.to).toISOString() : null;
+}
+
+const itemView = (row: ItemRow, period: Period) => ({
   seq: Number(row.seq),
   id: row.id,
   control_id: row.control_id,
   kind: row.kind,
   source_id: row.source_id,
   collected_at: iso(row.collected_at),
+  received_at: iso(row.received_at ?? null),
+  received_after_period: receivedAfter(row, period),
   bundle_revision: row.bundle_revision,
   body_sha256: row.body_sha256,
   prev_hash: row.prev_hash,
   hash: row.hash,
 });
 
-const ITEM_CSV_HEADER = ['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'status', 'body_sha256', 'prev_hash', 'hash'];
+const ITEM_CSV_HEADER = ['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'status', 'body_sha256', 'prev_hash', 'hash', 'received_at', 'received_after_period'];
+/** chain.csv's columns; the verifier reads them by name, so exports without received_at still verify. */
+export const CHAIN_CSV_HEADER = ['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'body_sha256', 'prev_hash', 'hash', 'received_at'];
 
 /**
  * The auditor's export of a period as a zip, streamed: every file is produced lazily, in order, and
@@ -150,6 +168,13 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   const problem = (text: string) => {
     if (chain.problems.length < 100) chain.problems.push(text);
   };
+  // Items of the period that Custos received after the period ended: not an integrity failure, but
+  // evidence an auditor must not take as contemporaneous (a back-dated import), so it is flagged.
+  const late = {
+    received_after_period_end: 0,
+    received_at_unknown: 0,
+    items: [] as Array<{ seq: number; id: string; control_id: string; kind: string; source_id: string; collected_at: string; received_at: string }>,
+  };
   const counts = new Map<string, number>();
   const bundleRevisions = new Set<string>();
   for (const points of timelines.values()) for (const p of points) bundleRevisions.add(p.bundle_revision);
@@ -185,18 +210,27 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   // The chain across all controls in the period, without bodies: links and hashes are checked here,
   // and an auditor can re-check them offline from chain.csv.
   add('chain.csv', async function* () {
-    yield csvRow(['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'body_sha256', 'prev_hash', 'hash']);
+    yield csvRow(CHAIN_CSV_HEADER);
     if (!segment) return;
     let prev: { seq: number; hash: string } | undefined;
     for await (const row of itemsOf(db, period, lastSeq, { bodies: false, segment })) {
       const seq = Number(row.seq);
       const at = iso(row.collected_at)!;
+      const received = iso(row.received_at ?? null);
       chain.items_in_chain_csv++;
-      if (at >= new Date(period.from).toISOString() && at < new Date(period.to).toISOString()) chain.items_in_period++;
+      if (at >= new Date(period.from).toISOString() && at < new Date(period.to).toISOString()) {
+        chain.items_in_period++;
+        const after = receivedAfter(row, period);
+        if (after === null) late.received_at_unknown++;
+        else if (after) {
+          late.received_after_period_end++;
+          if (late.items.length < MAX_LATE_LISTED) late.items.push({ seq, id: row.id, control_id: row.control_id, kind: row.kind, source_id: row.source_id, collected_at: at, received_at: received! });
+        }
+      }
       chain.first_seq ??= seq;
       chain.last_seq = seq;
       if (row.bundle_revision) bundleRevisions.add(row.bundle_revision);
-      const fields = { ...row, collected_at: at };
+      const fields = { ...row, collected_at: at, received_at: received };
       if (itemHash(row.prev_hash, fields) !== row.hash) {
         chain.hashes_ok = false;
         problem(`item ${seq}: its hash does not match its fields`);
@@ -210,7 +244,7 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
         problem(`item ${seq}: its previous-hash link does not match item ${prev.seq}`);
       }
       prev = { seq, hash: row.hash };
-      yield csvRow([seq, row.id, row.control_id, row.kind, row.source_id, fields.collected_at, row.bundle_revision, row.body_sha256, row.prev_hash, row.hash]);
+      yield csvRow([seq, row.id, row.control_id, row.kind, row.source_id, fields.collected_at, row.bundle_revision, row.body_sha256, row.prev_hash, row.hash, received]);
     }
   });
 
@@ -229,8 +263,9 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
             chain.bodies_ok = false;
             problem(`item ${row.seq}: its body is missing or does not match its SHA-256`);
           }
-          const v = itemView(row);
-          if (!csv.write(csvRow([v.seq, v.id, v.control_id, v.kind, v.source_id, v.collected_at, v.bundle_revision, (row.body as { status?: string } | null)?.status ?? '', v.body_sha256, v.prev_hash, v.hash]))) await once(csv, 'drain');
+          const v = itemView(row, period);
+          const status = (row.body as { status?: string } | null)?.status ?? '';
+          if (!csv.write(csvRow([v.seq, v.id, v.control_id, v.kind, v.source_id, v.collected_at, v.bundle_revision, status, v.body_sha256, v.prev_hash, v.hash, v.received_at, v.received_after_period]))) await once(csv, 'drain');
           yield `${n++ ? ',' : ''}\n${JSON.stringify({ ...v, body: row.body })}`;
         }
         counts.set(control.id, n);
@@ -298,7 +333,7 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   });
 
   add('summary.html', () => [
-    summaryHtml({ request, framework: catalog.framework, controls: summaries(), findings: findings.filter((f) => f.status === 'open'), exceptions, attestations, chain, head: head?.hash ?? GENESIS, keyId: signingKey.keyId }),
+    summaryHtml({ request, framework: catalog.framework, controls: summaries(), findings: findings.filter((f) => f.status === 'open'), exceptions, attestations, chain, late, head: head?.hash ?? GENESIS, keyId: signingKey.keyId }),
   ]);
   add('public-key.pem', () => [signingKey.publicKeyPem]);
 
@@ -327,6 +362,15 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
         links_ok: chain.links_ok,
         bodies_ok: chain.bodies_ok,
         problems: chain.problems,
+      },
+      // Not an integrity failure (chain.ok says nothing of it) but a warning the verifier repeats:
+      // evidence observed in the period that Custos received only after the period ended.
+      received_after_period: {
+        count: late.received_after_period_end,
+        items: late.items,
+        listed: late.items.length,
+        received_at_unknown: late.received_at_unknown,
+        note: 'items of the period (by collected_at, when the source says the state was observed) that Custos received (received_at, its own clock, covered by the item hash) at or after the period end: back-dated or late evidence, not contemporaneous. received_at_unknown counts items chained before Custos recorded receipt.',
       },
       evidence_items_per_control: Object.fromEntries(controlIds.map((id) => [id, counts.get(id) ?? 0])),
       signature: { algorithm: 'Ed25519', key_id: signingKey.keyId, file: 'manifest.sig', public_key: 'public-key.pem (compare its key id with GET /v1/evidence/public-key)' },
@@ -445,6 +489,9 @@ Verify it offline, in the unzipped folder:
 
 3. The chain is whole: manifest.json's chain.ok is true (false on a missing seq, a broken link, or
    an item or body that does not match).
+   Evidence received late: manifest.json's received_after_period lists the items of the period that
+   Custos received (received_at, its own clock) only after the period ended, e.g. a back-dated
+   snapshot import; evidence.json/csv flag them (received_after_period). Judge them accordingly.
 
 4. With a checkout of Custos, all of the above plus every chain row and evidence body, with the key
    Custos publishes (never the one in the zip alone):

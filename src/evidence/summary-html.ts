@@ -53,6 +53,7 @@ export function summaryHtml(data: {
   exceptions: PeriodException[];
   attestations: PeriodAttestation[];
   chain: { items_in_period: number; hashes_ok: boolean; links_ok: boolean; bodies_ok: boolean; problems: string[] };
+  late: { received_after_period_end: number; received_at_unknown: number; items: Array<{ seq: number; control_id: string; kind: string; collected_at: string; received_at: string }> };
   head: string;
   keyId: string;
 }): string {
@@ -90,6 +91,15 @@ ${rows(attestations.map((a) => [escape(a.control_id), escape(a.statement), escap
 <p>${chain.items_in_period} evidence items in the period; item hashes ${chain.hashes_ok ? 'all match their fields' : '<strong class="failing">do not all match</strong>'}; links ${chain.links_ok ? 'unbroken, no seq missing' : '<strong class="failing">broken: items are missing</strong>'}; bodies ${chain.bodies_ok ? 'all match their SHA-256' : '<strong class="failing">do not all match</strong>'}.
 Chain head at export <code>${escape(data.head)}</code>. Manifest signed with Ed25519 key <code>${escape(data.keyId)}</code>; see README.txt to verify every file offline.</p>
 ${chain.problems.length ? `<ul>${chain.problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : ''}
+<h2>Evidence received after the period ended (${data.late.received_after_period_end})</h2>
+${
+  data.late.received_after_period_end
+    ? `<p class="failing"><strong>Warning:</strong> ${data.late.received_after_period_end} item(s) dated in the period (when the source says the state was observed) reached Custos only after the period ended: back-dated or late evidence, not contemporaneous.${data.late.items.length < data.late.received_after_period_end ? ` The first ${data.late.items.length} are listed; manifest.json counts all, and evidence.csv flags each.` : ''}</p>
+<table><thead><tr><th>Seq</th><th>Control</th><th>Kind</th><th>Observed</th><th>Received</th></tr></thead><tbody>
+${rows(data.late.items.map((i) => [String(i.seq), escape(i.control_id), escape(i.kind), escape(i.collected_at), escape(i.received_at)]))}
+</tbody></table>`
+    : '<p>None: every item of the period with a recorded receipt time reached Custos before the period ended.</p>'
+}${data.late.received_at_unknown ? `\n<p>${data.late.received_at_unknown} item(s) of the period were chained before Custos recorded receipt times: when they were received is unknown.</p>` : ''}
 </body></html>
 `;
 }

@@ -11,6 +11,12 @@ export interface ExportVerification {
   files: number;
   items: number;
   problems: string[];
+  /**
+   * Not integrity failures (ok may still be true): the items of the period that Custos received
+   * after the period ended, recomputed from the hashed received_at of chain.csv.
+   */
+  warnings: string[];
+  received_after_period: number;
 }
 
 /** Every entry of a zip (a file path or its bytes), by path. An export is read whole: it is verified offline, once. */
@@ -37,14 +43,16 @@ export function readZip(source: string | Buffer): Promise<Map<string, Buffer>> {
   });
 }
 
-// chain.csv holds ids, times, revisions and hex hashes only: no field needs CSV quoting.
-const csvRows = (text: string) =>
-  text
-    .trim()
-    .split('\n')
-    .slice(1)
-    .filter((line) => line !== '')
-    .map((line) => line.split(','));
+// chain.csv holds ids, times, revisions and hex hashes only: no field needs CSV quoting. Columns are
+// read by their header's names, so exports made before received_at was added still verify.
+function csvRecords(text: string): Array<Record<string, string>> {
+  const [header, ...lines] = text.trim().split('\n');
+  const names = (header ?? '').split(',');
+  return lines.filter((line) => line !== '').map((line) => {
+    const cells = line.split(',');
+    return Object.fromEntries(names.map((name, i) => [name, cells[i] ?? '']));
+  });
+}
 
 /** The key id Custos publishes (GET /v1/evidence/public-key): SHA-256 of the DER public key. */
 export function keyFingerprint(publicKeyPem: string): string {
@@ -70,7 +78,7 @@ export async function verifyExport(file: string | Buffer, trust: TrustAnchor | s
   const problems: string[] = [];
   const manifestBytes = entries.get('manifest.json');
   const signature = entries.get('manifest.sig');
-  if (!manifestBytes || !signature) return { ok: false, signature: 'invalid', key_id: '', files: 0, items: 0, problems: ['manifest.json or manifest.sig is missing'] };
+  if (!manifestBytes || !signature) return { ok: false, signature: 'invalid', key_id: '', files: 0, items: 0, problems: ['manifest.json or manifest.sig is missing'], warnings: [], received_after_period: 0 };
   const manifest = JSON.parse(manifestBytes.toString('utf8'));
 
   // The signature is worth what the key is: one from inside the zip proves nothing unless its
@@ -113,9 +121,18 @@ export async function verifyExport(file: string | Buffer, trust: TrustAnchor | s
 
   const chain = new Map<string, string>();
   let prev: { seq: number; hash: string } | undefined;
-  for (const [seqText, id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256, prev_hash, hash] of csvRows(entries.get('chain.csv')?.toString('utf8') ?? 'header\n')) {
-    const seq = Number(seqText);
-    const fields = { id: id!, control_id: control_id!, kind: kind!, source_id: source_id!, collected_at: collected_at!, bundle_revision: bundle_revision || null, body_sha256: body_sha256! };
+  const warnings: string[] = [];
+  const periodFrom = manifest.period?.from ? new Date(manifest.period.from).toISOString() : undefined;
+  const periodTo = manifest.period?.to ? new Date(manifest.period.to).toISOString() : undefined;
+  const late: string[] = [];
+  for (const row of csvRecords(entries.get('chain.csv')?.toString('utf8') ?? 'header\n')) {
+    const { id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256, prev_hash, hash, received_at } = row;
+    const seq = Number(row.seq);
+    const fields = { id: id!, control_id: control_id!, kind: kind!, source_id: source_id!, collected_at: collected_at!, bundle_revision: bundle_revision || null, body_sha256: body_sha256!, received_at: received_at || null };
+    // received_at is covered by the hash checked below, so this is the chain's word, not the manifest's.
+    if (received_at && periodFrom && periodTo && collected_at! >= periodFrom && collected_at! < periodTo && new Date(received_at).toISOString() >= periodTo) {
+      late.push(`item ${seq} (${control_id}, ${kind}) observed ${collected_at}, received ${received_at}`);
+    }
     if (itemHash(prev_hash!, fields) !== hash) problems.push(`chain.csv item ${seq}: the hash does not match its fields`);
     if (prev === undefined && manifest.chain?.first_seq !== seq) problems.push(`chain.csv starts at item ${seq}, the manifest at ${manifest.chain?.first_seq}`);
     if (prev !== undefined && seq !== prev.seq + 1) problems.push(`chain.csv: seq ${prev.seq + 1} is missing before item ${seq}: an item was deleted`);
@@ -123,6 +140,12 @@ export async function verifyExport(file: string | Buffer, trust: TrustAnchor | s
     chain.set(id!, hash!);
     prev = { seq, hash: hash! };
   }
+  if (late.length) {
+    warnings.push(`${late.length} evidence item(s) of the period were received after the period ended (back-dated or late, not contemporaneous): ${late.slice(0, 20).join('; ')}${late.length > 20 ? `; and ${late.length - 20} more` : ''}`);
+  }
+  // The signed manifest must not hide what the chain shows.
+  const reported = manifest.received_after_period?.count ?? 0;
+  if (reported !== late.length) problems.push(`the manifest reports ${reported} item(s) received after the period ended; chain.csv shows ${late.length}`);
   if ((prev?.seq ?? null) !== (manifest.chain?.last_seq ?? null)) problems.push(`chain.csv ends at item ${prev?.seq ?? '(none)'}, the manifest at ${manifest.chain?.last_seq ?? '(none)'}`);
   if (prev && manifest.chain?.head?.seq === prev.seq && manifest.chain.head.hash !== prev.hash) problems.push('chain.csv does not end at the chain head the manifest names');
 
@@ -137,5 +160,5 @@ export async function verifyExport(file: string | Buffer, trust: TrustAnchor | s
       if (row !== item.hash) problems.push(`${control} item ${item.seq}: outside the chain (not in chain.csv as exported)`);
     }
   }
-  return { ok: problems.length === 0, signature: signed ? 'valid' : 'invalid', key_id: manifest.signature?.key_id ?? '', files: manifest.files.length, items, problems };
+  return { ok: problems.length === 0, signature: signed ? 'valid' : 'invalid', key_id: manifest.signature?.key_id ?? '', files: manifest.files.length, items, problems, warnings, received_after_period: late.length };
 }

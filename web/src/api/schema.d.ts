@@ -21774,6 +21774,7 @@ export interface operations {
                      *           "kind": "x",
                      *           "source_id": "x",
                      *           "collected_at": "2026-01-01T00:00:00.000Z",
+                     *           "received_at": "2026-01-01T00:00:00.000Z",
                      *           "bundle_revision": "x",
                      *           "body_store": "x",
                      *           "body_sha256": "x",
@@ -21792,13 +21793,21 @@ export interface operations {
                             /** @description postgres or s3 (CUSTOS_EVIDENCE_BUCKET) */
                             body_store: string;
                             bundle_revision: string | null;
-                            /** Format: date-time */
+                            /**
+                             * Format: date-time
+                             * @description when the state was observed, as its source says (a file snapshot's observed_at)
+                             */
                             collected_at: string;
                             control_id: string;
                             hash: string;
                             id: string;
                             kind: string;
                             prev_hash: string;
+                            /**
+                             * Format: date-time
+                             * @description when Custos received it (its own clock; in the item hash); null for items chained before it was recorded
+                             */
+                            received_at: string | null;
                             seq: number;
                             source_id: string;
                         }[];
@@ -21909,6 +21918,7 @@ export interface operations {
                      *       "kind": "x",
                      *       "source_id": "x",
                      *       "collected_at": "2026-01-01T00:00:00.000Z",
+                     *       "received_at": "2026-01-01T00:00:00.000Z",
                      *       "bundle_revision": "x",
                      *       "body_store": "x",
                      *       "body_sha256": "x",
@@ -21923,13 +21933,21 @@ export interface operations {
                         /** @description postgres or s3 (CUSTOS_EVIDENCE_BUCKET) */
                         body_store: string;
                         bundle_revision: string | null;
-                        /** Format: date-time */
+                        /**
+                         * Format: date-time
+                         * @description when the state was observed, as its source says (a file snapshot's observed_at)
+                         */
                         collected_at: string;
                         control_id: string;
                         hash: string;
                         id: string;
                         kind: string;
                         prev_hash: string;
+                        /**
+                         * Format: date-time
+                         * @description when Custos received it (its own clock; in the item hash); null for items chained before it was recorded
+                         */
+                        received_at: string | null;
                         seq: number;
                         source_id: string;
                     };
