@@ -250,7 +250,9 @@ function startPostmaster(program: string, args: string[], user: User | undefined
     // Ends the postmaster with us however we end (its fast shutdown needs no help from us).
     const onExit = () => child.kill('SIGINT');
     process.once('exit', onExit);
-    const exited = new Promise<void>((done) => child.once('close', () => done()));
+    // 'exit', not 'close': a backend that outlives the postmaster can hold its stderr pipe open,
+    // and a stop waiting for the pipe would hang the process that stops it.
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
     let output = '';
     let ready = false;
     child.stderr.on('data', (chunk: Buffer) => {
@@ -264,7 +266,11 @@ function startPostmaster(program: string, args: string[], user: User | undefined
           async stop() {
             process.removeListener('exit', onExit);
             if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+            // Fast shutdown (SIGINT) waits for backends to end; after 30 s, immediate shutdown (SIGQUIT).
+            const slow = setTimeout(() => child.kill('SIGQUIT'), 30_000);
             await exited;
+            clearTimeout(slow);
+            child.stderr.destroy();
           },
         });
       }

@@ -20,6 +20,9 @@ export const TAGS = [
   { name: 'exceptions', description: 'Approved, expiring exceptions to findings' },
   { name: 'controls', description: 'SOC 2 controls: status, history, Type II coverage, attestations' },
   { name: 'evidence', description: 'The evidence chain, its verification and the signed auditor export' },
+  { name: 'pending changes', description: 'Changes that lower protection, waiting for a second person (four eyes), and admins\' break-glass changes' },
+  { name: 'data quality', description: 'Data quality rules run against the data stores: connections, runs, results and trends' },
+  { name: 'integrity', description: 'Signed checkpoints of the audit log and evidence chain heads kept outside the database, and their verification' },
 ];
 
 type Schema = Record<string, any>;
