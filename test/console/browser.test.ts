@@ -11,6 +11,7 @@ import yazl from 'yazl';
 import { readZip } from '../../src/evidence/verify-export.js';
 import { consoleRoot } from '../../src/console/routes.js';
 import { testApp, type TestApp } from '../helpers/app.js';
+import { shippedAsRevision } from '../helpers/bundles.js';
 import { startIdp, type TestIdp } from '../helpers/oidc.js';
 
 // End-to-end journeys in a real browser (Debian's Chromium, driven by playwright-core) against the
@@ -329,4 +330,36 @@ t.test('an admin creates an API key and maps a group to a role', async (t) => {
   await finished.waitFor({ timeout: 10_000 });
   t.match(await finished.textContent(), /3 of 3/, 'the finished run shows its last progress');
   await page.context().close();
+});
+
+// Last: it changes the active bundle (to the same rules under another revision).
+t.test('a compliance officer weighs a candidate bundle and proposes its activation, which a second officer approves', async (t) => {
+  const w = await setup(t);
+  const uploaded = await w.api.call('POST', '/v1/policy-bundles', { as: 'compliance_officer', body: await shippedAsRevision('console-candidate'), headers: { 'content-type': 'application/gzip' } });
+  t.equal(uploaded.status, 201);
+  const omar = await signIn(w, 'omar');
+  await open(omar, 'Policies');
+  await omar.getByRole('button', { name: 'Impact of console-candidate' }).click();
+  const impact = omar.getByRole('region', { name: 'Impact of console-candidate' });
+  await impact.waitFor({ timeout: 120_000 });
+  // The same rules under another revision: nothing would change, and the console says so in numbers.
+  t.match(await impact.textContent(), /0 would appear, 0 would disappear, [1-9]\d* unchanged.*0 would flip/);
+  await check(t, omar, 'officer-policies-impact');
+  await omar.getByRole('button', { name: 'Activate console-candidate' }).click();
+  await omar.getByRole('status').filter({ hasText: 'Activation of console-candidate proposed' }).waitFor();
+  const approve = { name: /^Approve: activate policy bundle console-candidate/ };
+  await omar.getByRole('button', approve).click();
+  await omar.getByRole('alert').filter({ hasText: 'proposed this change and may not approve it' }).waitFor();
+  t.not((await w.api.app.db('policy_bundles').where({ active: true }).first()).revision, 'console-candidate', 'not active before a second person approves');
+
+  const olga = await signIn(w, 'olga');
+  await open(olga, 'Policies');
+  await olga.getByRole('button', approve).click();
+  await olga.getByRole('status').filter({ hasText: 'Change approved and applied: activate policy bundle console-candidate' }).waitFor();
+  await olga.getByRole('row').filter({ hasText: 'console-candidate' }).getByRole('cell', { name: /^active since/ }).waitFor();
+  await check(t, olga, 'second-officer-activated-bundle');
+  t.match(await w.api.app.db('pending_changes').where({ kind: 'policy-bundles.activate', decider_subject: 'idp|olga' }).first(), { status: 'applied', proposer_subject: 'idp|omar' }, 'four eyes by identity');
+  t.equal((await w.api.app.db('policy_bundles').where({ active: true }).first()).revision, 'console-candidate');
+  await omar.context().close();
+  await olga.context().close();
 });

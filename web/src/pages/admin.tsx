@@ -115,11 +115,11 @@ export function Admin({ me }: { me: Me }) {
       </section>
       <section class="card" aria-labelledby="runs">
         <h2 id="runs">Sources and collection runs</h2>
-        <table>
+        {sources.length === 0 ? <p>No source registered: register an AWS account and region with POST /v1/sources, or import a snapshot.</p> : <table>
           <caption class="sr-only">Sources</caption>
           <thead><tr><th scope="col">Source</th><th scope="col">Account</th><th scope="col">Region</th><th scope="col">Collectors</th><th scope="col">Enabled</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
           <tbody>{sources.map((s) => <tr key={s.id}><td>{s.name}</td><td>{s.account_id}</td><td>{s.region}</td><td>{s.services.join(', ')}</td><td>{s.enabled ? 'yes' : 'no'}</td><td>{canCollect && s.enabled && <button type="button" aria-label={`Collect from ${s.name} now`} onClick={() => collect([s.name])}>Collect now</button>}</td></tr>)}</tbody>
-        </table>
+        </table>}
         {canCollect && sources.some((s) => s.enabled) && <p><button type="button" class="primary" onClick={() => collect()}>Collect from every enabled source</button></p>}
         <table>
           <caption class="sr-only">Collection runs, newest first</caption>

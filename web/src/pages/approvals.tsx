@@ -11,7 +11,7 @@ const DECIDERS: ReadonlyArray<Me['role']> = ['admin', 'steward', 'compliance_off
  * approves or rejects with a note, the proposer may withdraw. Whether the caller may decide is the
  * API's answer (compared by identity): its refusal is shown as it comes, never guessed here.
  */
-export function PendingChanges({ me, entity, title = 'Pending changes waiting for a second person', refresh = 0 }: { me: Me; entity?: string; title?: string; refresh?: number }) {
+export function PendingChanges({ me, entity, title = 'Pending changes waiting for a second person', refresh = 0, onDecided }: { me: Me; entity?: string; title?: string; refresh?: number; onDecided?: () => void }) {
   const [items, setItems] = useState<Change[]>([]);
   const [notes, setNotes] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<{ kind: 'ok' | 'alert'; text: string } | null>(null);
@@ -35,6 +35,7 @@ export function PendingChanges({ me, entity, title = 'Pending changes waiting fo
     const done = { approve: 'approved and applied', reject: 'rejected', withdraw: 'withdrawn' }[verb];
     setMessage(error ? { kind: 'alert', text: `Not ${done}: ${problemText(error)}` } : { kind: 'ok', text: `Change ${done}: ${change.summary}` });
     load();
+    if (!error) onDecided?.();
   };
 
   return (

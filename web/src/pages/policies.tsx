@@ -76,7 +76,7 @@ export function Policies({ me }: { me: Me }) {
         {analysing && <p role="status">Analysing {analysing} against the active bundle…</p>}
         {impact && <ImpactView impact={impact} />}
       </section>
-      <PendingChanges me={me} entity="policy-bundles" title="Bundle activations waiting for a second person" refresh={proposed} />
+      <PendingChanges me={me} entity="policy-bundles" title="Bundle activations waiting for a second person" refresh={proposed} onDecided={loadBundles} />
       <section class="card" aria-labelledby="rules">
         <h2 id="rules">Rules of the active bundle {rules.revision && <small>({rules.revision})</small>}</h2>
         <table>
