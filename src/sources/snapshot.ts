@@ -100,6 +100,9 @@ class Problems {
   }
 }
 
+/** How far ahead of the server's clock a snapshot's observed_at may be. */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 /**
  * Checks a snapshot whole before anything is stored: the outline, each item against its schema,
  * then each resource's configuration against its type, yielding to the event loop between slices.
@@ -130,6 +133,14 @@ export async function parseSnapshot(snapshot: unknown, prefix = 'snapshot'): Pro
         } else problems.check(configuration, item.configuration, `${prefix}.resources[${i}].configuration`);
       }
     }
+  }
+  // Evidence is dated by observed_at, and received_at flags what arrives after its period ended
+  // (issue 13); a snapshot from the future would date evidence into a period not begun yet, so it is
+  // refused beyond a few minutes of clock skew.
+  const observed = typeof document.observed_at === 'string' ? Date.parse(document.observed_at) : NaN;
+  if (observed > Date.now() + MAX_CLOCK_SKEW_MS) {
+    problems.entries++;
+    problems.push({ location: 'body', field: `${prefix}.observed_at`, message: `must not be more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes in the future (the server's clock is ${new Date().toISOString()})` });
   }
   if (problems.entries) {
     const { shown, entries } = problems;

@@ -99,3 +99,13 @@ t.test('received_at is in the item hash when present; items chained before it ke
   const verified = await verifyChain(api.app.db);
   t.ok(verified.ok && verified.items > 1, `legacy and new items verify together (${verified.items})`);
 });
+
+t.test('a snapshot observed in the future is refused: it would date evidence into a period not begun', async (t) => {
+  const api = await testApp(t);
+  const future = await api.call('POST', '/v1/collections', { as: 'compliance_officer', body: { source: 'file', snapshot: snapshot(new Date(Date.now() + 86_400_000).toISOString()) } });
+  t.equal(future.status, 400);
+  t.match(future.body, { type: '/problems/invalid-snapshot', errors: [{ field: 'snapshot.observed_at', message: /must not be more than 5 minutes in the future/ }] });
+  t.equal((await api.app.db('evidence_items').count('* as n').first())!.n, 0, 'nothing stored');
+  const skewed = await api.call('POST', '/v1/collections', { as: 'compliance_officer', body: { source: 'file', snapshot: snapshot(new Date(Date.now() + 60_000).toISOString()) } });
+  t.equal(skewed.status, 201, 'a minute of clock skew is accepted');
+});
