@@ -224,7 +224,7 @@ export default async function accessDecisionRoutes(app: FastifyInstance) {
       description: 'A pipeline key reads only the decisions it asked for (others are 404 to it); oversight roles read all.',
       params: IdParams,
       response: {
-        200: Type.Object({ id: Type.String(), at: IsoDateTime, input: Type.Unknown(), result: Answer, bundle_revision: Type.Union([Type.String(), Type.Null()]), actor: Type.String(), request_id: Type.Union([Type.String(), Type.Null()]) }),
+        200: Type.Object({ id: Type.String({ examples: ['0190a8d2-7c1e-7000-8000-0000000000ff'] }), at: IsoDateTime, input: Type.Unknown(), result: Answer, bundle_revision: Type.Union([Type.String(), Type.Null()]), actor: Type.String(), request_id: Type.Union([Type.String(), Type.Null()]) }),
         ...problemResponses(400, 401, 403, 404),
       },
     },

@@ -10,7 +10,7 @@ export const PrincipalArn = Type.String({ pattern: '^arn:aws[a-z-]*:iam::[0-9]{1
 
 const fields = {
   arn: PrincipalArn,
-  name: Type.String({ minLength: 1, maxLength: 200 }),
+  name: Type.String({ minLength: 1, maxLength: 200, examples: ['analytics-etl'] }),
   kind: StringEnum(PRINCIPAL_KINDS),
   team: Type.Optional(Type.String({ maxLength: 200 })),
   domain: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()], { description: 'the data domain it belongs to: reads internal data of that domain' })),

@@ -38,8 +38,8 @@ const ChannelView = Type.Object({
 export type StoredChannel = Static<typeof ChannelView>;
 
 const fields = {
-  name: Type.String({ minLength: 1, maxLength: 200 }),
-  description: Type.Optional(Text),
+  name: Type.String({ minLength: 1, maxLength: 200, examples: ['Critical findings open'] }),
+  description: Type.Optional(Type.String({ maxLength: 10_000, examples: ['Pages the on-call when a critical finding is open for an hour.'] })),
   metric: Type.String({ minLength: 1, maxLength: 200, description: `one of ${METRIC_NAMES.join(', ')} (GET /v1/alert-metrics)` }),
   comparison: StringEnum(COMPARISONS),
   threshold: Type.Number(),
@@ -51,12 +51,27 @@ const fields = {
   group_by: Type.Optional(Nullable(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 10, uniqueItems: true, description: 'dimensions that make an alert’s key (one open alert per key); default: all the metric’s dimensions' }))),
   renotify_minutes: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 43200, description: 'while an alert stays open and unmuted, notify again after this long; unset: once' }))),
 };
-export const AlertCreate = Type.Object(fields, { additionalProperties: false });
+export const AlertCreate = Type.Object(fields, {
+  additionalProperties: false,
+  examples: [
+    {
+      name: 'Critical findings open',
+      description: 'Pages the on-call when a critical finding is open.',
+      metric: 'findings.open',
+      comparison: 'gte',
+      threshold: 1,
+      severity: 'critical',
+      notification_channels: [{ type: 'webhook', url: 'https://hooks.bank.example/custos', format: 'slack' }],
+      dimension_filter: { severity: 'critical' },
+      renotify_minutes: 60,
+    },
+  ],
+});
 export type AlertCreate = Static<typeof AlertCreate>;
 export const Alert = Type.Object({
   ...EntityMeta,
   ...fields,
-  description: Text,
+  description: Type.String({ maxLength: 10_000, examples: ['Pages the on-call when a critical finding is open for an hour.'] }),
   enabled: Type.Boolean(),
   notification_channels: Type.Array(ChannelView),
   window_minutes: Nullable(Type.Integer()),

@@ -34,11 +34,11 @@ const AlertEvent = Type.Object({
   muted_by: Nullable(Type.String()),
   history: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'fired, re-notified, muted, unmuted, resolved, closed: when, value, who and why' }),
 });
-const Attempt = Type.Object({ attempt: Type.Integer(), status: Type.String(), response_code: Nullable(Type.Integer()), latency_ms: Type.Integer(), error: Nullable(Type.String()), at: IsoDateTime });
+const Attempt = Type.Object({ attempt: Type.Integer(), status: Type.String({ examples: ['delivered'] }), response_code: Nullable(Type.Integer()), latency_ms: Type.Integer(), error: Nullable(Type.String()), at: IsoDateTime });
 const Notification = Type.Object({
   id: Uuid,
   message_id: Type.String({ description: 'the event id receivers de-duplicate on (webhook-id header)' }),
-  kind: Type.String(),
+  kind: Type.String({ examples: ['fired'] }),
   alert_id: Nullable(Uuid),
   alert_event_id: Nullable(Uuid),
   channel_id: Uuid,
@@ -66,8 +66,8 @@ export default async function alertRoutes(app: FastifyInstance, { service }: { s
         200: Type.Object({
           items: Type.Array(
             Type.Object({
-              name: Type.String(),
-              description: Type.String(),
+              name: Type.String({ examples: ['findings.open'] }),
+              description: Type.String({ examples: ['Open findings, by severity, rule and account'] }),
               unit: Type.String(),
               dimensions: Type.Array(Type.String()),
               window: Nullable(Type.Object({ meaning: Type.String(), default_minutes: Type.Integer() })),

@@ -15,7 +15,7 @@ const AuditEntry = Type.Object(
     actor_subject: Type.Union([Type.String({ description: 'the identity behind the actor (its API key subject or SSO subject)' }), Type.Null()]),
     role: Type.String(),
     actor_email: Type.Union([Type.String(), Type.Null()]),
-    action: Type.String(),
+    action: Type.String({ examples: ['update'] }),
     entity: Type.String(),
     entity_id: Type.String(),
     old_value: Type.Unknown(),

@@ -21,7 +21,7 @@ import {
 const SessionView = Type.Object(
   {
     subject: Type.String({ description: 'IdP subject of a person, key:<id> of an API key' }),
-    name: Type.String(),
+    name: Type.String({ examples: ['Alice Martin'] }),
     email: Nullable(Type.String()),
     role: RoleSchema,
     via: StringEnum(['key', 'session'] as const),

@@ -33,7 +33,7 @@ function checkPrincipalsFor(role: Role, principals: string[] | undefined | null)
 const ApiKeyView = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    name: Type.String(),
+    name: Type.String({ examples: ['alice'] }),
     role: RoleSchema,
     subject: Type.String({ description: 'The person or machine identity the key belongs to; four-eyes checks compare subjects' }),
     key_prefix: Type.String({ description: 'First characters of the key, to recognise it' }),

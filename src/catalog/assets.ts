@@ -10,7 +10,7 @@ import { recordAudit } from '../audit/repository.js';
 import { guardedChange, PendingChange, sendOutcome, stale, type ChangeTarget } from '../changes/index.js';
 import { checkIfMatch, etagOf, loadForUpdate, patchOf, type ResourceDefinition } from '../http/crud.js';
 import { HttpProblem, invalidField, problemResponses } from '../http/problem.js';
-import { EntityMeta, Name, StringEnum, Text, Uuid, Nullable } from '../http/schemas.js';
+import { EntityMeta, Name, StringEnum, Text, withExample, Uuid, Nullable } from '../http/schemas.js';
 import { classificationRanks, Slug } from './classifications.js';
 import { assetApprovers, assetLowerings, columnLowerings, protectionContext } from './protection.js';
 
@@ -21,19 +21,19 @@ const Identifier = Type.String({ minLength: 1, maxLength: 255 });
 
 const columnFields = {
   data_type: Type.String({ minLength: 1, maxLength: 64 }),
-  description: Type.Optional(Text),
+  description: Type.Optional(withExample(Text, 'Social security number')),
   classification: Slug,
   pii_type: Type.Optional(Nullable(StringEnum(PII_TYPES))),
   masking_rule: Type.Optional(Nullable(Slug)),
 };
-export const ColumnInput = Type.Object({ name: Identifier, ...columnFields }, { additionalProperties: false });
+export const ColumnInput = Type.Object({ name: withExample(Identifier, 'ssn'), ...columnFields }, { additionalProperties: false });
 export type ColumnInput = Static<typeof ColumnInput>;
 export const ColumnPatch = Type.Partial(Type.Object(columnFields), { additionalProperties: false, minProperties: 1 });
 export type ColumnPatch = Static<typeof ColumnPatch>;
 export const Column = Type.Object({
-  name: Type.String(),
+  name: Type.String({ examples: ['ssn'] }),
   data_type: Type.String(),
-  description: Type.String(),
+  description: Type.String({ examples: ['Social security number'] }),
   classification: Type.String(),
   pii_type: Nullable(StringEnum(PII_TYPES)),
   masking_rule: Nullable(Type.String()),
@@ -44,7 +44,7 @@ const assetFields = {
   store: StringEnum(STORES),
   database: Identifier,
   table: Identifier,
-  description: Type.Optional(Text),
+  description: Type.Optional(withExample(Text, 'Core identity record of each wealth-management client.')),
   domain: Type.String({ minLength: 1, maxLength: 100 }),
   classification: Type.Optional(Slug),
   retention_policy: Type.Optional(Nullable(Slug)),
@@ -63,7 +63,7 @@ export const Asset = Type.Object(
     store: StringEnum(STORES),
     database: Type.String(),
     table: Type.String(),
-    description: Type.String(),
+    description: Type.String({ examples: ['Core identity record of each wealth-management client.'] }),
     domain: Type.String(),
     classification: Type.String(),
     retention_policy: Nullable(Type.String()),

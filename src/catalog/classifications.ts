@@ -2,21 +2,21 @@ import { Type, type Static } from '@sinclair/typebox';
 import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { conflict } from '../http/problem.js';
-import { EntityMeta, Text } from '../http/schemas.js';
+import { EntityMeta, Text, withExample } from '../http/schemas.js';
 import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
 
 export const Slug = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,62}$', description: 'lower-case name: letters, digits, _ and -' });
 
 const fields = {
-  name: Slug,
+  name: withExample(Slug, 'restricted'),
   rank: Type.Integer({ minimum: 0, maximum: 1000, description: 'Higher is more sensitive' }),
-  description: Type.Optional(Text),
+  description: Type.Optional(withExample(Text, 'Client identifiers and financial data whose disclosure harms clients.')),
   handling_requirements: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { maxItems: 50 })),
 };
 export const ClassificationCreate = Type.Object(fields, { additionalProperties: false });
 export type ClassificationCreate = Static<typeof ClassificationCreate>;
 export const Classification = Type.Object(
-  { ...EntityMeta, ...fields, description: Text, handling_requirements: Type.Array(Type.String()) },
+  { ...EntityMeta, ...fields, description: withExample(Text, 'Client identifiers and financial data whose disclosure harms clients.'), handling_requirements: Type.Array(Type.String()) },
   { title: 'Classification' },
 );
 export type Classification = Static<typeof Classification> & Entity;

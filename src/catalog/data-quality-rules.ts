@@ -6,15 +6,15 @@ import { equalityFilters, tableRepository, type Entity } from '../db/table-repos
 import { checkDefinition, DQ_SEVERITIES, RULE_TYPES } from '../data-quality/kinds.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { invalidField } from '../http/problem.js';
-import { EntityMeta, Nullable, StringEnum, Text, Uuid } from '../http/schemas.js';
+import { EntityMeta, Nullable, StringEnum, Text, withExample, Uuid } from '../http/schemas.js';
 
 export { DQ_SEVERITIES, RULE_TYPES };
 
 const fields = {
   asset_id: Uuid,
   column_name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Null()], { description: 'null for a table-level rule' })),
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  description: Type.Optional(Text),
+  name: Type.String({ minLength: 1, maxLength: 100, examples: ['SSN unique'] }),
+  description: Type.Optional(withExample(Text, 'No two clients share a social security number.')),
   rule_type: StringEnum(RULE_TYPES),
   definition: Type.Optional(
     Type.Record(Type.String(), Type.Unknown(), {
@@ -27,14 +27,17 @@ const fields = {
   schedule: Type.Optional(Nullable(Type.String({ minLength: 9, maxLength: 100, description: 'cron expression (UTC): the rule runs on it; null: on demand only' }))),
   enabled: Type.Optional(Type.Boolean()),
 };
-export const DataQualityRuleCreate = Type.Object(fields, { additionalProperties: false });
+export const DataQualityRuleCreate = Type.Object(fields, {
+  additionalProperties: false,
+  examples: [{ asset_id: '0190a8d2-7c1e-7000-8000-000000000001', column_name: 'ssn', name: 'SSN unique', rule_type: 'unique', definition: {}, severity: 'high', threshold: 0, schedule: '0 6 * * *' }],
+});
 export type DataQualityRuleCreate = Static<typeof DataQualityRuleCreate>;
 export const DataQualityRule = Type.Object(
   {
     ...EntityMeta,
     ...fields,
     column_name: Type.Union([Type.String(), Type.Null()]),
-    description: Text,
+    description: withExample(Text, 'No two clients share a social security number.'),
     definition: Type.Record(Type.String(), Type.Unknown()),
     threshold: Type.Number(),
     schedule: Type.Union([Type.String(), Type.Null()]),

@@ -2,20 +2,20 @@ import { Type, type Static } from '@sinclair/typebox';
 import { STEWARDS, CATALOG_READERS } from '../auth/roles.js';
 import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
-import { EntityMeta, Name, StringEnum, Text } from '../http/schemas.js';
+import { EntityMeta, Name, StringEnum, Text, withExample } from '../http/schemas.js';
 
 export const REVIEW_FREQUENCIES = ['monthly', 'quarterly', 'semi_annual', 'annual'] as const;
 
 const fields = {
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  description: Type.Optional(Text),
+  name: Type.String({ minLength: 1, maxLength: 100, examples: ['Client'] }),
+  description: Type.Optional(withExample(Text, 'Client identity, contact details, relationships and preferences.')),
   owner: Type.String({ minLength: 1, maxLength: 200, description: "the owner's subject (identity: API key subject or SSO subject); owner and steward decide access requests to the domain" }),
   steward: Type.String({ minLength: 1, maxLength: 200, description: "the steward's subject (identity: API key subject or SSO subject)" }),
   review_frequency: StringEnum(REVIEW_FREQUENCIES),
 };
 export const DomainCreate = Type.Object(fields, { additionalProperties: false });
 export type DomainCreate = Static<typeof DomainCreate>;
-export const Domain = Type.Object({ ...EntityMeta, ...fields, description: Text });
+export const Domain = Type.Object({ ...EntityMeta, ...fields, description: withExample(Text, 'Client identity, contact details, relationships and preferences.') });
 export type Domain = Static<typeof Domain> & Entity;
 
 /** Seed 001 §10.2 data_ownership: who owns and who stewards each data domain. */

@@ -4,7 +4,7 @@ import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
 import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { invalidField, notFound, problemResponses } from '../http/problem.js';
-import { EntityMeta, IdParams, StringEnum, Text } from '../http/schemas.js';
+import { EntityMeta, IdParams, StringEnum, Text, withExample } from '../http/schemas.js';
 import { Slug } from './classifications.js';
 import { revealsMore } from './protection.js';
 import { applyMask, MASKING_STRATEGIES, STRATEGY_PARAMS, type MaskingParams } from './masking.js';
@@ -19,14 +19,17 @@ const Params = Type.Object(
 );
 
 const fields = {
-  name: Slug,
-  description: Type.Optional(Text),
+  name: withExample(Slug, 'ssn_last4'),
+  description: Type.Optional(withExample(Text, 'Show only the last four digits of an SSN.')),
   strategy: StringEnum(MASKING_STRATEGIES, { description: 'show_last: keep the last N letters/digits; email_domain: keep the domain; redact: hide all' }),
   params: Type.Optional(Params),
 };
-export const MaskingRuleCreate = Type.Object(fields, { additionalProperties: false });
+export const MaskingRuleCreate = Type.Object(fields, {
+  additionalProperties: false,
+  examples: [{ name: 'account_last4', description: 'Show only the last four digits of an account number.', strategy: 'show_last', params: { visible: 4, mask_char: '*' } }],
+});
 export type MaskingRuleCreate = Static<typeof MaskingRuleCreate>;
-export const MaskingRule = Type.Object({ ...EntityMeta, ...fields, description: Text, params: Params });
+export const MaskingRule = Type.Object({ ...EntityMeta, ...fields, description: withExample(Text, 'Show only the last four digits of an SSN.'), params: Params });
 export type MaskingRule = Static<typeof MaskingRule> & Entity;
 
 /** Seed 001 §5.2 masking rules, with `POST /v1/masking-rules/:id/preview` to try one on a value. */

@@ -3,7 +3,7 @@ import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
 import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
 import { patchOf, type ResourceDefinition } from '../http/crud.js';
 import { invalidField } from '../http/problem.js';
-import { EntityMeta, Name, StringEnum, Text } from '../http/schemas.js';
+import { EntityMeta, Name, StringEnum, Text, withExample } from '../http/schemas.js';
 import { Slug } from './classifications.js';
 
 export const TRIGGER_EVENTS = ['record_creation', 'account_closure', 'transaction_date', 'document_date', 'event_date'] as const;
@@ -29,8 +29,8 @@ export function periodDays(period: string): number {
 }
 
 const fields = {
-  name: Slug,
-  description: Type.Optional(Text),
+  name: withExample(Slug, 'client-data'),
+  description: Type.Optional(withExample(Text, 'Client records: kept seven years after the relationship ends.')),
   data_category: Name,
   trigger_event: StringEnum(TRIGGER_EVENTS, { description: 'What starts the retention clock' }),
   period: Type.String({ pattern: PERIOD.source, maxLength: 20, description: 'ISO 8601 period in years, months and days, e.g. P7Y' }),
@@ -38,7 +38,7 @@ const fields = {
 export const RetentionPolicyCreate = Type.Object(fields, { additionalProperties: false });
 export type RetentionPolicyCreate = Static<typeof RetentionPolicyCreate>;
 export const RetentionPolicy = Type.Object(
-  { ...EntityMeta, ...fields, description: Text, period_days: Type.Integer({ description: 'Minimum days of storage the period requires' }) },
+  { ...EntityMeta, ...fields, description: withExample(Text, 'Client records: kept seven years after the relationship ends.'), period_days: Type.Integer({ description: 'Minimum days of storage the period requires' }) },
   { title: 'RetentionPolicy' },
 );
 export type RetentionPolicy = Static<typeof RetentionPolicy> & Entity;

@@ -5,7 +5,7 @@ import { CHANGE_STATUSES } from './store.js';
 export const PendingChange = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    kind: Type.String({ description: 'what the change does, e.g. assets.update_column, policy-bundles.activate' }),
+    kind: Type.String({ description: 'what the change does, e.g. assets.update_column, policy-bundles.activate', examples: ['assets.update_column'] }),
     entity: Type.String(),
     entity_id: Type.String(),
     base_version: Nullable(Type.Integer({ description: 'the version of the entity the change was made from; approval applies only to that version' })),

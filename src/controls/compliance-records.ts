@@ -12,7 +12,7 @@ const nullableDate = Type.Union([IsoDate, Type.Null()]);
 const fields = {
   regulation: Type.String({ minLength: 1, maxLength: 64, description: 'e.g. SOC2, SEC 17a-4, FINRA 4511, GLBA' }),
   requirement_id: Type.String({ minLength: 1, maxLength: 64, description: 'e.g. CC6.1' }),
-  title: Type.Optional(Type.String({ maxLength: 500 })),
+  title: Type.Optional(Type.String({ maxLength: 500, examples: ['Logical access controls reviewed quarterly'] })),
   status: StringEnum(COMPLIANCE_STATUSES),
   last_review_date: Type.Optional(nullableDate),
   next_review_date: Type.Optional(nullableDate),
@@ -22,7 +22,7 @@ const fields = {
 export const ComplianceRecordCreate = Type.Object(fields, { additionalProperties: false });
 export type ComplianceRecordCreate = Static<typeof ComplianceRecordCreate>;
 export const ComplianceRecord = Type.Object(
-  { ...EntityMeta, ...fields, title: Type.String(), notes: Type.String(), last_review_date: nullableDate, next_review_date: nullableDate },
+  { ...EntityMeta, ...fields, title: Type.String({ examples: ['Logical access controls reviewed quarterly'] }), notes: Type.String(), last_review_date: nullableDate, next_review_date: nullableDate },
   { title: 'ComplianceRecord' },
 );
 export type ComplianceRecord = Static<typeof ComplianceRecord> & Entity;

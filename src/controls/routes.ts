@@ -24,9 +24,9 @@ export const ReasonsView = Type.Object(
 );
 
 const ControlView = Type.Object({
-  id: Type.String(),
-  title: Type.String(),
-  description: Type.String(),
+  id: Type.String({ examples: ['CC6.1'] }),
+  title: Type.String({ examples: ['Logical access security'] }),
+  description: Type.String({ examples: ['The entity implements logical access security software, infrastructure and architectures over protected information assets.'] }),
   category: Type.String(),
   automation: Type.String(),
   evidence: Type.Array(Type.String()),
@@ -56,7 +56,7 @@ export const CoverageView = Type.Object({
   days: Type.Array(Type.Object({ date: IsoDate, result: StringEnum(['passing', 'failing', 'partial', 'none']), evaluations: Type.Integer() })),
   gaps: Type.Array(Type.Object({ from: IsoDate, to: IsoDate, days: Type.Integer(), reason: Type.String() })),
 });
-const FindingRef = Type.Object({ id: Type.String(), rule_id: Type.String(), severity: Type.String(), resource_type: Type.String(), resource_id: Type.String(), msg: Type.String() });
+const FindingRef = Type.Object({ id: Type.String({ examples: ['0190a8d2-7c1e-7000-8000-000000000042'] }), rule_id: Type.String(), severity: Type.String(), resource_type: Type.String(), resource_id: Type.String(), msg: Type.String() });
 
 
 async function latestEvaluation(db: Knex): Promise<Evaluation | undefined> {

@@ -54,7 +54,7 @@ export type PostgresSettings = Static<typeof PostgresSettings>;
 export type DynamoSettings = Static<typeof DynamoSettings>;
 
 const fields = {
-  name: Type.String({ minLength: 1, maxLength: 100 }),
+  name: Type.String({ minLength: 1, maxLength: 100, examples: ['wealth-aurora'] }),
   store: StringEnum(STORES),
   database: Type.String({ minLength: 1, maxLength: 255, description: 'the catalog database whose assets it serves' }),
   settings: Type.Record(Type.String(), Type.Unknown(), { description: 'aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size' }),

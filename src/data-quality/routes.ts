@@ -104,7 +104,10 @@ export default async function dataQualityRoutes(app: FastifyInstance) {
       tags: ['data quality'],
       summary: 'Run the enabled rules of an asset or a domain',
       description: 'Exactly one of `asset_id`, `domain`. Queues a durable run (202).',
-      body: Type.Object({ asset_id: Type.Optional(Uuid), domain: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, { additionalProperties: false }),
+      body: Type.Object(
+        { asset_id: Type.Optional(Uuid), domain: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+        { additionalProperties: false, examples: [{ domain: 'Client' }, { asset_id: '0190a8d2-7c1e-7000-8000-000000000001' }] },
+      ),
       response: { 202: Run, ...problemResponses(400, 401, 403, 404, 409) },
     },
     handler: async (request, reply) => {

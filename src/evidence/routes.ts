@@ -19,9 +19,9 @@ import type { SigningKey } from './signing.js';
 
 const Item = Type.Object({
   seq: Type.Integer(),
-  id: Type.String(),
+  id: Type.String({ examples: ['0190a8d2-7c1e-7000-8000-000000000077'] }),
   control_id: Type.String(),
-  kind: Type.String(),
+  kind: Type.String({ examples: ['evaluation'] }),
   source_id: Type.String(),
   collected_at: Type.String({ format: 'date-time', description: 'when the state was observed, as its source says (a file snapshot\'s observed_at)' }),
   received_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'when Custos received it (its own clock; in the item hash); null for items chained before it was recorded' }),
@@ -140,7 +140,7 @@ export default async function evidenceRoutes(app: FastifyInstance, { catalog, si
           ok: Type.Boolean(),
           items: Type.Integer(),
           head: Type.String(),
-          first_break: Type.Optional(Type.Object({ seq: Type.Integer(), id: Type.String(), problem: Type.String() })),
+          first_break: Type.Optional(Type.Object({ seq: Type.Integer(), id: Type.String({ examples: ['0190a8d2-7c1e-7000-8000-000000000043'] }), problem: Type.String() })),
         }),
         ...problemResponses(401, 403),
       },

@@ -21,7 +21,25 @@ export const ExceptionCreate = Type.Object(
     compensating_control: Type.String({ minLength: 1, maxLength: 5000, description: 'what mitigates the risk meanwhile' }),
     expires_at: Instant('in the future, at most one year ahead (a date-time or a date)'),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        finding_id: '0190a8d2-7c1e-7000-8000-000000000042',
+        justification: 'Public marketing site, no client data; reviewed by security.',
+        compensating_control: 'CloudFront in front; the bucket holds only static assets',
+        expires_at: '2027-03-31',
+      },
+      {
+        rule_id: 's3.bucket_versioning',
+        resource_pattern: 'wealth-scratch*',
+        account: '123456789012',
+        justification: 'Scratch buckets hold re-creatable intermediate files only.',
+        compensating_control: 'Lifecycle rule deletes objects after 7 days',
+        expires_at: '2027-06-30',
+      },
+    ],
+  },
 );
 export type ExceptionCreate = Static<typeof ExceptionCreate>;
 

@@ -19,6 +19,9 @@ export const IsoDateTime = Type.String({ format: 'date-time' });
 export const Instant = (description?: string) =>
   Type.String({ format: 'date-or-date-time', 'x-instant': true, ...(description ? { description } : {}), examples: ['2026-01-01', '2026-01-01T00:00:00Z'] });
 
+/** The schema with an example for the OpenAPI document (validated by test/http/openapi-examples.test.ts). */
+export const withExample = <T extends TSchema>(schema: T, example: Static<T>): T => ({ ...schema, examples: [example] });
+
 /** Short human text: names, owners, identifiers. */
 export const Name = Type.String({ minLength: 1, maxLength: 200 });
 export const Text = Type.String({ maxLength: 10_000 });

@@ -34,7 +34,7 @@ export default async function integrityRoutes(app: FastifyInstance, options: { s
         200: Type.Object({
           status: Type.Union([Type.Literal('ok'), Type.Literal('broken'), Type.Literal('not_tested')]),
           audit: Type.Object({ ok: Type.Boolean(), rows: Type.Integer(), head: Type.String(), first_break: Type.Optional(Type.Object({ id: Type.Integer(), problem: Type.String() })) }),
-          evidence: Type.Object({ ok: Type.Boolean(), items: Type.Integer(), head: Type.String(), first_break: Type.Optional(Type.Object({ seq: Type.Integer(), id: Type.String(), problem: Type.String() })) }),
+          evidence: Type.Object({ ok: Type.Boolean(), items: Type.Integer(), head: Type.String(), first_break: Type.Optional(Type.Object({ seq: Type.Integer(), id: Type.String({ examples: ['0190a8d2-7c1e-7000-8000-000000000043'] }), problem: Type.String() })) }),
           checkpoint: Type.Union([Type.Object({ ...Checkpoint.properties, store: Type.String() }), Type.Null()]),
           problems: Type.Array(Type.String()),
         }),

@@ -20,9 +20,9 @@ const POLICY_READERS: readonly Role[] = ['admin', 'steward', 'compliance_officer
 const DECIDERS: readonly Role[] = ['admin', 'steward', 'compliance_officer', 'pipeline'];
 
 const Rule = Type.Object({
-  id: Type.String(),
-  title: Type.String(),
-  description: Type.String(),
+  id: Type.String({ examples: ['s3.bucket_public_read'] }),
+  title: Type.String({ examples: ['S3 bucket allows public read'] }),
+  description: Type.String({ examples: ['A bucket whose ACL or policy lets anyone read objects, unless its public access block neutralises both.'] }),
   severity: Type.String(),
   controls: Type.Array(Type.String()),
   resource_types: Type.Array(Type.String()),

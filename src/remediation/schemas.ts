@@ -14,7 +14,7 @@ export const PlanBody = Type.Object(
     action: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "Default: the rule's remediation; config_remediation applies to any rule" })),
     params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "The action's parameters (GET /v1/remediation-actions)" })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ finding_id: '0190a8d2-7c1e-7000-8000-000000000042' }, { rule_id: 's3.bucket_versioning', account: '123456789012', region: 'us-east-1', resource_ids: ['wealth-scratch'] }] },
 );
 export type PlanBody = Static<typeof PlanBody>;
 
@@ -23,7 +23,7 @@ export const EmptyBody = Type.Object({}, { additionalProperties: false });
 
 const Summary = {
   id: Uuid,
-  action: Type.String(),
+  action: Type.String({ examples: ['s3_block_public_access'] }),
   risk: StringEnum(['low', 'high'] as const),
   params: Type.Record(Type.String(), Type.Unknown()),
   rule_id: Type.String(),
@@ -87,8 +87,8 @@ export const RemediationFilters = Type.Object({
 });
 
 export const ActionDescription = Type.Object({
-  name: Type.String(),
-  description: Type.String(),
+  name: Type.String({ examples: ['s3_block_public_access'] }),
+  description: Type.String({ examples: ['Turn on all four settings of the bucket public access block'] }),
   resource_types: Type.Array(Type.String()),
   risk: StringEnum(['low', 'high'] as const),
   permissions: Type.Array(Type.String()),

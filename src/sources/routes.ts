@@ -17,7 +17,7 @@ const SERVICE_NAMES = Object.keys(COLLECTORS) as [string, ...string[]];
 const Service = StringEnum(SERVICE_NAMES);
 
 const sourceFields = {
-  name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }),
+  name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', examples: ['wealth-prod-us-east-1'] }),
   account_id: Type.String({ pattern: '^[0-9]{12}$' }),
   region: Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$' }),
   role_arn: Type.Optional(Type.Union([Type.String({ pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$', maxLength: 2048 }), Type.Null()], { description: 'role Custos assumes in the account; null: default credentials' })),
@@ -50,7 +50,7 @@ const Run = Type.Object({
   requested_by: Type.String(),
   source_ids: Type.Array(Type.String()),
   since: Type.Union([Type.Integer(), Type.Null()]),
-  progress: Type.Object({ done: Type.Integer(), total: Type.Integer(), current: Type.Optional(Type.String()) }),
+  progress: Type.Object({ done: Type.Integer(), total: Type.Integer(), current: Type.Optional(Type.String({ examples: ['wealth-prod-us-east-1/s3'] })) }),
   counts: Type.Record(Type.String(), Type.Record(Type.String(), Type.Integer())),
   gaps: Type.Array(Type.String(), { description: 'why the run is partial: operations that failed or are unavailable' }),
   error: Type.Union([Type.String(), Type.Null()]),
@@ -62,7 +62,7 @@ const Run = Type.Object({
 });
 
 const Coverage = Type.Array(
-  Type.Object({ account: Type.String(), region: Type.String(), service: Type.String(), resource_type: Type.String(), complete: Type.Boolean(), reason: Type.Union([Type.String(), Type.Null()]) }),
+  Type.Object({ account: Type.String(), region: Type.String(), service: Type.String({ examples: ['s3'] }), resource_type: Type.String(), complete: Type.Boolean(), reason: Type.Union([Type.String(), Type.Null()]) }),
   { description: 'what the run listed, per account, region, service and resource type, and whether completely (docs/ARCHITECTURE.md, "Coverage and resolution")' },
 );
 
@@ -92,7 +92,7 @@ export default async function sourceRoutes(app: FastifyInstance) {
           since: Type.Optional(Type.String({ format: 'date-time', description: 'Security Hub: only findings updated since' })),
           snapshot: Type.Optional(Type.Unknown()),
         },
-        { additionalProperties: false },
+        { additionalProperties: false, examples: [{ sources: ['wealth-prod-us-east-1'] }] },
       ),
       response: { 201: Run, 202: Run, ...problemResponses(400, 401, 403, 409, 413) },
     },
@@ -147,7 +147,7 @@ export default async function sourceRoutes(app: FastifyInstance) {
     },
   });
 
-  const Item = Type.Object({ kind: Type.String(), key: Type.String(), type: Type.String(), account: Type.String(), region: Type.String(), data: Type.Unknown() });
+  const Item = Type.Object({ kind: Type.String({ examples: ['resource'] }), key: Type.String({ examples: ['AWS::S3::Bucket/wealth-public-site'] }), type: Type.String(), account: Type.String(), region: Type.String(), data: Type.Unknown() });
   app.get('/v1/collections/:id/resources', {
     config: { roles: CATALOG_READERS },
     schema: {
@@ -177,7 +177,7 @@ export default async function sourceRoutes(app: FastifyInstance) {
       params: IdParams,
       querystring: Type.Object({ ...PageQuery, against: Uuid, kind: Type.Optional(ItemKind), type: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
       response: {
-        200: Page(Type.Object({ kind: Type.String(), key: Type.String(), type: Type.String(), change: StringEnum(['added', 'removed', 'changed']) })),
+        200: Page(Type.Object({ kind: Type.String({ examples: ['resource'] }), key: Type.String({ examples: ['AWS::S3::Bucket/wealth-public-site'] }), type: Type.String(), change: StringEnum(['added', 'removed', 'changed']) })),
         ...problemResponses(400, 401, 403, 404),
       },
     },

@@ -248,7 +248,7 @@ export default async function grantRoutes(app: FastifyInstance): Promise<void> {
       tags: [TAG],
       summary: 'Approve a pending request: the grant is created and applied to Lake Formation in the background',
       description:
-        'By the owner or steward of the owning domain (matched against the API key name) or an admin; never by the requester (403). ' +
+        'By the owner or steward of the owning domain (compared with the subject of the key or session) or an admin; never the requester, compared by subject (403). ' +
         'The grant starts now, ends after duration_days, and is pending_apply until the apply job has granted it (then active). If-Match is honoured when sent.',
       params: IdParams,
       body: CommentBody,

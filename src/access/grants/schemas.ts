@@ -35,7 +35,13 @@ export const RequestCreate = Type.Object(
     duration_days: Type.Integer({ minimum: 1, maximum: 365 }),
     source: Type.Optional(SourceName),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { principal: 'arn:aws:iam::123456789012:role/kyc-review', scope: 'table', store: 'aurora', database: 'wealth', table: 'clients', columns: ['ssn'], permissions: ['SELECT'], purpose: 'kyc-review', duration_days: 7 },
+      { principal: 'arn:aws:iam::123456789012:role/kyc-review', scope: 'domain', domain: 'Client', permissions: ['SELECT'], purpose: 'kyc-review', duration_days: 30 },
+    ],
+  },
 );
 export type RequestCreate = Static<typeof RequestCreate>;
 
@@ -111,13 +117,13 @@ export const AccessGrant = Type.Object(
 );
 
 const NormalisedResource = Type.Object({
-  kind: Type.String(),
+  kind: Type.String({ examples: ['table_with_columns'] }),
   database: Type.Optional(Type.String()),
   table: Type.Optional(Type.String()),
   columns: Type.Optional(Type.Array(Type.String())),
   excluded_columns: Type.Optional(Type.Array(Type.String())),
   resource_type: Type.Optional(Nullable(Type.String())),
-  expression: Type.Optional(Type.Array(Type.Object({ key: Type.String(), values: Type.Array(Type.String()) }))),
+  expression: Type.Optional(Type.Array(Type.Object({ key: Type.String({ examples: ['classification'] }), values: Type.Array(Type.String()) }))),
   expression_name: Type.Optional(Type.String()),
   location: Type.Optional(Type.String()),
 });

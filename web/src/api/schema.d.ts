@@ -237,7 +237,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a pending request: the grant is created and applied to Lake Formation in the background
-         * @description By the owner or steward of the owning domain (matched against the API key name) or an admin; never by the requester (403). The grant starts now, ends after duration_days, and is pending_apply until the apply job has granted it (then active). If-Match is honoured when sent.
+         * @description By the owner or steward of the owning domain (compared with the subject of the key or session) or an admin; never the requester, compared by subject (403). The grant starts now, ends after duration_days, and is pending_apply until the apply job has granted it (then active). If-Match is honoured when sent.
          */
         post: operations["postAccessRequestsByIdApprove"];
         delete?: never;
@@ -2235,17 +2235,17 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "principal": "x",
+                 *       "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                  *       "action": "select",
                  *       "resource": {
                  *         "store": "aurora",
-                 *         "database": "x",
-                 *         "table": "x",
+                 *         "database": "wealth",
+                 *         "table": "clients",
                  *         "columns": [
-                 *           "x"
+                 *           "ssn"
                  *         ]
                  *       },
-                 *       "purpose": "x",
+                 *       "purpose": "kyc-review",
                  *       "context": {}
                  *     }
                  */
@@ -2281,20 +2281,20 @@ export interface operations {
                      *       "decision": "allow",
                      *       "reasons": [
                      *         {
-                     *           "code": "x",
-                     *           "message": "x",
-                     *           "column": "x"
+                     *           "code": "restricted_column",
+                     *           "message": "ssn is restricted: read masked under a grant covering it",
+                     *           "column": "ssn"
                      *         }
                      *       ],
                      *       "obligations": {
                      *         "mask": {},
-                     *         "row_filter": "x"
+                     *         "row_filter": "region = 'us-east-1'"
                      *       },
                      *       "grants": [
-                     *         "x"
+                     *         "0190a8d2-7c1e-7000-8000-0000000000cc"
                      *       ],
-                     *       "decision_id": "x",
-                     *       "bundle_revision": "x"
+                     *       "decision_id": null,
+                     *       "bundle_revision": null
                      *     }
                      */
                     "application/json": {
@@ -2440,17 +2440,17 @@ export interface operations {
                  * @example {
                  *       "checks": [
                  *         {
-                 *           "principal": "x",
+                 *           "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                  *           "action": "select",
                  *           "resource": {
                  *             "store": "aurora",
-                 *             "database": "x",
-                 *             "table": "x",
+                 *             "database": "wealth",
+                 *             "table": "clients",
                  *             "columns": [
-                 *               "x"
+                 *               "ssn"
                  *             ]
                  *           },
-                 *           "purpose": "x",
+                 *           "purpose": "kyc-review",
                  *           "context": {}
                  *         }
                  *       ]
@@ -2492,20 +2492,20 @@ export interface operations {
                      *           "decision": "allow",
                      *           "reasons": [
                      *             {
-                     *               "code": "x",
-                     *               "message": "x",
-                     *               "column": "x"
+                     *               "code": "restricted_column",
+                     *               "message": "ssn is restricted: read masked under a grant covering it",
+                     *               "column": "ssn"
                      *             }
                      *           ],
                      *           "obligations": {
                      *             "mask": {},
-                     *             "row_filter": "x"
+                     *             "row_filter": "region = 'us-east-1'"
                      *           },
                      *           "grants": [
-                     *             "x"
+                     *             "0190a8d2-7c1e-7000-8000-0000000000cc"
                      *           ],
-                     *           "decision_id": "x",
-                     *           "bundle_revision": "x"
+                     *           "decision_id": null,
+                     *           "bundle_revision": null
                      *         }
                      *       ]
                      *     }
@@ -2686,30 +2686,31 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "x",
+                     *       "id": "0190a8d2-7c1e-7000-8000-0000000000ff",
                      *       "at": "2026-01-01T00:00:00.000Z",
+                     *       "input": {},
                      *       "result": {
                      *         "decision": "allow",
                      *         "reasons": [
                      *           {
-                     *             "code": "x",
-                     *             "message": "x",
-                     *             "column": "x"
+                     *             "code": "restricted_column",
+                     *             "message": "ssn is restricted: read masked under a grant covering it",
+                     *             "column": "ssn"
                      *           }
                      *         ],
                      *         "obligations": {
                      *           "mask": {},
-                     *           "row_filter": "x"
+                     *           "row_filter": "region = 'us-east-1'"
                      *         },
                      *         "grants": [
-                     *           "x"
+                     *           "0190a8d2-7c1e-7000-8000-0000000000cc"
                      *         ],
-                     *         "decision_id": "x",
-                     *         "bundle_revision": "x"
+                     *         "decision_id": null,
+                     *         "bundle_revision": null
                      *       },
-                     *       "bundle_revision": "x",
-                     *       "actor": "x",
-                     *       "request_id": "x"
+                     *       "bundle_revision": null,
+                     *       "actor": "alice",
+                     *       "request_id": null
                      *     }
                      */
                     "application/json": {
@@ -2717,6 +2718,7 @@ export interface operations {
                         /** Format: date-time */
                         at: string;
                         bundle_revision: string | null;
+                        /** @example 0190a8d2-7c1e-7000-8000-0000000000ff */
                         id: string;
                         input: unknown;
                         request_id: string | null;
@@ -2884,75 +2886,34 @@ export interface operations {
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
                      *           "request_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "principal": "x",
+                     *           "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *           "scope": "table",
-                     *           "store": "x",
-                     *           "database": "x",
-                     *           "table": "x",
+                     *           "store": null,
+                     *           "database": null,
+                     *           "table": null,
                      *           "columns": [
-                     *             "x"
+                     *             "ssn"
                      *           ],
-                     *           "domain": "x",
-                     *           "lf_tag_expression": [
-                     *             {
-                     *               "tag_key": "x",
-                     *               "tag_values": [
-                     *                 "x"
-                     *               ]
-                     *             }
-                     *           ],
+                     *           "domain": null,
+                     *           "lf_tag_expression": null,
                      *           "permissions": [
-                     *             "x"
+                     *             "SELECT"
                      *           ],
-                     *           "purpose": "x",
+                     *           "purpose": "kyc-review",
                      *           "starts_at": "2026-01-01T00:00:00.000Z",
                      *           "expires_at": "2026-01-01T00:00:00.000Z",
                      *           "status": "pending_apply",
-                     *           "lake_formation": {
-                     *             "source": {
-                     *               "id": "x",
-                     *               "name": "x",
-                     *               "account_id": "x",
-                     *               "region": "x",
-                     *               "role_arn": "x"
-                     *             },
-                     *             "catalog_id": "x",
-                     *             "permissions": [
-                     *               "x"
-                     *             ],
-                     *             "note": "x",
-                     *             "applied_at": "2026-01-01T00:00:00.000Z",
-                     *             "grant_request_id": "x",
-                     *             "already_present": true,
-                     *             "granted_permissions": [
-                     *               "x"
-                     *             ],
-                     *             "revocation": {
-                     *               "reason": "revoked",
-                     *               "requested_by": "x",
-                     *               "requested_at": "2026-01-01T00:00:00.000Z",
-                     *               "comment": "x"
-                     *             },
-                     *             "revoke_completed_at": "2026-01-01T00:00:00.000Z",
-                     *             "revoke_request_id": "x",
-                     *             "revoked_permissions": [
-                     *               "x"
-                     *             ],
-                     *             "retained_permissions": [
-                     *               "x"
-                     *             ],
-                     *             "already_absent": true
-                     *           },
+                     *           "lake_formation": null,
                      *           "aws_request_ids": [
-                     *             "x"
+                     *             "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *           ],
-                     *           "last_error": "x",
+                     *           "last_error": null,
                      *           "attempts": 1,
-                     *           "revoked_at": "2026-01-01T00:00:00.000Z",
-                     *           "revoked_by": "x"
+                     *           "revoked_at": null,
+                     *           "revoked_by": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -3135,72 +3096,31 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "request_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "principal": "x",
+                     *       "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *       "scope": "table",
-                     *       "store": "x",
-                     *       "database": "x",
-                     *       "table": "x",
+                     *       "store": null,
+                     *       "database": null,
+                     *       "table": null,
                      *       "columns": [
-                     *         "x"
+                     *         "ssn"
                      *       ],
-                     *       "domain": "x",
-                     *       "lf_tag_expression": [
-                     *         {
-                     *           "tag_key": "x",
-                     *           "tag_values": [
-                     *             "x"
-                     *           ]
-                     *         }
-                     *       ],
+                     *       "domain": null,
+                     *       "lf_tag_expression": null,
                      *       "permissions": [
-                     *         "x"
+                     *         "SELECT"
                      *       ],
-                     *       "purpose": "x",
+                     *       "purpose": "kyc-review",
                      *       "starts_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
                      *       "status": "pending_apply",
-                     *       "lake_formation": {
-                     *         "source": {
-                     *           "id": "x",
-                     *           "name": "x",
-                     *           "account_id": "x",
-                     *           "region": "x",
-                     *           "role_arn": "x"
-                     *         },
-                     *         "catalog_id": "x",
-                     *         "permissions": [
-                     *           "x"
-                     *         ],
-                     *         "note": "x",
-                     *         "applied_at": "2026-01-01T00:00:00.000Z",
-                     *         "grant_request_id": "x",
-                     *         "already_present": true,
-                     *         "granted_permissions": [
-                     *           "x"
-                     *         ],
-                     *         "revocation": {
-                     *           "reason": "revoked",
-                     *           "requested_by": "x",
-                     *           "requested_at": "2026-01-01T00:00:00.000Z",
-                     *           "comment": "x"
-                     *         },
-                     *         "revoke_completed_at": "2026-01-01T00:00:00.000Z",
-                     *         "revoke_request_id": "x",
-                     *         "revoked_permissions": [
-                     *           "x"
-                     *         ],
-                     *         "retained_permissions": [
-                     *           "x"
-                     *         ],
-                     *         "already_absent": true
-                     *       },
+                     *       "lake_formation": null,
                      *       "aws_request_ids": [
-                     *         "x"
+                     *         "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *       ],
-                     *       "last_error": "x",
+                     *       "last_error": null,
                      *       "attempts": 1,
-                     *       "revoked_at": "2026-01-01T00:00:00.000Z",
-                     *       "revoked_by": "x"
+                     *       "revoked_at": null,
+                     *       "revoked_by": null
                      *     }
                      */
                     "application/json": {
@@ -3409,72 +3329,31 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "request_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "principal": "x",
+                     *       "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *       "scope": "table",
-                     *       "store": "x",
-                     *       "database": "x",
-                     *       "table": "x",
+                     *       "store": null,
+                     *       "database": null,
+                     *       "table": null,
                      *       "columns": [
-                     *         "x"
+                     *         "ssn"
                      *       ],
-                     *       "domain": "x",
-                     *       "lf_tag_expression": [
-                     *         {
-                     *           "tag_key": "x",
-                     *           "tag_values": [
-                     *             "x"
-                     *           ]
-                     *         }
-                     *       ],
+                     *       "domain": null,
+                     *       "lf_tag_expression": null,
                      *       "permissions": [
-                     *         "x"
+                     *         "SELECT"
                      *       ],
-                     *       "purpose": "x",
+                     *       "purpose": "kyc-review",
                      *       "starts_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
                      *       "status": "pending_apply",
-                     *       "lake_formation": {
-                     *         "source": {
-                     *           "id": "x",
-                     *           "name": "x",
-                     *           "account_id": "x",
-                     *           "region": "x",
-                     *           "role_arn": "x"
-                     *         },
-                     *         "catalog_id": "x",
-                     *         "permissions": [
-                     *           "x"
-                     *         ],
-                     *         "note": "x",
-                     *         "applied_at": "2026-01-01T00:00:00.000Z",
-                     *         "grant_request_id": "x",
-                     *         "already_present": true,
-                     *         "granted_permissions": [
-                     *           "x"
-                     *         ],
-                     *         "revocation": {
-                     *           "reason": "revoked",
-                     *           "requested_by": "x",
-                     *           "requested_at": "2026-01-01T00:00:00.000Z",
-                     *           "comment": "x"
-                     *         },
-                     *         "revoke_completed_at": "2026-01-01T00:00:00.000Z",
-                     *         "revoke_request_id": "x",
-                     *         "revoked_permissions": [
-                     *           "x"
-                     *         ],
-                     *         "retained_permissions": [
-                     *           "x"
-                     *         ],
-                     *         "already_absent": true
-                     *       },
+                     *       "lake_formation": null,
                      *       "aws_request_ids": [
-                     *         "x"
+                     *         "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *       ],
-                     *       "last_error": "x",
+                     *       "last_error": null,
                      *       "attempts": 1,
-                     *       "revoked_at": "2026-01-01T00:00:00.000Z",
-                     *       "revoked_by": "x"
+                     *       "revoked_at": null,
+                     *       "revoked_by": null
                      *     }
                      */
                     "application/json": {
@@ -3692,7 +3571,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "comment": "x"
+                 *       "comment": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -3714,72 +3593,31 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "request_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "principal": "x",
+                     *       "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *       "scope": "table",
-                     *       "store": "x",
-                     *       "database": "x",
-                     *       "table": "x",
+                     *       "store": null,
+                     *       "database": null,
+                     *       "table": null,
                      *       "columns": [
-                     *         "x"
+                     *         "ssn"
                      *       ],
-                     *       "domain": "x",
-                     *       "lf_tag_expression": [
-                     *         {
-                     *           "tag_key": "x",
-                     *           "tag_values": [
-                     *             "x"
-                     *           ]
-                     *         }
-                     *       ],
+                     *       "domain": null,
+                     *       "lf_tag_expression": null,
                      *       "permissions": [
-                     *         "x"
+                     *         "SELECT"
                      *       ],
-                     *       "purpose": "x",
+                     *       "purpose": "kyc-review",
                      *       "starts_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
                      *       "status": "pending_apply",
-                     *       "lake_formation": {
-                     *         "source": {
-                     *           "id": "x",
-                     *           "name": "x",
-                     *           "account_id": "x",
-                     *           "region": "x",
-                     *           "role_arn": "x"
-                     *         },
-                     *         "catalog_id": "x",
-                     *         "permissions": [
-                     *           "x"
-                     *         ],
-                     *         "note": "x",
-                     *         "applied_at": "2026-01-01T00:00:00.000Z",
-                     *         "grant_request_id": "x",
-                     *         "already_present": true,
-                     *         "granted_permissions": [
-                     *           "x"
-                     *         ],
-                     *         "revocation": {
-                     *           "reason": "revoked",
-                     *           "requested_by": "x",
-                     *           "requested_at": "2026-01-01T00:00:00.000Z",
-                     *           "comment": "x"
-                     *         },
-                     *         "revoke_completed_at": "2026-01-01T00:00:00.000Z",
-                     *         "revoke_request_id": "x",
-                     *         "revoked_permissions": [
-                     *           "x"
-                     *         ],
-                     *         "retained_permissions": [
-                     *           "x"
-                     *         ],
-                     *         "already_absent": true
-                     *       },
+                     *       "lake_formation": null,
                      *       "aws_request_ids": [
-                     *         "x"
+                     *         "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *       ],
-                     *       "last_error": "x",
+                     *       "last_error": null,
                      *       "attempts": 1,
-                     *       "revoked_at": "2026-01-01T00:00:00.000Z",
-                     *       "revoked_by": "x"
+                     *       "revoked_at": null,
+                     *       "revoked_by": null
                      *     }
                      */
                     "application/json": {
@@ -4020,7 +3858,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "source": "x"
+                 *       "source": "demo-aws"
                  *     }
                  */
                 "application/json": {
@@ -4038,69 +3876,69 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "source": "x",
+                     *       "source": "demo-aws",
                      *       "checked_at": "2026-01-01T00:00:00.000Z",
                      *       "unapproved": [
                      *         {
-                     *           "principal": "x",
+                     *           "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *           "resource": {
-                     *             "kind": "x",
-                     *             "database": "x",
-                     *             "table": "x",
+                     *             "kind": "table_with_columns",
+                     *             "database": "wealth",
+                     *             "table": "clients",
                      *             "columns": [
-                     *               "x"
+                     *               "ssn"
                      *             ],
                      *             "excluded_columns": [
-                     *               "x"
+                     *               "iban"
                      *             ],
-                     *             "resource_type": "x",
+                     *             "resource_type": null,
                      *             "expression": [
                      *               {
-                     *                 "key": "x",
+                     *                 "key": "classification",
                      *                 "values": [
-                     *                   "x"
+                     *                   "confidential"
                      *                 ]
                      *               }
                      *             ],
-                     *             "expression_name": "x",
-                     *             "location": "x"
+                     *             "expression_name": "restricted-data",
+                     *             "location": "s3://wealth-client-documents/client-documents/"
                      *           },
                      *           "permissions": [
-                     *             "x"
+                     *             "SELECT"
                      *           ],
                      *           "permissions_with_grant_option": [
-                     *             "x"
+                     *             "SELECT"
                      *           ]
                      *         }
                      *       ],
                      *       "missing": [
                      *         {
                      *           "grant_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "principal": "x",
+                     *           "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *           "resource": {
-                     *             "kind": "x",
-                     *             "database": "x",
-                     *             "table": "x",
+                     *             "kind": "table_with_columns",
+                     *             "database": "wealth",
+                     *             "table": "clients",
                      *             "columns": [
-                     *               "x"
+                     *               "ssn"
                      *             ],
                      *             "excluded_columns": [
-                     *               "x"
+                     *               "iban"
                      *             ],
-                     *             "resource_type": "x",
+                     *             "resource_type": null,
                      *             "expression": [
                      *               {
-                     *                 "key": "x",
+                     *                 "key": "classification",
                      *                 "values": [
-                     *                   "x"
+                     *                   "confidential"
                      *                 ]
                      *               }
                      *             ],
-                     *             "expression_name": "x",
-                     *             "location": "x"
+                     *             "expression_name": "restricted-data",
+                     *             "location": "s3://wealth-client-documents/client-documents/"
                      *           },
                      *           "permissions": [
-                     *             "x"
+                     *             "SELECT"
                      *           ]
                      *         }
                      *       ],
@@ -4132,10 +3970,12 @@ export interface operations {
                                 database?: string;
                                 excluded_columns?: string[];
                                 expression?: {
+                                    /** @example classification */
                                     key: string;
                                     values: string[];
                                 }[];
                                 expression_name?: string;
+                                /** @example table_with_columns */
                                 kind: string;
                                 location?: string;
                                 resource_type?: string | null;
@@ -4153,10 +3993,12 @@ export interface operations {
                                 database?: string;
                                 excluded_columns?: string[];
                                 expression?: {
+                                    /** @example classification */
                                     key: string;
                                     values: string[];
                                 }[];
                                 expression_name?: string;
+                                /** @example table_with_columns */
                                 kind: string;
                                 location?: string;
                                 resource_type?: string | null;
@@ -4298,38 +4140,31 @@ export interface operations {
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
-                     *           "requester": "x",
-                     *           "principal": "x",
+                     *           "requester": "alice",
+                     *           "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *           "scope": "table",
-                     *           "store": "x",
-                     *           "database": "x",
-                     *           "table": "x",
+                     *           "store": null,
+                     *           "database": null,
+                     *           "table": null,
                      *           "columns": [
-                     *             "x"
+                     *             "ssn"
                      *           ],
-                     *           "domain": "x",
-                     *           "lf_tag_expression": [
-                     *             {
-                     *               "tag_key": "x",
-                     *               "tag_values": [
-                     *                 "x"
-                     *               ]
-                     *             }
-                     *           ],
+                     *           "domain": null,
+                     *           "lf_tag_expression": null,
                      *           "permissions": [
-                     *             "x"
+                     *             "SELECT"
                      *           ],
-                     *           "purpose": "x",
+                     *           "purpose": "kyc-review",
                      *           "duration_days": 1,
-                     *           "source": "x",
+                     *           "source": null,
                      *           "status": "pending",
-                     *           "decided_by": "x",
-                     *           "decided_at": "2026-01-01T00:00:00.000Z",
-                     *           "decision_comment": "x",
-                     *           "grant_id": "0190a8d2-7c1e-7000-8000-000000000001"
+                     *           "decided_by": null,
+                     *           "decided_at": null,
+                     *           "decision_comment": null,
+                     *           "grant_id": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -4462,33 +4297,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "principal": "x",
-                 *       "scope": "table",
-                 *       "store": "aurora",
-                 *       "database": "x",
-                 *       "table": "x",
-                 *       "columns": [
-                 *         "x"
-                 *       ],
-                 *       "domain": "x",
-                 *       "lf_tag_expression": [
-                 *         {
-                 *           "tag_key": "x",
-                 *           "tag_values": [
-                 *             "x"
-                 *           ]
-                 *         }
-                 *       ],
-                 *       "permissions": [
-                 *         "SELECT"
-                 *       ],
-                 *       "purpose": "x",
-                 *       "duration_days": 1,
-                 *       "source": "x"
-                 *     }
-                 */
                 "application/json": {
                     /** @description scope table: only these columns (SELECT only); omitted or empty: the whole table */
                     columns?: string[];
@@ -4533,35 +4341,28 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "requester": "x",
-                     *       "principal": "x",
+                     *       "requester": "alice",
+                     *       "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *       "scope": "table",
-                     *       "store": "x",
-                     *       "database": "x",
-                     *       "table": "x",
+                     *       "store": null,
+                     *       "database": null,
+                     *       "table": null,
                      *       "columns": [
-                     *         "x"
+                     *         "ssn"
                      *       ],
-                     *       "domain": "x",
-                     *       "lf_tag_expression": [
-                     *         {
-                     *           "tag_key": "x",
-                     *           "tag_values": [
-                     *             "x"
-                     *           ]
-                     *         }
-                     *       ],
+                     *       "domain": null,
+                     *       "lf_tag_expression": null,
                      *       "permissions": [
-                     *         "x"
+                     *         "SELECT"
                      *       ],
-                     *       "purpose": "x",
+                     *       "purpose": "kyc-review",
                      *       "duration_days": 1,
-                     *       "source": "x",
+                     *       "source": null,
                      *       "status": "pending",
-                     *       "decided_by": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_comment": "x",
-                     *       "grant_id": "0190a8d2-7c1e-7000-8000-000000000001"
+                     *       "decided_by": null,
+                     *       "decided_at": null,
+                     *       "decision_comment": null,
+                     *       "grant_id": null
                      *     }
                      */
                     "application/json": {
@@ -4754,35 +4555,28 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "requester": "x",
-                     *       "principal": "x",
+                     *       "requester": "alice",
+                     *       "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *       "scope": "table",
-                     *       "store": "x",
-                     *       "database": "x",
-                     *       "table": "x",
+                     *       "store": null,
+                     *       "database": null,
+                     *       "table": null,
                      *       "columns": [
-                     *         "x"
+                     *         "ssn"
                      *       ],
-                     *       "domain": "x",
-                     *       "lf_tag_expression": [
-                     *         {
-                     *           "tag_key": "x",
-                     *           "tag_values": [
-                     *             "x"
-                     *           ]
-                     *         }
-                     *       ],
+                     *       "domain": null,
+                     *       "lf_tag_expression": null,
                      *       "permissions": [
-                     *         "x"
+                     *         "SELECT"
                      *       ],
-                     *       "purpose": "x",
+                     *       "purpose": "kyc-review",
                      *       "duration_days": 1,
-                     *       "source": "x",
+                     *       "source": null,
                      *       "status": "pending",
-                     *       "decided_by": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_comment": "x",
-                     *       "grant_id": "0190a8d2-7c1e-7000-8000-000000000001"
+                     *       "decided_by": null,
+                     *       "decided_at": null,
+                     *       "decision_comment": null,
+                     *       "grant_id": null
                      *     }
                      */
                     "application/json": {
@@ -4940,7 +4734,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "comment": "x"
+                 *       "comment": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -4961,35 +4755,28 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "requester": "x",
-                     *       "principal": "x",
+                     *       "requester": "alice",
+                     *       "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *       "scope": "table",
-                     *       "store": "x",
-                     *       "database": "x",
-                     *       "table": "x",
+                     *       "store": null,
+                     *       "database": null,
+                     *       "table": null,
                      *       "columns": [
-                     *         "x"
+                     *         "ssn"
                      *       ],
-                     *       "domain": "x",
-                     *       "lf_tag_expression": [
-                     *         {
-                     *           "tag_key": "x",
-                     *           "tag_values": [
-                     *             "x"
-                     *           ]
-                     *         }
-                     *       ],
+                     *       "domain": null,
+                     *       "lf_tag_expression": null,
                      *       "permissions": [
-                     *         "x"
+                     *         "SELECT"
                      *       ],
-                     *       "purpose": "x",
+                     *       "purpose": "kyc-review",
                      *       "duration_days": 1,
-                     *       "source": "x",
+                     *       "source": null,
                      *       "status": "pending",
-                     *       "decided_by": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_comment": "x",
-                     *       "grant_id": "0190a8d2-7c1e-7000-8000-000000000001"
+                     *       "decided_by": null,
+                     *       "decided_at": null,
+                     *       "decision_comment": null,
+                     *       "grant_id": null
                      *     }
                      */
                     "application/json": {
@@ -5197,7 +4984,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "comment": "x"
+                 *       "comment": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -5218,35 +5005,28 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "requester": "x",
-                     *       "principal": "x",
+                     *       "requester": "alice",
+                     *       "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *       "scope": "table",
-                     *       "store": "x",
-                     *       "database": "x",
-                     *       "table": "x",
+                     *       "store": null,
+                     *       "database": null,
+                     *       "table": null,
                      *       "columns": [
-                     *         "x"
+                     *         "ssn"
                      *       ],
-                     *       "domain": "x",
-                     *       "lf_tag_expression": [
-                     *         {
-                     *           "tag_key": "x",
-                     *           "tag_values": [
-                     *             "x"
-                     *           ]
-                     *         }
-                     *       ],
+                     *       "domain": null,
+                     *       "lf_tag_expression": null,
                      *       "permissions": [
-                     *         "x"
+                     *         "SELECT"
                      *       ],
-                     *       "purpose": "x",
+                     *       "purpose": "kyc-review",
                      *       "duration_days": 1,
-                     *       "source": "x",
+                     *       "source": null,
                      *       "status": "pending",
-                     *       "decided_by": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_comment": "x",
-                     *       "grant_id": "0190a8d2-7c1e-7000-8000-000000000001"
+                     *       "decided_by": null,
+                     *       "decided_at": null,
+                     *       "decision_comment": null,
+                     *       "grant_id": null
                      *     }
                      */
                     "application/json": {
@@ -5454,7 +5234,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "comment": "x"
+                 *       "comment": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -5475,35 +5255,28 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "requester": "x",
-                     *       "principal": "x",
+                     *       "requester": "alice",
+                     *       "principal": "arn:aws:iam::123456789012:role/analytics-etl",
                      *       "scope": "table",
-                     *       "store": "x",
-                     *       "database": "x",
-                     *       "table": "x",
+                     *       "store": null,
+                     *       "database": null,
+                     *       "table": null,
                      *       "columns": [
-                     *         "x"
+                     *         "ssn"
                      *       ],
-                     *       "domain": "x",
-                     *       "lf_tag_expression": [
-                     *         {
-                     *           "tag_key": "x",
-                     *           "tag_values": [
-                     *             "x"
-                     *           ]
-                     *         }
-                     *       ],
+                     *       "domain": null,
+                     *       "lf_tag_expression": null,
                      *       "permissions": [
-                     *         "x"
+                     *         "SELECT"
                      *       ],
-                     *       "purpose": "x",
+                     *       "purpose": "kyc-review",
                      *       "duration_days": 1,
-                     *       "source": "x",
+                     *       "source": null,
                      *       "status": "pending",
-                     *       "decided_by": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_comment": "x",
-                     *       "grant_id": "0190a8d2-7c1e-7000-8000-000000000001"
+                     *       "decided_by": null,
+                     *       "decided_at": null,
+                     *       "decision_comment": null,
+                     *       "grant_id": null
                      *     }
                      */
                     "application/json": {
@@ -5730,34 +5503,34 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "alert_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "alert_name": "x",
-                     *           "metric": "x",
-                     *           "severity": "x",
+                     *           "alert_id": null,
+                     *           "alert_name": "Critical findings open",
+                     *           "metric": "findings.open",
+                     *           "severity": "critical",
                      *           "dimensions": {},
                      *           "state": "open",
                      *           "value": 1,
                      *           "threshold": 1,
-                     *           "comparison": "x",
+                     *           "comparison": "gt",
                      *           "links": [
                      *             {
-                     *               "rel": "x",
-                     *               "href": "x"
+                     *               "rel": "findings",
+                     *               "href": "/v1/findings?rule_id=s3.bucket_public_read"
                      *             }
                      *           ],
                      *           "opened_at": "2026-01-01T00:00:00.000Z",
-                     *           "resolved_at": "2026-01-01T00:00:00.000Z",
-                     *           "last_notified_at": "2026-01-01T00:00:00.000Z",
+                     *           "resolved_at": null,
+                     *           "last_notified_at": null,
                      *           "notifications": 1,
-                     *           "muted_until": "2026-01-01T00:00:00.000Z",
-                     *           "mute_reason": "x",
-                     *           "muted_by": "x",
+                     *           "muted_until": null,
+                     *           "mute_reason": null,
+                     *           "muted_by": null,
                      *           "history": [
                      *             {}
                      *           ]
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -5904,28 +5677,28 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "alert_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "alert_name": "x",
-                     *       "metric": "x",
-                     *       "severity": "x",
+                     *       "alert_id": null,
+                     *       "alert_name": "Critical findings open",
+                     *       "metric": "findings.open",
+                     *       "severity": "critical",
                      *       "dimensions": {},
                      *       "state": "open",
                      *       "value": 1,
                      *       "threshold": 1,
-                     *       "comparison": "x",
+                     *       "comparison": "gt",
                      *       "links": [
                      *         {
-                     *           "rel": "x",
-                     *           "href": "x"
+                     *           "rel": "findings",
+                     *           "href": "/v1/findings?rule_id=s3.bucket_public_read"
                      *         }
                      *       ],
                      *       "opened_at": "2026-01-01T00:00:00.000Z",
-                     *       "resolved_at": "2026-01-01T00:00:00.000Z",
-                     *       "last_notified_at": "2026-01-01T00:00:00.000Z",
+                     *       "resolved_at": null,
+                     *       "last_notified_at": null,
                      *       "notifications": 1,
-                     *       "muted_until": "2026-01-01T00:00:00.000Z",
-                     *       "mute_reason": "x",
-                     *       "muted_by": "x",
+                     *       "muted_until": null,
+                     *       "mute_reason": null,
+                     *       "muted_by": null,
                      *       "history": [
                      *         {}
                      *       ]
@@ -6089,7 +5862,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "reason": "xxx",
+                 *       "reason": "Planned maintenance of the collector role",
                  *       "until": "2026-01-01T00:00:00.000Z"
                  *     }
                  */
@@ -6110,28 +5883,28 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "alert_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "alert_name": "x",
-                     *       "metric": "x",
-                     *       "severity": "x",
+                     *       "alert_id": null,
+                     *       "alert_name": "Critical findings open",
+                     *       "metric": "findings.open",
+                     *       "severity": "critical",
                      *       "dimensions": {},
                      *       "state": "open",
                      *       "value": 1,
                      *       "threshold": 1,
-                     *       "comparison": "x",
+                     *       "comparison": "gt",
                      *       "links": [
                      *         {
-                     *           "rel": "x",
-                     *           "href": "x"
+                     *           "rel": "findings",
+                     *           "href": "/v1/findings?rule_id=s3.bucket_public_read"
                      *         }
                      *       ],
                      *       "opened_at": "2026-01-01T00:00:00.000Z",
-                     *       "resolved_at": "2026-01-01T00:00:00.000Z",
-                     *       "last_notified_at": "2026-01-01T00:00:00.000Z",
+                     *       "resolved_at": null,
+                     *       "last_notified_at": null,
                      *       "notifications": 1,
-                     *       "muted_until": "2026-01-01T00:00:00.000Z",
-                     *       "mute_reason": "x",
-                     *       "muted_by": "x",
+                     *       "muted_until": null,
+                     *       "mute_reason": null,
+                     *       "muted_by": null,
                      *       "history": [
                      *         {}
                      *       ]
@@ -6320,7 +6093,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "reason": "xxx"
+                 *       "reason": "Planned maintenance of the collector role"
                  *     }
                  */
                 "application/json": {
@@ -6338,28 +6111,28 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "alert_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "alert_name": "x",
-                     *       "metric": "x",
-                     *       "severity": "x",
+                     *       "alert_id": null,
+                     *       "alert_name": "Critical findings open",
+                     *       "metric": "findings.open",
+                     *       "severity": "critical",
                      *       "dimensions": {},
                      *       "state": "open",
                      *       "value": 1,
                      *       "threshold": 1,
-                     *       "comparison": "x",
+                     *       "comparison": "gt",
                      *       "links": [
                      *         {
-                     *           "rel": "x",
-                     *           "href": "x"
+                     *           "rel": "findings",
+                     *           "href": "/v1/findings?rule_id=s3.bucket_public_read"
                      *         }
                      *       ],
                      *       "opened_at": "2026-01-01T00:00:00.000Z",
-                     *       "resolved_at": "2026-01-01T00:00:00.000Z",
-                     *       "last_notified_at": "2026-01-01T00:00:00.000Z",
+                     *       "resolved_at": null,
+                     *       "last_notified_at": null,
                      *       "notifications": 1,
-                     *       "muted_until": "2026-01-01T00:00:00.000Z",
-                     *       "mute_reason": "x",
-                     *       "muted_by": "x",
+                     *       "muted_until": null,
+                     *       "mute_reason": null,
+                     *       "muted_by": null,
                      *       "history": [
                      *         {}
                      *       ]
@@ -6529,29 +6302,28 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "name": "x",
-                     *           "description": "x",
-                     *           "unit": "x",
+                     *           "name": "findings.open",
+                     *           "description": "Open findings, by severity, rule and account",
+                     *           "unit": "findings",
                      *           "dimensions": [
-                     *             "x"
+                     *             "severity"
                      *           ],
-                     *           "window": {
-                     *             "meaning": "x",
-                     *             "default_minutes": 1
-                     *           },
+                     *           "window": null,
                      *           "evaluated_on": [
-                     *             "x"
+                     *             "evaluation"
                      *           ],
-                     *           "schedule": "x"
+                     *           "schedule": "0 6 * * *"
                      *         }
                      *       ]
                      *     }
                      */
                     "application/json": {
                         items: {
+                            /** @example Open findings, by severity, rule and account */
                             description: string;
                             dimensions: string[];
                             evaluated_on: string[];
+                            /** @example findings.open */
                             name: string;
                             schedule: string;
                             unit: string;
@@ -6647,9 +6419,9 @@ export interface operations {
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
-                     *           "name": "x",
-                     *           "description": "x",
-                     *           "metric": "x",
+                     *           "name": "Critical findings open",
+                     *           "description": "Pages the on-call when a critical finding is open for an hour.",
+                     *           "metric": "findings.open",
                      *           "comparison": "gt",
                      *           "threshold": 1,
                      *           "severity": "critical",
@@ -6659,21 +6431,19 @@ export interface operations {
                      *               "type": "webhook",
                      *               "url": "https://hooks.bank.example/custos",
                      *               "format": "standard",
-                     *               "topic_arn": "x",
+                     *               "topic_arn": "arn:aws:sns:us-east-1:123456789012:custos-alerts",
                      *               "address": "alice@bank.example",
-                     *               "secret": "x"
+                     *               "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
                      *             }
                      *           ],
                      *           "enabled": true,
-                     *           "window_minutes": 1,
+                     *           "window_minutes": null,
                      *           "dimension_filter": {},
-                     *           "group_by": [
-                     *             "x"
-                     *           ],
-                     *           "renotify_minutes": 1
+                     *           "group_by": null,
+                     *           "renotify_minutes": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -6682,6 +6452,7 @@ export interface operations {
                             comparison: "gt" | "gte" | "lt" | "lte" | "eq";
                             /** Format: date-time */
                             created_at: string;
+                            /** @example Pages the on-call when a critical finding is open for an hour. */
                             description: string;
                             dimension_filter: {
                                 [key: string]: string;
@@ -6692,6 +6463,7 @@ export interface operations {
                             id: string;
                             /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                             metric: string;
+                            /** @example Critical findings open */
                             name: string;
                             notification_channels: {
                                 /**
@@ -6820,34 +6592,29 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "description": "x",
-                 *       "metric": "x",
-                 *       "comparison": "gt",
+                 *       "name": "Critical findings open",
+                 *       "description": "Pages the on-call when a critical finding is open.",
+                 *       "metric": "findings.open",
+                 *       "comparison": "gte",
                  *       "threshold": 1,
                  *       "severity": "critical",
                  *       "notification_channels": [
                  *         {
-                 *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                  *           "type": "webhook",
                  *           "url": "https://hooks.bank.example/custos",
-                 *           "format": "standard",
-                 *           "topic_arn": "x",
-                 *           "address": "alice@bank.example"
+                 *           "format": "slack"
                  *         }
                  *       ],
-                 *       "enabled": true,
-                 *       "window_minutes": 1,
-                 *       "dimension_filter": {},
-                 *       "group_by": [
-                 *         "x"
-                 *       ],
-                 *       "renotify_minutes": 1
+                 *       "dimension_filter": {
+                 *         "severity": "critical"
+                 *       },
+                 *       "renotify_minutes": 60
                  *     }
                  */
                 "application/json": {
                     /** @enum {string} */
                     comparison: "gt" | "gte" | "lt" | "lte" | "eq";
+                    /** @example Pages the on-call when a critical finding is open for an hour. */
                     description?: string;
                     /** @description only values whose dimensions equal these */
                     dimension_filter?: {
@@ -6858,6 +6625,7 @@ export interface operations {
                     group_by?: string[] | null;
                     /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                     metric: string;
+                    /** @example Critical findings open */
                     name: string;
                     notification_channels: {
                         /**
@@ -6908,9 +6676,9 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
-                     *       "metric": "x",
+                     *       "name": "Critical findings open",
+                     *       "description": "Pages the on-call when a critical finding is open for an hour.",
+                     *       "metric": "findings.open",
                      *       "comparison": "gt",
                      *       "threshold": 1,
                      *       "severity": "critical",
@@ -6920,18 +6688,16 @@ export interface operations {
                      *           "type": "webhook",
                      *           "url": "https://hooks.bank.example/custos",
                      *           "format": "standard",
-                     *           "topic_arn": "x",
+                     *           "topic_arn": "arn:aws:sns:us-east-1:123456789012:custos-alerts",
                      *           "address": "alice@bank.example",
-                     *           "secret": "x"
+                     *           "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
                      *         }
                      *       ],
                      *       "enabled": true,
-                     *       "window_minutes": 1,
+                     *       "window_minutes": null,
                      *       "dimension_filter": {},
-                     *       "group_by": [
-                     *         "x"
-                     *       ],
-                     *       "renotify_minutes": 1
+                     *       "group_by": null,
+                     *       "renotify_minutes": null
                      *     }
                      */
                     "application/json": {
@@ -6939,6 +6705,7 @@ export interface operations {
                         comparison: "gt" | "gte" | "lt" | "lte" | "eq";
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Pages the on-call when a critical finding is open for an hour. */
                         description: string;
                         dimension_filter: {
                             [key: string]: string;
@@ -6949,6 +6716,7 @@ export interface operations {
                         id: string;
                         /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                         metric: string;
+                        /** @example Critical findings open */
                         name: string;
                         notification_channels: {
                             /**
@@ -7161,9 +6929,9 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
-                     *       "metric": "x",
+                     *       "name": "Critical findings open",
+                     *       "description": "Pages the on-call when a critical finding is open for an hour.",
+                     *       "metric": "findings.open",
                      *       "comparison": "gt",
                      *       "threshold": 1,
                      *       "severity": "critical",
@@ -7173,18 +6941,16 @@ export interface operations {
                      *           "type": "webhook",
                      *           "url": "https://hooks.bank.example/custos",
                      *           "format": "standard",
-                     *           "topic_arn": "x",
+                     *           "topic_arn": "arn:aws:sns:us-east-1:123456789012:custos-alerts",
                      *           "address": "alice@bank.example",
-                     *           "secret": "x"
+                     *           "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
                      *         }
                      *       ],
                      *       "enabled": true,
-                     *       "window_minutes": 1,
+                     *       "window_minutes": null,
                      *       "dimension_filter": {},
-                     *       "group_by": [
-                     *         "x"
-                     *       ],
-                     *       "renotify_minutes": 1
+                     *       "group_by": null,
+                     *       "renotify_minutes": null
                      *     }
                      */
                     "application/json": {
@@ -7192,6 +6958,7 @@ export interface operations {
                         comparison: "gt" | "gte" | "lt" | "lte" | "eq";
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Pages the on-call when a critical finding is open for an hour. */
                         description: string;
                         dimension_filter: {
                             [key: string]: string;
@@ -7202,6 +6969,7 @@ export interface operations {
                         id: string;
                         /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                         metric: string;
+                        /** @example Critical findings open */
                         name: string;
                         notification_channels: {
                             /**
@@ -7533,34 +7301,29 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "description": "x",
-                 *       "metric": "x",
-                 *       "comparison": "gt",
+                 *       "name": "Critical findings open",
+                 *       "description": "Pages the on-call when a critical finding is open.",
+                 *       "metric": "findings.open",
+                 *       "comparison": "gte",
                  *       "threshold": 1,
                  *       "severity": "critical",
                  *       "notification_channels": [
                  *         {
-                 *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                  *           "type": "webhook",
                  *           "url": "https://hooks.bank.example/custos",
-                 *           "format": "standard",
-                 *           "topic_arn": "x",
-                 *           "address": "alice@bank.example"
+                 *           "format": "slack"
                  *         }
                  *       ],
-                 *       "enabled": true,
-                 *       "window_minutes": 1,
-                 *       "dimension_filter": {},
-                 *       "group_by": [
-                 *         "x"
-                 *       ],
-                 *       "renotify_minutes": 1
+                 *       "dimension_filter": {
+                 *         "severity": "critical"
+                 *       },
+                 *       "renotify_minutes": 60
                  *     }
                  */
                 "application/json": {
                     /** @enum {string} */
                     comparison?: "gt" | "gte" | "lt" | "lte" | "eq";
+                    /** @example Pages the on-call when a critical finding is open for an hour. */
                     description?: string;
                     /** @description only values whose dimensions equal these */
                     dimension_filter?: {
@@ -7571,6 +7334,7 @@ export interface operations {
                     group_by?: string[] | null;
                     /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                     metric?: string;
+                    /** @example Critical findings open */
                     name?: string;
                     notification_channels?: {
                         /**
@@ -7621,9 +7385,9 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
-                     *       "metric": "x",
+                     *       "name": "Critical findings open",
+                     *       "description": "Pages the on-call when a critical finding is open for an hour.",
+                     *       "metric": "findings.open",
                      *       "comparison": "gt",
                      *       "threshold": 1,
                      *       "severity": "critical",
@@ -7633,18 +7397,16 @@ export interface operations {
                      *           "type": "webhook",
                      *           "url": "https://hooks.bank.example/custos",
                      *           "format": "standard",
-                     *           "topic_arn": "x",
+                     *           "topic_arn": "arn:aws:sns:us-east-1:123456789012:custos-alerts",
                      *           "address": "alice@bank.example",
-                     *           "secret": "x"
+                     *           "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
                      *         }
                      *       ],
                      *       "enabled": true,
-                     *       "window_minutes": 1,
+                     *       "window_minutes": null,
                      *       "dimension_filter": {},
-                     *       "group_by": [
-                     *         "x"
-                     *       ],
-                     *       "renotify_minutes": 1
+                     *       "group_by": null,
+                     *       "renotify_minutes": null
                      *     }
                      */
                     "application/json": {
@@ -7652,6 +7414,7 @@ export interface operations {
                         comparison: "gt" | "gte" | "lt" | "lte" | "eq";
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Pages the on-call when a critical finding is open for an hour. */
                         description: string;
                         dimension_filter: {
                             [key: string]: string;
@@ -7662,6 +7425,7 @@ export interface operations {
                         id: string;
                         /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                         metric: string;
+                        /** @example Critical findings open */
                         name: string;
                         notification_channels: {
                             /**
@@ -7953,7 +7717,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "channel_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "secret": "x",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
                      *       "previous_valid_until": "2026-01-01T00:00:00.000Z"
                      *     }
                      */
@@ -8093,7 +7857,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "message_id": "x",
+                     *       "message_id": "0190a8d2-7c1e-7000-8000-0000000000dd",
                      *       "notifications": [
                      *         "0190a8d2-7c1e-7000-8000-000000000001"
                      *       ]
@@ -8237,23 +8001,21 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "name": "x",
+                     *           "name": "alice",
                      *           "role": "admin",
-                     *           "subject": "x",
-                     *           "key_prefix": "x",
+                     *           "subject": "alice@bank.example",
+                     *           "key_prefix": "cus_AbCd",
                      *           "created_at": "2026-01-01T00:00:00.000Z",
-                     *           "created_by": "x",
-                     *           "revoked_at": "2026-01-01T00:00:00.000Z",
-                     *           "revoked_by": "x",
-                     *           "expires_at": "2026-01-01T00:00:00.000Z",
-                     *           "last_used_at": "2026-01-01T00:00:00.000Z",
-                     *           "replaced_by": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "principals": [
-                     *             "x"
-                     *           ]
+                     *           "created_by": "admin",
+                     *           "revoked_at": null,
+                     *           "revoked_by": null,
+                     *           "expires_at": null,
+                     *           "last_used_at": null,
+                     *           "replaced_by": null,
+                     *           "principals": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -8275,6 +8037,7 @@ export interface operations {
                              * @description last authenticated request, recorded within 30 s
                              */
                             last_used_at: string | null;
+                            /** @example alice */
                             name: string;
                             /** @description a pipeline key's principals: it asks access decisions about these only. null: not bound (a pipeline key then asks about any principal; list them with ?unbound=true) */
                             principals: string[] | null;
@@ -8441,6 +8204,7 @@ export interface operations {
                          * @description last authenticated request, recorded within 30 s
                          */
                         last_used_at: string | null;
+                        /** @example alice */
                         name: string;
                         /** @description a pipeline key's principals: it asks access decisions about these only. null: not bound (a pipeline key then asks about any principal; list them with ?unbound=true) */
                         principals: string[] | null;
@@ -8584,20 +8348,18 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "name": "x",
+                     *       "name": "alice",
                      *       "role": "admin",
-                     *       "subject": "x",
-                     *       "key_prefix": "x",
+                     *       "subject": "alice@bank.example",
+                     *       "key_prefix": "cus_AbCd",
                      *       "created_at": "2026-01-01T00:00:00.000Z",
-                     *       "created_by": "x",
-                     *       "revoked_at": "2026-01-01T00:00:00.000Z",
-                     *       "revoked_by": "x",
-                     *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "last_used_at": "2026-01-01T00:00:00.000Z",
-                     *       "replaced_by": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "principals": [
-                     *         "x"
-                     *       ]
+                     *       "created_by": "admin",
+                     *       "revoked_at": null,
+                     *       "revoked_by": null,
+                     *       "expires_at": null,
+                     *       "last_used_at": null,
+                     *       "replaced_by": null,
+                     *       "principals": null
                      *     }
                      */
                     "application/json": {
@@ -8618,6 +8380,7 @@ export interface operations {
                          * @description last authenticated request, recorded within 30 s
                          */
                         last_used_at: string | null;
+                        /** @example alice */
                         name: string;
                         /** @description a pipeline key's principals: it asks access decisions about these only. null: not bound (a pipeline key then asks about any principal; list them with ?unbound=true) */
                         principals: string[] | null;
@@ -8917,20 +8680,18 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "name": "x",
+                     *       "name": "alice",
                      *       "role": "admin",
-                     *       "subject": "x",
-                     *       "key_prefix": "x",
+                     *       "subject": "alice@bank.example",
+                     *       "key_prefix": "cus_AbCd",
                      *       "created_at": "2026-01-01T00:00:00.000Z",
-                     *       "created_by": "x",
-                     *       "revoked_at": "2026-01-01T00:00:00.000Z",
-                     *       "revoked_by": "x",
-                     *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "last_used_at": "2026-01-01T00:00:00.000Z",
-                     *       "replaced_by": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "principals": [
-                     *         "x"
-                     *       ]
+                     *       "created_by": "admin",
+                     *       "revoked_at": null,
+                     *       "revoked_by": null,
+                     *       "expires_at": null,
+                     *       "last_used_at": null,
+                     *       "replaced_by": null,
+                     *       "principals": null
                      *     }
                      */
                     "application/json": {
@@ -8951,6 +8712,7 @@ export interface operations {
                          * @description last authenticated request, recorded within 30 s
                          */
                         last_used_at: string | null;
+                        /** @example alice */
                         name: string;
                         /** @description a pipeline key's principals: it asks access decisions about these only. null: not bound (a pipeline key then asks about any principal; list them with ?unbound=true) */
                         principals: string[] | null;
@@ -8978,13 +8740,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -8992,21 +8755,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -9040,7 +8803,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -9256,6 +9022,7 @@ export interface operations {
                          * @description last authenticated request, recorded within 30 s
                          */
                         last_used_at: string | null;
+                        /** @example alice */
                         name: string;
                         /** @description a pipeline key's principals: it asks access decisions about these only. null: not bound (a pipeline key then asks about any principal; list them with ?unbound=true) */
                         principals: string[] | null;
@@ -9443,27 +9210,27 @@ export interface operations {
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
                      *           "store": "aurora",
-                     *           "database": "x",
-                     *           "table": "x",
-                     *           "description": "x",
-                     *           "domain": "x",
-                     *           "classification": "x",
-                     *           "retention_policy": "x",
-                     *           "location": "x",
+                     *           "database": "wealth",
+                     *           "table": "clients",
+                     *           "description": "Core identity record of each wealth-management client.",
+                     *           "domain": "Client",
+                     *           "classification": "restricted",
+                     *           "retention_policy": null,
+                     *           "location": null,
                      *           "tags": {},
                      *           "columns": [
                      *             {
-                     *               "name": "x",
-                     *               "data_type": "x",
-                     *               "description": "x",
-                     *               "classification": "x",
+                     *               "name": "ssn",
+                     *               "data_type": "varchar",
+                     *               "description": "Social security number",
+                     *               "classification": "restricted",
                      *               "pii_type": "ssn",
-                     *               "masking_rule": "x"
+                     *               "masking_rule": null
                      *             }
                      *           ]
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -9472,8 +9239,10 @@ export interface operations {
                             columns: {
                                 classification: string;
                                 data_type: string;
+                                /** @example Social security number */
                                 description: string;
                                 masking_rule: string | null;
+                                /** @example ssn */
                                 name: string;
                                 /** @enum {string|null} */
                                 pii_type: "ssn" | "email" | "phone" | "credit_card" | "tax_id" | "account_number" | "name" | "address" | "dob" | null;
@@ -9481,6 +9250,7 @@ export interface operations {
                             /** Format: date-time */
                             created_at: string;
                             database: string;
+                            /** @example Core identity record of each wealth-management client. */
                             description: string;
                             domain: string;
                             /** Format: uuid */
@@ -9592,22 +9362,22 @@ export interface operations {
                 /**
                  * @example {
                  *       "store": "aurora",
-                 *       "database": "x",
-                 *       "table": "x",
-                 *       "description": "x",
-                 *       "domain": "x",
-                 *       "classification": "x",
-                 *       "retention_policy": "x",
-                 *       "location": "x",
+                 *       "database": "wealth",
+                 *       "table": "clients",
+                 *       "description": "Core identity record of each wealth-management client.",
+                 *       "domain": "Client",
+                 *       "classification": "restricted",
+                 *       "retention_policy": null,
+                 *       "location": null,
                  *       "tags": {},
                  *       "columns": [
                  *         {
-                 *           "name": "x",
-                 *           "data_type": "x",
-                 *           "description": "x",
-                 *           "classification": "x",
+                 *           "name": "ssn",
+                 *           "data_type": "varchar",
+                 *           "description": "Social security number",
+                 *           "classification": "restricted",
                  *           "pii_type": "ssn",
-                 *           "masking_rule": "x"
+                 *           "masking_rule": null
                  *         }
                  *       ]
                  *     }
@@ -9619,14 +9389,17 @@ export interface operations {
                         /** @description lower-case name: letters, digits, _ and - */
                         classification: string;
                         data_type: string;
+                        /** @example Social security number */
                         description?: string;
                         /** @description lower-case name: letters, digits, _ and - */
                         masking_rule?: string | null;
+                        /** @example ssn */
                         name: string;
                         /** @enum {string|null} */
                         pii_type?: "ssn" | "email" | "phone" | "credit_card" | "tax_id" | "account_number" | "name" | "address" | "dob" | null;
                     }[];
                     database: string;
+                    /** @example Core identity record of each wealth-management client. */
                     description?: string;
                     domain: string;
                     /** @description Where the data lives, e.g. s3://bucket/prefix/ or an ARN */
@@ -9656,22 +9429,22 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "store": "aurora",
-                     *       "database": "x",
-                     *       "table": "x",
-                     *       "description": "x",
-                     *       "domain": "x",
-                     *       "classification": "x",
-                     *       "retention_policy": "x",
-                     *       "location": "x",
+                     *       "database": "wealth",
+                     *       "table": "clients",
+                     *       "description": "Core identity record of each wealth-management client.",
+                     *       "domain": "Client",
+                     *       "classification": "restricted",
+                     *       "retention_policy": null,
+                     *       "location": null,
                      *       "tags": {},
                      *       "columns": [
                      *         {
-                     *           "name": "x",
-                     *           "data_type": "x",
-                     *           "description": "x",
-                     *           "classification": "x",
+                     *           "name": "ssn",
+                     *           "data_type": "varchar",
+                     *           "description": "Social security number",
+                     *           "classification": "restricted",
                      *           "pii_type": "ssn",
-                     *           "masking_rule": "x"
+                     *           "masking_rule": null
                      *         }
                      *       ]
                      *     }
@@ -9681,8 +9454,10 @@ export interface operations {
                         columns: {
                             classification: string;
                             data_type: string;
+                            /** @example Social security number */
                             description: string;
                             masking_rule: string | null;
+                            /** @example ssn */
                             name: string;
                             /** @enum {string|null} */
                             pii_type: "ssn" | "email" | "phone" | "credit_card" | "tax_id" | "account_number" | "name" | "address" | "dob" | null;
@@ -9690,6 +9465,7 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         database: string;
+                        /** @example Core identity record of each wealth-management client. */
                         description: string;
                         domain: string;
                         /** Format: uuid */
@@ -9884,22 +9660,22 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "store": "aurora",
-                     *       "database": "x",
-                     *       "table": "x",
-                     *       "description": "x",
-                     *       "domain": "x",
-                     *       "classification": "x",
-                     *       "retention_policy": "x",
-                     *       "location": "x",
+                     *       "database": "wealth",
+                     *       "table": "clients",
+                     *       "description": "Core identity record of each wealth-management client.",
+                     *       "domain": "Client",
+                     *       "classification": "restricted",
+                     *       "retention_policy": null,
+                     *       "location": null,
                      *       "tags": {},
                      *       "columns": [
                      *         {
-                     *           "name": "x",
-                     *           "data_type": "x",
-                     *           "description": "x",
-                     *           "classification": "x",
+                     *           "name": "ssn",
+                     *           "data_type": "varchar",
+                     *           "description": "Social security number",
+                     *           "classification": "restricted",
                      *           "pii_type": "ssn",
-                     *           "masking_rule": "x"
+                     *           "masking_rule": null
                      *         }
                      *       ]
                      *     }
@@ -9909,8 +9685,10 @@ export interface operations {
                         columns: {
                             classification: string;
                             data_type: string;
+                            /** @example Social security number */
                             description: string;
                             masking_rule: string | null;
+                            /** @example ssn */
                             name: string;
                             /** @enum {string|null} */
                             pii_type: "ssn" | "email" | "phone" | "credit_card" | "tax_id" | "account_number" | "name" | "address" | "dob" | null;
@@ -9918,6 +9696,7 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         database: string;
+                        /** @example Core identity record of each wealth-management client. */
                         description: string;
                         domain: string;
                         /** Format: uuid */
@@ -10232,22 +10011,22 @@ export interface operations {
                 /**
                  * @example {
                  *       "store": "aurora",
-                 *       "database": "x",
-                 *       "table": "x",
-                 *       "description": "x",
-                 *       "domain": "x",
-                 *       "classification": "x",
-                 *       "retention_policy": "x",
-                 *       "location": "x",
+                 *       "database": "wealth",
+                 *       "table": "clients",
+                 *       "description": "Core identity record of each wealth-management client.",
+                 *       "domain": "Client",
+                 *       "classification": "restricted",
+                 *       "retention_policy": null,
+                 *       "location": null,
                  *       "tags": {},
                  *       "columns": [
                  *         {
-                 *           "name": "x",
-                 *           "data_type": "x",
-                 *           "description": "x",
-                 *           "classification": "x",
+                 *           "name": "ssn",
+                 *           "data_type": "varchar",
+                 *           "description": "Social security number",
+                 *           "classification": "restricted",
                  *           "pii_type": "ssn",
-                 *           "masking_rule": "x"
+                 *           "masking_rule": null
                  *         }
                  *       ]
                  *     }
@@ -10259,14 +10038,17 @@ export interface operations {
                         /** @description lower-case name: letters, digits, _ and - */
                         classification: string;
                         data_type: string;
+                        /** @example Social security number */
                         description?: string;
                         /** @description lower-case name: letters, digits, _ and - */
                         masking_rule?: string | null;
+                        /** @example ssn */
                         name: string;
                         /** @enum {string|null} */
                         pii_type?: "ssn" | "email" | "phone" | "credit_card" | "tax_id" | "account_number" | "name" | "address" | "dob" | null;
                     }[];
                     database?: string;
+                    /** @example Core identity record of each wealth-management client. */
                     description?: string;
                     domain?: string;
                     /** @description Where the data lives, e.g. s3://bucket/prefix/ or an ARN */
@@ -10296,22 +10078,22 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "store": "aurora",
-                     *       "database": "x",
-                     *       "table": "x",
-                     *       "description": "x",
-                     *       "domain": "x",
-                     *       "classification": "x",
-                     *       "retention_policy": "x",
-                     *       "location": "x",
+                     *       "database": "wealth",
+                     *       "table": "clients",
+                     *       "description": "Core identity record of each wealth-management client.",
+                     *       "domain": "Client",
+                     *       "classification": "restricted",
+                     *       "retention_policy": null,
+                     *       "location": null,
                      *       "tags": {},
                      *       "columns": [
                      *         {
-                     *           "name": "x",
-                     *           "data_type": "x",
-                     *           "description": "x",
-                     *           "classification": "x",
+                     *           "name": "ssn",
+                     *           "data_type": "varchar",
+                     *           "description": "Social security number",
+                     *           "classification": "restricted",
                      *           "pii_type": "ssn",
-                     *           "masking_rule": "x"
+                     *           "masking_rule": null
                      *         }
                      *       ]
                      *     }
@@ -10321,8 +10103,10 @@ export interface operations {
                         columns: {
                             classification: string;
                             data_type: string;
+                            /** @example Social security number */
                             description: string;
                             masking_rule: string | null;
+                            /** @example ssn */
                             name: string;
                             /** @enum {string|null} */
                             pii_type: "ssn" | "email" | "phone" | "credit_card" | "tax_id" | "account_number" | "name" | "address" | "dob" | null;
@@ -10330,6 +10114,7 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         database: string;
+                        /** @example Core identity record of each wealth-management client. */
                         description: string;
                         domain: string;
                         /** Format: uuid */
@@ -10357,13 +10142,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -10371,21 +10157,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -10419,7 +10205,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -10680,17 +10469,18 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "data_type": "x",
-                 *       "description": "x",
-                 *       "classification": "x",
+                 *       "data_type": "varchar",
+                 *       "description": "Social security number",
+                 *       "classification": "restricted",
                  *       "pii_type": "ssn",
-                 *       "masking_rule": "x"
+                 *       "masking_rule": null
                  *     }
                  */
                 "application/json": {
                     /** @description lower-case name: letters, digits, _ and - */
                     classification?: string;
                     data_type?: string;
+                    /** @example Social security number */
                     description?: string;
                     /** @description lower-case name: letters, digits, _ and - */
                     masking_rule?: string | null;
@@ -10713,22 +10503,22 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "store": "aurora",
-                     *       "database": "x",
-                     *       "table": "x",
-                     *       "description": "x",
-                     *       "domain": "x",
-                     *       "classification": "x",
-                     *       "retention_policy": "x",
-                     *       "location": "x",
+                     *       "database": "wealth",
+                     *       "table": "clients",
+                     *       "description": "Core identity record of each wealth-management client.",
+                     *       "domain": "Client",
+                     *       "classification": "restricted",
+                     *       "retention_policy": null,
+                     *       "location": null,
                      *       "tags": {},
                      *       "columns": [
                      *         {
-                     *           "name": "x",
-                     *           "data_type": "x",
-                     *           "description": "x",
-                     *           "classification": "x",
+                     *           "name": "ssn",
+                     *           "data_type": "varchar",
+                     *           "description": "Social security number",
+                     *           "classification": "restricted",
                      *           "pii_type": "ssn",
-                     *           "masking_rule": "x"
+                     *           "masking_rule": null
                      *         }
                      *       ]
                      *     }
@@ -10738,8 +10528,10 @@ export interface operations {
                         columns: {
                             classification: string;
                             data_type: string;
+                            /** @example Social security number */
                             description: string;
                             masking_rule: string | null;
+                            /** @example ssn */
                             name: string;
                             /** @enum {string|null} */
                             pii_type: "ssn" | "email" | "phone" | "credit_card" | "tax_id" | "account_number" | "name" | "address" | "dob" | null;
@@ -10747,6 +10539,7 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         database: string;
+                        /** @example Core identity record of each wealth-management client. */
                         description: string;
                         domain: string;
                         /** Format: uuid */
@@ -10774,13 +10567,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -10788,21 +10582,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -10836,7 +10630,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -11053,21 +10850,21 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "control_id": "x",
-                     *       "statement": "x",
-                     *       "period_from": "2026-01-01T00:00:00.000Z",
-                     *       "period_to": "2026-01-01T00:00:00.000Z",
-                     *       "attested_by": "x",
+                     *       "control_id": "CC6.1",
+                     *       "statement": "Code of conduct acknowledged by all staff for 2026 (HR report HR-2026-14).",
+                     *       "period_from": null,
+                     *       "period_to": null,
+                     *       "attested_by": "carol@bank.example",
                      *       "attested_at": "2026-01-01T00:00:00.000Z",
                      *       "valid_until": "2026-01-01T00:00:00.000Z",
                      *       "evidence_item_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "files": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "filename": "x",
-                     *           "media_type": "x",
+                     *           "filename": "hr-2026-14.pdf",
+                     *           "media_type": "application/pdf",
                      *           "size_bytes": 1,
-                     *           "sha256": "x"
+                     *           "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
                      *         }
                      *       ]
                      *     }
@@ -11360,27 +11157,30 @@ export interface operations {
                      *         {
                      *           "id": 1,
                      *           "at": "2026-01-01T00:00:00.000Z",
-                     *           "actor": "x",
-                     *           "actor_key_id": "x",
-                     *           "actor_subject": "x",
-                     *           "role": "x",
-                     *           "actor_email": "x",
-                     *           "action": "x",
-                     *           "entity": "x",
-                     *           "entity_id": "x",
-                     *           "client_ip": "x",
-                     *           "request_id": "x",
-                     *           "pending_change_id": "x",
-                     *           "break_glass_reason": "x",
-                     *           "prev_hash": "x",
-                     *           "hash": "x"
+                     *           "actor": "alice",
+                     *           "actor_key_id": null,
+                     *           "actor_subject": null,
+                     *           "role": "steward",
+                     *           "actor_email": null,
+                     *           "action": "update",
+                     *           "entity": "assets",
+                     *           "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "old_value": {},
+                     *           "new_value": {},
+                     *           "client_ip": null,
+                     *           "request_id": null,
+                     *           "pending_change_id": null,
+                     *           "break_glass_reason": null,
+                     *           "prev_hash": "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef",
+                     *           "hash": "bbe59bd8690e523ea8429f597614ba3f55e1a338fd2678fb08fce53f9ec947a8"
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
                         items: {
+                            /** @example update */
                             action: string;
                             actor: string;
                             actor_email: string | null;
@@ -11509,23 +11309,26 @@ export interface operations {
                      * @example {
                      *       "id": 1,
                      *       "at": "2026-01-01T00:00:00.000Z",
-                     *       "actor": "x",
-                     *       "actor_key_id": "x",
-                     *       "actor_subject": "x",
-                     *       "role": "x",
-                     *       "actor_email": "x",
-                     *       "action": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "client_ip": "x",
-                     *       "request_id": "x",
-                     *       "pending_change_id": "x",
-                     *       "break_glass_reason": "x",
-                     *       "prev_hash": "x",
-                     *       "hash": "x"
+                     *       "actor": "alice",
+                     *       "actor_key_id": null,
+                     *       "actor_subject": null,
+                     *       "role": "steward",
+                     *       "actor_email": null,
+                     *       "action": "update",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "old_value": {},
+                     *       "new_value": {},
+                     *       "client_ip": null,
+                     *       "request_id": null,
+                     *       "pending_change_id": null,
+                     *       "break_glass_reason": null,
+                     *       "prev_hash": "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef",
+                     *       "hash": "bbe59bd8690e523ea8429f597614ba3f55e1a338fd2678fb08fce53f9ec947a8"
                      *     }
                      */
                     "application/json": {
+                        /** @example update */
                         action: string;
                         actor: string;
                         actor_email: string | null;
@@ -11674,11 +11477,11 @@ export interface operations {
                      * @example {
                      *       "ok": true,
                      *       "rows": 1,
-                     *       "head": "x",
+                     *       "head": "bbe59bd8690e523ea8429f597614ba3f55e1a338fd2678fb08fce53f9ec947a8",
                      *       "last_id": 1,
                      *       "first_break": {
                      *         "id": 1,
-                     *         "problem": "x"
+                     *         "problem": "seq 42 is missing before item 43: an item was deleted"
                      *       }
                      *     }
                      */
@@ -11776,26 +11579,30 @@ export interface operations {
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
-                     *           "name": "x",
+                     *           "name": "restricted",
                      *           "rank": 0,
-                     *           "description": "x",
+                     *           "description": "Client identifiers and financial data whose disclosure harms clients.",
                      *           "handling_requirements": [
-                     *             "x"
+                     *             "encrypted at rest and in transit"
                      *           ]
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
                         items: {
                             /** Format: date-time */
                             created_at: string;
+                            /** @example Client identifiers and financial data whose disclosure harms clients. */
                             description: string;
                             handling_requirements: string[];
                             /** Format: uuid */
                             id: string;
-                            /** @description lower-case name: letters, digits, _ and - */
+                            /**
+                             * @description lower-case name: letters, digits, _ and -
+                             * @example restricted
+                             */
                             name: string;
                             /** @description Higher is more sensitive */
                             rank: number;
@@ -11896,18 +11703,22 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
+                 *       "name": "restricted",
                  *       "rank": 0,
-                 *       "description": "x",
+                 *       "description": "Client identifiers and financial data whose disclosure harms clients.",
                  *       "handling_requirements": [
-                 *         "x"
+                 *         "encrypted at rest and in transit"
                  *       ]
                  *     }
                  */
                 "application/json": {
+                    /** @example Client identifiers and financial data whose disclosure harms clients. */
                     description?: string;
                     handling_requirements?: string[];
-                    /** @description lower-case name: letters, digits, _ and - */
+                    /**
+                     * @description lower-case name: letters, digits, _ and -
+                     * @example restricted
+                     */
                     name: string;
                     /** @description Higher is more sensitive */
                     rank: number;
@@ -11927,22 +11738,26 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
+                     *       "name": "restricted",
                      *       "rank": 0,
-                     *       "description": "x",
+                     *       "description": "Client identifiers and financial data whose disclosure harms clients.",
                      *       "handling_requirements": [
-                     *         "x"
+                     *         "encrypted at rest and in transit"
                      *       ]
                      *     }
                      */
                     "application/json": {
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Client identifiers and financial data whose disclosure harms clients. */
                         description: string;
                         handling_requirements: string[];
                         /** Format: uuid */
                         id: string;
-                        /** @description lower-case name: letters, digits, _ and - */
+                        /**
+                         * @description lower-case name: letters, digits, _ and -
+                         * @example restricted
+                         */
                         name: string;
                         /** @description Higher is more sensitive */
                         rank: number;
@@ -12127,22 +11942,26 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
+                     *       "name": "restricted",
                      *       "rank": 0,
-                     *       "description": "x",
+                     *       "description": "Client identifiers and financial data whose disclosure harms clients.",
                      *       "handling_requirements": [
-                     *         "x"
+                     *         "encrypted at rest and in transit"
                      *       ]
                      *     }
                      */
                     "application/json": {
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Client identifiers and financial data whose disclosure harms clients. */
                         description: string;
                         handling_requirements: string[];
                         /** Format: uuid */
                         id: string;
-                        /** @description lower-case name: letters, digits, _ and - */
+                        /**
+                         * @description lower-case name: letters, digits, _ and -
+                         * @example restricted
+                         */
                         name: string;
                         /** @description Higher is more sensitive */
                         rank: number;
@@ -12446,18 +12265,22 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
+                 *       "name": "restricted",
                  *       "rank": 0,
-                 *       "description": "x",
+                 *       "description": "Client identifiers and financial data whose disclosure harms clients.",
                  *       "handling_requirements": [
-                 *         "x"
+                 *         "encrypted at rest and in transit"
                  *       ]
                  *     }
                  */
                 "application/json": {
+                    /** @example Client identifiers and financial data whose disclosure harms clients. */
                     description?: string;
                     handling_requirements?: string[];
-                    /** @description lower-case name: letters, digits, _ and - */
+                    /**
+                     * @description lower-case name: letters, digits, _ and -
+                     * @example restricted
+                     */
                     name?: string;
                     /** @description Higher is more sensitive */
                     rank?: number;
@@ -12477,22 +12300,26 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
+                     *       "name": "restricted",
                      *       "rank": 0,
-                     *       "description": "x",
+                     *       "description": "Client identifiers and financial data whose disclosure harms clients.",
                      *       "handling_requirements": [
-                     *         "x"
+                     *         "encrypted at rest and in transit"
                      *       ]
                      *     }
                      */
                     "application/json": {
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Client identifiers and financial data whose disclosure harms clients. */
                         description: string;
                         handling_requirements: string[];
                         /** Format: uuid */
                         id: string;
-                        /** @description lower-case name: letters, digits, _ and - */
+                        /**
+                         * @description lower-case name: letters, digits, _ and -
+                         * @example restricted
+                         */
                         name: string;
                         /** @description Higher is more sensitive */
                         rank: number;
@@ -12756,30 +12583,30 @@ export interface operations {
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "status": "queued",
-                     *           "trigger": "x",
-                     *           "requested_by": "x",
+                     *           "trigger": "api",
+                     *           "requested_by": "alice",
                      *           "source_ids": [
-                     *             "x"
+                     *             "0190a8d2-7c1e-7000-8000-000000000011"
                      *           ],
-                     *           "since": 1,
+                     *           "since": null,
                      *           "progress": {
                      *             "done": 1,
                      *             "total": 1,
-                     *             "current": "x"
+                     *             "current": "wealth-prod-us-east-1/s3"
                      *           },
                      *           "counts": {},
                      *           "gaps": [
-                     *             "x"
+                     *             "demo-aws/config: config:DescribeComplianceByConfigRule answered HTTP 500 after 5 attempts"
                      *           ],
-                     *           "error": "x",
-                     *           "observed_at": "2026-01-01T00:00:00.000Z",
+                     *           "error": null,
+                     *           "observed_at": null,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
-                     *           "started_at": "2026-01-01T00:00:00.000Z",
-                     *           "finished_at": "2026-01-01T00:00:00.000Z",
-                     *           "duration_ms": 1
+                     *           "started_at": null,
+                     *           "finished_at": null,
+                     *           "duration_ms": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -12802,6 +12629,7 @@ export interface operations {
                             /** Format: date-time */
                             observed_at: string | null;
                             progress: {
+                                /** @example wealth-prod-us-east-1/s3 */
                                 current?: string;
                                 done: number;
                                 total: number;
@@ -12908,11 +12736,9 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "source": "aws",
                  *       "sources": [
-                 *         "x"
-                 *       ],
-                 *       "since": "2026-01-01T00:00:00.000Z"
+                 *         "wealth-prod-us-east-1"
+                 *       ]
                  *     }
                  */
                 "application/json": {
@@ -12942,27 +12768,27 @@ export interface operations {
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "status": "queued",
-                     *       "trigger": "x",
-                     *       "requested_by": "x",
+                     *       "trigger": "api",
+                     *       "requested_by": "alice",
                      *       "source_ids": [
-                     *         "x"
+                     *         "0190a8d2-7c1e-7000-8000-000000000011"
                      *       ],
-                     *       "since": 1,
+                     *       "since": null,
                      *       "progress": {
                      *         "done": 1,
                      *         "total": 1,
-                     *         "current": "x"
+                     *         "current": "wealth-prod-us-east-1/s3"
                      *       },
                      *       "counts": {},
                      *       "gaps": [
-                     *         "x"
+                     *         "demo-aws/config: config:DescribeComplianceByConfigRule answered HTTP 500 after 5 attempts"
                      *       ],
-                     *       "error": "x",
-                     *       "observed_at": "2026-01-01T00:00:00.000Z",
+                     *       "error": null,
+                     *       "observed_at": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
-                     *       "started_at": "2026-01-01T00:00:00.000Z",
-                     *       "finished_at": "2026-01-01T00:00:00.000Z",
-                     *       "duration_ms": 1
+                     *       "started_at": null,
+                     *       "finished_at": null,
+                     *       "duration_ms": null
                      *     }
                      */
                     "application/json": {
@@ -12984,6 +12810,7 @@ export interface operations {
                         /** Format: date-time */
                         observed_at: string | null;
                         progress: {
+                            /** @example wealth-prod-us-east-1/s3 */
                             current?: string;
                             done: number;
                             total: number;
@@ -13009,27 +12836,27 @@ export interface operations {
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "status": "queued",
-                     *       "trigger": "x",
-                     *       "requested_by": "x",
+                     *       "trigger": "api",
+                     *       "requested_by": "alice",
                      *       "source_ids": [
-                     *         "x"
+                     *         "0190a8d2-7c1e-7000-8000-000000000011"
                      *       ],
-                     *       "since": 1,
+                     *       "since": null,
                      *       "progress": {
                      *         "done": 1,
                      *         "total": 1,
-                     *         "current": "x"
+                     *         "current": "wealth-prod-us-east-1/s3"
                      *       },
                      *       "counts": {},
                      *       "gaps": [
-                     *         "x"
+                     *         "demo-aws/config: config:DescribeComplianceByConfigRule answered HTTP 500 after 5 attempts"
                      *       ],
-                     *       "error": "x",
-                     *       "observed_at": "2026-01-01T00:00:00.000Z",
+                     *       "error": null,
+                     *       "observed_at": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
-                     *       "started_at": "2026-01-01T00:00:00.000Z",
-                     *       "finished_at": "2026-01-01T00:00:00.000Z",
-                     *       "duration_ms": 1
+                     *       "started_at": null,
+                     *       "finished_at": null,
+                     *       "duration_ms": null
                      *     }
                      */
                     "application/json": {
@@ -13051,6 +12878,7 @@ export interface operations {
                         /** Format: date-time */
                         observed_at: string | null;
                         progress: {
+                            /** @example wealth-prod-us-east-1/s3 */
                             current?: string;
                             done: number;
                             total: number;
@@ -13214,35 +13042,35 @@ export interface operations {
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "status": "queued",
-                     *       "trigger": "x",
-                     *       "requested_by": "x",
+                     *       "trigger": "api",
+                     *       "requested_by": "alice",
                      *       "source_ids": [
-                     *         "x"
+                     *         "0190a8d2-7c1e-7000-8000-000000000011"
                      *       ],
-                     *       "since": 1,
+                     *       "since": null,
                      *       "progress": {
                      *         "done": 1,
                      *         "total": 1,
-                     *         "current": "x"
+                     *         "current": "wealth-prod-us-east-1/s3"
                      *       },
                      *       "counts": {},
                      *       "gaps": [
-                     *         "x"
+                     *         "demo-aws/config: config:DescribeComplianceByConfigRule answered HTTP 500 after 5 attempts"
                      *       ],
-                     *       "error": "x",
-                     *       "observed_at": "2026-01-01T00:00:00.000Z",
+                     *       "error": null,
+                     *       "observed_at": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
-                     *       "started_at": "2026-01-01T00:00:00.000Z",
-                     *       "finished_at": "2026-01-01T00:00:00.000Z",
-                     *       "duration_ms": 1,
+                     *       "started_at": null,
+                     *       "finished_at": null,
+                     *       "duration_ms": null,
                      *       "coverage": [
                      *         {
-                     *           "account": "x",
-                     *           "region": "x",
-                     *           "service": "x",
-                     *           "resource_type": "x",
+                     *           "account": "123456789012",
+                     *           "region": "us-east-1",
+                     *           "service": "s3",
+                     *           "resource_type": "AWS::S3::Bucket",
                      *           "complete": true,
-                     *           "reason": "x"
+                     *           "reason": null
                      *         }
                      *       ]
                      *     }
@@ -13266,6 +13094,7 @@ export interface operations {
                         /** Format: date-time */
                         observed_at: string | null;
                         progress: {
+                            /** @example wealth-prod-us-east-1/s3 */
                             current?: string;
                             done: number;
                             total: number;
@@ -13286,6 +13115,7 @@ export interface operations {
                             reason: string | null;
                             region: string;
                             resource_type: string;
+                            /** @example s3 */
                             service: string;
                         }[];
                     };
@@ -13422,20 +13252,22 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "kind": "x",
-                     *           "key": "x",
-                     *           "type": "x",
+                     *           "kind": "resource",
+                     *           "key": "AWS::S3::Bucket/wealth-public-site",
+                     *           "type": "AWS::S3::Bucket",
                      *           "change": "added"
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
                         items: {
                             /** @enum {string} */
                             change: "added" | "removed" | "changed";
+                            /** @example AWS::S3::Bucket/wealth-public-site */
                             key: string;
+                            /** @example resource */
                             kind: string;
                             type: string;
                         }[];
@@ -13576,21 +13408,24 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "kind": "x",
-                     *           "key": "x",
-                     *           "type": "x",
-                     *           "account": "x",
-                     *           "region": "x"
+                     *           "kind": "resource",
+                     *           "key": "AWS::S3::Bucket/wealth-public-site",
+                     *           "type": "AWS::S3::Bucket",
+                     *           "account": "123456789012",
+                     *           "region": "us-east-1",
+                     *           "data": {}
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
                         items: {
                             account: string;
                             data: unknown;
+                            /** @example AWS::S3::Bucket/wealth-public-site */
                             key: string;
+                            /** @example resource */
                             kind: string;
                             region: string;
                             type: string;
@@ -13736,17 +13571,17 @@ export interface operations {
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
-                     *           "regulation": "x",
-                     *           "requirement_id": "x",
-                     *           "title": "x",
+                     *           "regulation": "SOC2",
+                     *           "requirement_id": "CC6.1",
+                     *           "title": "Logical access controls reviewed quarterly",
                      *           "status": "compliant",
-                     *           "last_review_date": "2026-01-01",
-                     *           "next_review_date": "2026-01-01",
-                     *           "responsible_party": "x",
-                     *           "notes": "x"
+                     *           "last_review_date": null,
+                     *           "next_review_date": null,
+                     *           "responsible_party": "Chief Compliance Officer",
+                     *           "notes": "Reviewed at the quarterly compliance committee."
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -13773,6 +13608,7 @@ export interface operations {
                             responsible_party: string;
                             /** @enum {string} */
                             status: "compliant" | "partially_compliant" | "non_compliant" | "not_assessed";
+                            /** @example Logical access controls reviewed quarterly */
                             title: string;
                             /** Format: date-time */
                             updated_at: string;
@@ -13871,14 +13707,14 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "regulation": "x",
-                 *       "requirement_id": "x",
-                 *       "title": "x",
+                 *       "regulation": "SOC2",
+                 *       "requirement_id": "CC6.1",
+                 *       "title": "Logical access controls reviewed quarterly",
                  *       "status": "compliant",
-                 *       "last_review_date": "2026-01-01",
-                 *       "next_review_date": "2026-01-01",
-                 *       "responsible_party": "x",
-                 *       "notes": "x"
+                 *       "last_review_date": null,
+                 *       "next_review_date": null,
+                 *       "responsible_party": "Chief Compliance Officer",
+                 *       "notes": "Reviewed at the quarterly compliance committee."
                  *     }
                  */
                 "application/json": {
@@ -13900,6 +13736,7 @@ export interface operations {
                     responsible_party: string;
                     /** @enum {string} */
                     status: "compliant" | "partially_compliant" | "non_compliant" | "not_assessed";
+                    /** @example Logical access controls reviewed quarterly */
                     title?: string;
                 };
             };
@@ -13917,14 +13754,14 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "regulation": "x",
-                     *       "requirement_id": "x",
-                     *       "title": "x",
+                     *       "regulation": "SOC2",
+                     *       "requirement_id": "CC6.1",
+                     *       "title": "Logical access controls reviewed quarterly",
                      *       "status": "compliant",
-                     *       "last_review_date": "2026-01-01",
-                     *       "next_review_date": "2026-01-01",
-                     *       "responsible_party": "x",
-                     *       "notes": "x"
+                     *       "last_review_date": null,
+                     *       "next_review_date": null,
+                     *       "responsible_party": "Chief Compliance Officer",
+                     *       "notes": "Reviewed at the quarterly compliance committee."
                      *     }
                      */
                     "application/json": {
@@ -13950,6 +13787,7 @@ export interface operations {
                         responsible_party: string;
                         /** @enum {string} */
                         status: "compliant" | "partially_compliant" | "non_compliant" | "not_assessed";
+                        /** @example Logical access controls reviewed quarterly */
                         title: string;
                         /** Format: date-time */
                         updated_at: string;
@@ -14132,14 +13970,14 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "regulation": "x",
-                     *       "requirement_id": "x",
-                     *       "title": "x",
+                     *       "regulation": "SOC2",
+                     *       "requirement_id": "CC6.1",
+                     *       "title": "Logical access controls reviewed quarterly",
                      *       "status": "compliant",
-                     *       "last_review_date": "2026-01-01",
-                     *       "next_review_date": "2026-01-01",
-                     *       "responsible_party": "x",
-                     *       "notes": "x"
+                     *       "last_review_date": null,
+                     *       "next_review_date": null,
+                     *       "responsible_party": "Chief Compliance Officer",
+                     *       "notes": "Reviewed at the quarterly compliance committee."
                      *     }
                      */
                     "application/json": {
@@ -14165,6 +14003,7 @@ export interface operations {
                         responsible_party: string;
                         /** @enum {string} */
                         status: "compliant" | "partially_compliant" | "non_compliant" | "not_assessed";
+                        /** @example Logical access controls reviewed quarterly */
                         title: string;
                         /** Format: date-time */
                         updated_at: string;
@@ -14466,14 +14305,14 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "regulation": "x",
-                 *       "requirement_id": "x",
-                 *       "title": "x",
+                 *       "regulation": "SOC2",
+                 *       "requirement_id": "CC6.1",
+                 *       "title": "Logical access controls reviewed quarterly",
                  *       "status": "compliant",
-                 *       "last_review_date": "2026-01-01",
-                 *       "next_review_date": "2026-01-01",
-                 *       "responsible_party": "x",
-                 *       "notes": "x"
+                 *       "last_review_date": null,
+                 *       "next_review_date": null,
+                 *       "responsible_party": "Chief Compliance Officer",
+                 *       "notes": "Reviewed at the quarterly compliance committee."
                  *     }
                  */
                 "application/json": {
@@ -14495,6 +14334,7 @@ export interface operations {
                     responsible_party?: string;
                     /** @enum {string} */
                     status?: "compliant" | "partially_compliant" | "non_compliant" | "not_assessed";
+                    /** @example Logical access controls reviewed quarterly */
                     title?: string;
                 };
             };
@@ -14512,14 +14352,14 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "regulation": "x",
-                     *       "requirement_id": "x",
-                     *       "title": "x",
+                     *       "regulation": "SOC2",
+                     *       "requirement_id": "CC6.1",
+                     *       "title": "Logical access controls reviewed quarterly",
                      *       "status": "compliant",
-                     *       "last_review_date": "2026-01-01",
-                     *       "next_review_date": "2026-01-01",
-                     *       "responsible_party": "x",
-                     *       "notes": "x"
+                     *       "last_review_date": null,
+                     *       "next_review_date": null,
+                     *       "responsible_party": "Chief Compliance Officer",
+                     *       "notes": "Reviewed at the quarterly compliance committee."
                      *     }
                      */
                     "application/json": {
@@ -14545,6 +14385,7 @@ export interface operations {
                         responsible_party: string;
                         /** @enum {string} */
                         status: "compliant" | "partially_compliant" | "non_compliant" | "not_assessed";
+                        /** @example Logical access controls reviewed quarterly */
                         title: string;
                         /** Format: date-time */
                         updated_at: string;
@@ -14804,57 +14645,36 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "framework": "x",
-                     *       "version": "x",
+                     *       "framework": "SOC 2",
+                     *       "version": "2017 TSC (2022 points of focus)",
                      *       "items": [
                      *         {
-                     *           "id": "x",
-                     *           "title": "x",
-                     *           "description": "x",
-                     *           "category": "x",
-                     *           "automation": "x",
+                     *           "id": "CC6.1",
+                     *           "title": "Logical access security",
+                     *           "description": "The entity implements logical access security software, infrastructure and architectures over protected information assets.",
+                     *           "category": "Logical and Physical Access Controls",
+                     *           "automation": "automated",
                      *           "evidence": [
-                     *             "x"
+                     *             "collection"
                      *           ],
                      *           "rules": [
-                     *             "x"
+                     *             "s3.bucket_public_read"
                      *           ],
                      *           "status": "passing",
-                     *           "reason": "x",
-                     *           "reasons": {
-                     *             "failing_rules": [
-                     *               {
-                     *                 "rule_id": "x",
-                     *                 "open_findings": 1
-                     *               }
-                     *             ],
-                     *             "untested_rules": [
-                     *               {
-                     *                 "rule_id": "x",
-                     *                 "why": "x"
-                     *               }
-                     *             ],
-                     *             "passing_rules": [
-                     *               "x"
-                     *             ]
-                     *           },
+                     *           "reason": "Planned maintenance of the collector role",
+                     *           "reasons": null,
                      *           "coverage": "complete",
                      *           "open_findings": 1,
                      *           "excepted_findings": 1,
-                     *           "attestation": {
-                     *             "id": "x",
-                     *             "attested_by": "x",
-                     *             "attested_at": "2026-01-01T00:00:00.000Z",
-                     *             "valid_until": "2026-01-01T00:00:00.000Z"
-                     *           },
-                     *           "evaluation_id": "x",
-                     *           "evaluated_at": "2026-01-01T00:00:00.000Z",
-                     *           "owner": "x",
-                     *           "last_review_date": "2026-01-01",
-                     *           "next_review_date": "2026-01-01"
+                     *           "attestation": null,
+                     *           "evaluation_id": null,
+                     *           "evaluated_at": null,
+                     *           "owner": null,
+                     *           "last_review_date": null,
+                     *           "next_review_date": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -14876,6 +14696,7 @@ export interface operations {
                              * @enum {string|null}
                              */
                             coverage: "complete" | "partial" | null;
+                            /** @example The entity implements logical access security software, infrastructure and architectures over protected information assets. */
                             description: string;
                             /** Format: date-time */
                             evaluated_at: string | null;
@@ -14883,6 +14704,7 @@ export interface operations {
                             evidence: string[];
                             /** @description findings an approved exception covered in that evaluation: they do not fail the control */
                             excepted_findings: number;
+                            /** @example CC6.1 */
                             id: string;
                             /**
                              * Format: date
@@ -14915,6 +14737,7 @@ export interface operations {
                             rules: string[];
                             /** @enum {string} */
                             status: "passing" | "failing" | "not_tested" | "manual";
+                            /** @example Logical access security */
                             title: string;
                         }[];
                         /** @description Pass as `cursor` for the next page; null on the last */
@@ -15020,58 +14843,37 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "x",
-                     *       "title": "x",
-                     *       "description": "x",
-                     *       "category": "x",
-                     *       "automation": "x",
+                     *       "id": "CC6.1",
+                     *       "title": "Logical access security",
+                     *       "description": "The entity implements logical access security software, infrastructure and architectures over protected information assets.",
+                     *       "category": "Logical and Physical Access Controls",
+                     *       "automation": "automated",
                      *       "evidence": [
-                     *         "x"
+                     *         "collection"
                      *       ],
                      *       "rules": [
-                     *         "x"
+                     *         "s3.bucket_public_read"
                      *       ],
                      *       "status": "passing",
-                     *       "reason": "x",
-                     *       "reasons": {
-                     *         "failing_rules": [
-                     *           {
-                     *             "rule_id": "x",
-                     *             "open_findings": 1
-                     *           }
-                     *         ],
-                     *         "untested_rules": [
-                     *           {
-                     *             "rule_id": "x",
-                     *             "why": "x"
-                     *           }
-                     *         ],
-                     *         "passing_rules": [
-                     *           "x"
-                     *         ]
-                     *       },
+                     *       "reason": "Planned maintenance of the collector role",
+                     *       "reasons": null,
                      *       "coverage": "complete",
                      *       "open_findings": 1,
                      *       "excepted_findings": 1,
-                     *       "attestation": {
-                     *         "id": "x",
-                     *         "attested_by": "x",
-                     *         "attested_at": "2026-01-01T00:00:00.000Z",
-                     *         "valid_until": "2026-01-01T00:00:00.000Z"
-                     *       },
-                     *       "evaluation_id": "x",
-                     *       "evaluated_at": "2026-01-01T00:00:00.000Z",
-                     *       "owner": "x",
-                     *       "last_review_date": "2026-01-01",
-                     *       "next_review_date": "2026-01-01",
+                     *       "attestation": null,
+                     *       "evaluation_id": null,
+                     *       "evaluated_at": null,
+                     *       "owner": null,
+                     *       "last_review_date": null,
+                     *       "next_review_date": null,
                      *       "failing_findings": [
                      *         {
-                     *           "id": "x",
-                     *           "rule_id": "x",
-                     *           "severity": "x",
-                     *           "resource_type": "x",
-                     *           "resource_id": "x",
-                     *           "msg": "x"
+                     *           "id": "0190a8d2-7c1e-7000-8000-000000000042",
+                     *           "rule_id": "s3.bucket_public_read",
+                     *           "severity": "critical",
+                     *           "resource_type": "AWS::S3::Bucket",
+                     *           "resource_id": "wealth-public-site",
+                     *           "msg": "bucket wealth-public-site is readable by anyone through its ACL"
                      *         }
                      *       ]
                      *     }
@@ -15093,6 +14895,7 @@ export interface operations {
                          * @enum {string|null}
                          */
                         coverage: "complete" | "partial" | null;
+                        /** @example The entity implements logical access security software, infrastructure and architectures over protected information assets. */
                         description: string;
                         /** Format: date-time */
                         evaluated_at: string | null;
@@ -15100,6 +14903,7 @@ export interface operations {
                         evidence: string[];
                         /** @description findings an approved exception covered in that evaluation: they do not fail the control */
                         excepted_findings: number;
+                        /** @example CC6.1 */
                         id: string;
                         /**
                          * Format: date
@@ -15132,9 +14936,11 @@ export interface operations {
                         rules: string[];
                         /** @enum {string} */
                         status: "passing" | "failing" | "not_tested" | "manual";
+                        /** @example Logical access security */
                         title: string;
                     } & {
                         failing_findings: {
+                            /** @example 0190a8d2-7c1e-7000-8000-000000000042 */
                             id: string;
                             msg: string;
                             resource_id: string;
@@ -15275,26 +15081,26 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "control_id": "x",
-                     *           "statement": "x",
-                     *           "period_from": "2026-01-01T00:00:00.000Z",
-                     *           "period_to": "2026-01-01T00:00:00.000Z",
-                     *           "attested_by": "x",
+                     *           "control_id": "CC6.1",
+                     *           "statement": "Code of conduct acknowledged by all staff for 2026 (HR report HR-2026-14).",
+                     *           "period_from": null,
+                     *           "period_to": null,
+                     *           "attested_by": "carol@bank.example",
                      *           "attested_at": "2026-01-01T00:00:00.000Z",
                      *           "valid_until": "2026-01-01T00:00:00.000Z",
                      *           "evidence_item_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "files": [
                      *             {
                      *               "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *               "filename": "x",
-                     *               "media_type": "x",
+                     *               "filename": "hr-2026-14.pdf",
+                     *               "media_type": "application/pdf",
                      *               "size_bytes": 1,
-                     *               "sha256": "x"
+                     *               "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
                      *             }
                      *           ]
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -15444,7 +15250,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "statement": "x",
+                 *       "statement": "Code of conduct acknowledged by all staff for 2026 (HR report HR-2026-14).",
                  *       "period_from": "2026-01-01",
                  *       "period_to": "2026-01-01",
                  *       "files": []
@@ -15486,21 +15292,21 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "control_id": "x",
-                     *       "statement": "x",
-                     *       "period_from": "2026-01-01T00:00:00.000Z",
-                     *       "period_to": "2026-01-01T00:00:00.000Z",
-                     *       "attested_by": "x",
+                     *       "control_id": "CC6.1",
+                     *       "statement": "Code of conduct acknowledged by all staff for 2026 (HR report HR-2026-14).",
+                     *       "period_from": null,
+                     *       "period_to": null,
+                     *       "attested_by": "carol@bank.example",
                      *       "attested_at": "2026-01-01T00:00:00.000Z",
                      *       "valid_until": "2026-01-01T00:00:00.000Z",
                      *       "evidence_item_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "files": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "filename": "x",
-                     *           "media_type": "x",
+                     *           "filename": "hr-2026-14.pdf",
+                     *           "media_type": "application/pdf",
                      *           "size_bytes": 1,
-                     *           "sha256": "x"
+                     *           "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
                      *         }
                      *       ]
                      *     }
@@ -15709,8 +15515,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "control_id": "x",
-                     *       "automation": "x",
+                     *       "control_id": "CC6.1",
+                     *       "automation": "automated",
                      *       "from": "2026-01-01T00:00:00.000Z",
                      *       "to": "2026-01-01T00:00:00.000Z",
                      *       "days_in_period": 1,
@@ -15729,7 +15535,7 @@ export interface operations {
                      *           "from": "2026-01-01",
                      *           "to": "2026-01-01",
                      *           "days": 1,
-                     *           "reason": "x"
+                     *           "reason": "Planned maintenance of the collector role"
                      *         }
                      *       ]
                      *     }
@@ -15904,40 +15710,24 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "control": "x",
+                     *       "control": "CC6.1",
                      *       "from": "2026-01-01T00:00:00.000Z",
                      *       "to": "2026-01-01T00:00:00.000Z",
                      *       "items": [
                      *         {
-                     *           "evaluation_id": "x",
+                     *           "evaluation_id": "0190a8d2-7c1e-7000-8000-0000000000ee",
                      *           "at": "2026-01-01T00:00:00.000Z",
-                     *           "bundle_revision": "x",
+                     *           "bundle_revision": "rego-2026-01-01",
                      *           "run_partial": true,
                      *           "status": "passing",
-                     *           "reason": "x",
-                     *           "reasons": {
-                     *             "failing_rules": [
-                     *               {
-                     *                 "rule_id": "x",
-                     *                 "open_findings": 1
-                     *               }
-                     *             ],
-                     *             "untested_rules": [
-                     *               {
-                     *                 "rule_id": "x",
-                     *                 "why": "x"
-                     *               }
-                     *             ],
-                     *             "passing_rules": [
-                     *               "x"
-                     *             ]
-                     *           },
+                     *           "reason": "Planned maintenance of the collector role",
+                     *           "reasons": null,
                      *           "coverage": "complete",
                      *           "open_findings": 1,
                      *           "excepted_findings": 1
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -16110,14 +15900,14 @@ export interface operations {
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
-                     *           "name": "x",
+                     *           "name": "wealth-aurora",
                      *           "store": "aurora",
-                     *           "database": "x",
+                     *           "database": "wealth",
                      *           "settings": {},
                      *           "enabled": true
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -16129,6 +15919,7 @@ export interface operations {
                             enabled: boolean;
                             /** Format: uuid */
                             id: string;
+                            /** @example wealth-aurora */
                             name: string;
                             /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
                             settings: {
@@ -16233,9 +16024,9 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
+                 *       "name": "wealth-aurora",
                  *       "store": "aurora",
-                 *       "database": "x",
+                 *       "database": "wealth",
                  *       "settings": {},
                  *       "enabled": true
                  *     }
@@ -16244,6 +16035,7 @@ export interface operations {
                     /** @description the catalog database whose assets it serves */
                     database: string;
                     enabled?: boolean;
+                    /** @example wealth-aurora */
                     name: string;
                     /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
                     settings: {
@@ -16267,9 +16059,9 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
+                     *       "name": "wealth-aurora",
                      *       "store": "aurora",
-                     *       "database": "x",
+                     *       "database": "wealth",
                      *       "settings": {},
                      *       "enabled": true
                      *     }
@@ -16282,6 +16074,7 @@ export interface operations {
                         enabled: boolean;
                         /** Format: uuid */
                         id: string;
+                        /** @example wealth-aurora */
                         name: string;
                         /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
                         settings: {
@@ -16470,9 +16263,9 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
+                     *       "name": "wealth-aurora",
                      *       "store": "aurora",
-                     *       "database": "x",
+                     *       "database": "wealth",
                      *       "settings": {},
                      *       "enabled": true
                      *     }
@@ -16485,6 +16278,7 @@ export interface operations {
                         enabled: boolean;
                         /** Format: uuid */
                         id: string;
+                        /** @example wealth-aurora */
                         name: string;
                         /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
                         settings: {
@@ -16792,9 +16586,9 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
+                 *       "name": "wealth-aurora",
                  *       "store": "aurora",
-                 *       "database": "x",
+                 *       "database": "wealth",
                  *       "settings": {},
                  *       "enabled": true
                  *     }
@@ -16803,6 +16597,7 @@ export interface operations {
                     /** @description the catalog database whose assets it serves */
                     database?: string;
                     enabled?: boolean;
+                    /** @example wealth-aurora */
                     name?: string;
                     /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
                     settings?: {
@@ -16826,9 +16621,9 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
+                     *       "name": "wealth-aurora",
                      *       "store": "aurora",
-                     *       "database": "x",
+                     *       "database": "wealth",
                      *       "settings": {},
                      *       "enabled": true
                      *     }
@@ -16841,6 +16636,7 @@ export interface operations {
                         enabled: boolean;
                         /** Format: uuid */
                         id: string;
+                        /** @example wealth-aurora */
                         name: string;
                         /** @description aurora: host, port, dbname, schema, username, credential, tls, statement_timeout_ms, sample_size; dynamodb: region, scan_limit, sample_size */
                         settings: {
@@ -17115,18 +16911,18 @@ export interface operations {
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
                      *           "asset_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "column_name": "x",
-                     *           "name": "x",
-                     *           "description": "x",
+                     *           "column_name": null,
+                     *           "name": "SSN unique",
+                     *           "description": "No two clients share a social security number.",
                      *           "rule_type": "not_null",
                      *           "definition": {},
                      *           "severity": "critical",
                      *           "threshold": 1,
-                     *           "schedule": "x",
+                     *           "schedule": null,
                      *           "enabled": true
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -17139,10 +16935,12 @@ export interface operations {
                             definition: {
                                 [key: string]: unknown;
                             };
+                            /** @example No two clients share a social security number. */
                             description: string;
                             enabled: boolean;
                             /** Format: uuid */
                             id: string;
+                            /** @example SSN unique */
                             name: string;
                             /** @enum {string} */
                             rule_type: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
@@ -17248,15 +17046,13 @@ export interface operations {
                 /**
                  * @example {
                  *       "asset_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                 *       "column_name": "x",
-                 *       "name": "x",
-                 *       "description": "x",
-                 *       "rule_type": "not_null",
+                 *       "column_name": "ssn",
+                 *       "name": "SSN unique",
+                 *       "rule_type": "unique",
                  *       "definition": {},
-                 *       "severity": "critical",
+                 *       "severity": "high",
                  *       "threshold": 0,
-                 *       "schedule": "xxxxxxxxx",
-                 *       "enabled": true
+                 *       "schedule": "0 6 * * *"
                  *     }
                  */
                 "application/json": {
@@ -17268,8 +17064,10 @@ export interface operations {
                     definition?: {
                         [key: string]: unknown;
                     };
+                    /** @example No two clients share a social security number. */
                     description?: string;
                     enabled?: boolean;
+                    /** @example SSN unique */
                     name: string;
                     /** @enum {string} */
                     rule_type: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
@@ -17296,14 +17094,14 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "asset_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "column_name": "x",
-                     *       "name": "x",
-                     *       "description": "x",
+                     *       "column_name": null,
+                     *       "name": "SSN unique",
+                     *       "description": "No two clients share a social security number.",
                      *       "rule_type": "not_null",
                      *       "definition": {},
                      *       "severity": "critical",
                      *       "threshold": 1,
-                     *       "schedule": "x",
+                     *       "schedule": null,
                      *       "enabled": true
                      *     }
                      */
@@ -17316,10 +17114,12 @@ export interface operations {
                         definition: {
                             [key: string]: unknown;
                         };
+                        /** @example No two clients share a social security number. */
                         description: string;
                         enabled: boolean;
                         /** Format: uuid */
                         id: string;
+                        /** @example SSN unique */
                         name: string;
                         /** @enum {string} */
                         rule_type: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
@@ -17509,14 +17309,14 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "asset_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "column_name": "x",
-                     *       "name": "x",
-                     *       "description": "x",
+                     *       "column_name": null,
+                     *       "name": "SSN unique",
+                     *       "description": "No two clients share a social security number.",
                      *       "rule_type": "not_null",
                      *       "definition": {},
                      *       "severity": "critical",
                      *       "threshold": 1,
-                     *       "schedule": "x",
+                     *       "schedule": null,
                      *       "enabled": true
                      *     }
                      */
@@ -17529,10 +17329,12 @@ export interface operations {
                         definition: {
                             [key: string]: unknown;
                         };
+                        /** @example No two clients share a social security number. */
                         description: string;
                         enabled: boolean;
                         /** Format: uuid */
                         id: string;
+                        /** @example SSN unique */
                         name: string;
                         /** @enum {string} */
                         rule_type: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
@@ -17841,15 +17643,13 @@ export interface operations {
                 /**
                  * @example {
                  *       "asset_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                 *       "column_name": "x",
-                 *       "name": "x",
-                 *       "description": "x",
-                 *       "rule_type": "not_null",
+                 *       "column_name": "ssn",
+                 *       "name": "SSN unique",
+                 *       "rule_type": "unique",
                  *       "definition": {},
-                 *       "severity": "critical",
+                 *       "severity": "high",
                  *       "threshold": 0,
-                 *       "schedule": "xxxxxxxxx",
-                 *       "enabled": true
+                 *       "schedule": "0 6 * * *"
                  *     }
                  */
                 "application/json": {
@@ -17861,8 +17661,10 @@ export interface operations {
                     definition?: {
                         [key: string]: unknown;
                     };
+                    /** @example No two clients share a social security number. */
                     description?: string;
                     enabled?: boolean;
+                    /** @example SSN unique */
                     name?: string;
                     /** @enum {string} */
                     rule_type?: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
@@ -17889,14 +17691,14 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "asset_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "column_name": "x",
-                     *       "name": "x",
-                     *       "description": "x",
+                     *       "column_name": null,
+                     *       "name": "SSN unique",
+                     *       "description": "No two clients share a social security number.",
                      *       "rule_type": "not_null",
                      *       "definition": {},
                      *       "severity": "critical",
                      *       "threshold": 1,
-                     *       "schedule": "x",
+                     *       "schedule": null,
                      *       "enabled": true
                      *     }
                      */
@@ -17909,10 +17711,12 @@ export interface operations {
                         definition: {
                             [key: string]: unknown;
                         };
+                        /** @example No two clients share a social security number. */
                         description: string;
                         enabled: boolean;
                         /** Format: uuid */
                         id: string;
+                        /** @example SSN unique */
                         name: string;
                         /** @enum {string} */
                         rule_type: "not_null" | "unique" | "range" | "regex" | "format" | "allowed_values" | "referential" | "freshness" | "row_count" | "custom_sql";
@@ -18185,33 +17989,33 @@ export interface operations {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "rule_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "rule_type": "x",
+                     *           "rule_type": "unique",
                      *           "status": "passed",
                      *           "complete": true,
                      *           "rows_checked": 1,
                      *           "rows_failing": 1,
-                     *           "ratio": 1,
+                     *           "ratio": null,
                      *           "threshold": 1,
                      *           "observed": {},
                      *           "samples": [
                      *             {}
                      *           ],
-                     *           "error": "x",
+                     *           "error": null,
                      *           "duration_ms": 1,
-                     *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "finding_id": null,
                      *           "started_at": "2026-01-01T00:00:00.000Z",
                      *           "finished_at": "2026-01-01T00:00:00.000Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "x",
+                     *       "next_cursor": null,
                      *       "trend": {
                      *         "results": 1,
                      *         "passed": 1,
                      *         "failed": 1,
                      *         "not_tested": 1,
                      *         "error": 1,
-                     *         "oldest_ratio": 1,
-                     *         "latest_ratio": 1,
+                     *         "oldest_ratio": null,
+                     *         "latest_ratio": null,
                      *         "direction": "improving"
                      *       }
                      *     }
@@ -18394,8 +18198,8 @@ export interface operations {
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "status": "queued",
-                     *       "trigger": "x",
-                     *       "requested_by": "x",
+                     *       "trigger": "api",
+                     *       "requested_by": "alice",
                      *       "scope": {},
                      *       "rule_ids": [
                      *         "0190a8d2-7c1e-7000-8000-000000000001"
@@ -18405,30 +18209,30 @@ export interface operations {
                      *         "total": 1
                      *       },
                      *       "counts": {},
-                     *       "error": "x",
-                     *       "duration_ms": 1,
+                     *       "error": null,
+                     *       "duration_ms": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
-                     *       "started_at": "2026-01-01T00:00:00.000Z",
-                     *       "finished_at": "2026-01-01T00:00:00.000Z",
+                     *       "started_at": null,
+                     *       "finished_at": null,
                      *       "results": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "rule_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "rule_type": "x",
+                     *           "rule_type": "unique",
                      *           "status": "passed",
                      *           "complete": true,
                      *           "rows_checked": 1,
                      *           "rows_failing": 1,
-                     *           "ratio": 1,
+                     *           "ratio": null,
                      *           "threshold": 1,
                      *           "observed": {},
                      *           "samples": [
                      *             {}
                      *           ],
-                     *           "error": "x",
+                     *           "error": null,
                      *           "duration_ms": 1,
-                     *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "finding_id": null,
                      *           "started_at": "2026-01-01T00:00:00.000Z",
                      *           "finished_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -18651,8 +18455,8 @@ export interface operations {
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "status": "queued",
-                     *           "trigger": "x",
-                     *           "requested_by": "x",
+                     *           "trigger": "api",
+                     *           "requested_by": "alice",
                      *           "scope": {},
                      *           "rule_ids": [
                      *             "0190a8d2-7c1e-7000-8000-000000000001"
@@ -18662,37 +18466,37 @@ export interface operations {
                      *             "total": 1
                      *           },
                      *           "counts": {},
-                     *           "error": "x",
-                     *           "duration_ms": 1,
+                     *           "error": null,
+                     *           "duration_ms": null,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
-                     *           "started_at": "2026-01-01T00:00:00.000Z",
-                     *           "finished_at": "2026-01-01T00:00:00.000Z",
+                     *           "started_at": null,
+                     *           "finished_at": null,
                      *           "results": [
                      *             {
                      *               "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *               "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *               "rule_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *               "rule_type": "x",
+                     *               "rule_type": "unique",
                      *               "status": "passed",
                      *               "complete": true,
                      *               "rows_checked": 1,
                      *               "rows_failing": 1,
-                     *               "ratio": 1,
+                     *               "ratio": null,
                      *               "threshold": 1,
                      *               "observed": {},
                      *               "samples": [
                      *                 {}
                      *               ],
-                     *               "error": "x",
+                     *               "error": null,
                      *               "duration_ms": 1,
-                     *               "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *               "finding_id": null,
                      *               "started_at": "2026-01-01T00:00:00.000Z",
                      *               "finished_at": "2026-01-01T00:00:00.000Z"
                      *             }
                      *           ]
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -18847,12 +18651,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "asset_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                 *       "domain": "x"
-                 *     }
-                 */
                 "application/json": {
                     /** Format: uuid */
                     asset_id?: string;
@@ -18871,8 +18669,8 @@ export interface operations {
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "status": "queued",
-                     *       "trigger": "x",
-                     *       "requested_by": "x",
+                     *       "trigger": "api",
+                     *       "requested_by": "alice",
                      *       "scope": {},
                      *       "rule_ids": [
                      *         "0190a8d2-7c1e-7000-8000-000000000001"
@@ -18882,30 +18680,30 @@ export interface operations {
                      *         "total": 1
                      *       },
                      *       "counts": {},
-                     *       "error": "x",
-                     *       "duration_ms": 1,
+                     *       "error": null,
+                     *       "duration_ms": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
-                     *       "started_at": "2026-01-01T00:00:00.000Z",
-                     *       "finished_at": "2026-01-01T00:00:00.000Z",
+                     *       "started_at": null,
+                     *       "finished_at": null,
                      *       "results": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "rule_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "rule_type": "x",
+                     *           "rule_type": "unique",
                      *           "status": "passed",
                      *           "complete": true,
                      *           "rows_checked": 1,
                      *           "rows_failing": 1,
-                     *           "ratio": 1,
+                     *           "ratio": null,
                      *           "threshold": 1,
                      *           "observed": {},
                      *           "samples": [
                      *             {}
                      *           ],
-                     *           "error": "x",
+                     *           "error": null,
                      *           "duration_ms": 1,
-                     *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "finding_id": null,
                      *           "started_at": "2026-01-01T00:00:00.000Z",
                      *           "finished_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -19122,8 +18920,8 @@ export interface operations {
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "status": "queued",
-                     *       "trigger": "x",
-                     *       "requested_by": "x",
+                     *       "trigger": "api",
+                     *       "requested_by": "alice",
                      *       "scope": {},
                      *       "rule_ids": [
                      *         "0190a8d2-7c1e-7000-8000-000000000001"
@@ -19133,30 +18931,30 @@ export interface operations {
                      *         "total": 1
                      *       },
                      *       "counts": {},
-                     *       "error": "x",
-                     *       "duration_ms": 1,
+                     *       "error": null,
+                     *       "duration_ms": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
-                     *       "started_at": "2026-01-01T00:00:00.000Z",
-                     *       "finished_at": "2026-01-01T00:00:00.000Z",
+                     *       "started_at": null,
+                     *       "finished_at": null,
                      *       "results": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "rule_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "rule_type": "x",
+                     *           "rule_type": "unique",
                      *           "status": "passed",
                      *           "complete": true,
                      *           "rows_checked": 1,
                      *           "rows_failing": 1,
-                     *           "ratio": 1,
+                     *           "ratio": null,
                      *           "threshold": 1,
                      *           "observed": {},
                      *           "samples": [
                      *             {}
                      *           ],
-                     *           "error": "x",
+                     *           "error": null,
                      *           "duration_ms": 1,
-                     *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "finding_id": null,
                      *           "started_at": "2026-01-01T00:00:00.000Z",
                      *           "finished_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -19360,18 +19158,20 @@ export interface operations {
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "at": "2026-01-01T00:00:00.000Z",
-                     *           "entrypoint": "x",
+                     *           "entrypoint": "custos/compliance/violations",
+                     *           "input": {},
+                     *           "result": {},
                      *           "defined": true,
-                     *           "error": "x",
-                     *           "bundle_id": "x",
-                     *           "bundle_revision": "x",
-                     *           "actor": "x",
-                     *           "role": "x",
-                     *           "request_id": "x",
+                     *           "error": null,
+                     *           "bundle_id": null,
+                     *           "bundle_revision": null,
+                     *           "actor": "alice",
+                     *           "role": "steward",
+                     *           "request_id": null,
                      *           "duration_ms": 1
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -19485,7 +19285,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "entrypoint": "x"
+                 *       "entrypoint": "custos/compliance/violations",
+                 *       "input": {}
                  *     }
                  */
                 "application/json": {
@@ -19504,10 +19305,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decision_id": "x",
-                     *       "entrypoint": "x",
-                     *       "bundle_revision": "x",
-                     *       "defined": true
+                     *       "decision_id": "0190a8d2-7c1e-7000-8000-0000000000ff",
+                     *       "entrypoint": "custos/compliance/violations",
+                     *       "bundle_revision": "rego-2026-01-01",
+                     *       "defined": true,
+                     *       "result": {}
                      *     }
                      */
                     "application/json": {
@@ -19667,14 +19469,16 @@ export interface operations {
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "at": "2026-01-01T00:00:00.000Z",
-                     *       "entrypoint": "x",
+                     *       "entrypoint": "custos/compliance/violations",
+                     *       "input": {},
+                     *       "result": {},
                      *       "defined": true,
-                     *       "error": "x",
-                     *       "bundle_id": "x",
-                     *       "bundle_revision": "x",
-                     *       "actor": "x",
-                     *       "role": "x",
-                     *       "request_id": "x",
+                     *       "error": null,
+                     *       "bundle_id": null,
+                     *       "bundle_revision": null,
+                     *       "actor": "alice",
+                     *       "role": "steward",
+                     *       "request_id": null,
                      *       "duration_ms": 1
                      *     }
                      */
@@ -20174,23 +19978,25 @@ export interface operations {
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
-                     *           "name": "x",
-                     *           "description": "x",
-                     *           "owner": "x",
-                     *           "steward": "x",
+                     *           "name": "Client",
+                     *           "description": "Client identity, contact details, relationships and preferences.",
+                     *           "owner": "head.client-services@bank.example",
+                     *           "steward": "client-data.steward@bank.example",
                      *           "review_frequency": "monthly"
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
                         items: {
                             /** Format: date-time */
                             created_at: string;
+                            /** @example Client identity, contact details, relationships and preferences. */
                             description: string;
                             /** Format: uuid */
                             id: string;
+                            /** @example Client */
                             name: string;
                             /** @description the owner's subject (identity: API key subject or SSO subject); owner and steward decide access requests to the domain */
                             owner: string;
@@ -20295,15 +20101,17 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "description": "x",
-                 *       "owner": "x",
-                 *       "steward": "x",
+                 *       "name": "Client",
+                 *       "description": "Client identity, contact details, relationships and preferences.",
+                 *       "owner": "head.client-services@bank.example",
+                 *       "steward": "client-data.steward@bank.example",
                  *       "review_frequency": "monthly"
                  *     }
                  */
                 "application/json": {
+                    /** @example Client identity, contact details, relationships and preferences. */
                     description?: string;
+                    /** @example Client */
                     name: string;
                     /** @description the owner's subject (identity: API key subject or SSO subject); owner and steward decide access requests to the domain */
                     owner: string;
@@ -20327,19 +20135,21 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
-                     *       "owner": "x",
-                     *       "steward": "x",
+                     *       "name": "Client",
+                     *       "description": "Client identity, contact details, relationships and preferences.",
+                     *       "owner": "head.client-services@bank.example",
+                     *       "steward": "client-data.steward@bank.example",
                      *       "review_frequency": "monthly"
                      *     }
                      */
                     "application/json": {
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Client identity, contact details, relationships and preferences. */
                         description: string;
                         /** Format: uuid */
                         id: string;
+                        /** @example Client */
                         name: string;
                         /** @description the owner's subject (identity: API key subject or SSO subject); owner and steward decide access requests to the domain */
                         owner: string;
@@ -20528,19 +20338,21 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
-                     *       "owner": "x",
-                     *       "steward": "x",
+                     *       "name": "Client",
+                     *       "description": "Client identity, contact details, relationships and preferences.",
+                     *       "owner": "head.client-services@bank.example",
+                     *       "steward": "client-data.steward@bank.example",
                      *       "review_frequency": "monthly"
                      *     }
                      */
                     "application/json": {
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Client identity, contact details, relationships and preferences. */
                         description: string;
                         /** Format: uuid */
                         id: string;
+                        /** @example Client */
                         name: string;
                         /** @description the owner's subject (identity: API key subject or SSO subject); owner and steward decide access requests to the domain */
                         owner: string;
@@ -20848,15 +20660,17 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "description": "x",
-                 *       "owner": "x",
-                 *       "steward": "x",
+                 *       "name": "Client",
+                 *       "description": "Client identity, contact details, relationships and preferences.",
+                 *       "owner": "head.client-services@bank.example",
+                 *       "steward": "client-data.steward@bank.example",
                  *       "review_frequency": "monthly"
                  *     }
                  */
                 "application/json": {
+                    /** @example Client identity, contact details, relationships and preferences. */
                     description?: string;
+                    /** @example Client */
                     name?: string;
                     /** @description the owner's subject (identity: API key subject or SSO subject); owner and steward decide access requests to the domain */
                     owner?: string;
@@ -20880,19 +20694,21 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
-                     *       "owner": "x",
-                     *       "steward": "x",
+                     *       "name": "Client",
+                     *       "description": "Client identity, contact details, relationships and preferences.",
+                     *       "owner": "head.client-services@bank.example",
+                     *       "steward": "client-data.steward@bank.example",
                      *       "review_frequency": "monthly"
                      *     }
                      */
                     "application/json": {
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Client identity, contact details, relationships and preferences. */
                         description: string;
                         /** Format: uuid */
                         id: string;
+                        /** @example Client */
                         name: string;
                         /** @description the owner's subject (identity: API key subject or SSO subject); owner and steward decide access requests to the domain */
                         owner: string;
@@ -20915,13 +20731,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -20929,21 +20746,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -20977,7 +20794,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -21252,21 +21072,21 @@ export interface operations {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "status": "queued",
-                     *           "trigger": "x",
-                     *           "requested_by": "x",
-                     *           "bundle_id": "x",
-                     *           "bundle_revision": "x",
-                     *           "catalog_sha256": "x",
-                     *           "run_partial": true,
-                     *           "rule_coverage": {},
+                     *           "trigger": "api",
+                     *           "requested_by": "alice",
+                     *           "bundle_id": null,
+                     *           "bundle_revision": null,
+                     *           "catalog_sha256": null,
+                     *           "run_partial": null,
+                     *           "rule_coverage": null,
                      *           "counts": {},
-                     *           "error": "x",
+                     *           "error": null,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
-                     *           "started_at": "2026-01-01T00:00:00.000Z",
-                     *           "finished_at": "2026-01-01T00:00:00.000Z"
+                     *           "started_at": null,
+                     *           "finished_at": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -21416,18 +21236,18 @@ export interface operations {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "status": "queued",
-                     *       "trigger": "x",
-                     *       "requested_by": "x",
-                     *       "bundle_id": "x",
-                     *       "bundle_revision": "x",
-                     *       "catalog_sha256": "x",
-                     *       "run_partial": true,
-                     *       "rule_coverage": {},
+                     *       "trigger": "api",
+                     *       "requested_by": "alice",
+                     *       "bundle_id": null,
+                     *       "bundle_revision": null,
+                     *       "catalog_sha256": null,
+                     *       "run_partial": null,
+                     *       "rule_coverage": null,
                      *       "counts": {},
-                     *       "error": "x",
+                     *       "error": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
-                     *       "started_at": "2026-01-01T00:00:00.000Z",
-                     *       "finished_at": "2026-01-01T00:00:00.000Z"
+                     *       "started_at": null,
+                     *       "finished_at": null
                      *     }
                      */
                     "application/json": {
@@ -21588,18 +21408,18 @@ export interface operations {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "run_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *       "status": "queued",
-                     *       "trigger": "x",
-                     *       "requested_by": "x",
-                     *       "bundle_id": "x",
-                     *       "bundle_revision": "x",
-                     *       "catalog_sha256": "x",
-                     *       "run_partial": true,
-                     *       "rule_coverage": {},
+                     *       "trigger": "api",
+                     *       "requested_by": "alice",
+                     *       "bundle_id": null,
+                     *       "bundle_revision": null,
+                     *       "catalog_sha256": null,
+                     *       "run_partial": null,
+                     *       "rule_coverage": null,
                      *       "counts": {},
-                     *       "error": "x",
+                     *       "error": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
-                     *       "started_at": "2026-01-01T00:00:00.000Z",
-                     *       "finished_at": "2026-01-01T00:00:00.000Z"
+                     *       "started_at": null,
+                     *       "finished_at": null
                      *     }
                      */
                     "application/json": {
@@ -21769,20 +21589,21 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "seq": 1,
-                     *           "id": "x",
-                     *           "control_id": "x",
-                     *           "kind": "x",
-                     *           "source_id": "x",
+                     *           "id": "0190a8d2-7c1e-7000-8000-000000000077",
+                     *           "control_id": "CC6.1",
+                     *           "kind": "evaluation",
+                     *           "source_id": "0190a8d2-7c1e-7000-8000-000000000011",
                      *           "collected_at": "2026-01-01T00:00:00.000Z",
-                     *           "received_at": "2026-01-01T00:00:00.000Z",
-                     *           "bundle_revision": "x",
-                     *           "body_store": "x",
-                     *           "body_sha256": "x",
-                     *           "prev_hash": "x",
-                     *           "hash": "x"
+                     *           "received_at": null,
+                     *           "bundle_revision": null,
+                     *           "body": {},
+                     *           "body_store": "postgres",
+                     *           "body_sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                     *           "prev_hash": "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef",
+                     *           "hash": "bbe59bd8690e523ea8429f597614ba3f55e1a338fd2678fb08fce53f9ec947a8"
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -21800,7 +21621,9 @@ export interface operations {
                             collected_at: string;
                             control_id: string;
                             hash: string;
+                            /** @example 0190a8d2-7c1e-7000-8000-000000000077 */
                             id: string;
+                            /** @example evaluation */
                             kind: string;
                             prev_hash: string;
                             /**
@@ -21913,17 +21736,18 @@ export interface operations {
                     /**
                      * @example {
                      *       "seq": 1,
-                     *       "id": "x",
-                     *       "control_id": "x",
-                     *       "kind": "x",
-                     *       "source_id": "x",
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000077",
+                     *       "control_id": "CC6.1",
+                     *       "kind": "evaluation",
+                     *       "source_id": "0190a8d2-7c1e-7000-8000-000000000011",
                      *       "collected_at": "2026-01-01T00:00:00.000Z",
-                     *       "received_at": "2026-01-01T00:00:00.000Z",
-                     *       "bundle_revision": "x",
-                     *       "body_store": "x",
-                     *       "body_sha256": "x",
-                     *       "prev_hash": "x",
-                     *       "hash": "x"
+                     *       "received_at": null,
+                     *       "bundle_revision": null,
+                     *       "body": {},
+                     *       "body_store": "postgres",
+                     *       "body_sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                     *       "prev_hash": "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef",
+                     *       "hash": "bbe59bd8690e523ea8429f597614ba3f55e1a338fd2678fb08fce53f9ec947a8"
                      *     }
                      */
                     "application/json": {
@@ -21940,7 +21764,9 @@ export interface operations {
                         collected_at: string;
                         control_id: string;
                         hash: string;
+                        /** @example 0190a8d2-7c1e-7000-8000-000000000077 */
                         id: string;
+                        /** @example evaluation */
                         kind: string;
                         prev_hash: string;
                         /**
@@ -22175,8 +22001,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "algorithm": "Ed25519",
-                     *       "key_id": "x",
-                     *       "public_key_pem": "x"
+                     *       "key_id": "a3f1c2d4e5b697881234567890abcdef0123456789abcdef0123456789abcdef",
+                     *       "public_key_pem": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA…\n-----END PUBLIC KEY-----\n"
                      *     }
                      */
                     "application/json": {
@@ -22259,16 +22085,17 @@ export interface operations {
                      * @example {
                      *       "ok": true,
                      *       "items": 1,
-                     *       "head": "x",
+                     *       "head": "bbe59bd8690e523ea8429f597614ba3f55e1a338fd2678fb08fce53f9ec947a8",
                      *       "first_break": {
                      *         "seq": 1,
-                     *         "id": "x",
-                     *         "problem": "x"
+                     *         "id": "0190a8d2-7c1e-7000-8000-000000000043",
+                     *         "problem": "seq 42 is missing before item 43: an item was deleted"
                      *       }
                      *     }
                      */
                     "application/json": {
                         first_break?: {
+                            /** @example 0190a8d2-7c1e-7000-8000-000000000043 */
                             id: string;
                             problem: string;
                             seq: number;
@@ -22365,25 +22192,25 @@ export interface operations {
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
                      *           "status": "pending",
-                     *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "rule_id": "x",
-                     *           "resource_pattern": "x",
-                     *           "account": "x",
-                     *           "region": "x",
-                     *           "justification": "x",
-                     *           "compensating_control": "x",
+                     *           "finding_id": null,
+                     *           "rule_id": "s3.bucket_public_read",
+                     *           "resource_pattern": "wealth-public-*",
+                     *           "account": null,
+                     *           "region": null,
+                     *           "justification": "Public marketing site, no client data; reviewed by security.",
+                     *           "compensating_control": "CloudFront in front; the bucket holds only static assets",
                      *           "expires_at": "2026-01-01T00:00:00.000Z",
-                     *           "requested_by": "x",
+                     *           "requested_by": "alice",
                      *           "requested_at": "2026-01-01T00:00:00.000Z",
-                     *           "decided_by": "x",
-                     *           "decided_at": "2026-01-01T00:00:00.000Z",
-                     *           "decision_note": "x",
-                     *           "ended_by": "x",
-                     *           "ended_at": "2026-01-01T00:00:00.000Z",
-                     *           "end_note": "x"
+                     *           "decided_by": null,
+                     *           "decided_at": null,
+                     *           "decision_note": null,
+                     *           "ended_by": null,
+                     *           "ended_at": null,
+                     *           "end_note": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -22512,18 +22339,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                 *       "rule_id": "x",
-                 *       "resource_pattern": "x",
-                 *       "account": "x",
-                 *       "region": "x",
-                 *       "justification": "xxxxxxxxxx",
-                 *       "compensating_control": "x",
-                 *       "expires_at": "2026-01-01"
-                 *     }
-                 */
                 "application/json": {
                     /** @description AWS account id; omitted: any account */
                     account?: string;
@@ -22562,22 +22377,22 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "status": "pending",
-                     *       "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "rule_id": "x",
-                     *       "resource_pattern": "x",
-                     *       "account": "x",
-                     *       "region": "x",
-                     *       "justification": "x",
-                     *       "compensating_control": "x",
+                     *       "finding_id": null,
+                     *       "rule_id": "s3.bucket_public_read",
+                     *       "resource_pattern": "wealth-public-*",
+                     *       "account": null,
+                     *       "region": null,
+                     *       "justification": "Public marketing site, no client data; reviewed by security.",
+                     *       "compensating_control": "CloudFront in front; the bucket holds only static assets",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "requested_by": "x",
+                     *       "requested_by": "alice",
                      *       "requested_at": "2026-01-01T00:00:00.000Z",
-                     *       "decided_by": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
-                     *       "ended_by": "x",
-                     *       "ended_at": "2026-01-01T00:00:00.000Z",
-                     *       "end_note": "x"
+                     *       "decided_by": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
+                     *       "ended_by": null,
+                     *       "ended_at": null,
+                     *       "end_note": null
                      *     }
                      */
                     "application/json": {
@@ -22792,22 +22607,22 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "status": "pending",
-                     *       "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "rule_id": "x",
-                     *       "resource_pattern": "x",
-                     *       "account": "x",
-                     *       "region": "x",
-                     *       "justification": "x",
-                     *       "compensating_control": "x",
+                     *       "finding_id": null,
+                     *       "rule_id": "s3.bucket_public_read",
+                     *       "resource_pattern": "wealth-public-*",
+                     *       "account": null,
+                     *       "region": null,
+                     *       "justification": "Public marketing site, no client data; reviewed by security.",
+                     *       "compensating_control": "CloudFront in front; the bucket holds only static assets",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "requested_by": "x",
+                     *       "requested_by": "alice",
                      *       "requested_at": "2026-01-01T00:00:00.000Z",
-                     *       "decided_by": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
-                     *       "ended_by": "x",
-                     *       "ended_at": "2026-01-01T00:00:00.000Z",
-                     *       "end_note": "x"
+                     *       "decided_by": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
+                     *       "ended_by": null,
+                     *       "ended_at": null,
+                     *       "end_note": null
                      *     }
                      */
                     "application/json": {
@@ -22961,7 +22776,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "note": "x"
+                 *       "note": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -22983,22 +22798,22 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "status": "pending",
-                     *       "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "rule_id": "x",
-                     *       "resource_pattern": "x",
-                     *       "account": "x",
-                     *       "region": "x",
-                     *       "justification": "x",
-                     *       "compensating_control": "x",
+                     *       "finding_id": null,
+                     *       "rule_id": "s3.bucket_public_read",
+                     *       "resource_pattern": "wealth-public-*",
+                     *       "account": null,
+                     *       "region": null,
+                     *       "justification": "Public marketing site, no client data; reviewed by security.",
+                     *       "compensating_control": "CloudFront in front; the bucket holds only static assets",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "requested_by": "x",
+                     *       "requested_by": "alice",
                      *       "requested_at": "2026-01-01T00:00:00.000Z",
-                     *       "decided_by": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
-                     *       "ended_by": "x",
-                     *       "ended_at": "2026-01-01T00:00:00.000Z",
-                     *       "end_note": "x"
+                     *       "decided_by": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
+                     *       "ended_by": null,
+                     *       "ended_at": null,
+                     *       "end_note": null
                      *     }
                      */
                     "application/json": {
@@ -23202,7 +23017,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "note": "x"
+                 *       "note": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -23224,22 +23039,22 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "status": "pending",
-                     *       "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "rule_id": "x",
-                     *       "resource_pattern": "x",
-                     *       "account": "x",
-                     *       "region": "x",
-                     *       "justification": "x",
-                     *       "compensating_control": "x",
+                     *       "finding_id": null,
+                     *       "rule_id": "s3.bucket_public_read",
+                     *       "resource_pattern": "wealth-public-*",
+                     *       "account": null,
+                     *       "region": null,
+                     *       "justification": "Public marketing site, no client data; reviewed by security.",
+                     *       "compensating_control": "CloudFront in front; the bucket holds only static assets",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "requested_by": "x",
+                     *       "requested_by": "alice",
                      *       "requested_at": "2026-01-01T00:00:00.000Z",
-                     *       "decided_by": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
-                     *       "ended_by": "x",
-                     *       "ended_at": "2026-01-01T00:00:00.000Z",
-                     *       "end_note": "x"
+                     *       "decided_by": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
+                     *       "ended_by": null,
+                     *       "ended_at": null,
+                     *       "end_note": null
                      *     }
                      */
                     "application/json": {
@@ -23443,7 +23258,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "note": "x"
+                 *       "note": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -23465,22 +23280,22 @@ export interface operations {
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "status": "pending",
-                     *       "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "rule_id": "x",
-                     *       "resource_pattern": "x",
-                     *       "account": "x",
-                     *       "region": "x",
-                     *       "justification": "x",
-                     *       "compensating_control": "x",
+                     *       "finding_id": null,
+                     *       "rule_id": "s3.bucket_public_read",
+                     *       "resource_pattern": "wealth-public-*",
+                     *       "account": null,
+                     *       "region": null,
+                     *       "justification": "Public marketing site, no client data; reviewed by security.",
+                     *       "compensating_control": "CloudFront in front; the bucket holds only static assets",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "requested_by": "x",
+                     *       "requested_by": "alice",
                      *       "requested_at": "2026-01-01T00:00:00.000Z",
-                     *       "decided_by": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
-                     *       "ended_by": "x",
-                     *       "ended_at": "2026-01-01T00:00:00.000Z",
-                     *       "end_note": "x"
+                     *       "decided_by": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
+                     *       "ended_by": null,
+                     *       "ended_at": null,
+                     *       "end_note": null
                      *     }
                      */
                     "application/json": {
@@ -23713,28 +23528,28 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "rule_id": "x",
-                     *           "severity": "x",
+                     *           "rule_id": "s3.bucket_public_read",
+                     *           "severity": "critical",
                      *           "controls": [
-                     *             "x"
+                     *             "CC6.1"
                      *           ],
-                     *           "msg": "x",
-                     *           "rule_url": "x",
-                     *           "resource_type": "x",
-                     *           "resource_id": "x",
-                     *           "account": "x",
-                     *           "region": "x",
+                     *           "msg": "bucket wealth-public-site is readable by anyone through its ACL",
+                     *           "rule_url": "/v1/policies/s3.bucket_public_read",
+                     *           "resource_type": "AWS::S3::Bucket",
+                     *           "resource_id": "wealth-public-site",
+                     *           "account": "123456789012",
+                     *           "region": "us-east-1",
                      *           "status": "open",
-                     *           "exception_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "exception_expired_at": "2026-01-01T00:00:00.000Z",
+                     *           "exception_id": null,
+                     *           "exception_expired_at": null,
                      *           "first_seen_at": "2026-01-01T00:00:00.000Z",
                      *           "last_seen_at": "2026-01-01T00:00:00.000Z",
-                     *           "resolved_at": "2026-01-01T00:00:00.000Z",
-                     *           "first_evaluation_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "last_evaluation_id": "0190a8d2-7c1e-7000-8000-000000000001"
+                     *           "resolved_at": null,
+                     *           "first_evaluation_id": null,
+                     *           "last_evaluation_id": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -23876,25 +23691,25 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "rule_id": "x",
-                     *       "severity": "x",
+                     *       "rule_id": "s3.bucket_public_read",
+                     *       "severity": "critical",
                      *       "controls": [
-                     *         "x"
+                     *         "CC6.1"
                      *       ],
-                     *       "msg": "x",
-                     *       "rule_url": "x",
-                     *       "resource_type": "x",
-                     *       "resource_id": "x",
-                     *       "account": "x",
-                     *       "region": "x",
+                     *       "msg": "bucket wealth-public-site is readable by anyone through its ACL",
+                     *       "rule_url": "/v1/policies/s3.bucket_public_read",
+                     *       "resource_type": "AWS::S3::Bucket",
+                     *       "resource_id": "wealth-public-site",
+                     *       "account": "123456789012",
+                     *       "region": "us-east-1",
                      *       "status": "open",
-                     *       "exception_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "exception_expired_at": "2026-01-01T00:00:00.000Z",
+                     *       "exception_id": null,
+                     *       "exception_expired_at": null,
                      *       "first_seen_at": "2026-01-01T00:00:00.000Z",
                      *       "last_seen_at": "2026-01-01T00:00:00.000Z",
-                     *       "resolved_at": "2026-01-01T00:00:00.000Z",
-                     *       "first_evaluation_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "last_evaluation_id": "0190a8d2-7c1e-7000-8000-000000000001"
+                     *       "resolved_at": null,
+                     *       "first_evaluation_id": null,
+                     *       "last_evaluation_id": null
                      *     }
                      */
                     "application/json": {
@@ -24055,16 +23870,16 @@ export interface operations {
                     /**
                      * @example {
                      *       "at": "2026-01-01T00:00:00.000Z",
-                     *       "key_id": "x",
+                     *       "key_id": "a3f1c2d4e5b697881234567890abcdef0123456789abcdef0123456789abcdef",
                      *       "audit": {
                      *         "last_id": 1,
-                     *         "hash": "x"
+                     *         "hash": "bbe59bd8690e523ea8429f597614ba3f55e1a338fd2678fb08fce53f9ec947a8"
                      *       },
                      *       "evidence": {
                      *         "last_seq": 1,
-                     *         "hash": "x"
+                     *         "hash": "bbe59bd8690e523ea8429f597614ba3f55e1a338fd2678fb08fce53f9ec947a8"
                      *       },
-                     *       "store": "x"
+                     *       "store": "aurora"
                      *     }
                      */
                     "application/json": {
@@ -24156,37 +23971,25 @@ export interface operations {
                      *       "audit": {
                      *         "ok": true,
                      *         "rows": 1,
-                     *         "head": "x",
+                     *         "head": "bbe59bd8690e523ea8429f597614ba3f55e1a338fd2678fb08fce53f9ec947a8",
                      *         "first_break": {
                      *           "id": 1,
-                     *           "problem": "x"
+                     *           "problem": "seq 42 is missing before item 43: an item was deleted"
                      *         }
                      *       },
                      *       "evidence": {
                      *         "ok": true,
                      *         "items": 1,
-                     *         "head": "x",
+                     *         "head": "bbe59bd8690e523ea8429f597614ba3f55e1a338fd2678fb08fce53f9ec947a8",
                      *         "first_break": {
                      *           "seq": 1,
-                     *           "id": "x",
-                     *           "problem": "x"
+                     *           "id": "0190a8d2-7c1e-7000-8000-000000000043",
+                     *           "problem": "seq 42 is missing before item 43: an item was deleted"
                      *         }
                      *       },
-                     *       "checkpoint": {
-                     *         "at": "2026-01-01T00:00:00.000Z",
-                     *         "key_id": "x",
-                     *         "audit": {
-                     *           "last_id": 1,
-                     *           "hash": "x"
-                     *         },
-                     *         "evidence": {
-                     *           "last_seq": 1,
-                     *           "hash": "x"
-                     *         },
-                     *         "store": "x"
-                     *       },
+                     *       "checkpoint": null,
                      *       "problems": [
-                     *         "x"
+                     *         "seq 42 is missing before item 43: an item was deleted"
                      *       ]
                      *     }
                      */
@@ -24216,6 +24019,7 @@ export interface operations {
                         } | null;
                         evidence: {
                             first_break?: {
+                                /** @example 0190a8d2-7c1e-7000-8000-000000000043 */
                                 id: string;
                                 problem: string;
                                 seq: number;
@@ -24310,27 +24114,31 @@ export interface operations {
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
-                     *           "name": "x",
-                     *           "description": "x",
+                     *           "name": "ssn_last4",
+                     *           "description": "Show only the last four digits of an SSN.",
                      *           "strategy": "show_last",
                      *           "params": {
                      *             "visible": 1,
-                     *             "mask_char": "x",
-                     *             "replacement": "x"
+                     *             "mask_char": "*",
+                     *             "replacement": "[REDACTED]"
                      *           }
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
                         items: {
                             /** Format: date-time */
                             created_at: string;
+                            /** @example Show only the last four digits of an SSN. */
                             description: string;
                             /** Format: uuid */
                             id: string;
-                            /** @description lower-case name: letters, digits, _ and - */
+                            /**
+                             * @description lower-case name: letters, digits, _ and -
+                             * @example ssn_last4
+                             */
                             name: string;
                             params: {
                                 mask_char?: string;
@@ -24439,19 +24247,22 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "description": "x",
+                 *       "name": "account_last4",
+                 *       "description": "Show only the last four digits of an account number.",
                  *       "strategy": "show_last",
                  *       "params": {
-                 *         "visible": 1,
-                 *         "mask_char": "x",
-                 *         "replacement": "x"
+                 *         "visible": 4,
+                 *         "mask_char": "*"
                  *       }
                  *     }
                  */
                 "application/json": {
+                    /** @example Show only the last four digits of an SSN. */
                     description?: string;
-                    /** @description lower-case name: letters, digits, _ and - */
+                    /**
+                     * @description lower-case name: letters, digits, _ and -
+                     * @example ssn_last4
+                     */
                     name: string;
                     params?: {
                         mask_char?: string;
@@ -24479,23 +24290,27 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
+                     *       "name": "ssn_last4",
+                     *       "description": "Show only the last four digits of an SSN.",
                      *       "strategy": "show_last",
                      *       "params": {
                      *         "visible": 1,
-                     *         "mask_char": "x",
-                     *         "replacement": "x"
+                     *         "mask_char": "*",
+                     *         "replacement": "[REDACTED]"
                      *       }
                      *     }
                      */
                     "application/json": {
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Show only the last four digits of an SSN. */
                         description: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description lower-case name: letters, digits, _ and - */
+                        /**
+                         * @description lower-case name: letters, digits, _ and -
+                         * @example ssn_last4
+                         */
                         name: string;
                         params: {
                             mask_char?: string;
@@ -24688,23 +24503,27 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
+                     *       "name": "ssn_last4",
+                     *       "description": "Show only the last four digits of an SSN.",
                      *       "strategy": "show_last",
                      *       "params": {
                      *         "visible": 1,
-                     *         "mask_char": "x",
-                     *         "replacement": "x"
+                     *         "mask_char": "*",
+                     *         "replacement": "[REDACTED]"
                      *       }
                      *     }
                      */
                     "application/json": {
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Show only the last four digits of an SSN. */
                         description: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description lower-case name: letters, digits, _ and - */
+                        /**
+                         * @description lower-case name: letters, digits, _ and -
+                         * @example ssn_last4
+                         */
                         name: string;
                         params: {
                             mask_char?: string;
@@ -25016,19 +24835,22 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "description": "x",
+                 *       "name": "account_last4",
+                 *       "description": "Show only the last four digits of an account number.",
                  *       "strategy": "show_last",
                  *       "params": {
-                 *         "visible": 1,
-                 *         "mask_char": "x",
-                 *         "replacement": "x"
+                 *         "visible": 4,
+                 *         "mask_char": "*"
                  *       }
                  *     }
                  */
                 "application/json": {
+                    /** @example Show only the last four digits of an SSN. */
                     description?: string;
-                    /** @description lower-case name: letters, digits, _ and - */
+                    /**
+                     * @description lower-case name: letters, digits, _ and -
+                     * @example ssn_last4
+                     */
                     name?: string;
                     params?: {
                         mask_char?: string;
@@ -25056,23 +24878,27 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
+                     *       "name": "ssn_last4",
+                     *       "description": "Show only the last four digits of an SSN.",
                      *       "strategy": "show_last",
                      *       "params": {
                      *         "visible": 1,
-                     *         "mask_char": "x",
-                     *         "replacement": "x"
+                     *         "mask_char": "*",
+                     *         "replacement": "[REDACTED]"
                      *       }
                      *     }
                      */
                     "application/json": {
                         /** Format: date-time */
                         created_at: string;
+                        /** @example Show only the last four digits of an SSN. */
                         description: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description lower-case name: letters, digits, _ and - */
+                        /**
+                         * @description lower-case name: letters, digits, _ and -
+                         * @example ssn_last4
+                         */
                         name: string;
                         params: {
                             mask_char?: string;
@@ -25099,13 +24925,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -25113,21 +24940,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -25161,7 +24988,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -25421,7 +25251,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "value": "x"
+                 *       "value": "123-45-6789"
                  *     }
                  */
                 "application/json": {
@@ -25438,7 +25268,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "masked": "x"
+                     *       "masked": "***-**-6789"
                      *     }
                      */
                     "application/json": {
@@ -25579,31 +25409,31 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "message_id": "x",
-                     *           "kind": "x",
-                     *           "alert_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "alert_event_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "message_id": "0190a8d2-7c1e-7000-8000-0000000000dd",
+                     *           "kind": "fired",
+                     *           "alert_id": null,
+                     *           "alert_event_id": null,
                      *           "channel_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "channel_type": "webhook",
-                     *           "target": "x",
+                     *           "target": "https://hooks.bank.example/custos",
                      *           "status": "pending",
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "status": "x",
-                     *               "response_code": 1,
+                     *               "status": "delivered",
+                     *               "response_code": null,
                      *               "latency_ms": 1,
-                     *               "error": "x",
+                     *               "error": null,
                      *               "at": "2026-01-01T00:00:00.000Z"
                      *             }
                      *           ],
-                     *           "next_attempt_at": "2026-01-01T00:00:00.000Z",
-                     *           "last_error": "x",
+                     *           "next_attempt_at": null,
+                     *           "last_error": null,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
-                     *           "delivered_at": "2026-01-01T00:00:00.000Z"
+                     *           "delivered_at": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -25619,6 +25449,7 @@ export interface operations {
                                 error: string | null;
                                 latency_ms: number;
                                 response_code: number | null;
+                                /** @example delivered */
                                 status: string;
                             }[];
                             /** Format: uuid */
@@ -25631,6 +25462,7 @@ export interface operations {
                             delivered_at: string | null;
                             /** Format: uuid */
                             id: string;
+                            /** @example fired */
                             kind: string;
                             last_error: string | null;
                             /** @description the event id receivers de-duplicate on (webhook-id header) */
@@ -25752,7 +25584,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "message_id": "x",
+                     *       "message_id": "0190a8d2-7c1e-7000-8000-0000000000dd",
                      *       "status": "pending",
                      *       "previous_attempts": 1
                      *     }
@@ -25922,8 +25754,8 @@ export interface operations {
                      *       ],
                      *       "top_failing_rules": [
                      *         {
-                     *           "rule_id": "x",
-                     *           "severity": "x",
+                     *           "rule_id": "s3.bucket_public_read",
+                     *           "severity": "critical",
                      *           "open_findings": 0
                      *         }
                      *       ],
@@ -26054,13 +25886,14 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "kind": "x",
-                     *           "entity": "x",
-                     *           "entity_id": "x",
-                     *           "base_version": 1,
-                     *           "summary": "x",
+                     *           "kind": "assets.update_column",
+                     *           "entity": "assets",
+                     *           "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "base_version": null,
+                     *           "payload": {},
+                     *           "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *           "reasons": [
-                     *             "x"
+                     *             "lowers the classification of wealth.clients.marital_status"
                      *           ],
                      *           "status": "pending",
                      *           "approvers": {
@@ -26068,27 +25901,27 @@ export interface operations {
                      *               "admin"
                      *             ],
                      *             "subjects": [
-                     *               "x"
+                     *               "client-data.steward@bank.example"
                      *             ],
-                     *             "never": "x"
+                     *             "never": "alice@bank.example"
                      *           },
                      *           "can_approve": true,
-                     *           "proposed_by": "x",
-                     *           "proposer_subject": "x",
-                     *           "proposer_role": "x",
+                     *           "proposed_by": "alice",
+                     *           "proposer_subject": "alice@bank.example",
+                     *           "proposer_role": "steward",
                      *           "proposed_at": "2026-01-01T00:00:00.000Z",
                      *           "expires_at": "2026-01-01T00:00:00.000Z",
-                     *           "break_glass_reason": "x",
-                     *           "decided_by": "x",
-                     *           "decider_subject": "x",
-                     *           "decided_at": "2026-01-01T00:00:00.000Z",
-                     *           "decision_note": "x",
+                     *           "break_glass_reason": null,
+                     *           "decided_by": null,
+                     *           "decider_subject": null,
+                     *           "decided_at": null,
+                     *           "decision_note": null,
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -26120,7 +25953,10 @@ export interface operations {
                             expires_at: string;
                             /** Format: uuid */
                             id: string;
-                            /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                            /**
+                             * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                             * @example assets.update_column
+                             */
                             kind: string;
                             /** @description the change as requested */
                             payload: unknown;
@@ -26240,13 +26076,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -26254,21 +26091,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -26302,7 +26139,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -26437,7 +26277,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "note": "x"
+                 *       "note": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -26455,13 +26295,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -26469,21 +26310,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -26517,7 +26358,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -26702,7 +26546,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "note": "x"
+                 *       "note": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -26720,13 +26564,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -26734,21 +26579,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -26782,7 +26627,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -26967,7 +26815,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "note": "x"
+                 *       "note": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -26985,13 +26833,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -26999,21 +26848,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -27047,7 +26896,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -27244,25 +27096,25 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "bundle_revision": "x",
+                     *       "bundle_revision": "rego-2026-01-01",
                      *       "items": [
                      *         {
-                     *           "id": "x",
-                     *           "title": "x",
-                     *           "description": "x",
-                     *           "severity": "x",
+                     *           "id": "s3.bucket_public_read",
+                     *           "title": "S3 bucket allows public read",
+                     *           "description": "A bucket whose ACL or policy lets anyone read objects, unless its public access block neutralises both.",
+                     *           "severity": "critical",
                      *           "controls": [
-                     *             "x"
+                     *             "CC6.1"
                      *           ],
                      *           "resource_types": [
-                     *             "x"
+                     *             "AWS::S3::Bucket"
                      *           ],
-                     *           "remediation": "x",
+                     *           "remediation": "s3_block_public_access",
                      *           "auto_remediate": true,
-                     *           "package": "x"
+                     *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -27271,12 +27123,15 @@ export interface operations {
                             /** @description low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on */
                             auto_remediate?: boolean;
                             controls: string[];
+                            /** @example A bucket whose ACL or policy lets anyone read objects, unless its public access block neutralises both. */
                             description: string;
+                            /** @example s3.bucket_public_read */
                             id: string;
                             package: string;
                             remediation: string;
                             resource_types: string[];
                             severity: string;
+                            /** @example S3 bucket allows public read */
                             title: string;
                         }[];
                         /** @description Pass as `cursor` for the next page; null on the last */
@@ -27406,32 +27261,35 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "x",
-                     *       "title": "x",
-                     *       "description": "x",
-                     *       "severity": "x",
+                     *       "id": "s3.bucket_public_read",
+                     *       "title": "S3 bucket allows public read",
+                     *       "description": "A bucket whose ACL or policy lets anyone read objects, unless its public access block neutralises both.",
+                     *       "severity": "critical",
                      *       "controls": [
-                     *         "x"
+                     *         "CC6.1"
                      *       ],
                      *       "resource_types": [
-                     *         "x"
+                     *         "AWS::S3::Bucket"
                      *       ],
-                     *       "remediation": "x",
+                     *       "remediation": "s3_block_public_access",
                      *       "auto_remediate": true,
-                     *       "package": "x",
-                     *       "bundle_revision": "x"
+                     *       "package": "custos.rules.s3.bucket_public_read",
+                     *       "bundle_revision": "rego-2026-01-01"
                      *     }
                      */
                     "application/json": {
                         /** @description low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on */
                         auto_remediate?: boolean;
                         controls: string[];
+                        /** @example A bucket whose ACL or policy lets anyone read objects, unless its public access block neutralises both. */
                         description: string;
+                        /** @example s3.bucket_public_read */
                         id: string;
                         package: string;
                         remediation: string;
                         resource_types: string[];
                         severity: string;
+                        /** @example S3 bucket allows public read */
                         title: string;
                     } & {
                         bundle_revision: string;
@@ -27592,21 +27450,21 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "revision": "x",
-                     *           "sha256": "x",
+                     *           "revision": "rego-2026-01-01",
+                     *           "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                      *           "size_bytes": 1,
                      *           "entrypoints": [
-                     *             "x"
+                     *             "custos/compliance/violations"
                      *           ],
                      *           "rule_count": 1,
-                     *           "uploaded_by": "x",
+                     *           "uploaded_by": "carol",
                      *           "uploaded_at": "2026-01-01T00:00:00.000Z",
                      *           "active": true,
-                     *           "activated_at": "2026-01-01T00:00:00.000Z",
-                     *           "activated_by": "x"
+                     *           "activated_at": null,
+                     *           "activated_by": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -27731,33 +27589,33 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "revision": "x",
-                     *       "sha256": "x",
+                     *       "revision": "rego-2026-01-01",
+                     *       "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                      *       "size_bytes": 1,
                      *       "entrypoints": [
-                     *         "x"
+                     *         "custos/compliance/violations"
                      *       ],
                      *       "rule_count": 1,
-                     *       "uploaded_by": "x",
+                     *       "uploaded_by": "carol",
                      *       "uploaded_at": "2026-01-01T00:00:00.000Z",
                      *       "active": true,
-                     *       "activated_at": "2026-01-01T00:00:00.000Z",
-                     *       "activated_by": "x",
+                     *       "activated_at": null,
+                     *       "activated_by": null,
                      *       "rules": [
                      *         {
-                     *           "id": "x",
-                     *           "title": "x",
-                     *           "description": "x",
-                     *           "severity": "x",
+                     *           "id": "s3.bucket_public_read",
+                     *           "title": "S3 bucket allows public read",
+                     *           "description": "A bucket whose ACL or policy lets anyone read objects, unless its public access block neutralises both.",
+                     *           "severity": "critical",
                      *           "controls": [
-                     *             "x"
+                     *             "CC6.1"
                      *           ],
                      *           "resource_types": [
-                     *             "x"
+                     *             "AWS::S3::Bucket"
                      *           ],
-                     *           "remediation": "x",
+                     *           "remediation": "s3_block_public_access",
                      *           "auto_remediate": true,
-                     *           "package": "x"
+                     *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ]
                      *     }
@@ -27782,12 +27640,15 @@ export interface operations {
                             /** @description low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on */
                             auto_remediate?: boolean;
                             controls: string[];
+                            /** @example A bucket whose ACL or policy lets anyone read objects, unless its public access block neutralises both. */
                             description: string;
+                            /** @example s3.bucket_public_read */
                             id: string;
                             package: string;
                             remediation: string;
                             resource_types: string[];
                             severity: string;
+                            /** @example S3 bucket allows public read */
                             title: string;
                         }[];
                     };
@@ -27802,33 +27663,33 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "revision": "x",
-                     *       "sha256": "x",
+                     *       "revision": "rego-2026-01-01",
+                     *       "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                      *       "size_bytes": 1,
                      *       "entrypoints": [
-                     *         "x"
+                     *         "custos/compliance/violations"
                      *       ],
                      *       "rule_count": 1,
-                     *       "uploaded_by": "x",
+                     *       "uploaded_by": "carol",
                      *       "uploaded_at": "2026-01-01T00:00:00.000Z",
                      *       "active": true,
-                     *       "activated_at": "2026-01-01T00:00:00.000Z",
-                     *       "activated_by": "x",
+                     *       "activated_at": null,
+                     *       "activated_by": null,
                      *       "rules": [
                      *         {
-                     *           "id": "x",
-                     *           "title": "x",
-                     *           "description": "x",
-                     *           "severity": "x",
+                     *           "id": "s3.bucket_public_read",
+                     *           "title": "S3 bucket allows public read",
+                     *           "description": "A bucket whose ACL or policy lets anyone read objects, unless its public access block neutralises both.",
+                     *           "severity": "critical",
                      *           "controls": [
-                     *             "x"
+                     *             "CC6.1"
                      *           ],
                      *           "resource_types": [
-                     *             "x"
+                     *             "AWS::S3::Bucket"
                      *           ],
-                     *           "remediation": "x",
+                     *           "remediation": "s3_block_public_access",
                      *           "auto_remediate": true,
-                     *           "package": "x"
+                     *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ]
                      *     }
@@ -27853,12 +27714,15 @@ export interface operations {
                             /** @description low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on */
                             auto_remediate?: boolean;
                             controls: string[];
+                            /** @example A bucket whose ACL or policy lets anyone read objects, unless its public access block neutralises both. */
                             description: string;
+                            /** @example s3.bucket_public_read */
                             id: string;
                             package: string;
                             remediation: string;
                             resource_types: string[];
                             severity: string;
+                            /** @example S3 bucket allows public read */
                             title: string;
                         }[];
                     };
@@ -28011,33 +27875,33 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "revision": "x",
-                     *       "sha256": "x",
+                     *       "revision": "rego-2026-01-01",
+                     *       "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                      *       "size_bytes": 1,
                      *       "entrypoints": [
-                     *         "x"
+                     *         "custos/compliance/violations"
                      *       ],
                      *       "rule_count": 1,
-                     *       "uploaded_by": "x",
+                     *       "uploaded_by": "carol",
                      *       "uploaded_at": "2026-01-01T00:00:00.000Z",
                      *       "active": true,
-                     *       "activated_at": "2026-01-01T00:00:00.000Z",
-                     *       "activated_by": "x",
+                     *       "activated_at": null,
+                     *       "activated_by": null,
                      *       "rules": [
                      *         {
-                     *           "id": "x",
-                     *           "title": "x",
-                     *           "description": "x",
-                     *           "severity": "x",
+                     *           "id": "s3.bucket_public_read",
+                     *           "title": "S3 bucket allows public read",
+                     *           "description": "A bucket whose ACL or policy lets anyone read objects, unless its public access block neutralises both.",
+                     *           "severity": "critical",
                      *           "controls": [
-                     *             "x"
+                     *             "CC6.1"
                      *           ],
                      *           "resource_types": [
-                     *             "x"
+                     *             "AWS::S3::Bucket"
                      *           ],
-                     *           "remediation": "x",
+                     *           "remediation": "s3_block_public_access",
                      *           "auto_remediate": true,
-                     *           "package": "x"
+                     *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ]
                      *     }
@@ -28062,12 +27926,15 @@ export interface operations {
                             /** @description low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on */
                             auto_remediate?: boolean;
                             controls: string[];
+                            /** @example A bucket whose ACL or policy lets anyone read objects, unless its public access block neutralises both. */
                             description: string;
+                            /** @example s3.bucket_public_read */
                             id: string;
                             package: string;
                             remediation: string;
                             resource_types: string[];
                             severity: string;
+                            /** @example S3 bucket allows public read */
                             title: string;
                         }[];
                     };
@@ -28195,18 +28062,18 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "revision": "x",
-                     *       "sha256": "x",
+                     *       "revision": "rego-2026-01-01",
+                     *       "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                      *       "size_bytes": 1,
                      *       "entrypoints": [
-                     *         "x"
+                     *         "custos/compliance/violations"
                      *       ],
                      *       "rule_count": 1,
-                     *       "uploaded_by": "x",
+                     *       "uploaded_by": "carol",
                      *       "uploaded_at": "2026-01-01T00:00:00.000Z",
                      *       "active": true,
-                     *       "activated_at": "2026-01-01T00:00:00.000Z",
-                     *       "activated_by": "x"
+                     *       "activated_at": null,
+                     *       "activated_by": null
                      *     }
                      */
                     "application/json": {
@@ -28236,13 +28103,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -28250,21 +28118,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -28298,7 +28166,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -28993,14 +28864,14 @@ export interface operations {
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
-                     *           "arn": "x",
-                     *           "name": "x",
+                     *           "arn": "arn:aws:iam::123456789012:role/analytics-etl",
+                     *           "name": "analytics-etl",
                      *           "kind": "pipeline",
-                     *           "team": "x",
-                     *           "domain": "x"
+                     *           "team": "analytics",
+                     *           "domain": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -29014,6 +28885,7 @@ export interface operations {
                             id: string;
                             /** @enum {string} */
                             kind: "pipeline" | "user" | "service";
+                            /** @example analytics-etl */
                             name: string;
                             team: string;
                             /** Format: date-time */
@@ -29113,11 +28985,11 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "arn": "x",
-                 *       "name": "x",
+                 *       "arn": "arn:aws:iam::123456789012:role/analytics-etl",
+                 *       "name": "analytics-etl",
                  *       "kind": "pipeline",
-                 *       "team": "x",
-                 *       "domain": "x"
+                 *       "team": "analytics",
+                 *       "domain": null
                  *     }
                  */
                 "application/json": {
@@ -29127,6 +28999,7 @@ export interface operations {
                     domain?: string | null;
                     /** @enum {string} */
                     kind: "pipeline" | "user" | "service";
+                    /** @example analytics-etl */
                     name: string;
                     team?: string;
                 };
@@ -29145,11 +29018,11 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "arn": "x",
-                     *       "name": "x",
+                     *       "arn": "arn:aws:iam::123456789012:role/analytics-etl",
+                     *       "name": "analytics-etl",
                      *       "kind": "pipeline",
-                     *       "team": "x",
-                     *       "domain": "x"
+                     *       "team": "analytics",
+                     *       "domain": null
                      *     }
                      */
                     "application/json": {
@@ -29162,6 +29035,7 @@ export interface operations {
                         id: string;
                         /** @enum {string} */
                         kind: "pipeline" | "user" | "service";
+                        /** @example analytics-etl */
                         name: string;
                         team: string;
                         /** Format: date-time */
@@ -29179,13 +29053,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -29193,21 +29068,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -29241,7 +29116,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -29436,11 +29314,11 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "arn": "x",
-                     *       "name": "x",
+                     *       "arn": "arn:aws:iam::123456789012:role/analytics-etl",
+                     *       "name": "analytics-etl",
                      *       "kind": "pipeline",
-                     *       "team": "x",
-                     *       "domain": "x"
+                     *       "team": "analytics",
+                     *       "domain": null
                      *     }
                      */
                     "application/json": {
@@ -29453,6 +29331,7 @@ export interface operations {
                         id: string;
                         /** @enum {string} */
                         kind: "pipeline" | "user" | "service";
+                        /** @example analytics-etl */
                         name: string;
                         team: string;
                         /** Format: date-time */
@@ -29755,11 +29634,11 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "arn": "x",
-                 *       "name": "x",
+                 *       "arn": "arn:aws:iam::123456789012:role/analytics-etl",
+                 *       "name": "analytics-etl",
                  *       "kind": "pipeline",
-                 *       "team": "x",
-                 *       "domain": "x"
+                 *       "team": "analytics",
+                 *       "domain": null
                  *     }
                  */
                 "application/json": {
@@ -29769,6 +29648,7 @@ export interface operations {
                     domain?: string | null;
                     /** @enum {string} */
                     kind?: "pipeline" | "user" | "service";
+                    /** @example analytics-etl */
                     name?: string;
                     team?: string;
                 };
@@ -29787,11 +29667,11 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "arn": "x",
-                     *       "name": "x",
+                     *       "arn": "arn:aws:iam::123456789012:role/analytics-etl",
+                     *       "name": "analytics-etl",
                      *       "kind": "pipeline",
-                     *       "team": "x",
-                     *       "domain": "x"
+                     *       "team": "analytics",
+                     *       "domain": null
                      *     }
                      */
                     "application/json": {
@@ -29804,6 +29684,7 @@ export interface operations {
                         id: string;
                         /** @enum {string} */
                         kind: "pipeline" | "user" | "service";
+                        /** @example analytics-etl */
                         name: string;
                         team: string;
                         /** Format: date-time */
@@ -29821,13 +29702,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "kind": "x",
-                     *       "entity": "x",
-                     *       "entity_id": "x",
-                     *       "base_version": 1,
-                     *       "summary": "x",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
                      *       "reasons": [
-                     *         "x"
+                     *         "lowers the classification of wealth.clients.marital_status"
                      *       ],
                      *       "status": "pending",
                      *       "approvers": {
@@ -29835,21 +29717,21 @@ export interface operations {
                      *           "admin"
                      *         ],
                      *         "subjects": [
-                     *           "x"
+                     *           "client-data.steward@bank.example"
                      *         ],
-                     *         "never": "x"
+                     *         "never": "alice@bank.example"
                      *       },
                      *       "can_approve": true,
-                     *       "proposed_by": "x",
-                     *       "proposer_subject": "x",
-                     *       "proposer_role": "x",
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
                      *       "proposed_at": "2026-01-01T00:00:00.000Z",
                      *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "break_glass_reason": "x",
-                     *       "decided_by": "x",
-                     *       "decider_subject": "x",
-                     *       "decided_at": "2026-01-01T00:00:00.000Z",
-                     *       "decision_note": "x",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
@@ -29883,7 +29765,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -30154,24 +30039,27 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "name": "x",
-                     *           "description": "x",
+                     *           "name": "s3_block_public_access",
+                     *           "description": "Turn on all four settings of the bucket public access block",
                      *           "resource_types": [
-                     *             "x"
+                     *             "AWS::S3::Bucket"
                      *           ],
                      *           "risk": "low",
                      *           "permissions": [
-                     *             "x"
+                     *             "SELECT"
                      *           ],
+                     *           "params": {},
                      *           "rollback": true
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
                         items: {
+                            /** @example Turn on all four settings of the bucket public access block */
                             description: string;
+                            /** @example s3_block_public_access */
                             name: string;
                             /** @description JSON Schema of the parameters */
                             params: unknown;
@@ -30291,28 +30179,29 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "action": "x",
+                     *           "action": "s3_block_public_access",
                      *           "risk": "low",
                      *           "params": {},
-                     *           "rule_id": "x",
+                     *           "rule_id": "s3.bucket_public_read",
                      *           "controls": [
-                     *             "x"
+                     *             "CC6.1"
                      *           ],
                      *           "status": "dry_run",
                      *           "trigger": "api",
-                     *           "requester": "x",
+                     *           "requester": "alice",
                      *           "approval_required": true,
-                     *           "last_error": "x",
+                     *           "last_error": null,
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
                         items: {
+                            /** @example s3_block_public_access */
                             action: string;
                             approval_required: boolean;
                             controls: string[];
@@ -30427,19 +30316,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                 *       "rule_id": "x",
-                 *       "account": "x",
-                 *       "region": "x",
-                 *       "resource_ids": [
-                 *         "x"
-                 *       ],
-                 *       "action": "x",
-                 *       "params": {}
-                 *     }
-                 */
                 "application/json": {
                     account?: string;
                     /** @description Default: the rule's remediation; config_remediation applies to any rule */
@@ -30467,24 +30343,24 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "action": "x",
+                     *       "action": "s3_block_public_access",
                      *       "risk": "low",
                      *       "params": {},
-                     *       "rule_id": "x",
+                     *       "rule_id": "s3.bucket_public_read",
                      *       "controls": [
-                     *         "x"
+                     *         "CC6.1"
                      *       ],
                      *       "status": "dry_run",
                      *       "trigger": "api",
-                     *       "requester": "x",
+                     *       "requester": "alice",
                      *       "approval_required": true,
-                     *       "last_error": "x",
+                     *       "last_error": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "approval": {
                      *         "required": true,
-                     *         "valid_until": "2026-01-01T00:00:00.000Z"
+                     *         "valid_until": null
                      *       },
                      *       "resources": [
                      *         {
@@ -30492,16 +30368,16 @@ export interface operations {
                      *           "position": 1,
                      *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "source_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "resource_type": "x",
-                     *           "resource_id": "x",
-                     *           "account": "x",
-                     *           "region": "x",
+                     *           "resource_type": "AWS::S3::Bucket",
+                     *           "resource_id": "wealth-public-site",
+                     *           "account": "123456789012",
+                     *           "region": "us-east-1",
                      *           "before": {},
                      *           "after": {},
                      *           "status": "planned",
-                     *           "error": "x",
+                     *           "error": null,
                      *           "aws_request_ids": [
-                     *             "x"
+                     *             "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *           ],
                      *           "updated_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -30509,9 +30385,9 @@ export interface operations {
                      *       "approvals": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "approver": "x",
-                     *           "role": "x",
-                     *           "comment": "x",
+                     *           "approver": "bob",
+                     *           "role": "steward",
+                     *           "comment": null,
                      *           "approved_at": "2026-01-01T00:00:00.000Z",
                      *           "expires_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -30521,28 +30397,29 @@ export interface operations {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "resource_row_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "step": "apply",
-                     *           "idempotency_key": "x",
+                     *           "idempotency_key": "remediation:0190a8d2-7c1e-7000-8000-000000000001:wealth-public-site:apply",
                      *           "status": "started",
                      *           "attempts": 1,
                      *           "request_ids": [
-                     *             "x"
+                     *             "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *           ],
                      *           "confirmed_on_resume": true,
-                     *           "error": "x",
+                     *           "error": null,
                      *           "started_at": "2026-01-01T00:00:00.000Z",
-                     *           "finished_at": "2026-01-01T00:00:00.000Z"
+                     *           "finished_at": null
                      *         }
                      *       ],
                      *       "skipped": [
                      *         {
                      *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "resource_id": "x",
-                     *           "reason": "x"
+                     *           "resource_id": "wealth-public-site",
+                     *           "reason": "Planned maintenance of the collector role"
                      *         }
                      *       ]
                      *     }
                      */
                     "application/json": {
+                        /** @example s3_block_public_access */
                         action: string;
                         approval: {
                             required: boolean;
@@ -30833,24 +30710,24 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "action": "x",
+                     *       "action": "s3_block_public_access",
                      *       "risk": "low",
                      *       "params": {},
-                     *       "rule_id": "x",
+                     *       "rule_id": "s3.bucket_public_read",
                      *       "controls": [
-                     *         "x"
+                     *         "CC6.1"
                      *       ],
                      *       "status": "dry_run",
                      *       "trigger": "api",
-                     *       "requester": "x",
+                     *       "requester": "alice",
                      *       "approval_required": true,
-                     *       "last_error": "x",
+                     *       "last_error": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "approval": {
                      *         "required": true,
-                     *         "valid_until": "2026-01-01T00:00:00.000Z"
+                     *         "valid_until": null
                      *       },
                      *       "resources": [
                      *         {
@@ -30858,16 +30735,16 @@ export interface operations {
                      *           "position": 1,
                      *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "source_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "resource_type": "x",
-                     *           "resource_id": "x",
-                     *           "account": "x",
-                     *           "region": "x",
+                     *           "resource_type": "AWS::S3::Bucket",
+                     *           "resource_id": "wealth-public-site",
+                     *           "account": "123456789012",
+                     *           "region": "us-east-1",
                      *           "before": {},
                      *           "after": {},
                      *           "status": "planned",
-                     *           "error": "x",
+                     *           "error": null,
                      *           "aws_request_ids": [
-                     *             "x"
+                     *             "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *           ],
                      *           "updated_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -30875,9 +30752,9 @@ export interface operations {
                      *       "approvals": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "approver": "x",
-                     *           "role": "x",
-                     *           "comment": "x",
+                     *           "approver": "bob",
+                     *           "role": "steward",
+                     *           "comment": null,
                      *           "approved_at": "2026-01-01T00:00:00.000Z",
                      *           "expires_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -30887,28 +30764,29 @@ export interface operations {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "resource_row_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "step": "apply",
-                     *           "idempotency_key": "x",
+                     *           "idempotency_key": "remediation:0190a8d2-7c1e-7000-8000-000000000001:wealth-public-site:apply",
                      *           "status": "started",
                      *           "attempts": 1,
                      *           "request_ids": [
-                     *             "x"
+                     *             "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *           ],
                      *           "confirmed_on_resume": true,
-                     *           "error": "x",
+                     *           "error": null,
                      *           "started_at": "2026-01-01T00:00:00.000Z",
-                     *           "finished_at": "2026-01-01T00:00:00.000Z"
+                     *           "finished_at": null
                      *         }
                      *       ],
                      *       "skipped": [
                      *         {
                      *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "resource_id": "x",
-                     *           "reason": "x"
+                     *           "resource_id": "wealth-public-site",
+                     *           "reason": "Planned maintenance of the collector role"
                      *         }
                      *       ]
                      *     }
                      */
                     "application/json": {
+                        /** @example s3_block_public_access */
                         action: string;
                         approval: {
                             required: boolean;
@@ -31117,7 +30995,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "comment": "x"
+                 *       "comment": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -31135,24 +31013,24 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "action": "x",
+                     *       "action": "s3_block_public_access",
                      *       "risk": "low",
                      *       "params": {},
-                     *       "rule_id": "x",
+                     *       "rule_id": "s3.bucket_public_read",
                      *       "controls": [
-                     *         "x"
+                     *         "CC6.1"
                      *       ],
                      *       "status": "dry_run",
                      *       "trigger": "api",
-                     *       "requester": "x",
+                     *       "requester": "alice",
                      *       "approval_required": true,
-                     *       "last_error": "x",
+                     *       "last_error": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "approval": {
                      *         "required": true,
-                     *         "valid_until": "2026-01-01T00:00:00.000Z"
+                     *         "valid_until": null
                      *       },
                      *       "resources": [
                      *         {
@@ -31160,16 +31038,16 @@ export interface operations {
                      *           "position": 1,
                      *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "source_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "resource_type": "x",
-                     *           "resource_id": "x",
-                     *           "account": "x",
-                     *           "region": "x",
+                     *           "resource_type": "AWS::S3::Bucket",
+                     *           "resource_id": "wealth-public-site",
+                     *           "account": "123456789012",
+                     *           "region": "us-east-1",
                      *           "before": {},
                      *           "after": {},
                      *           "status": "planned",
-                     *           "error": "x",
+                     *           "error": null,
                      *           "aws_request_ids": [
-                     *             "x"
+                     *             "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *           ],
                      *           "updated_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -31177,9 +31055,9 @@ export interface operations {
                      *       "approvals": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "approver": "x",
-                     *           "role": "x",
-                     *           "comment": "x",
+                     *           "approver": "bob",
+                     *           "role": "steward",
+                     *           "comment": null,
                      *           "approved_at": "2026-01-01T00:00:00.000Z",
                      *           "expires_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -31189,28 +31067,29 @@ export interface operations {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "resource_row_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "step": "apply",
-                     *           "idempotency_key": "x",
+                     *           "idempotency_key": "remediation:0190a8d2-7c1e-7000-8000-000000000001:wealth-public-site:apply",
                      *           "status": "started",
                      *           "attempts": 1,
                      *           "request_ids": [
-                     *             "x"
+                     *             "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *           ],
                      *           "confirmed_on_resume": true,
-                     *           "error": "x",
+                     *           "error": null,
                      *           "started_at": "2026-01-01T00:00:00.000Z",
-                     *           "finished_at": "2026-01-01T00:00:00.000Z"
+                     *           "finished_at": null
                      *         }
                      *       ],
                      *       "skipped": [
                      *         {
                      *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "resource_id": "x",
-                     *           "reason": "x"
+                     *           "resource_id": "wealth-public-site",
+                     *           "reason": "Planned maintenance of the collector role"
                      *         }
                      *       ]
                      *     }
                      */
                     "application/json": {
+                        /** @example s3_block_public_access */
                         action: string;
                         approval: {
                             required: boolean;
@@ -31481,24 +31360,24 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "action": "x",
+                     *       "action": "s3_block_public_access",
                      *       "risk": "low",
                      *       "params": {},
-                     *       "rule_id": "x",
+                     *       "rule_id": "s3.bucket_public_read",
                      *       "controls": [
-                     *         "x"
+                     *         "CC6.1"
                      *       ],
                      *       "status": "dry_run",
                      *       "trigger": "api",
-                     *       "requester": "x",
+                     *       "requester": "alice",
                      *       "approval_required": true,
-                     *       "last_error": "x",
+                     *       "last_error": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "approval": {
                      *         "required": true,
-                     *         "valid_until": "2026-01-01T00:00:00.000Z"
+                     *         "valid_until": null
                      *       },
                      *       "resources": [
                      *         {
@@ -31506,16 +31385,16 @@ export interface operations {
                      *           "position": 1,
                      *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "source_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "resource_type": "x",
-                     *           "resource_id": "x",
-                     *           "account": "x",
-                     *           "region": "x",
+                     *           "resource_type": "AWS::S3::Bucket",
+                     *           "resource_id": "wealth-public-site",
+                     *           "account": "123456789012",
+                     *           "region": "us-east-1",
                      *           "before": {},
                      *           "after": {},
                      *           "status": "planned",
-                     *           "error": "x",
+                     *           "error": null,
                      *           "aws_request_ids": [
-                     *             "x"
+                     *             "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *           ],
                      *           "updated_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -31523,9 +31402,9 @@ export interface operations {
                      *       "approvals": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "approver": "x",
-                     *           "role": "x",
-                     *           "comment": "x",
+                     *           "approver": "bob",
+                     *           "role": "steward",
+                     *           "comment": null,
                      *           "approved_at": "2026-01-01T00:00:00.000Z",
                      *           "expires_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -31535,28 +31414,29 @@ export interface operations {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "resource_row_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "step": "apply",
-                     *           "idempotency_key": "x",
+                     *           "idempotency_key": "remediation:0190a8d2-7c1e-7000-8000-000000000001:wealth-public-site:apply",
                      *           "status": "started",
                      *           "attempts": 1,
                      *           "request_ids": [
-                     *             "x"
+                     *             "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *           ],
                      *           "confirmed_on_resume": true,
-                     *           "error": "x",
+                     *           "error": null,
                      *           "started_at": "2026-01-01T00:00:00.000Z",
-                     *           "finished_at": "2026-01-01T00:00:00.000Z"
+                     *           "finished_at": null
                      *         }
                      *       ],
                      *       "skipped": [
                      *         {
                      *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "resource_id": "x",
-                     *           "reason": "x"
+                     *           "resource_id": "wealth-public-site",
+                     *           "reason": "Planned maintenance of the collector role"
                      *         }
                      *       ]
                      *     }
                      */
                     "application/json": {
+                        /** @example s3_block_public_access */
                         action: string;
                         approval: {
                             required: boolean;
@@ -31840,7 +31720,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "comment": "x"
+                 *       "comment": "Reviewed with the data owner"
                  *     }
                  */
                 "application/json": {
@@ -31858,24 +31738,24 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "action": "x",
+                     *       "action": "s3_block_public_access",
                      *       "risk": "low",
                      *       "params": {},
-                     *       "rule_id": "x",
+                     *       "rule_id": "s3.bucket_public_read",
                      *       "controls": [
-                     *         "x"
+                     *         "CC6.1"
                      *       ],
                      *       "status": "dry_run",
                      *       "trigger": "api",
-                     *       "requester": "x",
+                     *       "requester": "alice",
                      *       "approval_required": true,
-                     *       "last_error": "x",
+                     *       "last_error": null,
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "approval": {
                      *         "required": true,
-                     *         "valid_until": "2026-01-01T00:00:00.000Z"
+                     *         "valid_until": null
                      *       },
                      *       "resources": [
                      *         {
@@ -31883,16 +31763,16 @@ export interface operations {
                      *           "position": 1,
                      *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "source_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "resource_type": "x",
-                     *           "resource_id": "x",
-                     *           "account": "x",
-                     *           "region": "x",
+                     *           "resource_type": "AWS::S3::Bucket",
+                     *           "resource_id": "wealth-public-site",
+                     *           "account": "123456789012",
+                     *           "region": "us-east-1",
                      *           "before": {},
                      *           "after": {},
                      *           "status": "planned",
-                     *           "error": "x",
+                     *           "error": null,
                      *           "aws_request_ids": [
-                     *             "x"
+                     *             "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *           ],
                      *           "updated_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -31900,9 +31780,9 @@ export interface operations {
                      *       "approvals": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "approver": "x",
-                     *           "role": "x",
-                     *           "comment": "x",
+                     *           "approver": "bob",
+                     *           "role": "steward",
+                     *           "comment": null,
                      *           "approved_at": "2026-01-01T00:00:00.000Z",
                      *           "expires_at": "2026-01-01T00:00:00.000Z"
                      *         }
@@ -31912,28 +31792,29 @@ export interface operations {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "resource_row_id": "0190a8d2-7c1e-7000-8000-000000000001",
                      *           "step": "apply",
-                     *           "idempotency_key": "x",
+                     *           "idempotency_key": "remediation:0190a8d2-7c1e-7000-8000-000000000001:wealth-public-site:apply",
                      *           "status": "started",
                      *           "attempts": 1,
                      *           "request_ids": [
-                     *             "x"
+                     *             "c2f8a1d4-5e6b-4c7d-8e9f-0a1b2c3d4e5f"
                      *           ],
                      *           "confirmed_on_resume": true,
-                     *           "error": "x",
+                     *           "error": null,
                      *           "started_at": "2026-01-01T00:00:00.000Z",
-                     *           "finished_at": "2026-01-01T00:00:00.000Z"
+                     *           "finished_at": null
                      *         }
                      *       ],
                      *       "skipped": [
                      *         {
                      *           "finding_id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "resource_id": "x",
-                     *           "reason": "x"
+                     *           "resource_id": "wealth-public-site",
+                     *           "reason": "Planned maintenance of the collector role"
                      *         }
                      *       ]
                      *     }
                      */
                     "application/json": {
+                        /** @example s3_block_public_access */
                         action: string;
                         approval: {
                             required: boolean;
@@ -32052,7 +31933,10 @@ export interface operations {
                         expires_at: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description what the change does, e.g. assets.update_column, policy-bundles.activate */
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
                         kind: string;
                         /** @description the change as requested */
                         payload: unknown;
@@ -32254,15 +32138,15 @@ export interface operations {
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
-                     *           "name": "x",
-                     *           "description": "x",
-                     *           "data_category": "x",
+                     *           "name": "client-data",
+                     *           "description": "Client records: kept seven years after the relationship ends.",
+                     *           "data_category": "client records",
                      *           "trigger_event": "record_creation",
-                     *           "period": "x",
+                     *           "period": "P7Y",
                      *           "period_days": 1
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -32270,10 +32154,14 @@ export interface operations {
                             /** Format: date-time */
                             created_at: string;
                             data_category: string;
+                            /** @example Client records: kept seven years after the relationship ends. */
                             description: string;
                             /** Format: uuid */
                             id: string;
-                            /** @description lower-case name: letters, digits, _ and - */
+                            /**
+                             * @description lower-case name: letters, digits, _ and -
+                             * @example client-data
+                             */
                             name: string;
                             /** @description ISO 8601 period in years, months and days, e.g. P7Y */
                             period: string;
@@ -32381,17 +32269,21 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "description": "x",
-                 *       "data_category": "x",
+                 *       "name": "client-data",
+                 *       "description": "Client records: kept seven years after the relationship ends.",
+                 *       "data_category": "client records",
                  *       "trigger_event": "record_creation",
-                 *       "period": "x"
+                 *       "period": "P7Y"
                  *     }
                  */
                 "application/json": {
                     data_category: string;
+                    /** @example Client records: kept seven years after the relationship ends. */
                     description?: string;
-                    /** @description lower-case name: letters, digits, _ and - */
+                    /**
+                     * @description lower-case name: letters, digits, _ and -
+                     * @example client-data
+                     */
                     name: string;
                     /** @description ISO 8601 period in years, months and days, e.g. P7Y */
                     period: string;
@@ -32416,11 +32308,11 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
-                     *       "data_category": "x",
+                     *       "name": "client-data",
+                     *       "description": "Client records: kept seven years after the relationship ends.",
+                     *       "data_category": "client records",
                      *       "trigger_event": "record_creation",
-                     *       "period": "x",
+                     *       "period": "P7Y",
                      *       "period_days": 1
                      *     }
                      */
@@ -32428,10 +32320,14 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         data_category: string;
+                        /** @example Client records: kept seven years after the relationship ends. */
                         description: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description lower-case name: letters, digits, _ and - */
+                        /**
+                         * @description lower-case name: letters, digits, _ and -
+                         * @example client-data
+                         */
                         name: string;
                         /** @description ISO 8601 period in years, months and days, e.g. P7Y */
                         period: string;
@@ -32623,11 +32519,11 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
-                     *       "data_category": "x",
+                     *       "name": "client-data",
+                     *       "description": "Client records: kept seven years after the relationship ends.",
+                     *       "data_category": "client records",
                      *       "trigger_event": "record_creation",
-                     *       "period": "x",
+                     *       "period": "P7Y",
                      *       "period_days": 1
                      *     }
                      */
@@ -32635,10 +32531,14 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         data_category: string;
+                        /** @example Client records: kept seven years after the relationship ends. */
                         description: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description lower-case name: letters, digits, _ and - */
+                        /**
+                         * @description lower-case name: letters, digits, _ and -
+                         * @example client-data
+                         */
                         name: string;
                         /** @description ISO 8601 period in years, months and days, e.g. P7Y */
                         period: string;
@@ -32949,17 +32849,21 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "description": "x",
-                 *       "data_category": "x",
+                 *       "name": "client-data",
+                 *       "description": "Client records: kept seven years after the relationship ends.",
+                 *       "data_category": "client records",
                  *       "trigger_event": "record_creation",
-                 *       "period": "x"
+                 *       "period": "P7Y"
                  *     }
                  */
                 "application/json": {
                     data_category?: string;
+                    /** @example Client records: kept seven years after the relationship ends. */
                     description?: string;
-                    /** @description lower-case name: letters, digits, _ and - */
+                    /**
+                     * @description lower-case name: letters, digits, _ and -
+                     * @example client-data
+                     */
                     name?: string;
                     /** @description ISO 8601 period in years, months and days, e.g. P7Y */
                     period?: string;
@@ -32984,11 +32888,11 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "description": "x",
-                     *       "data_category": "x",
+                     *       "name": "client-data",
+                     *       "description": "Client records: kept seven years after the relationship ends.",
+                     *       "data_category": "client records",
                      *       "trigger_event": "record_creation",
-                     *       "period": "x",
+                     *       "period": "P7Y",
                      *       "period_days": 1
                      *     }
                      */
@@ -32996,10 +32900,14 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         data_category: string;
+                        /** @example Client records: kept seven years after the relationship ends. */
                         description: string;
                         /** Format: uuid */
                         id: string;
-                        /** @description lower-case name: letters, digits, _ and - */
+                        /**
+                         * @description lower-case name: letters, digits, _ and -
+                         * @example client-data
+                         */
                         name: string;
                         /** @description ISO 8601 period in years, months and days, e.g. P7Y */
                         period: string;
@@ -33268,15 +33176,15 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *           "group": "x",
+                     *           "group": "custos-admins",
                      *           "role": "admin",
                      *           "version": 1,
-                     *           "created_by": "x",
+                     *           "created_by": "admin",
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -33389,7 +33297,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "group": "x",
+                 *       "group": "custos-admins",
                  *       "role": "admin"
                  *     }
                  */
@@ -33413,10 +33321,10 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
-                     *       "group": "x",
+                     *       "group": "custos-admins",
                      *       "role": "admin",
                      *       "version": 1,
-                     *       "created_by": "x",
+                     *       "created_by": "admin",
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z"
                      *     }
@@ -33678,14 +33586,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "subject": "x",
-                     *       "name": "x",
-                     *       "email": "x",
+                     *       "subject": "alice@bank.example",
+                     *       "name": "Alice Martin",
+                     *       "email": null,
                      *       "role": "admin",
                      *       "via": "key",
-                     *       "csrf_token": "x",
-                     *       "expires_at": "2026-01-01T00:00:00.000Z",
-                     *       "idle_timeout_minutes": 1
+                     *       "csrf_token": null,
+                     *       "expires_at": null,
+                     *       "idle_timeout_minutes": null
                      *     }
                      */
                     "application/json": {
@@ -33695,6 +33603,7 @@ export interface operations {
                         /** Format: date-time */
                         expires_at: string | null;
                         idle_timeout_minutes: number | null;
+                        /** @example Alice Martin */
                         name: string;
                         /** @enum {string} */
                         role: "admin" | "steward" | "compliance_officer" | "auditor" | "pipeline";
@@ -33763,17 +33672,17 @@ export interface operations {
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
-                     *           "name": "x",
-                     *           "account_id": "x",
-                     *           "region": "x",
-                     *           "role_arn": "x",
+                     *           "name": "wealth-prod-us-east-1",
+                     *           "account_id": "123456789012",
+                     *           "region": "us-east-1",
+                     *           "role_arn": null,
                      *           "services": [
                      *             "s3"
                      *           ],
                      *           "enabled": true
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -33784,6 +33693,7 @@ export interface operations {
                             enabled: boolean;
                             /** Format: uuid */
                             id: string;
+                            /** @example wealth-prod-us-east-1 */
                             name: string;
                             region: string;
                             role_arn: string | null;
@@ -33886,10 +33796,10 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "account_id": "x",
-                 *       "region": "x",
-                 *       "role_arn": "x",
+                 *       "name": "wealth-prod-us-east-1",
+                 *       "account_id": "123456789012",
+                 *       "region": "us-east-1",
+                 *       "role_arn": null,
                  *       "services": [
                  *         "s3"
                  *       ],
@@ -33899,6 +33809,7 @@ export interface operations {
                 "application/json": {
                     account_id: string;
                     enabled?: boolean;
+                    /** @example wealth-prod-us-east-1 */
                     name: string;
                     region: string;
                     /** @description role Custos assumes in the account; null: default credentials */
@@ -33921,10 +33832,10 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "account_id": "x",
-                     *       "region": "x",
-                     *       "role_arn": "x",
+                     *       "name": "wealth-prod-us-east-1",
+                     *       "account_id": "123456789012",
+                     *       "region": "us-east-1",
+                     *       "role_arn": null,
                      *       "services": [
                      *         "s3"
                      *       ],
@@ -33938,6 +33849,7 @@ export interface operations {
                         enabled: boolean;
                         /** Format: uuid */
                         id: string;
+                        /** @example wealth-prod-us-east-1 */
                         name: string;
                         region: string;
                         role_arn: string | null;
@@ -34124,10 +34036,10 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "account_id": "x",
-                     *       "region": "x",
-                     *       "role_arn": "x",
+                     *       "name": "wealth-prod-us-east-1",
+                     *       "account_id": "123456789012",
+                     *       "region": "us-east-1",
+                     *       "role_arn": null,
                      *       "services": [
                      *         "s3"
                      *       ],
@@ -34141,6 +34053,7 @@ export interface operations {
                         enabled: boolean;
                         /** Format: uuid */
                         id: string;
+                        /** @example wealth-prod-us-east-1 */
                         name: string;
                         region: string;
                         role_arn: string | null;
@@ -34446,10 +34359,10 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "account_id": "x",
-                 *       "region": "x",
-                 *       "role_arn": "x",
+                 *       "name": "wealth-prod-us-east-1",
+                 *       "account_id": "123456789012",
+                 *       "region": "us-east-1",
+                 *       "role_arn": null,
                  *       "services": [
                  *         "s3"
                  *       ],
@@ -34459,6 +34372,7 @@ export interface operations {
                 "application/json": {
                     account_id?: string;
                     enabled?: boolean;
+                    /** @example wealth-prod-us-east-1 */
                     name?: string;
                     region?: string;
                     /** @description role Custos assumes in the account; null: default credentials */
@@ -34481,10 +34395,10 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "account_id": "x",
-                     *       "region": "x",
-                     *       "role_arn": "x",
+                     *       "name": "wealth-prod-us-east-1",
+                     *       "account_id": "123456789012",
+                     *       "region": "us-east-1",
+                     *       "role_arn": null,
                      *       "services": [
                      *         "s3"
                      *       ],
@@ -34498,6 +34412,7 @@ export interface operations {
                         enabled: boolean;
                         /** Format: uuid */
                         id: string;
+                        /** @example wealth-prod-us-east-1 */
                         name: string;
                         region: string;
                         role_arn: string | null;
