@@ -152,6 +152,9 @@ export async function guardedChange(request: FastifyRequest, kind: ChangeKind, i
     return { pending: view };
   });
   if (afterCommit) await afterCommit();
+  // Applied here: this instance reloads the access data before answering, so the caller's next
+  // decision sees the change (as mutate() does; other instances follow the notification).
+  if ('applied' in outcome) await request.server.policy?.reloadAccessData();
   return outcome;
 }
 

@@ -123,6 +123,7 @@ export default async function pendingChangeRoutes(app: FastifyInstance): Promise
         return decide(trx, request, current, 'applied', { status: 'applied', decision_note: note ?? null }, 'approve');
       });
       if (afterCommit) await afterCommit();
+      await app.policy?.reloadAccessData();
       return send(reply, row, request);
     },
   });

@@ -189,7 +189,7 @@ t.test('requests are validated field by field, nothing is written on a refusal; 
   await refused(request({ rule_id: 's3.bucket_public_read', account: '1234' }), 'account', /pattern/);
   await refused(request({ rule_id: 's3.bucket_public_read', region: 'mars' }), 'region', /pattern/);
   await refused(request({ rule_id: 's3.bucket_public_read', owner: 'me' }), 'owner', /not a known field/);
-  t.match(await create(request({ rule_id: 's3.bucket_public_read', justification: 'NUL \u0000 is not text' })), { status: 400, body: { detail: /cannot be stored \(e.g. NUL\)/ } });
+  t.match(await create(request({ rule_id: 's3.bucket_public_read', justification: 'NUL \u0000 is not text' })), { status: 400, body: { detail: /NUL/ } });
   t.equal((await create(request({ rule_id: 's3.bucket_public_read' }), 'steward')).status, 403);
   t.equal(Number((await api.app.db('exceptions').count('* as n').first())!.n), 0, 'nothing written');
   t.equal(Number((await api.app.db('audit_log').where({ entity: 'exceptions' }).count('* as n').first())!.n), 0);

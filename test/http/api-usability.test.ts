@@ -83,7 +83,7 @@ t.test('a pipeline reads its own decisions; a principal counts from its creation
   const created = await api.call('POST', '/v1/principals', { as: 'steward', body: { arn, name: 'market-data', kind: 'service', team: 'investments' } });
   t.equal(created.status, 201);
   const decision = (await ask()).body;
-  t.equal(decision.decision, 'allow', 'the very next decision sees the principal (no wait for the notification)');
+  t.equal(decision.decision, 'allow', `the very next decision sees the principal (no wait for the notification): ${JSON.stringify(decision.reasons)}`);
 
   const own = await api.call('GET', `/v1/access/decisions/${decision.decision_id}`, { as: 'pipeline' });
   t.same([own.status, own.body.id], [200, decision.decision_id], 'the pipeline reads its own decision');
