@@ -35,6 +35,8 @@ const USERS = {
   omar: { sub: 'idp|omar', email: 'omar@bank.example', name: 'Omar Officer', groups: ['compliance'] },
   olga: { sub: 'idp|olga', email: 'olga@bank.example', name: 'Olga Officer', groups: ['compliance'] },
   aude: { sub: 'idp|aude', email: 'aude@bank.example', name: 'Aude Auditor', groups: ['auditors'] },
+  // The demo's Client domain names this identity as its steward: the IdP's subject is that identity.
+  cleo: { sub: 'client-data.steward@bank.example', email: 'client-data.steward@bank.example', name: 'Cleo Client-Data Steward', groups: ['data-stewards'] },
   adam: { sub: 'idp|adam', email: 'adam@bank.example', name: 'Adam Admin', groups: ['platform-admins'] },
 };
 
@@ -330,6 +332,40 @@ t.test('an admin creates an API key and maps a group to a role', async (t) => {
   await finished.waitFor({ timeout: 10_000 });
   t.match(await finished.textContent(), /3 of 3/, 'the finished run shows its last progress');
   await page.context().close();
+});
+
+t.test('a steward requests access that she may not approve herself and the steward of the owning domain approves', async (t) => {
+  const w = await setup(t);
+  const principal = 'arn:aws:iam::123456789012:role/kyc-refresh';
+  t.equal((await w.api.call('POST', '/v1/principals', { body: { arn: principal, name: 'kyc-refresh', kind: 'pipeline' } })).status, 201);
+  const assets = (await w.api.call('GET', '/v1/assets?limit=500')).body.items as Array<{ store: string; database: string; table: string; domain: string }>;
+  const asset = assets.find((a) => a.domain === 'Client')!;
+  const stella = await signIn(w, 'stella');
+  await open(stella, 'Access');
+  const form = stella.getByRole('form', { name: 'Request access to a table' });
+  await form.getByLabel('Principal').fill(principal);
+  await form.getByLabel('Store').selectOption(asset.store);
+  await form.getByLabel('Database').fill(asset.database);
+  await form.getByLabel('Table').fill(asset.table);
+  await form.getByLabel('Purpose').fill('yearly KYC refresh');
+  await form.getByRole('button', { name: 'Request SELECT' }).click();
+  await stella.getByRole('status').filter({ hasText: `Access requested for ${principal}` }).waitFor();
+  const scope = `${asset.store}:${asset.database}.${asset.table}`;
+  await stella.getByRole('button', { name: `Approve the request of ${principal} for ${scope}` }).click();
+  await stella.getByRole('alert').filter({ hasText: 'made this request and may not approve it' }).waitFor();
+  await check(t, stella, 'steward-access-request');
+
+  const cleo = await signIn(w, 'cleo');
+  await open(cleo, 'Access');
+  await cleo.getByLabel(`Comment on the request of ${principal} for ${scope}`).fill('KYC team, yearly refresh');
+  await cleo.getByRole('button', { name: `Approve the request of ${principal} for ${scope}` }).click();
+  await cleo.getByRole('status').filter({ hasText: `Request of ${principal} approved` }).waitFor();
+  await cleo.getByRole('region', { name: 'Grants' }).getByRole('cell', { name: principal }).first().waitFor();
+  await check(t, cleo, 'domain-steward-access-approved');
+  t.match(await w.api.app.db('access_requests').where({ principal }).first(), { status: 'approved', requester_subject: 'idp|stella', decider_subject: 'client-data.steward@bank.example', decision_comment: 'KYC team, yearly refresh' }, 'decided by the domain steward, by identity');
+  t.ok(await w.api.app.db('access_grants').where({ principal }).first(), 'the approval made a grant');
+  await stella.context().close();
+  await cleo.context().close();
 });
 
 // Last: it changes the active bundle (to the same rules under another revision).

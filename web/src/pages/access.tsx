@@ -46,6 +46,7 @@ export function Access({ me }: { me: Me }) {
       body: {
         principal: String(form.get('principal')),
         scope: 'table',
+        ...(form.get('store') ? { store: form.get('store') as (typeof STORES)[number] } : {}),
         database: String(form.get('database')),
         table: String(form.get('table')),
         ...(columns.length ? { columns } : {}),
@@ -100,6 +101,7 @@ export function Access({ me }: { me: Me }) {
         {canRequest && (
           <form class="toolbar" onSubmit={requestAccess} aria-label="Request access to a table">
             <label>Principal <input name="principal" list="principals" required size={40} /></label>
+            <label>Store <select name="store"><option value="">the only one cataloguing it</option>{STORES.map((s) => <option key={s}>{s}</option>)}</select></label>
             <label>Database <input name="database" required /></label>
             <label>Table <input name="table" required /></label>
             <label>Columns (comma-separated, empty: all) <input name="columns" /></label>
