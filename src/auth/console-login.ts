@@ -28,6 +28,7 @@ const SessionView = Type.Object(
     csrf_token: Nullable(Type.String({ description: 'Send as x-csrf-token on every state-changing request of a console session' })),
     expires_at: Nullable(IsoDateTime),
     idle_timeout_minutes: Nullable(Type.Integer()),
+    principals: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'a bound pipeline key: the principals it may ask access decisions about; null: not bound' }),
   },
   { title: 'Session' },
 );
@@ -209,6 +210,7 @@ export default async function consoleLoginRoutes(app: FastifyInstance, options: 
         csrf_token: session ? reply.generateCsrf() : null,
         expires_at: session ? new Date(session.expires_at).toISOString() : null,
         idle_timeout_minutes: session ? config.sessionIdleMinutes : null,
+        principals: actor.principals ? [...actor.principals] : null,
       };
     },
   });

@@ -25,6 +25,8 @@ t.test('a bound pipeline key asks only about its principals', async (t) => {
   t.same(bound.principals, [MINE], 'stored once');
 
   t.equal((await decide(api, bound.key, MINE)).status, 200, 'its own principal');
+  t.match((await api.call('GET', '/v1/session', { key: bound.key })).body, { role: 'pipeline', principals: [MINE] }, 'the key can read its binding');
+  t.match((await api.call('GET', '/v1/session', { as: 'pipeline' })).body, { principals: null });
   const before = Number((await api.app.db('decision_log').count('* as n').first())!.n);
   refused(t, await decide(api, bound.key, OTHER), 'principal', 'another principal');
 

@@ -33593,7 +33593,8 @@ export interface operations {
                      *       "via": "key",
                      *       "csrf_token": null,
                      *       "expires_at": null,
-                     *       "idle_timeout_minutes": null
+                     *       "idle_timeout_minutes": null,
+                     *       "principals": null
                      *     }
                      */
                     "application/json": {
@@ -33605,6 +33606,8 @@ export interface operations {
                         idle_timeout_minutes: number | null;
                         /** @example Alice Martin */
                         name: string;
+                        /** @description a bound pipeline key: the principals it may ask access decisions about; null: not bound */
+                        principals: string[] | null;
                         /** @enum {string} */
                         role: "admin" | "steward" | "compliance_officer" | "auditor" | "pipeline";
                         /** @description IdP subject of a person, key:<id> of an API key */
