@@ -19,6 +19,7 @@ const OverviewView = Type.Object(
     waiting: Type.Object(
       {
         exceptions_pending: Count,
+        pending_changes_for_me: Type.Integer({ minimum: 0, description: 'pending protection-lowering changes the caller may approve now (not their own, not expired)' }),
         exceptions_expiring_14d: Count,
         remediations_awaiting_approval: Count,
         access_requests_pending: Count,
@@ -41,17 +42,26 @@ export default async function overviewRoutes(app: FastifyInstance, { catalog }: 
   app.get('/v1/overview', {
     config: { roles: CATALOG_READERS },
     schema: { tags: ['evaluation'], summary: 'Counts for the console overview: open findings by severity, top failing rules, what waits for people', response: { 200: OverviewView, ...problemResponses(401, 403) } },
-    handler: async (_request, reply) => {
+    handler: async (request, reply) => {
       const db = app.db;
+      const { role, subject } = request.actor;
       const to = new Date();
       const period = { from: new Date(to.getTime() - 30 * 86_400_000).toISOString(), to: to.toISOString() };
-      const [timelines, bySeverity, excepted, top, exceptions, expiring, remediations, requests, grants, reviews] = await Promise.all([
+      const [timelines, bySeverity, excepted, top, exceptions, forMe, expiring, remediations, requests, grants, reviews] = await Promise.all([
         // The pass-rate trend in this one request: the console used to ask each control's history.
         controlTimelines(db, catalog.controls, app.policy.rules(), period),
         db('findings').where({ status: 'open' }).groupBy('severity').select('severity').count('* as n'),
         db('findings').where({ status: 'excepted' }).count('* as n').first(),
         db('findings').where({ status: 'open' }).groupBy('rule_id', 'severity').select('rule_id', 'severity').count('* as n').orderBy([{ column: 'n', order: 'desc' }, { column: 'rule_id' }]).limit(10),
         db('exceptions').where({ status: 'pending' }).count('* as n').first(),
+        // As GET /v1/pending-changes?can_approve=true counts them: by identity, never the proposer.
+        db('pending_changes')
+          .where('status', 'pending')
+          .where('expires_at', '>', db.fn.now())
+          .whereNot('proposer_subject', subject)
+          .where((q) => q.whereRaw('approver_roles @> ?::jsonb', [JSON.stringify([role])]).orWhereRaw('approver_subjects @> ?::jsonb', [JSON.stringify([subject])]))
+          .count('* as n')
+          .first(),
         db('exceptions').where({ status: 'approved' }).whereBetween('expires_at', [db.fn.now(), db.raw(`now() + interval '14 days'`)]).count('* as n').first(),
         db('remediations').where({ status: 'dry_run', approval_required: true }).count('* as n').first(),
         db('access_requests').where({ status: 'pending' }).count('* as n').first(),
@@ -79,6 +89,7 @@ export default async function overviewRoutes(app: FastifyInstance, { catalog }: 
         top_failing_rules: (top as Array<{ rule_id: string; severity: string; n: unknown }>).map((r) => ({ rule_id: r.rule_id, severity: r.severity, open_findings: count(r) })),
         waiting: {
           exceptions_pending: count(exceptions),
+          pending_changes_for_me: count(forMe),
           exceptions_expiring_14d: count(expiring),
           remediations_awaiting_approval: count(remediations),
           access_requests_pending: count(requests),

@@ -24,3 +24,17 @@ t.test('without an evaluation in the last 30 days there is no day in the trend (
   t.equal(overview.status, 200);
   t.same(overview.body.pass_rate_30d, []);
 });
+
+t.test('what waits for me: pending changes the caller may approve, never their own', async (t) => {
+  const api = await testApp(t, { demo: true });
+  const assets = (await api.call('GET', '/v1/assets?limit=50')).body.items as Array<{ id: string; columns: Array<{ name: string; classification: string }> }>;
+  const asset = assets.find((a) => a.columns.some((c) => c.classification !== 'public'))!;
+  const column = asset.columns.find((c) => c.classification !== 'public')!;
+  const current = await api.call('GET', `/v1/assets/${asset.id}`);
+  const proposed = await api.call('PATCH', `/v1/assets/${asset.id}/columns/${column.name}`, { as: 'steward', body: { classification: 'public' }, headers: { 'if-match': current.headers.etag } });
+  t.equal(proposed.status, 202, 'lowering a classification is a pending change');
+  const waiting = async (as: 'steward' | 'compliance_officer' | 'auditor') => (await api.call('GET', '/v1/overview', { as })).body.waiting.pending_changes_for_me;
+  t.equal(await waiting('steward'), 0, 'the proposer: not for them');
+  t.equal(await waiting('compliance_officer'), 1, 'a compliance officer may approve it');
+  t.equal(await waiting('auditor'), 0, 'an auditor may not');
+});

@@ -25761,6 +25761,7 @@ export interface operations {
                      *       ],
                      *       "waiting": {
                      *         "exceptions_pending": 0,
+                     *         "pending_changes_for_me": 0,
                      *         "exceptions_expiring_14d": 0,
                      *         "remediations_awaiting_approval": 0,
                      *         "access_requests_pending": 0,
@@ -25794,6 +25795,8 @@ export interface operations {
                             exceptions_expiring_14d: number;
                             exceptions_pending: number;
                             grants_expiring_14d: number;
+                            /** @description pending protection-lowering changes the caller may approve now (not their own, not expired) */
+                            pending_changes_for_me: number;
                             remediations_awaiting_approval: number;
                             reviews_due_30d: number;
                         };

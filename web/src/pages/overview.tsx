@@ -65,6 +65,7 @@ export function Overview(_: { me: Me }) {
         <h2 id="waiting">Waiting for people</h2>
         {overview && (
           <ul>
+            <li><a href="/approvals">{overview.waiting.pending_changes_for_me} pending changes you may approve</a></li>
             <li><a href="/findings">{overview.waiting.exceptions_pending} exception requests to decide</a></li>
             <li>{overview.waiting.remediations_awaiting_approval} remediation plans awaiting approval</li>
             <li>{overview.waiting.access_requests_pending} access requests pending</li>
