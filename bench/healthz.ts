@@ -22,7 +22,7 @@ const { url, keys } = JSON.parse(
   }),
 ) as { url: string; keys: Record<'pipeline' | 'compliance_officer', string> };
 
-async function post(path: string, role: keyof typeof keys, body: string | Uint8Array, type = 'application/json') {
+async function post(path: string, role: keyof typeof keys, body: string | Uint8Array<ArrayBuffer>, type = 'application/json') {
   const response = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${keys[role]}`, 'content-type': type }, body });
   await response.arrayBuffer();
   return response.status;
