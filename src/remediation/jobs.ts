@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { JobSender } from '../access/grants/index.js';
 import type { AuditContext } from '../audit/repository.js';
 import { describeAwsError } from '../sources/aws.js';
+import { assertSourceIdentity } from './aws.js';
 import { actionNamed, sameState, type ActionContext, type AwsSettings, type RemediationAction, type StepResult } from './actions/index.js';
 import {
   auditStep,
@@ -63,7 +64,9 @@ interface StepSpec {
 const pause = (ms: number) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
 
 async function actionContext(context: RemediationJobContext, remediation: RemediationRow, resource: ResourceRow): Promise<ActionContext> {
-  return { db: context.db, source: await sourceById(context.db, resource.source_id), aws: context.aws, params: remediation.params, remediationId: remediation.id };
+  const source = await sourceById(context.db, resource.source_id);
+  await assertSourceIdentity(source, context.aws);
+  return { db: context.db, source, aws: context.aws, params: remediation.params, remediationId: remediation.id };
 }
 
 /**
@@ -77,7 +80,7 @@ async function runStep(context: RemediationJobContext, remediation: RemediationR
   const key: StepKey = { remediation_id: remediation.id, resource_row_id: resource.id, step: spec.step, idempotency_key: `${resource.id}:${spec.step}` };
   const existing: StepRow | undefined = await db('remediation_steps').where({ idempotency_key: key.idempotency_key }).first();
   if (existing?.status === 'succeeded') return true;
-  const target = await actionContext(context, remediation, resource);
+  let target: ActionContext | undefined;
   const finish = (result: StepResult, confirmedOnResume: boolean) =>
     db.transaction(async (trx) => {
       await upsertStep(trx, key, { status: 'succeeded', request_ids: result.requestIds, confirmed_on_resume: confirmedOnResume, error: null, finished_at: new Date().toISOString() });
@@ -87,6 +90,8 @@ async function runStep(context: RemediationJobContext, remediation: RemediationR
       await remediationEvidence(trx, remediation, spec.step, { resource: { resource_type: resource.resource_type, resource_id: resource.resource_id, before: resource.before, after: resource.after, status: updated.status }, ...detail });
     });
   try {
+    // Checks the assumed identity first: a refusal fails the step before anything is read or changed.
+    target = await actionContext(context, remediation, resource);
     if (existing) {
       const state = await action.read(target, resource);
       if (spec.done(state, resource)) {

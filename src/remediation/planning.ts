@@ -6,6 +6,9 @@ import { recordAudit } from '../audit/repository.js';
 import type { Finding } from '../evaluation/findings-repository.js';
 import { conflict, HttpProblem, invalidField } from '../http/problem.js';
 import { describeAwsError } from '../sources/aws.js';
+import { IdentityMismatch } from '../sources/identity.js';
+import type { GrantSource } from '../access/grants/lakeformation.js';
+import { assertSourceIdentity } from './aws.js';
 import { actionNamed, ANY_RULE_ACTIONS, handles, NotApplicable, sameState, type AwsSettings, type Change, type RemediationAction } from './actions/index.js';
 import { assertNotBusy, ENTITY, insertRemediation, insertResources, remediationEvidence, sourceById, sourceFor, summary, type RemediationRow, type ResourceRow } from './store.js';
 
@@ -75,6 +78,20 @@ function awsProblem(action: RemediationAction, resourceId: string, error: unknow
 }
 
 /**
+ * The source, once STS says its credentials reach its account: a mismatch is a 409 naming both
+ * accounts, an unanswered check a 503 (fail closed); in neither case is anything read or changed.
+ */
+async function verifiedSource(source: GrantSource, aws: AwsSettings): Promise<GrantSource> {
+  try {
+    await assertSourceIdentity(source, aws);
+    return source;
+  } catch (error) {
+    if (error instanceof IdentityMismatch) throw new HttpProblem(409, 'identity-mismatch', `source ${source.name ?? source.id}: ${error.message}`);
+    throw new HttpProblem(503, 'aws-unavailable', `source ${source.name ?? source.id}: ${(error as Error).message}`);
+  }
+}
+
+/**
  * Makes a dry-run plan from findings: for each, reads the resource from AWS now (never from the
  * run's data, which may be stale) and stores the before/after diff. Nothing changes in AWS. Findings
  * already being remediated are refused; with rule_id, resources already in the wanted state are
@@ -97,7 +114,7 @@ export async function createPlan(
   const skipped: Array<{ finding_id: string; resource_id: string; reason: string }> = [];
   for (const finding of findings) {
     if (!handles(action, finding.resource_type)) throw invalidField('action', `${action.name} does not handle ${finding.resource_type} (it handles ${action.resourceTypes.join(', ')})`);
-    const source = await sourceFor(db, finding.account, finding.region, body.finding_id ? 'finding_id' : 'rule_id');
+    const source = await verifiedSource(await sourceFor(db, finding.account, finding.region, body.finding_id ? 'finding_id' : 'rule_id'), who.aws);
     try {
       const change = await action.plan({ db, source, aws: who.aws, params, remediationId: id }, finding);
       planned.push({ finding, sourceId: source.id, change });
@@ -158,7 +175,7 @@ export async function driftedResources(db: Knex, remediation: RemediationRow, re
   const action = actionNamed(remediation.action);
   const drifted = [];
   for (const resource of resources.filter((r) => r.status === 'planned' || r.status === 'failed')) {
-    const source = await sourceById(db, resource.source_id);
+    const source = await verifiedSource(await sourceById(db, resource.source_id), aws);
     try {
       const now = await action.read({ db, source, aws, params: remediation.params, remediationId: remediation.id }, resource);
       // A failed apply that took effect after all is not drift: the retry confirms it without calling again.

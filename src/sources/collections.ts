@@ -6,6 +6,7 @@ import { HttpProblem } from '../http/problem.js';
 import { collectorContext, describeAwsError } from './aws.js';
 import { COLLECTORS, collectorNamed } from './collectors/index.js';
 import { storeCoverage, type CoverageRow } from './coverage.js';
+import { assertAccount } from './identity.js';
 import { storeRunState, type RunState } from './run-store.js';
 import { parseSnapshot } from './snapshot.js';
 
@@ -105,6 +106,9 @@ export async function executeRun(db: Knex, runId: string, options: { endpoint?: 
     const coverage: CoverageRow[] = [];
     const gaps: string[] = [];
     const counts: Record<string, Record<string, number>> = {};
+    // Each source's identity is checked once, before its first collector: a refusal is one gap per
+    // service of the source, and nothing of that source is read.
+    const identities = new Map<string, Promise<string | null>>();
     for (const [done, { source, service }] of tasks.entries()) {
       await db('collection_runs').update({ progress: JSON.stringify({ done, total: tasks.length, current: `${source.name}/${service}` }) }).where({ id: runId });
       const context = collectorContext(
@@ -113,6 +117,23 @@ export async function executeRun(db: Knex, runId: string, options: { endpoint?: 
       );
       context.catalogTables = catalogTables;
       const where = { account: source.account_id, region: source.region, service };
+      if (!identities.has(source.id)) {
+        identities.set(
+          source.id,
+          assertAccount(context.aws, source.account_id).then(
+            () => null,
+            (error: Error) => error.message,
+          ),
+        );
+      }
+      const refused = await identities.get(source.id);
+      if (refused) {
+        gaps.push(`${source.name}/${service}: ${refused}`);
+        // Nothing was read: every type the collector declares is not covered, with the reason.
+        const types = Object.hasOwn(COLLECTORS, service) ? COLLECTORS[service]!.resourceTypes : [];
+        coverage.push(...types.map((resource_type) => ({ ...where, resource_type, complete: false, reason: refused })));
+        continue;
+      }
       try {
         const collector = collectorNamed(service);
         const output = await collector.collect(context);
