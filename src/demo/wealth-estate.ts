@@ -35,6 +35,9 @@ const finding = (id: string, title: string, severity: 'CRITICAL' | 'HIGH' | 'MED
 
 const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 
+
+/** Seed 004's mandatory tags (rule tags.mandatory); the demo's data stores are tagged at the highest level. */
+const MANDATORY_TAGS = { Environment: 'prod', CostCenter: 'wealth-platform', Compliance: 'SOC2', DataClassification: 'Restricted' };
 export const wealthEstate: Snapshot = {
   observed_at: new Date(OBSERVED * 1000).toISOString(),
   resources: [
@@ -45,7 +48,7 @@ export const wealthEstate: Snapshot = {
         policy_statements: [], public_access_block: null, encryption: kms, versioning: 'Enabled', logging: logging('client-documents'),
         lifecycle_rules: [{ id: 'documents-10y', enabled: true, prefix: 'client-documents/', expiration_days: 3653 }],
       },
-      tags: { domain: 'Document Management', env: 'prod' },
+      tags: { ...MANDATORY_TAGS, domain: 'Document Management', env: 'prod' },
     },
     {
       type: 'AWS::S3::Bucket', id: 'wealth-account-statements', arn: 'arn:aws:s3:::wealth-account-statements', ...at,
@@ -54,7 +57,7 @@ export const wealthEstate: Snapshot = {
         encryption: { algorithm: 'AES256', kms_key_id: null }, versioning: 'Suspended', logging: logging('statements'),
         lifecycle_rules: [{ id: 'statements-5y', enabled: true, prefix: 'statements/', expiration_days: 1825 }],
       },
-      tags: { domain: 'Account', env: 'prod' },
+      tags: { ...MANDATORY_TAGS, domain: 'Account', env: 'prod' },
     },
     {
       type: 'AWS::S3::Bucket', id: 'wealth-analytics-exports', arn: 'arn:aws:s3:::wealth-analytics-exports', ...at,
@@ -63,10 +66,10 @@ export const wealthEstate: Snapshot = {
         policy_statements: [{ effect: 'Allow', principal: '*', actions: ['s3:GetObject'] }], public_access_block: null, encryption: kms,
         versioning: 'Enabled', logging: null, lifecycle_rules: [],
       },
-      tags: { domain: 'Investment', env: 'prod' },
+      tags: { ...MANDATORY_TAGS, domain: 'Investment', env: 'prod' },
     },
     {
-      type: 'AWS::S3::Bucket', id: 'wealth-access-logs', arn: 'arn:aws:s3:::wealth-access-logs', ...at,
+      type: 'AWS::S3::Bucket', id: 'wealth-access-logs', arn: 'arn:aws:s3:::wealth-access-logs', ...at, tags: MANDATORY_TAGS,
       configuration: {
         acl_grants: [{ grantee_id: 'owner-canonical-id', permission: 'FULL_CONTROL' }], policy_statements: [], public_access_block: blockAll,
         encryption: kms, versioning: 'Enabled', logging: logging('self'), lifecycle_rules: [{ id: 'logs-5y', enabled: true, prefix: '', expiration_days: 1827 }],
@@ -75,8 +78,8 @@ export const wealthEstate: Snapshot = {
     { type: 'AWS::EC2::Volume', id: 'vol-0a1b2c3d4e5f60001', ...at, configuration: { encrypted: false, state: 'in-use' }, tags: { Name: 'batch-scratch' } },
     { type: 'AWS::EC2::Volume', id: 'vol-0a1b2c3d4e5f60002', ...at, configuration: { encrypted: true, state: 'in-use' } },
     { type: 'AWS::EC2::RegionalSettings', id: `${ACCOUNT}:${REGION}`, ...at, configuration: { ebs_encryption_by_default: false } },
-    { type: 'AWS::RDS::DBCluster', id: 'wealth-aurora', ...at, configuration: { engine: 'aurora-postgresql', storage_encrypted: true, backup_retention_period: 35 } },
-    { type: 'AWS::RDS::DBInstance', id: 'wealth-reporting', ...at, configuration: { engine: 'postgres', storage_encrypted: true, backup_retention_period: 1 } },
+    { type: 'AWS::RDS::DBCluster', id: 'wealth-aurora', ...at, tags: MANDATORY_TAGS, configuration: { engine: 'aurora-postgresql', storage_encrypted: true, backup_retention_period: 35 } },
+    { type: 'AWS::RDS::DBInstance', id: 'wealth-reporting', ...at, tags: MANDATORY_TAGS, configuration: { engine: 'postgres', storage_encrypted: true, backup_retention_period: 1 } },
     { type: 'AWS::KMS::Key', id: '0f1e2d3c-documents', ...at, configuration: { key_manager: 'CUSTOMER', key_state: 'Enabled', key_rotation_enabled: true } },
     { type: 'AWS::KMS::Key', id: '9a8b7c6d-exports', ...at, configuration: { key_manager: 'CUSTOMER', key_state: 'Enabled', key_rotation_enabled: false } },
     { type: 'AWS::CloudTrail::Trail', id: 'wealth-org-trail', ...at, configuration: { is_multi_region_trail: true, log_file_validation_enabled: true, is_logging: true } },

@@ -42,12 +42,20 @@ export const S3BucketConfiguration = Type.Object({
   encryption: Nullable(Type.Object({ algorithm: Type.Union([Type.Literal('aws:kms'), Type.Literal('aws:kms:dsse'), Type.Literal('AES256')]), kms_key_id: Nullable(Str) })),
   versioning: Type.Union([Type.Literal('Enabled'), Type.Literal('Suspended'), Type.Literal('Off')]),
   logging: Nullable(Type.Object({ target_bucket: Str, target_prefix: Str })),
+  denies_insecure_transport: Type.Optional(Type.Boolean({ description: 'the policy denies every S3 action to anyone when aws:SecureTransport is false' })),
   lifecycle_rules: Type.Array(
     Type.Object({ id: Str, enabled: Bool, prefix: Type.String({ description: 'objects this rule applies to; "" for all' }), expiration_days: Nullable(Type.Integer()) }),
   ),
 });
 
-export const RdsConfiguration = Type.Object({ engine: Str, storage_encrypted: Bool, backup_retention_period: Type.Integer({ description: 'days' }) });
+export const RdsConfiguration = Type.Object({
+  engine: Str,
+  storage_encrypted: Bool,
+  backup_retention_period: Type.Integer({ description: 'days' }),
+  database_name: Type.Optional(Nullable(Str)),
+  cluster: Type.Optional(Nullable(Type.String({ description: 'DB instances: the cluster they belong to' }))),
+  force_ssl: Type.Optional(Nullable(Type.Boolean({ description: 'the parameter group sets rds.force_ssl / require_secure_transport; null: not set or unreadable' }))),
+});
 export const VolumeConfiguration = Type.Object({ encrypted: Bool, state: Str });
 export const RegionalSettingsConfiguration = Type.Object({ ebs_encryption_by_default: Bool });
 export const KmsKeyConfiguration = Type.Object({ key_manager: Type.Union([Type.Literal('CUSTOMER'), Type.Literal('AWS')]), key_state: Str, key_rotation_enabled: Bool });
@@ -59,8 +67,40 @@ export const PasswordPolicyConfiguration = Type.Object({
   require_numbers: Bool,
   require_uppercase_characters: Bool,
   require_lowercase_characters: Bool,
+  password_reuse_prevention: Type.Optional(Nullable(Type.Integer({ description: 'passwords remembered; null: reuse allowed' }))),
+  max_password_age: Type.Optional(Nullable(Type.Integer({ description: 'days; null: passwords never expire' }))),
 });
-export const AccountSummaryConfiguration = Type.Object({ account_mfa_enabled: Bool });
+export const AccountSummaryConfiguration = Type.Object({ account_mfa_enabled: Bool, root_access_keys_present: Type.Optional(Bool) });
+
+const Nullepoch = Nullable(Epoch);
+const RegionalId = 'id account:region';
+/** Types added for the SOC 2 Phase-0 baseline (issue 17); config.ts does not count them in AWS Config. */
+export const BASELINE_CONFIGURATIONS = {
+  'AWS::GuardDuty::RegionalSettings': Type.Object({ detector_enabled: Bool, detectors: Type.Array(Type.Object({ id: Str, status: Str })) }, { description: RegionalId }),
+  'AWS::Macie::RegionalSettings': Type.Object({ enabled: Bool, status: Str }, { description: RegionalId }),
+  'AWS::AccessAnalyzer::RegionalSettings': Type.Object({ active_analyzers: Type.Integer(), analyzers: Type.Array(Type.Object({ name: Str, type: Str, status: Str })) }, { description: RegionalId }),
+  'AWS::EC2::VPC': Type.Object({ is_default: Bool, active_flow_logs: Type.Integer(), flow_logs: Type.Array(Type.Object({ id: Str, status: Str, traffic_type: Str, destination_type: Str })) }),
+  'AWS::Logs::LogGroup': Type.Object({ retention_in_days: Nullable(Type.Integer({ description: 'null: never expires' })) }),
+  'AWS::IAM::User': Type.Object({
+    created: Nullepoch,
+    password_enabled: Type.Boolean({ description: 'console access' }),
+    password_last_used: Nullepoch,
+    mfa_active: Bool,
+    access_keys: Type.Array(Type.Object({ active: Bool, last_rotated: Nullepoch, last_used: Nullepoch })),
+  }),
+  'AWS::S3::AccountPublicAccessBlock': Type.Object({ public_access_block: Nullable(PublicAccessBlock) }, { description: 'id = account' }),
+  'AWS::Config::ConfigurationRecorder': Type.Object(
+    { recorder_present: Bool, all_supported: Bool, include_global_resource_types: Bool, recording: Bool, delivery_channel_present: Bool, last_delivery_status: Nullable(Str) },
+    { description: RegionalId },
+  ),
+  'AWS::Config::ConfigRule': Type.Object({ owner: Nullable(Str), identifier: Nullable(Type.String({ description: 'managed rule identifier, e.g. ENCRYPTED_VOLUMES' })), compliance: Str, non_compliant_resources: Nullable(Type.Integer()) }),
+  'AWS::SecurityHub::Hub': Type.Object({ standards: Type.Array(Type.String({ description: 'ARNs of the standards in force' })) }, { description: RegionalId }),
+  'AWS::Backup::BackupVault': Type.Object({ locked: Bool, min_retention_days: Nullable(Type.Integer()) }),
+  'AWS::Backup::BackupPlan': Type.Object({ name: Str, vaults: Type.Array(Str), vaults_locked: Bool, resources: Type.Array(Type.String({ description: 'selected resource ARNs ("*" wildcards allowed)' })) }),
+  'AWS::Backup::RegionalSettings': Type.Object({ plans_read: Bool }, { description: `${RegionalId}; present when every plan of the region was read` }),
+  'AWS::DynamoDB::Table': Type.Object({ point_in_time_recovery: Bool, sse_type: Type.String({ description: 'KMS, AES256, or DEFAULT (AWS-owned key)' }), kms_key_arn: Nullable(Str) }),
+  'AWS::SecretsManager::Secret': Type.Object({ rotation_enabled: Bool, rotation_days: Nullable(Type.Integer()), last_rotated: Nullepoch }),
+} as const;
 
 /** Configuration by resource type; the collectors normalise AWS Config / service APIs into these. */
 export const RESOURCE_CONFIGURATIONS = {
@@ -73,6 +113,7 @@ export const RESOURCE_CONFIGURATIONS = {
   'AWS::CloudTrail::Trail': TrailConfiguration,
   'AWS::IAM::PasswordPolicy': PasswordPolicyConfiguration,
   'AWS::IAM::AccountSummary': AccountSummaryConfiguration,
+  ...BASELINE_CONFIGURATIONS,
 } as const;
 
 export const Resource = Type.Object({

@@ -17,7 +17,7 @@ t.test('the shipped bundle is stored and active on first start', async (t) => {
   const bundles = await api.call('GET', '/v1/policy-bundles', { as: 'auditor' });
   t.equal(bundles.body.items.length, 1);
   const [shipped] = bundles.body.items;
-  t.match(shipped, { active: true, uploaded_by: 'system:bootstrap', rule_count: 18, entrypoints: ['custos/access/decision', 'custos/compliance/rules', 'custos/compliance/violations'] });
+  t.match(shipped, { active: true, uploaded_by: 'system:bootstrap', rule_count: 42, entrypoints: ['custos/access/decision', 'custos/compliance/rules', 'custos/compliance/violations'] });
   t.equal(shipped.sha256, createHash('sha256').update(await fs.readFile(SHIPPED)).digest('hex'));
 
   // The archive downloads byte for byte as stored (the shipped file), matching its recorded SHA-256.
@@ -28,8 +28,8 @@ t.test('the shipped bundle is stored and active on first start', async (t) => {
 
   const policies = await api.call('GET', '/v1/policies?control=CC6.6', { as: 'steward' });
   t.equal(policies.body.bundle_revision, shipped.revision);
-  t.same(policies.body.items.map((r: { id: string }) => r.id), ['s3.bucket_public_read', 's3.bucket_public_write']);
-  t.match(policies.body.items[0], { title: 'S3 bucket allows public read', severity: 'critical', controls: ['CC6.1', 'CC6.6'], resource_types: ['AWS::S3::Bucket'] });
+  t.same(policies.body.items.map((r: { id: string }) => r.id), ['s3.account_public_access_block', 's3.bucket_public_read', 's3.bucket_public_write']);
+  t.match(policies.body.items[1], { title: 'S3 bucket allows public read', severity: 'critical', controls: ['CC6.1', 'CC6.6'], resource_types: ['AWS::S3::Bucket'] });
 
   const ready = await api.call('GET', '/readyz', { as: null });
   t.match(ready.body.checks, { policy: { ok: true } });
@@ -77,7 +77,7 @@ t.test('upload, activate, roll back: each decision names its revision', async (t
 
   const second = await upload(api, await shippedAsRevision('release-2'));
   t.equal(second.status, 201);
-  t.match(second.body, { revision: 'release-2', active: false, rule_count: 18 });
+  t.match(second.body, { revision: 'release-2', active: false, rule_count: 42 });
   t.equal((await decide(api, ESTATE)).body.bundle_revision, first.revision, 'uploading does not activate');
 
   // Activation is a pending change (four-eyes): a second person approves it (test/security/four-eyes.test.ts).

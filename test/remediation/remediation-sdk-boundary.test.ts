@@ -14,6 +14,7 @@ import {
   StartRemediationExecutionCommand,
 } from '@aws-sdk/client-config-service';
 import { BatchUpdateFindingsCommand, GetFindingsCommand, SecurityHubClient, type BatchUpdateFindingsCommandInput } from '@aws-sdk/client-securityhub';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
@@ -28,6 +29,13 @@ const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
 const SLA_FINDING = `arn:aws:securityhub:${REGION}:${ACCOUNT}:subscription/aws-foundational-security-best-practices/v/1.0.0/S3.2/finding/0001`;
 const PRODUCT_ARN = `arn:aws:securityhub:${REGION}::product/aws/securityhub`;
+
+/** Every remediation checks its identity with STS first (src/sources/identity.ts): here STS is mocked too, answering the source's account. */
+function stsAnswers(t: Test, account: string) {
+  const sts = mockClient(STSClient);
+  sts.on(GetCallerIdentityCommand).resolves({ Account: account, Arn: `arn:aws:sts::${account}:assumed-role/custos/custos-remediation` });
+  t.teardown(() => sts.restore());
+}
 
 async function demoEstate(t: Test): Promise<TestApp> {
   const api = await testApp(t, { config: { awsEndpointUrl: 'http://127.0.0.1:9', awsMaxAttempts: 1 } });
@@ -91,6 +99,7 @@ t.test('Security Hub (BatchUpdateFindings, not in moto): NOTIFIED with a note at
   await api.call('POST', '/v1/sources', { as: 'compliance_officer', body: { name: 'wealth-prod', account_id: ACCOUNT, region: REGION, services: ['securityhub'] } });
   const hub = mockClient(SecurityHubClient);
   t.teardown(() => hub.restore());
+  stsAnswers(t, ACCOUNT);
   let status = 'NEW';
   const updates: BatchUpdateFindingsCommandInput[] = [];
   hub.on(GetFindingsCommand).callsFake(async (input) => ({
@@ -146,6 +155,7 @@ t.test('Security Hub (BatchUpdateFindings, not in moto): NOTIFIED with a note at
 t.test('AWS Config managed remediation (remediation APIs not in moto): configuration put once, execution started, verified only when SUCCEEDED', async (t) => {
   const config = mockClient(ConfigServiceClient);
   t.teardown(() => config.restore());
+  stsAnswers(t, ACCOUNT);
   const context = {
     db: undefined as never,
     source: { id: randomUUID(), name: 'wealth-prod', account_id: ACCOUNT, region: REGION, role_arn: null },

@@ -31,7 +31,7 @@ t.test('a collection from moto through the API: durable run, honest gaps, the fi
     body: { name: 'wealth-prod-use1', account_id: MOTO_ACCOUNT, region: 'us-east-1', services: ALL_SERVICES },
   });
   t.equal(source.status, 201);
-  const badService = await api.call('POST', '/v1/sources', { body: { name: 'x', account_id: MOTO_ACCOUNT, region: 'us-west-2', services: ['guardduty'] } });
+  const badService = await api.call('POST', '/v1/sources', { body: { name: 'x', account_id: MOTO_ACCOUNT, region: 'us-west-2', services: ['bogus'] } });
   t.equal(badService.status, 400);
   t.match(badService.body.errors[0].message, /must be one of: .*securityhub/);
 

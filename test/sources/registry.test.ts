@@ -1,7 +1,11 @@
 import t from 'tap';
 import { COLLECTORS, COLLECTOR_NAMES, collectorNamed } from '../../src/sources/collectors/index.js';
 
-const EXPECTED = ['s3', 'ec2', 'kms', 'cloudtrail', 'iam', 'rds', 'config', 'securityhub', 'lakeformation'];
+const EXPECTED = [
+  's3', 'ec2', 'kms', 'cloudtrail', 'iam', 'rds', 'config', 'securityhub', 'lakeformation',
+  // The SOC 2 Phase-0 baseline (issue 17).
+  'guardduty', 'macie', 'accessanalyzer', 'vpc', 'logs', 's3account', 'configrecorder', 'backup', 'dynamodb', 'secretsmanager',
+];
 
 t.test('the registry: every collector by its name', async (t) => {
   t.same([...COLLECTOR_NAMES].sort(), [...EXPECTED].sort());
@@ -16,7 +20,7 @@ t.test('an unknown name: an error that lists the valid ones', async (t) => {
   for (const name of ['s4', '', 'S3', 'toString', '__proto__', 'constructor']) {
     t.throws(() => collectorNamed(name), { message: `unknown collector "${name}"; valid collectors: ${COLLECTOR_NAMES.join(', ')}` }, JSON.stringify(name));
   }
-  t.throws(() => collectorNamed('glue'), /valid collectors: s3, ec2, kms, cloudtrail, iam, rds, config, securityhub, lakeformation$/);
+  t.throws(() => collectorNamed('glue'), /valid collectors: s3, ec2, kms, cloudtrail, iam, rds, config, securityhub, lakeformation, guardduty, macie, accessanalyzer, vpc, logs, s3account, configrecorder, backup, dynamodb, secretsmanager$/);
 });
 
 t.test('every collector declares what it is and the IAM actions it needs', async (t) => {
@@ -38,6 +42,7 @@ t.test('every collector declares what it is and the IAM actions it needs', async
     's3:GetBucketVersioning',
     's3:GetBucketLogging',
     's3:GetLifecycleConfiguration',
+    's3:GetBucketTagging',
   ]);
   t.same(COLLECTORS.lakeformation!.permissions, ['lakeformation:GetDataLakeSettings', 'lakeformation:ListPermissions', 'lakeformation:GetLFTagExpression', 'lakeformation:ListLFTags', 'lakeformation:GetResourceLFTags']);
 });

@@ -6,7 +6,7 @@ import {
   paginateListDiscoveredResources,
   type ResourceType,
 } from '@aws-sdk/client-config-service';
-import { RESOURCE_CONFIGURATIONS } from '../../policy/input.js';
+import { BASELINE_CONFIGURATIONS, RESOURCE_CONFIGURATIONS } from '../../policy/input.js';
 import { allPages, clientConfig, defineCollector, epochSeconds } from './common.js';
 
 /**
@@ -14,7 +14,9 @@ import { allPages, clientConfig, defineCollector, epochSeconds } from './common.
  * Config has no such resource types, so they are not counted.
  */
 const NOT_CONFIG_TYPES: ReadonlySet<string> = new Set(['AWS::EC2::RegionalSettings', 'AWS::IAM::PasswordPolicy', 'AWS::IAM::AccountSummary']);
-export const CONFIG_COUNTED_TYPES = Object.keys(RESOURCE_CONFIGURATIONS).filter((t) => !NOT_CONFIG_TYPES.has(t));
+/** The service collectors' types that were counted before the baseline types (issue 17) came; those are not counted yet. */
+const BASELINE_TYPES: ReadonlySet<string> = new Set(Object.keys(BASELINE_CONFIGURATIONS));
+export const CONFIG_COUNTED_TYPES = Object.keys(RESOURCE_CONFIGURATIONS).filter((t) => !NOT_CONFIG_TYPES.has(t) && !BASELINE_TYPES.has(t));
 
 /**
  * AWS Config as a source of settings, not of resources: whether the recorder runs, which rules exist
@@ -25,10 +27,11 @@ export const CONFIG_COUNTED_TYPES = Object.keys(RESOURCE_CONFIGURATIONS).filter(
 export const configCollector = defineCollector({
   name: 'config',
   description:
-    'AWS Config: recorder status (config.recorder_status), rules (config.rules), compliance by rule (config.rule_compliance) and counts of discovered resources of the types Custos evaluates (config.discovered_resources).',
+    'AWS Config: recorder status (config.recorder_status), rules (config.rules), compliance by rule (config.rule_compliance; and each rule as AWS::Config::ConfigRule with its managed identifier and compliance) and counts of discovered resources of the types Custos evaluates (config.discovered_resources).',
   permissions: ['config:DescribeConfigurationRecorderStatus', 'config:DescribeConfigRules', 'config:DescribeComplianceByConfigRule', 'config:ListDiscoveredResources'],
   // Settings only: Config lists no resources the rules evaluate, so it covers no resource type.
-  resourceTypes: [],
+  // Config's own verdicts, one AWS::Config::ConfigRule per rule: incomplete when rules or compliance could not be read.
+  resourceTypes: ['AWS::Config::ConfigRule'],
   async run(run) {
     const { context } = run;
     const config = new ConfigServiceClient(clientConfig(context));
@@ -36,6 +39,7 @@ export const configCollector = defineCollector({
       const recorders = await run.attempt(
         'config:DescribeConfigurationRecorderStatus',
         async () => (await config.send(new DescribeConfigurationRecorderStatusCommand({}))).ConfigurationRecordersStatus ?? [],
+        { types: [] },
       );
       if (recorders) {
         run.setting(
@@ -69,6 +73,26 @@ export const configCollector = defineCollector({
       const compliance = await run.attempt('config:DescribeComplianceByConfigRule', () =>
         allPages(paginateDescribeComplianceByConfigRule({ client: config }, {}), (page) => page.ComplianceByConfigRules),
       );
+      // Config's own verdicts, as resources beside Custos's: one AWS::Config::ConfigRule per rule
+      // with its managed identifier and compliance (only when both were read).
+      if (rules && compliance) {
+        const byRule = new Map(compliance.map((c) => [c.ConfigRuleName ?? '', c]));
+        for (const rule of rules) {
+          if (!rule.ConfigRuleName) continue;
+          const c = byRule.get(rule.ConfigRuleName)?.Compliance;
+          run.resource(
+            'AWS::Config::ConfigRule',
+            rule.ConfigRuleName,
+            {
+              owner: rule.Source?.Owner ?? null,
+              identifier: rule.Source?.SourceIdentifier ?? null,
+              compliance: c?.ComplianceType ?? 'INSUFFICIENT_DATA',
+              non_compliant_resources: c?.ComplianceContributorCount?.CappedCount ?? null,
+            },
+            { arn: rule.ConfigRuleArn },
+          );
+        }
+      }
       if (compliance) {
         run.setting(
           'config.rule_compliance',
@@ -87,6 +111,7 @@ export const configCollector = defineCollector({
       for (const type of CONFIG_COUNTED_TYPES) {
         const found = await run.attempt(`config:ListDiscoveredResources (${type})`, () =>
           allPages(paginateListDiscoveredResources({ client: config, pageSize: 100 }, { resourceType: type as ResourceType }), (page) => page.resourceIdentifiers),
+          { types: [] },
         );
         if (found !== undefined) counts[type] = found.length;
       }

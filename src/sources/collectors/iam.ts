@@ -1,5 +1,5 @@
-import { GetAccountPasswordPolicyCommand, GetAccountSummaryCommand, IAMClient } from '@aws-sdk/client-iam';
-import { clientConfig, defineCollector } from './common.js';
+import { GenerateCredentialReportCommand, GetAccountPasswordPolicyCommand, GetAccountSummaryCommand, GetCredentialReportCommand, IAMClient } from '@aws-sdk/client-iam';
+import { clientConfig, defineCollector, epochSeconds, isError } from './common.js';
 
 const NO_POLICY = {
   present: false,
@@ -8,7 +8,47 @@ const NO_POLICY = {
   require_numbers: false,
   require_uppercase_characters: false,
   require_lowercase_characters: false,
+  password_reuse_prevention: null,
+  max_password_age: null,
 };
+
+/** A credential report time: ISO 8601, or N/A, no_information, not_supported (none). */
+const reportTime = (value: string | undefined) => (value && /^\d{4}-/.test(value) ? (epochSeconds(value) ?? null) : null);
+
+/**
+ * The IAM credential report (CSV) as AWS::IAM::User resources, and the root row's access keys. Each
+ * user: console access (password_enabled), MFA, when the password was last used, and each access
+ * key: active, last rotated, last used. Times are epoch seconds or null (never / not applicable).
+ */
+export function parseCredentialReport(csv: string) {
+  const [header, ...rows] = csv.trim().split(/\r?\n/).map((line) => line.split(','));
+  const users: Array<{ name: string; arn: string; configuration: Record<string, unknown> }> = [];
+  let rootAccessKeys = false;
+  for (const row of rows) {
+    const field = (name: string) => row[header!.indexOf(name)];
+    const keys = [1, 2].map((n) => ({
+      active: field(`access_key_${n}_active`) === 'true',
+      last_rotated: reportTime(field(`access_key_${n}_last_rotated`)),
+      last_used: reportTime(field(`access_key_${n}_last_used_date`)),
+    }));
+    if (field('user') === '<root_account>') {
+      rootAccessKeys = keys.some((k) => k.active);
+      continue;
+    }
+    users.push({
+      name: field('user') ?? '',
+      arn: field('arn') ?? '',
+      configuration: {
+        created: reportTime(field('user_creation_time')),
+        password_enabled: field('password_enabled') === 'true',
+        password_last_used: reportTime(field('password_last_used')),
+        mfa_active: field('mfa_active') === 'true',
+        access_keys: keys.filter((k) => k.active || k.last_rotated !== null),
+      },
+    });
+  }
+  return { users, rootAccessKeys };
+}
 
 /**
  * IAM is global: the same answer comes from every region. The resources carry the context's region
@@ -16,9 +56,10 @@ const NO_POLICY = {
  */
 export const iamCollector = defineCollector({
   name: 'iam',
-  description: 'The account password policy (AWS::IAM::PasswordPolicy) and whether the root user has MFA (AWS::IAM::AccountSummary); both have the account id as id.',
-  permissions: ['iam:GetAccountPasswordPolicy', 'iam:GetAccountSummary'],
-  resourceTypes: ['AWS::IAM::PasswordPolicy', 'AWS::IAM::AccountSummary'],
+  description:
+    'The account password policy (AWS::IAM::PasswordPolicy), whether the root user has MFA and access keys (AWS::IAM::AccountSummary; both with the account id as id), and every IAM user from the credential report: console access, MFA, access key age and use (AWS::IAM::User).',
+  permissions: ['iam:GetAccountPasswordPolicy', 'iam:GetAccountSummary', 'iam:GenerateCredentialReport', 'iam:GetCredentialReport'],
+  resourceTypes: ['AWS::IAM::PasswordPolicy', 'AWS::IAM::AccountSummary', 'AWS::IAM::User'],
   async run(run) {
     const { context } = run;
     const iam = new IAMClient(clientConfig(context));
@@ -34,6 +75,8 @@ export const iamCollector = defineCollector({
             require_numbers: p.RequireNumbers === true,
             require_uppercase_characters: p.RequireUppercaseCharacters === true,
             require_lowercase_characters: p.RequireLowercaseCharacters === true,
+            password_reuse_prevention: p.PasswordReusePrevention ?? null,
+            max_password_age: p.MaxPasswordAge ?? null,
           };
         },
         // The account has no password policy: data, not a failure.
@@ -42,7 +85,28 @@ export const iamCollector = defineCollector({
       if (policy) run.resource('AWS::IAM::PasswordPolicy', context.account, policy);
 
       const summary = await run.attempt('iam:GetAccountSummary', async () => (await iam.send(new GetAccountSummaryCommand({}))).SummaryMap ?? {}, { types: ['AWS::IAM::AccountSummary'] });
-      if (summary) run.resource('AWS::IAM::AccountSummary', context.account, { account_mfa_enabled: summary.AccountMFAEnabled === 1 });
+      const report = await run.attempt('iam:GetCredentialReport', async () => {
+        // The report is generated asynchronously: ask, then read until it is there (about 10 s at most).
+        for (let attempt = 0; ; attempt++) {
+          const state = (await iam.send(new GenerateCredentialReportCommand({}))).State;
+          if (state === 'COMPLETE' || attempt >= 20) break;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        try {
+          return parseCredentialReport(new TextDecoder().decode((await iam.send(new GetCredentialReportCommand({}))).Content));
+        } catch (error) {
+          if (isError(error, 'ReportInProgress', 'ReportNotPresent', 'ReportExpired')) throw new Error(`credential report not ready: ${(error as Error).name}`);
+          throw error;
+        }
+      }, { types: ['AWS::IAM::User', 'AWS::IAM::AccountSummary'] });
+      if (summary) {
+        run.resource('AWS::IAM::AccountSummary', context.account, {
+          account_mfa_enabled: summary.AccountMFAEnabled === 1,
+          // Root access keys: from the summary, or the credential report's root row.
+          root_access_keys_present: summary.AccountAccessKeysPresent === 1 || report?.rootAccessKeys === true,
+        });
+      }
+      for (const user of report?.users ?? []) run.resource('AWS::IAM::User', user.name, user.configuration, { arn: user.arn });
     } finally {
       iam.destroy();
     }

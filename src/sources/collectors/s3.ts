@@ -5,6 +5,7 @@ import {
   GetBucketLocationCommand,
   GetBucketLoggingCommand,
   GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
   GetBucketVersioningCommand,
   GetPublicAccessBlockCommand,
   paginateListBuckets,
@@ -13,7 +14,7 @@ import {
   type Grant,
   type LifecycleRule,
 } from '@aws-sdk/client-s3';
-import { allPages, clientConfig, defineCollector, mapLimit, partition, type Run } from './common.js';
+import { allPages, clientConfig, defineCollector, mapLimit, partition, tagRecord, type Run } from './common.js';
 
 const TYPE = 'AWS::S3::Bucket';
 /** Buckets described at once; each needs eight calls. */
@@ -43,6 +44,24 @@ export function policyStatements(policy: string): PolicyStatement[] {
     else principal = principalOf(statement.Principal);
     const actions = statement.NotAction !== undefined ? ['*'] : statement.Action === undefined ? [] : Array.isArray(statement.Action) ? statement.Action : [statement.Action];
     return { effect, principal, actions };
+  });
+}
+
+/**
+ * Whether a bucket policy refuses requests without TLS: a Deny to everyone ("*") of all S3 actions
+ * (s3:* or *) under the condition aws:SecureTransport = false (the AWS Config rule
+ * s3-bucket-ssl-requests-only's test).
+ */
+export function deniesInsecureTransport(policy: string): boolean {
+  const document = JSON.parse(policy) as { Statement?: unknown };
+  const raw = document.Statement === undefined ? [] : Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+  return raw.some((s) => {
+    const statement = s as { Effect?: string; Principal?: unknown; Action?: string | string[]; Condition?: Record<string, Record<string, unknown>> };
+    if (statement.Effect !== 'Deny' || principalOf(statement.Principal) !== '*') return false;
+    const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+    if (!actions.some((a) => a === 's3:*' || a === '*')) return false;
+    const secure = statement.Condition?.Bool?.['aws:SecureTransport'];
+    return [secure].flat().some((v) => String(v).toLowerCase() === 'false');
   });
 }
 
@@ -84,11 +103,16 @@ export function bucketRegion(locationConstraint: string | undefined | null): str
 async function describeBucket(run: Run, s3: S3Client, name: string): Promise<Record<string, unknown> | undefined> {
   const op = (action: string) => `s3:${action} (bucket ${name})`;
   const Bucket = name;
-  const [acl, policy, publicAccessBlock, encryption, versioning, logging, lifecycle] = await Promise.all([
+  const [acl, policy, publicAccessBlock, encryption, versioning, logging, lifecycle, tags] = await Promise.all([
     run.attempt(op('GetBucketAcl'), async () => aclGrants((await s3.send(new GetBucketAclCommand({ Bucket }))).Grants)),
-    run.attempt(op('GetBucketPolicy'), async () => policyStatements((await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy ?? '{}'), {
-      notFound: { codes: ['NoSuchBucketPolicy'], value: [] },
-    }),
+    run.attempt(
+      op('GetBucketPolicy'),
+      async () => {
+        const text = (await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy ?? '{}';
+        return { statements: policyStatements(text), tls: deniesInsecureTransport(text) };
+      },
+      { notFound: { codes: ['NoSuchBucketPolicy'], value: { statements: [], tls: false } } },
+    ),
     run.attempt(
       op('GetPublicAccessBlock'),
       async () => {
@@ -119,13 +143,16 @@ async function describeBucket(run: Run, s3: S3Client, name: string): Promise<Rec
     run.attempt(op('GetBucketLifecycleConfiguration'), async () => lifecycleRules((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules ?? []), {
       notFound: { codes: ['NoSuchLifecycleConfiguration'], value: [] },
     }),
+    run.attempt(op('GetBucketTagging'), async () => tagRecord((await s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet) ?? {}, { notFound: { codes: ['NoSuchTagSet'], value: {} } }),
   ]);
   // A bucket missing any part is left out rather than reported with a guess; its gap says why.
   if (acl === undefined || policy === undefined || publicAccessBlock === undefined || encryption === undefined) return undefined;
-  if (versioning === undefined || logging === undefined || lifecycle === undefined) return undefined;
+  if (versioning === undefined || logging === undefined || lifecycle === undefined || tags === undefined) return undefined;
   return {
+    tags,
     acl_grants: acl,
-    policy_statements: policy,
+    policy_statements: policy.statements,
+    denies_insecure_transport: policy.tls,
     public_access_block: publicAccessBlock,
     encryption,
     versioning,
@@ -137,7 +164,7 @@ async function describeBucket(run: Run, s3: S3Client, name: string): Promise<Rec
 export const s3Collector = defineCollector({
   name: 's3',
   description:
-    'S3 buckets of the region: ACL grants, bucket policy statements, public access block, default encryption, versioning, access logging and lifecycle rules (AWS::S3::Bucket).',
+    'S3 buckets of the region: ACL grants, bucket policy statements, public access block, default encryption, versioning, access logging, lifecycle rules, whether the policy denies requests without TLS, and tags (AWS::S3::Bucket).',
   permissions: [
     's3:ListAllMyBuckets',
     's3:GetBucketLocation',
@@ -148,6 +175,7 @@ export const s3Collector = defineCollector({
     's3:GetBucketVersioning',
     's3:GetBucketLogging',
     's3:GetLifecycleConfiguration',
+    's3:GetBucketTagging',
   ],
   resourceTypes: [TYPE],
   async run(run) {
@@ -167,7 +195,9 @@ export const s3Collector = defineCollector({
       const configurations = await mapLimit(local, CONCURRENCY, (bucket) => describeBucket(run, s3, bucket.Name));
       local.forEach((bucket, i) => {
         const configuration = configurations[i];
-        if (configuration) run.resource(TYPE, bucket.Name, configuration, { arn: `arn:${partition(context.region)}:s3:::${bucket.Name}` });
+        if (!configuration) return;
+        const { tags, ...rest } = configuration as { tags: Record<string, string> };
+        run.resource(TYPE, bucket.Name, rest, { arn: `arn:${partition(context.region)}:s3:::${bucket.Name}`, tags });
       });
     } finally {
       s3.destroy();

@@ -46,18 +46,22 @@ export function normaliseFinding(finding: AwsSecurityFinding, fallback: { accoun
 
 export const securityhubCollector = defineCollector({
   name: 'securityhub',
-  description: 'Security Hub: the enabled standards (securityhub.standards) and the active findings, all of them or those updated since the last run.',
+  description: 'Security Hub: the enabled standards (securityhub.standards, and AWS::SecurityHub::Hub with the ARNs of the standards in force) and the active findings, all of them or those updated since the last run.',
   permissions: ['securityhub:GetEnabledStandards', 'securityhub:GetFindings'],
-  resourceTypes: [FINDING_TYPE],
+  resourceTypes: [FINDING_TYPE, 'AWS::SecurityHub::Hub'],
   async run(run) {
     const { context } = run;
     const hub = new SecurityHubClient(clientConfig(context));
     try {
       const standards = await run.attempt('securityhub:GetEnabledStandards', () =>
         allPages(paginateGetEnabledStandards({ client: hub, pageSize: 100 }, {}), (page) => page.StandardsSubscriptions),
-        { types: [] },
+        // Security Hub not enabled in the account and region: no standard is in force (data).
+        { notFound: { codes: ['InvalidAccessException'], value: [] }, types: ['AWS::SecurityHub::Hub'] },
       );
       if (standards) {
+        run.resource('AWS::SecurityHub::Hub', `${context.account}:${context.region}`, {
+          standards: standards.filter((s) => s.StandardsStatus === 'READY' || s.StandardsStatus === 'INCOMPLETE').map((s) => s.StandardsArn ?? ''),
+        });
         run.setting(
           'securityhub.standards',
           standards.map((s) => ({ arn: s.StandardsArn ?? '', subscription_arn: s.StandardsSubscriptionArn ?? '', status: s.StandardsStatus ?? null })),

@@ -1,0 +1,25 @@
+package custos.rules.accessanalyzer.analyzer_present_test
+
+import data.custos.rules.accessanalyzer.analyzer_present as rule
+
+test_planted_violations_are_reported if {
+	vs := rule.violations with input as {"now": 1767225600, "resources": [{"type": "AWS::AccessAnalyzer::RegionalSettings", "id": "111122223333:us-east-1", "account": "111122223333", "region": "us-east-1", "configuration": {"active_analyzers": 0, "analyzers": []}}, {"type": "AWS::AccessAnalyzer::RegionalSettings", "id": "111122223333:eu-west-1", "account": "111122223333", "region": "eu-west-1", "configuration": {"active_analyzers": 0, "analyzers": []}}], "findings": [], "lake_formation": {"permissions": []}, "catalog": {"assets": [], "approved_grants": []}}
+	{v.msg | some v in vs} == {"account 111122223333 has no active IAM Access Analyzer analyzer in the regions collected (eu-west-1, us-east-1)"}
+	every v in vs {
+		v.id == "accessanalyzer.analyzer_present"
+		v.severity == "medium"
+		v.controls == ["CC6.1"]
+	}
+}
+
+test_clean_twins_pass if {
+	count(rule.violations) == 0 with input as {"now": 1767225600, "resources": [{"type": "AWS::AccessAnalyzer::RegionalSettings", "id": "111122223333:us-east-1", "account": "111122223333", "region": "us-east-1", "configuration": {"active_analyzers": 0, "analyzers": []}}, {"type": "AWS::AccessAnalyzer::RegionalSettings", "id": "111122223333:eu-west-1", "account": "111122223333", "region": "eu-west-1", "configuration": {"active_analyzers": 1, "analyzers": [{"name": "a", "type": "ACCOUNT", "status": "ACTIVE"}]}}], "findings": [], "lake_formation": {"permissions": []}, "catalog": {"assets": [], "approved_grants": []}}
+}
+
+test_metadata_names_controls_hint_and_seed if {
+	rule.metadata.id == "accessanalyzer.analyzer_present"
+	rule.metadata.controls == ["CC6.1"]
+	rule.metadata.resource_types == ["AWS::AccessAnalyzer::RegionalSettings"]
+	rule.metadata.hint == "Create an analyzer (aws accessanalyzer create-analyzer --type ACCOUNT, or ORGANIZATION from the delegated administrator) in every region used."
+	rule.metadata.seed == "002 Phase 0 Security Baseline: Enable IAM Access Analyzer"
+}

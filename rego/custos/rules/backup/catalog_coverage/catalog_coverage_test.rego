@@ -1,0 +1,25 @@
+package custos.rules.backup.catalog_coverage_test
+
+import data.custos.rules.backup.catalog_coverage as rule
+
+test_planted_violations_are_reported if {
+	vs := rule.violations with input as {"now": 1767225600, "resources": [{"type": "AWS::DynamoDB::Table", "id": "investment_transactions", "account": "111122223333", "region": "us-east-1", "configuration": {"point_in_time_recovery": true, "sse_type": "KMS", "kms_key_arn": "k"}, "arn": "arn:aws:dynamodb:us-east-1:111122223333:table/investment_transactions"}, {"type": "AWS::Backup::RegionalSettings", "id": "111122223333:us-east-1", "account": "111122223333", "region": "us-east-1", "configuration": {"plans_read": true}}, {"type": "AWS::Backup::BackupPlan", "id": "p-unlocked", "account": "111122223333", "region": "us-east-1", "configuration": {"name": "p", "vaults": ["v"], "vaults_locked": false, "resources": ["arn:aws:dynamodb:us-east-1:111122223333:table/investment_transactions"]}}], "findings": [], "lake_formation": {"permissions": []}, "catalog": {"assets": [{"store": "dynamodb", "database": "wealth", "table": "investment_transactions", "classification": "confidential", "columns": []}, {"store": "aurora", "database": "wealth", "table": "clients", "classification": "restricted", "columns": []}], "approved_grants": []}}
+	{v.msg | some v in vs} == {"AWS::DynamoDB::Table investment_transactions holds catalogued data and no backup plan with a locked vault selects it"}
+	every v in vs {
+		v.id == "backup.catalog_coverage"
+		v.severity == "high"
+		v.controls == ["A1.2"]
+	}
+}
+
+test_clean_twins_pass if {
+	count(rule.violations) == 0 with input as {"now": 1767225600, "resources": [{"type": "AWS::RDS::DBCluster", "id": "wealth-prod", "account": "111122223333", "region": "us-east-1", "configuration": {"engine": "aurora-postgresql", "database_name": "wealth"}, "arn": "arn:aws:rds:us-east-1:111122223333:cluster:wealth-prod"}, {"type": "AWS::Backup::RegionalSettings", "id": "111122223333:us-east-1", "account": "111122223333", "region": "us-east-1", "configuration": {"plans_read": true}}, {"type": "AWS::Backup::BackupPlan", "id": "p-locked", "account": "111122223333", "region": "us-east-1", "configuration": {"name": "p", "vaults": ["v"], "vaults_locked": true, "resources": ["arn:aws:rds:us-east-1:111122223333:cluster:*"]}}, {"type": "AWS::DynamoDB::Table", "id": "scratch", "account": "111122223333", "region": "us-east-1", "configuration": {"point_in_time_recovery": true, "sse_type": "KMS", "kms_key_arn": "k"}}, {"type": "AWS::DynamoDB::Table", "id": "investment_transactions", "account": "111122223333", "region": "eu-west-1", "configuration": {"point_in_time_recovery": true, "sse_type": "KMS", "kms_key_arn": "k"}}], "findings": [], "lake_formation": {"permissions": []}, "catalog": {"assets": [{"store": "dynamodb", "database": "wealth", "table": "investment_transactions", "classification": "confidential", "columns": []}, {"store": "aurora", "database": "wealth", "table": "clients", "classification": "restricted", "columns": []}], "approved_grants": []}}
+}
+
+test_metadata_names_controls_hint_and_seed if {
+	rule.metadata.id == "backup.catalog_coverage"
+	rule.metadata.controls == ["A1.2"]
+	rule.metadata.resource_types == ["AWS::RDS::DBCluster", "AWS::DynamoDB::Table"]
+	rule.metadata.hint == "Add the resource to an AWS Backup plan (a selection by ARN or tag) whose rules write to a vault with Vault Lock (aws backup put-backup-vault-lock-configuration)."
+	rule.metadata.seed == "002 Phase 0 Backup and Disaster Recovery: Configure AWS Backup policies; Phase 7 AWS Backup plans for DynamoDB"
+}

@@ -1,0 +1,25 @@
+package custos.rules.iam.unused_credentials_test
+
+import data.custos.rules.iam.unused_credentials as rule
+
+test_planted_violations_are_reported if {
+	vs := rule.violations with input as {"now": 1767225600, "resources": [{"type": "AWS::IAM::User", "id": "alice", "account": "111122223333", "region": "us-east-1", "configuration": {"created": 1732665600, "password_enabled": true, "password_last_used": 1759363200, "mfa_active": true, "access_keys": [{"active": true, "last_rotated": 1749945600, "last_used": null}]}}], "findings": [], "lake_formation": {"permissions": []}, "catalog": {"assets": [], "approved_grants": []}}
+	{v.msg | some v in vs} == {"access key 1 of IAM user alice not used for 90 days", "console password of IAM user alice not used for 90 days"}
+	every v in vs {
+		v.id == "iam.unused_credentials"
+		v.severity == "medium"
+		v.controls == ["CC6.1", "CC6.2"]
+	}
+}
+
+test_clean_twins_pass if {
+	count(rule.violations) == 0 with input as {"now": 1767225600, "resources": [{"type": "AWS::IAM::User", "id": "bob", "account": "111122223333", "region": "us-east-1", "configuration": {"created": 1732665600, "password_enabled": true, "password_last_used": 1766793600, "mfa_active": true, "access_keys": [{"active": true, "last_rotated": 1749945600, "last_used": 1767139200}]}}, {"type": "AWS::IAM::User", "id": "new", "account": "111122223333", "region": "us-east-1", "configuration": {"created": 1766793600, "password_enabled": true, "password_last_used": null, "mfa_active": true, "access_keys": []}}], "findings": [], "lake_formation": {"permissions": []}, "catalog": {"assets": [], "approved_grants": []}}
+}
+
+test_metadata_names_controls_hint_and_seed if {
+	rule.metadata.id == "iam.unused_credentials"
+	rule.metadata.controls == ["CC6.1", "CC6.2"]
+	rule.metadata.resource_types == ["AWS::IAM::User"]
+	rule.metadata.hint == "Remove the unused password (aws iam delete-login-profile) or deactivate and delete the unused key; a user who needs neither should be removed."
+	rule.metadata.seed == "002 Phase 0 Identity and Access Management: least-privilege IAM (CIS 1.12: credentials unused for 45/90 days disabled)"
+}
