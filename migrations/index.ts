@@ -21,6 +21,7 @@ import * as auditChain from './012c_audit_chain.js';
 import * as notificationRetry from './025_notification_retry.js';
 import * as pipelineKeyPrincipals from './023_pipeline_key_principals.js';
 import * as evidenceReceivedAt from './024_evidence_received_at.js';
+import * as organizations from './017_organizations.js';
 
 export interface Migration {
   name: string;
@@ -55,6 +56,7 @@ export const migrations: Migration[] = [
   { name: '025_notification_retry', ...notificationRetry },
   { name: '023_pipeline_key_principals', ...pipelineKeyPrincipals },
   { name: '024_evidence_received_at', ...evidenceReceivedAt },
+  { name: '017_organizations', ...organizations },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -54,6 +54,7 @@ import { wealthEstate } from './demo/wealth-estate.js';
 import { Workflows } from './jobs/workflows.js';
 import { importSnapshot } from './sources/collections.js';
 import sourceRoutes from './sources/routes.js';
+import organizationRoutes from './sources/organizations.js';
 import policyRoutes from './policy/routes.js';
 import decisionReplayRoutes from './policy/replay-routes.js';
 import { PolicyService, shippedBundlePath } from './policy/service.js';
@@ -294,6 +295,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(policyRoutes);
   await app.register(decisionReplayRoutes);
   await app.register(sourceRoutes);
+  await app.register(organizationRoutes, { endpoint: app.config.awsEndpointUrl, maxAttempts: app.config.awsMaxAttempts });
   await app.register(evaluationRoutes);
   await app.register(grantRoutes);
   await app.register(remediationRoutes);

@@ -45,6 +45,8 @@ const MATRIX: Record<string, Role[] | 'public'> = {
   'POST /v1/decisions/{id}/replay': [A, S, C, U],
   'POST /v1/policy-bundles/{id}/impact': [A, C, U],
   ...crud('/v1/sources', [A, C]),
+  ...crud('/v1/organizations', [A, C]),
+  'POST /v1/organizations/{id}/sync': [A, C],
   ...crud('/v1/principals', [A, S]),
   'POST /v1/access/requests': [A, S, C],
   'GET /v1/access/requests': READ,

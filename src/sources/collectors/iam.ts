@@ -76,7 +76,8 @@ export const iamCollector = defineCollector({
             require_uppercase_characters: p.RequireUppercaseCharacters === true,
             require_lowercase_characters: p.RequireLowercaseCharacters === true,
             password_reuse_prevention: p.PasswordReusePrevention ?? null,
-            max_password_age: p.MaxPasswordAge ?? null,
+            // AWS leaves it out when passwords never expire (moto answers 0 then).
+            max_password_age: p.MaxPasswordAge ? p.MaxPasswordAge : null,
           };
         },
         // The account has no password policy: data, not a failure.
