@@ -83,6 +83,8 @@ export const wealthEstate: Snapshot = {
     { type: 'AWS::KMS::Key', id: '0f1e2d3c-documents', ...at, configuration: { key_manager: 'CUSTOMER', key_state: 'Enabled', key_rotation_enabled: true } },
     { type: 'AWS::KMS::Key', id: '9a8b7c6d-exports', ...at, configuration: { key_manager: 'CUSTOMER', key_state: 'Enabled', key_rotation_enabled: false } },
     { type: 'AWS::CloudTrail::Trail', id: 'wealth-org-trail', ...at, configuration: { is_multi_region_trail: true, log_file_validation_enabled: true, is_logging: true } },
+    // Account-level S3 Block Public Access is on (rule s3.account_public_access_block, issue 17).
+    { type: 'AWS::S3::AccountPublicAccessBlock', id: '111122223333', ...at, configuration: { public_access_block: { block_public_acls: true, ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true } } },
     {
       type: 'AWS::IAM::PasswordPolicy', id: ACCOUNT, ...at,
       configuration: { present: true, minimum_password_length: 8, require_symbols: true, require_numbers: true, require_uppercase_characters: true, require_lowercase_characters: true },

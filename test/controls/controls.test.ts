@@ -45,6 +45,12 @@ const noBuckets = (observed_at: string, complete = true) => ({
   ...nothing(observed_at),
   coverage: [{ account: ACCOUNT, region: 'us-east-1', resource_type: 'AWS::S3::Bucket', complete, ...(complete ? {} : { reason: 'ListBuckets throttled' }) }],
 });
+/** The same, with the account-level Block Public Access seen on (CC6.6's third rule, issue 17). */
+const noBucketsBlocked = (observed_at: string) => {
+  const snapshot = noBuckets(observed_at);
+  const block = { block_public_acls: true, ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true };
+  return { ...snapshot, resources: [{ type: 'AWS::S3::AccountPublicAccessBlock', id: ACCOUNT, account: ACCOUNT, region: 'us-east-1', configuration: { public_access_block: block } }] };
+};
 
 t.test('status per control from the latest evaluation, with reasons and history', async (t) => {
   const api = await testApp(t);
@@ -56,8 +62,9 @@ t.test('status per control from the latest evaluation, with reasons and history'
 
   await evaluate(api, wealthEstate);
   const cc66 = await control(api, 'CC6.6');
-  t.match(cc66, { status: 'failing', open_findings: 2, rules: ['s3.bucket_public_read', 's3.bucket_public_write'], coverage: 'complete' });
-  t.same(cc66.reasons, { failing_rules: [{ rule_id: 's3.bucket_public_read', open_findings: 2 }], untested_rules: [], passing_rules: ['s3.bucket_public_write'] });
+  t.match(cc66, { status: 'failing', open_findings: 2, coverage: 'complete' });
+  t.same([...cc66.rules].sort(), ['s3.account_public_access_block', 's3.bucket_public_read', 's3.bucket_public_write']);
+  t.same(cc66.reasons, { failing_rules: [{ rule_id: 's3.bucket_public_read', open_findings: 2 }], untested_rules: [], passing_rules: ['s3.account_public_access_block', 's3.bucket_public_write'] });
   t.same(cc66.failing_findings.map((f: { resource_id: string }) => f.resource_id).sort(), ['wealth-analytics-exports', 'wealth-client-documents']);
 
   // Issue 11, reproduction 4: the reason names the rule that failed, not every rule of the control.
@@ -74,10 +81,10 @@ t.test('status per control from the latest evaluation, with reasons and history'
 
   // S3 listed completely with no bucket: the public-bucket findings resolve, and "no public bucket"
   // holds over zero buckets (the rules declare absence_is_compliance).
-  await evaluate(api, noBuckets('2026-11-22T06:00:00.000Z'));
+  await evaluate(api, noBucketsBlocked('2026-11-22T06:00:00.000Z'));
   const passing = await control(api, 'CC6.6');
   t.match(passing, { status: 'passing', open_findings: 0, failing_findings: [], coverage: 'complete' });
-  t.same(passing.reasons, { failing_rules: [], untested_rules: [], passing_rules: ['s3.bucket_public_read', 's3.bucket_public_write'] });
+  t.same(passing.reasons, { failing_rules: [], untested_rules: [], passing_rules: ['s3.account_public_access_block', 's3.bucket_public_read', 's3.bucket_public_write'] });
   // CC7.2's rules need a trail and a bucket to have been seen: zero buckets is not access logging.
   const untested = await control(api, 'CC7.2');
   t.equal(untested.status, 'not_tested');
@@ -112,14 +119,14 @@ t.test('issue 11, reproduction 2: an estate with no resources of a rule\'s types
   t.same(automated.filter((c) => c.status === 'passing').map((c) => c.id), [], 'nothing passes on no data');
   const cc66 = automated.find((c) => c.id === 'CC6.6')!;
   t.equal(cc66.status, 'not_tested');
-  t.match(cc66.reasons.untested_rules, [{ rule_id: 's3.bucket_public_read', why: /no collection covered AWS::S3::Bucket/ }, { rule_id: 's3.bucket_public_write' }]);
+  t.match(cc66.reasons.untested_rules, [{ rule_id: 's3.account_public_access_block', why: /no collection covered AWS::S3::AccountPublicAccessBlock/ }, { rule_id: 's3.bucket_public_read', why: /no collection covered AWS::S3::Bucket/ }, { rule_id: 's3.bucket_public_write' }]);
 });
 
 t.test('Type II coverage: days tested in a period, and the gaps', async (t) => {
   const api = await testApp(t);
   await loadDemoData(api.app.db);
   const first = await evaluate(api, wealthEstate);
-  const second = await evaluate(api, noBuckets('2026-11-21T06:00:00.000Z'));
+  const second = await evaluate(api, noBucketsBlocked('2026-11-21T06:00:00.000Z'));
   const third = await evaluate(api, noBuckets('2026-11-22T06:00:00.000Z', false));
   // Place the evaluations on chosen days: failing on the 2nd, passing on the 3rd, not tested on the 6th.
   await api.app.db('evaluations').update({ finished_at: '2026-10-02T10:00:00Z' }).where({ id: first.id });

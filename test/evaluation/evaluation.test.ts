@@ -52,7 +52,7 @@ t.test('the demo estate: imported, evaluated, exactly the expected findings', as
   const api = await testApp(t);
   await loadDemoData(api.app.db);
   const { run, evaluation } = await importAndEvaluate(api, wealthEstate);
-  t.match(run, { status: 'complete', trigger: 'file', observed_at: '2026-11-20T06:00:00.000Z', counts: { file: { resources: 14, findings: 5, permissions: 4, settings: 2 } } });
+  t.match(run, { status: 'complete', trigger: 'file', observed_at: '2026-11-20T06:00:00.000Z', counts: { file: { resources: 15, findings: 5, permissions: 4, settings: 2 } } });
   t.match(evaluation, { status: 'complete', run_partial: false, bundle_revision: /^rego-/, catalog_sha256: /^[0-9a-f]{64}$/ });
 
   const findings = await allFindings(api, '&status=open');

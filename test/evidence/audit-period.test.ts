@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutBucketAclCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutPublicAccessBlockCommand, S3ControlClient } from '@aws-sdk/client-s3-control';
 import t from 'tap';
+import { s3ControlConfig } from '../../src/sources/collectors/s3account.js';
 import { verifyBytes } from '../../src/evidence/signing.js';
 import { canonicalJson, itemHash, sha256 } from '../../src/evidence/chain.js';
 import { testApp, waitFor, type TestApp } from '../helpers/app.js';
@@ -35,11 +37,15 @@ t.test('an audit period: statuses, history and the verified export agree', { ski
   const moto = await startMoto(t);
   const s3 = new S3Client({ region: REGION, endpoint: moto.endpoint, forcePathStyle: true });
   for (const Bucket of [LEGACY, REPORTS]) await s3.send(new CreateBucketCommand({ Bucket }));
+  // The account-level Block Public Access is on and collected (s3account): CC6.6's third rule is tested and passes.
+  await new S3ControlClient(s3ControlConfig({ aws: { region: REGION, endpoint: moto.endpoint, maxAttempts: 2 } })).send(
+    new PutPublicAccessBlockCommand({ AccountId: MOTO_ACCOUNT, PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } }),
+  );
   await s3.send(new PutBucketAclCommand({ Bucket: LEGACY, ACL: 'public-read' }));
 
   const api = await testApp(t, { config: { awsEndpointUrl: moto.endpoint, awsMaxAttempts: 2 } });
   const periodFrom = new Date(Date.now() - 60_000).toISOString();
-  await api.call('POST', '/v1/sources', { as: 'compliance_officer', body: { name: 'wealth-s3', account_id: MOTO_ACCOUNT, region: REGION, services: ['s3'] } });
+  await api.call('POST', '/v1/sources', { as: 'compliance_officer', body: { name: 'wealth-s3', account_id: MOTO_ACCOUNT, region: REGION, services: ['s3', 's3account'] } });
 
   // 1. The first run: the legacy bucket is public.
   const first = await collect(api, 0);
