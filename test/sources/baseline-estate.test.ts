@@ -18,8 +18,8 @@ import { PutPublicAccessBlockCommand, S3ControlClient } from '@aws-sdk/client-s3
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { readBundle } from '../../src/policy/bundle.js';
 import { PolicyEngine } from '../../src/policy/engine.js';
+import { PolicyWorkers } from '../../src/policy/workers.js';
 import { collectorContext } from '../../src/sources/aws.js';
 import { COLLECTORS } from '../../src/sources/collectors/index.js';
 import { s3ControlConfig } from '../../src/sources/collectors/s3account.js';
@@ -144,8 +144,10 @@ t.test('a moto organization: one planted violation per rule in one account, a cl
     assets: ['a-docs', 'a-lowtag', 'b-docs'].map((bucket) => ({ store: 's3', database: bucket, table: 'files/', classification: 'restricted', domain: 'Client', location: `s3://${bucket}/files/`, retention_policy: null, retention_days: null, columns: [] })),
     approved_grants: [],
   };
-  const engine = await PolicyEngine.load(await readBundle(readFileSync(SHIPPED)));
-  const { result } = engine.evaluate('custos/compliance/violations', { now: Math.floor(Date.now() / 1000), resources, findings: [], lake_formation: { permissions: [] }, catalog }) as { result: Array<{ id: string; msg: string; resource: { account: string } }> };
+  const workers = new PolicyWorkers({ threads: 1 });
+  t.teardown(() => workers.close());
+  const engine = await PolicyEngine.load(workers, readFileSync(SHIPPED));
+  const { result } = (await engine.evaluate('custos/compliance/violations', { now: Math.floor(Date.now() / 1000), resources, findings: [], lake_formation: { permissions: [] }, catalog })) as { result: Array<{ id: string; msg: string; resource: { account: string } }> };
   const found = result.filter((v) => NEW_RULES.has(v.id)).map((v) => `${v.id} | ${v.resource.account} | ${v.msg}`).sort();
   const A = PLANTED;
   t.same(found, [

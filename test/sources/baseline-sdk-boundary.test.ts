@@ -26,8 +26,8 @@ import { GetEnabledStandardsCommand, GetFindingsCommand, SecurityHubClient } fro
 import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
-import { readBundle } from '../../src/policy/bundle.js';
 import { PolicyEngine } from '../../src/policy/engine.js';
+import { PolicyWorkers } from '../../src/policy/workers.js';
 import { collectorContext } from '../../src/sources/aws.js';
 import { COLLECTORS } from '../../src/sources/collectors/index.js';
 import { parseCredentialReport } from '../../src/sources/collectors/iam.js';
@@ -134,9 +134,11 @@ t.test('collectors at the SDK boundary, evaluated by the shipped bundle: exactly
     ],
     approved_grants: [],
   };
-  const engine = await PolicyEngine.load(await readBundle(readFileSync(SHIPPED)));
+  const workers = new PolicyWorkers({ threads: 1 });
+  t.teardown(() => workers.close());
+  const engine = await PolicyEngine.load(workers, readFileSync(SHIPPED));
   const rules = new Set(['accessanalyzer.analyzer_present', 'securityhub.standards_enabled', 'config.delivery_channel', 'config.recorder_all_types', 'config.rule_noncompliant', 'backup.catalog_coverage', 'macie.restricted_data', 'iam.root_access_keys', 'iam.access_key_rotation', 'iam.unused_credentials', 'iam.user_mfa', 'iam.password_rotation']);
-  const { result } = engine.evaluate('custos/compliance/violations', { now: NOW, resources, findings: [], lake_formation: { permissions: [] }, catalog }) as { result: Array<{ id: string; msg: string; resource: { account: string } }> };
+  const { result } = (await engine.evaluate('custos/compliance/violations', { now: NOW, resources, findings: [], lake_formation: { permissions: [] }, catalog })) as { result: Array<{ id: string; msg: string; resource: { account: string } }> };
   const found = result.filter((v) => rules.has(v.id)).map((v) => `${v.id} | ${v.resource.account} | ${v.msg}`).sort();
   t.same(found, [
     `accessanalyzer.analyzer_present | ${BAD} | account ${BAD} has no active IAM Access Analyzer analyzer in the regions collected (${REGION})`,
