@@ -85,12 +85,20 @@ t.test('status per control from the latest evaluation, with reasons and history'
   const passing = await control(api, 'CC6.6');
   t.match(passing, { status: 'passing', open_findings: 0, failing_findings: [], coverage: 'complete' });
   t.same(passing.reasons, { failing_rules: [], untested_rules: [], passing_rules: ['s3.account_public_access_block', 's3.bucket_public_read', 's3.bucket_public_write'] });
-  // CC7.2's rules need a trail and a bucket to have been seen: zero buckets is not access logging.
-  const untested = await control(api, 'CC7.2');
-  t.equal(untested.status, 'not_tested');
-  t.same(untested.reasons.untested_rules.map((r: { rule_id: string }) => r.rule_id), ['cloudtrail.multi_region_validation', 's3.bucket_access_logging']);
-  t.match(untested.reasons.untested_rules[0].why, /no collection covered AWS::CloudTrail::Trail/);
-  t.match(untested.reasons.untested_rules[1].why, /listed completely with none observed: AWS::S3::Bucket in 111122223333\/us-east-1/);
+  // CC7.2: zero buckets is not access logging, and the issue 17 rules saw none of their resources
+  // (VPCs, GuardDuty, log groups): not tested, each saying why. The account itself was seen (its
+  // Block Public Access) with no trail data, and the CloudTrail rule fails closed on that.
+  const cc72Now = await control(api, 'CC7.2');
+  t.match(cc72Now, { status: 'failing', reason: '1 open finding(s): cloudtrail.multi_region_validation (1)' });
+  t.same(cc72Now.failing_findings.map((f: { msg: string }) => f.msg), ['account 111122223333 has no CloudTrail trail']);
+  t.same(cc72Now.reasons.passing_rules, [], 'nothing passes on data not seen');
+  t.same(cc72Now.reasons.untested_rules, [
+    { rule_id: 'ec2.vpc_flow_logs', why: 'no collection covered AWS::EC2::VPC' },
+    { rule_id: 'guardduty.detector_enabled', why: 'no collection covered AWS::GuardDuty::RegionalSettings' },
+    { rule_id: 'logs.audit_retention', why: 'no collection covered AWS::Logs::LogGroup' },
+    { rule_id: 'logs.retention_set', why: 'no collection covered AWS::Logs::LogGroup' },
+    { rule_id: 's3.bucket_access_logging', why: 'listed completely with none observed: AWS::S3::Bucket in 111122223333/us-east-1' },
+  ]);
   t.match(await control(api, 'CC6.1'), { status: 'failing' }, 'the catalog\'s own PII findings keep CC6.1 failing');
 
   const history = await api.call('GET', '/v1/controls/CC6.6/history', { as: 'auditor' });
@@ -107,7 +115,8 @@ t.test('status per control from the latest evaluation, with reasons and history'
   await evaluate(api, noBuckets('2026-11-23T06:00:00.000Z', false));
   const partial = await control(api, 'CC6.6');
   t.match(partial, { status: 'not_tested', coverage: 'partial' });
-  t.match(partial.reasons.untested_rules[0], { rule_id: 's3.bucket_public_read', why: /not completely listed: AWS::S3::Bucket in 111122223333\/us-east-1 \(file: ListBuckets throttled\)/ });
+  t.match(partial.reasons.untested_rules.find((r: { rule_id: string }) => r.rule_id === 's3.account_public_access_block'), { why: 'no collection covered AWS::S3::AccountPublicAccessBlock' });
+  t.match(partial.reasons.untested_rules.find((r: { rule_id: string }) => r.rule_id === 's3.bucket_public_read'), { rule_id: 's3.bucket_public_read', why: /not completely listed: AWS::S3::Bucket in 111122223333\/us-east-1 \(file: ListBuckets throttled\)/ });
 });
 
 t.test('issue 11, reproduction 2: an estate with no resources of a rule\'s types is not_tested, never passing', async (t) => {
