@@ -96,11 +96,21 @@ t.test('config: DescribeComplianceByConfigRule (moto: not implemented, HTTP 500)
 
   const output = await COLLECTORS.config!.collect(context());
   t.same(output, {
-    resources: [],
+    // Issue 17: each rule DescribeConfigRules lists is a resource carrying Config's own verdict (rule
+    // config.rule_noncompliant judges it); the compliance of rules it does not list is not invented.
+    resources: [
+      {
+        type: 'AWS::Config::ConfigRule',
+        id: 'encrypted-volumes',
+        ...base,
+        configuration: { owner: 'AWS', identifier: 'ENCRYPTED_VOLUMES', compliance: 'NON_COMPLIANT', non_compliant_resources: 3 },
+        arn: `arn:aws:config:${REGION}:${ACCOUNT}:config-rule/config-rule-abc123`,
+      },
+    ],
     findings: [],
     permissions: [],
     gaps: [],
-    coverage: [],
+    coverage: [{ resource_type: 'AWS::Config::ConfigRule', complete: true }],
     settings: [
       {
         key: 'config.recorder_status',

@@ -1,9 +1,10 @@
+import { GenerateCredentialReportCommand, IAMClient } from '@aws-sdk/client-iam';
 import t, { type Test } from 'tap';
 import { freePort } from '../../src/db/embedded.js';
 import { COLLECTORS } from '../../src/sources/collectors/index.js';
 import type { CollectorOutput } from '../../src/sources/types.js';
 import { startFaultyProxy, type FaultOptions, type FaultyProxy } from '../helpers/faulty-proxy.js';
-import { motoContext, motoSkip, startMoto } from '../helpers/moto.js';
+import { motoClient, motoContext, motoSkip, startMoto } from '../helpers/moto.js';
 import { loadEstate } from './fixtures/estate.js';
 
 const NAMES = Object.keys(COLLECTORS);
@@ -11,6 +12,11 @@ const moto = motoSkip ? undefined : await startMoto(t);
 if (moto) {
   await moto.reset();
   await loadEstate(moto.endpoint);
+  // moto answers the first GenerateCredentialReport STARTED and every later one COMPLETE: generate the
+  // report now, so the iam collector's request count does not depend on which run came first.
+  const iam = new IAMClient(motoClient(moto.endpoint));
+  await iam.send(new GenerateCredentialReportCommand({}));
+  iam.destroy();
 }
 
 /** Runs one collector through its own proxy. */
@@ -34,11 +40,20 @@ for (const [label, options] of [
     const expected = await baselines(t);
     const runs = await Promise.all(NAMES.map(async (name) => [name, await throughProxy(t, name, options)] as const));
     // The attempts in a gap for an operation moto lacks count the faults too when they hit it.
-    const attemptless = (output: CollectorOutput) => ({ ...output, gaps: output.gaps.map((g) => g.replace(/\b\d+ attempts?\b/g, 'n attempts')) });
+    const attempts = (text: string) => text.replace(/\b\d+ attempts?\b/g, 'n attempts');
+    const attemptless = (output: CollectorOutput) => ({
+      ...output,
+      gaps: output.gaps.map(attempts),
+      coverage: output.coverage.map((c) => (c.reason ? { ...c, reason: attempts(c.reason) } : c)),
+    });
     for (const [name, { output, proxy }] of runs) {
       t.same(attemptless(output), attemptless(expected[name]!.output), `${name}: same output as without faults`);
       t.equal(proxy.faulted, 2, `${name}: 2 requests faulted`);
-      t.equal(proxy.requests, expected[name]!.proxy.requests + 2, `${name}: and both retried`);
+      if (name === 'accessanalyzer') {
+        // Its only operation, ListAnalyzers, is one moto lacks (HTTP 500 every time): the two faults
+        // take the place of two of moto's 500s within the SDK's attempts, so the count is unchanged.
+        t.equal(proxy.requests, expected[name]!.proxy.requests, `${name}: the faults are among the attempts at an operation moto lacks`);
+      } else t.equal(proxy.requests, expected[name]!.proxy.requests + 2, `${name}: and both retried`);
     }
   });
 }
@@ -61,11 +76,21 @@ t.test('an endpoint that stays down: gaps for every operation, no exception, qui
     ec2: 2,
     kms: 1,
     cloudtrail: 1,
-    iam: 2,
+    iam: 3, // password policy, account summary, credential report
     rds: 2,
     config: 3 + 6, // recorder status, rules, compliance, and ListDiscoveredResources for each of 6 types
     securityhub: 2,
     lakeformation: 3, // settings, permissions, LF-tags; no assignments to look up without permissions
+    guardduty: 1,
+    macie: 1,
+    accessanalyzer: 1,
+    vpc: 2, // VPCs, flow logs
+    logs: 1,
+    s3account: 1,
+    configrecorder: 3, // recorders, their status, delivery channels; no channel status to ask without channels
+    backup: 1, // ListBackupVaults: without the vaults no plan can be judged
+    dynamodb: 1,
+    secretsmanager: 1,
   });
   t.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
 });
@@ -87,7 +112,7 @@ t.test('a client error is not retried: one gap, and the collector carries on wit
     ['AWS::IAM::AccountSummary'],
     'the account summary is still collected; the password policy is missing, not guessed',
   );
-  t.equal(proxy.requests, 2);
+  t.equal(proxy.requests, 4, 'the failed policy request, the summary, and the credential report (generate, read)');
 });
 
 t.test('a per-bucket call that keeps failing drops that bucket only, with its gap', { skip: motoSkip }, async (t) => {
