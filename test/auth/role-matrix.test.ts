@@ -175,7 +175,7 @@ t.test('docs are served without a key', async (t) => {
   for (const [path, methods] of Object.entries(json.body.paths as Record<string, Record<string, any>>)) {
     for (const [method, operation] of Object.entries(methods)) {
       t.ok(['200', '201', '202', '204'].some((code) => operation.responses?.[code]), `${method} ${path} documents its success response`);
-      if ((method === 'post' || method === 'patch') && !/\/(activate|retry|verify|checkpoints)$/.test(path)) t.ok(operation.requestBody, `${method} ${path} documents its body`);
+      if ((method === 'post' || method === 'patch') && !/\/(activate|retry|verify|checkpoints|sync)$/.test(path)) t.ok(operation.requestBody, `${method} ${path} documents its body`);
     }
   }
 });

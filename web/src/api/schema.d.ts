@@ -1597,6 +1597,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/organizations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List organizations */
+        get: operations["getOrganizations"];
+        put?: never;
+        /** Create an organization */
+        post: operations["postOrganizations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organizations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one organization */
+        get: operations["getOrganizationsById"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an organization
+         * @description Refused with 409 while other entries refer to it. If-Match is honoured when sent.
+         */
+        delete: operations["deleteOrganizationsById"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an organization (send If-Match)
+         * @description Fields present in the body replace the stored ones; `null` clears an optional field.
+         */
+        patch: operations["patchOrganizationsById"];
+        trace?: never;
+    };
+    "/v1/organizations/{id}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * List the organization's accounts and keep one source per active account and region
+         * @description Checks the management account's identity (409 identity-mismatch), lists accounts (503 when AWS does not answer), creates or re-enables the sources of active accounts and disables those of accounts that left; audited.
+         */
+        post: operations["postOrganizationsByIdSync"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/overview": {
         parameters: {
             query?: never;
@@ -25726,6 +25789,1318 @@ export interface operations {
             };
         };
     };
+    getOrganizations: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                enabled?: boolean;
+                /** @description Page size (1-500) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *           "version": 1,
+                     *           "created_at": "2026-01-01T00:00:00.000Z",
+                     *           "updated_at": "2026-01-01T00:00:00.000Z",
+                     *           "name": "x",
+                     *           "management_account_id": "x",
+                     *           "management_role_arn": "x",
+                     *           "member_role_name": "x",
+                     *           "regions": [
+                     *             "x"
+                     *           ],
+                     *           "services": [
+                     *             "s3"
+                     *           ],
+                     *           "enabled": true,
+                     *           "accounts": [
+                     *             {
+                     *               "id": "x",
+                     *               "name": "x",
+                     *               "status": "x"
+                     *             }
+                     *           ],
+                     *           "last_synced_at": "2026-01-01T00:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": "x"
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            /** @description the accounts the last sync saw */
+                            accounts: {
+                                id: string;
+                                name: string;
+                                status: string;
+                            }[];
+                            /** Format: date-time */
+                            created_at: string;
+                            enabled: boolean;
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: date-time */
+                            last_synced_at: string | null;
+                            /** @description the management or delegated administrator account */
+                            management_account_id: string;
+                            management_role_arn: string | null;
+                            /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                            member_role_name: string;
+                            /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                            name: string;
+                            regions: string[] | null;
+                            services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
+                            /** Format: date-time */
+                            updated_at: string;
+                            version: number;
+                        }[];
+                        /** @description Pass as `cursor` for the next page; null on the last */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postOrganizations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "x",
+                 *       "management_account_id": "x",
+                 *       "management_role_arn": "x",
+                 *       "member_role_name": "x",
+                 *       "regions": [
+                 *         "x"
+                 *       ],
+                 *       "services": [
+                 *         "s3"
+                 *       ],
+                 *       "enabled": true
+                 *     }
+                 */
+                "application/json": {
+                    enabled?: boolean;
+                    /** @description the management or delegated administrator account */
+                    management_account_id: string;
+                    /** @description role to assume in it; null: default credentials */
+                    management_role_arn?: string | null;
+                    /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                    member_role_name: string;
+                    /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                    name: string;
+                    /** @description null: every region enabled in the management account */
+                    regions?: string[] | null;
+                    services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z",
+                     *       "name": "x",
+                     *       "management_account_id": "x",
+                     *       "management_role_arn": "x",
+                     *       "member_role_name": "x",
+                     *       "regions": [
+                     *         "x"
+                     *       ],
+                     *       "services": [
+                     *         "s3"
+                     *       ],
+                     *       "enabled": true,
+                     *       "accounts": [
+                     *         {
+                     *           "id": "x",
+                     *           "name": "x",
+                     *           "status": "x"
+                     *         }
+                     *       ],
+                     *       "last_synced_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description the accounts the last sync saw */
+                        accounts: {
+                            id: string;
+                            name: string;
+                            status: string;
+                        }[];
+                        /** Format: date-time */
+                        created_at: string;
+                        enabled: boolean;
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: date-time */
+                        last_synced_at: string | null;
+                        /** @description the management or delegated administrator account */
+                        management_account_id: string;
+                        management_role_arn: string | null;
+                        /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                        member_role_name: string;
+                        /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                        name: string;
+                        regions: string[] | null;
+                        services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    getOrganizationsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z",
+                     *       "name": "x",
+                     *       "management_account_id": "x",
+                     *       "management_role_arn": "x",
+                     *       "member_role_name": "x",
+                     *       "regions": [
+                     *         "x"
+                     *       ],
+                     *       "services": [
+                     *         "s3"
+                     *       ],
+                     *       "enabled": true,
+                     *       "accounts": [
+                     *         {
+                     *           "id": "x",
+                     *           "name": "x",
+                     *           "status": "x"
+                     *         }
+                     *       ],
+                     *       "last_synced_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description the accounts the last sync saw */
+                        accounts: {
+                            id: string;
+                            name: string;
+                            status: string;
+                        }[];
+                        /** Format: date-time */
+                        created_at: string;
+                        enabled: boolean;
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: date-time */
+                        last_synced_at: string | null;
+                        /** @description the management or delegated administrator account */
+                        management_account_id: string;
+                        management_role_arn: string | null;
+                        /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                        member_role_name: string;
+                        /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                        name: string;
+                        regions: string[] | null;
+                        services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteOrganizationsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    patchOrganizationsById: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "x",
+                 *       "management_account_id": "x",
+                 *       "management_role_arn": "x",
+                 *       "member_role_name": "x",
+                 *       "regions": [
+                 *         "x"
+                 *       ],
+                 *       "services": [
+                 *         "s3"
+                 *       ],
+                 *       "enabled": true
+                 *     }
+                 */
+                "application/json": {
+                    enabled?: boolean;
+                    /** @description the management or delegated administrator account */
+                    management_account_id?: string;
+                    /** @description role to assume in it; null: default credentials */
+                    management_role_arn?: string | null;
+                    /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                    member_role_name?: string;
+                    /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                    name?: string;
+                    /** @description null: every region enabled in the management account */
+                    regions?: string[] | null;
+                    services?: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z",
+                     *       "name": "x",
+                     *       "management_account_id": "x",
+                     *       "management_role_arn": "x",
+                     *       "member_role_name": "x",
+                     *       "regions": [
+                     *         "x"
+                     *       ],
+                     *       "services": [
+                     *         "s3"
+                     *       ],
+                     *       "enabled": true,
+                     *       "accounts": [
+                     *         {
+                     *           "id": "x",
+                     *           "name": "x",
+                     *           "status": "x"
+                     *         }
+                     *       ],
+                     *       "last_synced_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description the accounts the last sync saw */
+                        accounts: {
+                            id: string;
+                            name: string;
+                            status: string;
+                        }[];
+                        /** Format: date-time */
+                        created_at: string;
+                        enabled: boolean;
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: date-time */
+                        last_synced_at: string | null;
+                        /** @description the management or delegated administrator account */
+                        management_account_id: string;
+                        management_role_arn: string | null;
+                        /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                        member_role_name: string;
+                        /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                        name: string;
+                        regions: string[] | null;
+                        services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
+    postOrganizationsByIdSync: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "accounts": [
+                     *         {
+                     *           "id": "x",
+                     *           "name": "x",
+                     *           "status": "x"
+                     *         }
+                     *       ],
+                     *       "joined": [
+                     *         "x"
+                     *       ],
+                     *       "left": [
+                     *         "x"
+                     *       ],
+                     *       "regions": [
+                     *         "x"
+                     *       ],
+                     *       "sources": {
+                     *         "created": [
+                     *           "x"
+                     *         ],
+                     *         "enabled": [
+                     *           "x"
+                     *         ],
+                     *         "disabled": [
+                     *           "x"
+                     *         ],
+                     *         "kept": [
+                     *           "x"
+                     *         ]
+                     *       },
+                     *       "skipped": [
+                     *         {
+                     *           "account": "x",
+                     *           "region": "x",
+                     *           "source": "x"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        accounts: {
+                            id: string;
+                            name: string;
+                            status: string;
+                        }[];
+                        joined: string[];
+                        left: string[];
+                        regions: string[];
+                        skipped: {
+                            account: string;
+                            region: string;
+                            source: string;
+                        }[];
+                        sources: {
+                            created: string[];
+                            disabled: string[];
+                            enabled: string[];
+                            kept: string[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
+                    };
+                };
+            };
+        };
+    };
     getOverview: {
         parameters: {
             query?: never;
@@ -33704,7 +35079,7 @@ export interface operations {
                             region: string;
                             role_arn: string | null;
                             /** @description collectors to run */
-                            services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation")[];
+                            services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
                             /** Format: date-time */
                             updated_at: string;
                             version: number;
@@ -33821,7 +35196,7 @@ export interface operations {
                     /** @description role Custos assumes in the account; null: default credentials */
                     role_arn?: string | null;
                     /** @description collectors to run */
-                    services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation")[];
+                    services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
                 };
             };
         };
@@ -33860,7 +35235,7 @@ export interface operations {
                         region: string;
                         role_arn: string | null;
                         /** @description collectors to run */
-                        services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation")[];
+                        services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
                         /** Format: date-time */
                         updated_at: string;
                         version: number;
@@ -34064,7 +35439,7 @@ export interface operations {
                         region: string;
                         role_arn: string | null;
                         /** @description collectors to run */
-                        services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation")[];
+                        services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
                         /** Format: date-time */
                         updated_at: string;
                         version: number;
@@ -34384,7 +35759,7 @@ export interface operations {
                     /** @description role Custos assumes in the account; null: default credentials */
                     role_arn?: string | null;
                     /** @description collectors to run */
-                    services?: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation")[];
+                    services?: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
                 };
             };
         };
@@ -34423,7 +35798,7 @@ export interface operations {
                         region: string;
                         role_arn: string | null;
                         /** @description collectors to run */
-                        services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation")[];
+                        services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
                         /** Format: date-time */
                         updated_at: string;
                         version: number;
