@@ -25820,11 +25820,9 @@ export interface operations {
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
                      *           "name": "x",
                      *           "management_account_id": "x",
-                     *           "management_role_arn": "x",
+                     *           "management_role_arn": null,
                      *           "member_role_name": "x",
-                     *           "regions": [
-                     *             "x"
-                     *           ],
+                     *           "regions": null,
                      *           "services": [
                      *             "s3"
                      *           ],
@@ -25836,10 +25834,10 @@ export interface operations {
                      *               "status": "x"
                      *             }
                      *           ],
-                     *           "last_synced_at": "2026-01-01T00:00:00.000Z"
+                     *           "last_synced_at": null
                      *         }
                      *       ],
-                     *       "next_cursor": "x"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": {
@@ -25965,11 +25963,9 @@ export interface operations {
                  * @example {
                  *       "name": "x",
                  *       "management_account_id": "x",
-                 *       "management_role_arn": "x",
+                 *       "management_role_arn": null,
                  *       "member_role_name": "x",
-                 *       "regions": [
-                 *         "x"
-                 *       ],
+                 *       "regions": null,
                  *       "services": [
                  *         "s3"
                  *       ],
@@ -26007,11 +26003,9 @@ export interface operations {
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "name": "x",
                      *       "management_account_id": "x",
-                     *       "management_role_arn": "x",
+                     *       "management_role_arn": null,
                      *       "member_role_name": "x",
-                     *       "regions": [
-                     *         "x"
-                     *       ],
+                     *       "regions": null,
                      *       "services": [
                      *         "s3"
                      *       ],
@@ -26023,7 +26017,7 @@ export interface operations {
                      *           "status": "x"
                      *         }
                      *       ],
-                     *       "last_synced_at": "2026-01-01T00:00:00.000Z"
+                     *       "last_synced_at": null
                      *     }
                      */
                     "application/json": {
@@ -26232,11 +26226,9 @@ export interface operations {
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "name": "x",
                      *       "management_account_id": "x",
-                     *       "management_role_arn": "x",
+                     *       "management_role_arn": null,
                      *       "member_role_name": "x",
-                     *       "regions": [
-                     *         "x"
-                     *       ],
+                     *       "regions": null,
                      *       "services": [
                      *         "s3"
                      *       ],
@@ -26248,7 +26240,7 @@ export interface operations {
                      *           "status": "x"
                      *         }
                      *       ],
-                     *       "last_synced_at": "2026-01-01T00:00:00.000Z"
+                     *       "last_synced_at": null
                      *     }
                      */
                     "application/json": {
@@ -26576,11 +26568,9 @@ export interface operations {
                  * @example {
                  *       "name": "x",
                  *       "management_account_id": "x",
-                 *       "management_role_arn": "x",
+                 *       "management_role_arn": null,
                  *       "member_role_name": "x",
-                 *       "regions": [
-                 *         "x"
-                 *       ],
+                 *       "regions": null,
                  *       "services": [
                  *         "s3"
                  *       ],
@@ -26618,11 +26608,9 @@ export interface operations {
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
                      *       "name": "x",
                      *       "management_account_id": "x",
-                     *       "management_role_arn": "x",
+                     *       "management_role_arn": null,
                      *       "member_role_name": "x",
-                     *       "regions": [
-                     *         "x"
-                     *       ],
+                     *       "regions": null,
                      *       "services": [
                      *         "s3"
                      *       ],
@@ -26634,7 +26622,7 @@ export interface operations {
                      *           "status": "x"
                      *         }
                      *       ],
-                     *       "last_synced_at": "2026-01-01T00:00:00.000Z"
+                     *       "last_synced_at": null
                      *     }
                      */
                     "application/json": {
@@ -26944,9 +26932,9 @@ export interface operations {
                      *       },
                      *       "skipped": [
                      *         {
-                     *           "account": "x",
-                     *           "region": "x",
-                     *           "source": "x"
+                     *           "account": "123456789012",
+                     *           "region": "us-east-1",
+                     *           "source": "demo-aws"
                      *         }
                      *       ]
                      *     }
