@@ -16,23 +16,25 @@ import { COLLECTORS } from './collectors/index.js';
 import { clientConfig } from './collectors/common.js';
 import { assertAccount } from './identity.js';
 
-const Region = Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$' });
+const Region = Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$', examples: ['eu-west-1'] });
+const AccountId = Type.String({ pattern: '^[0-9]{12}$', examples: ['210987654321'] });
+const SourceName = Type.String({ examples: ['wealth-org-210987654321-eu-west-1'] });
 const organizationFields = {
-  name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,20}$', description: 'prefix of the sources it keeps: <name>-<account>-<region>' }),
-  management_account_id: Type.String({ pattern: '^[0-9]{12}$', description: 'the management or delegated administrator account' }),
+  name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,20}$', description: 'prefix of the sources it keeps: <name>-<account>-<region>', examples: ['wealth-org'] }),
+  management_account_id: Type.String({ pattern: '^[0-9]{12}$', description: 'the management or delegated administrator account', examples: ['123456789012'] }),
   management_role_arn: Type.Optional(Type.Union([Type.String({ pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$', maxLength: 2048 }), Type.Null()], { description: 'role to assume in it; null: default credentials' })),
-  member_role_name: Type.String({ pattern: '^[A-Za-z0-9+=,.@_/-]{1,64}$', description: 'role assumed in every member account (arn:aws:iam::<account>:role/<name>)' }),
+  member_role_name: Type.String({ pattern: '^[A-Za-z0-9+=,.@_/-]{1,64}$', description: 'role assumed in every member account (arn:aws:iam::<account>:role/<name>)', examples: ['CustosCollector'] }),
   regions: Type.Optional(Type.Union([Type.Array(Region, { minItems: 1, maxItems: 40, uniqueItems: true }), Type.Null()], { description: 'null: every region enabled in the management account' })),
   services: Type.Array(StringEnum(Object.keys(COLLECTORS) as [string, ...string[]]), { minItems: 1, uniqueItems: true }),
   enabled: Type.Optional(Type.Boolean()),
 };
 const OrganizationCreate = Type.Object(organizationFields, { additionalProperties: false });
-const AccountSeen = Type.Object({ id: Type.String(), name: Type.String(), status: Type.String() });
+const AccountSeen = Type.Object({ id: AccountId, name: Type.String({ examples: ['wealth-prod'] }), status: Type.String({ examples: ['ACTIVE'] }) });
 const OrganizationEntity = Type.Object({
   ...EntityMeta,
   ...organizationFields,
   management_role_arn: Type.Union([Type.String(), Type.Null()]),
-  regions: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  regions: Type.Union([Type.Array(Region), Type.Null()]),
   enabled: Type.Boolean(),
   accounts: Type.Array(AccountSeen, { description: 'the accounts the last sync saw' }),
   last_synced_at: Type.Union([IsoDateTime, Type.Null()]),
@@ -150,11 +152,11 @@ export async function syncOrganization(db: Knex, id: string, options: { endpoint
 
 const SyncResponse = Type.Object({
   accounts: Type.Array(AccountSeen),
-  joined: Type.Array(Type.String()),
-  left: Type.Array(Type.String()),
-  regions: Type.Array(Type.String()),
-  sources: Type.Object({ created: Type.Array(Type.String()), enabled: Type.Array(Type.String()), disabled: Type.Array(Type.String()), kept: Type.Array(Type.String()) }),
-  skipped: Type.Array(Type.Object({ account: Type.String(), region: Type.String(), source: Type.String() })),
+  joined: Type.Array(AccountId),
+  left: Type.Array(AccountId),
+  regions: Type.Array(Region),
+  sources: Type.Object({ created: Type.Array(SourceName), enabled: Type.Array(SourceName), disabled: Type.Array(SourceName), kept: Type.Array(SourceName) }),
+  skipped: Type.Array(Type.Object({ account: AccountId, region: Region, source: Type.String({ examples: ['wealth-prod-eu-west-1'] }) })),
 });
 
 export default async function organizationRoutes(app: FastifyInstance, options: { endpoint?: string; maxAttempts?: number }) {

@@ -25818,10 +25818,10 @@ export interface operations {
                      *           "version": 1,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "updated_at": "2026-01-01T00:00:00.000Z",
-                     *           "name": "x",
-                     *           "management_account_id": "x",
+                     *           "name": "wealth-org",
+                     *           "management_account_id": "123456789012",
                      *           "management_role_arn": null,
-                     *           "member_role_name": "x",
+                     *           "member_role_name": "CustosCollector",
                      *           "regions": null,
                      *           "services": [
                      *             "s3"
@@ -25829,9 +25829,9 @@ export interface operations {
                      *           "enabled": true,
                      *           "accounts": [
                      *             {
-                     *               "id": "x",
-                     *               "name": "x",
-                     *               "status": "x"
+                     *               "id": "210987654321",
+                     *               "name": "wealth-prod",
+                     *               "status": "ACTIVE"
                      *             }
                      *           ],
                      *           "last_synced_at": null
@@ -25844,8 +25844,11 @@ export interface operations {
                         items: {
                             /** @description the accounts the last sync saw */
                             accounts: {
+                                /** @example 210987654321 */
                                 id: string;
+                                /** @example wealth-prod */
                                 name: string;
+                                /** @example ACTIVE */
                                 status: string;
                             }[];
                             /** Format: date-time */
@@ -25855,12 +25858,21 @@ export interface operations {
                             id: string;
                             /** Format: date-time */
                             last_synced_at: string | null;
-                            /** @description the management or delegated administrator account */
+                            /**
+                             * @description the management or delegated administrator account
+                             * @example 123456789012
+                             */
                             management_account_id: string;
                             management_role_arn: string | null;
-                            /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                            /**
+                             * @description role assumed in every member account (arn:aws:iam::<account>:role/<name>)
+                             * @example CustosCollector
+                             */
                             member_role_name: string;
-                            /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                            /**
+                             * @description prefix of the sources it keeps: <name>-<account>-<region>
+                             * @example wealth-org
+                             */
                             name: string;
                             regions: string[] | null;
                             services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
@@ -25961,10 +25973,10 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "management_account_id": "x",
+                 *       "name": "wealth-org",
+                 *       "management_account_id": "123456789012",
                  *       "management_role_arn": null,
-                 *       "member_role_name": "x",
+                 *       "member_role_name": "CustosCollector",
                  *       "regions": null,
                  *       "services": [
                  *         "s3"
@@ -25974,13 +25986,22 @@ export interface operations {
                  */
                 "application/json": {
                     enabled?: boolean;
-                    /** @description the management or delegated administrator account */
+                    /**
+                     * @description the management or delegated administrator account
+                     * @example 123456789012
+                     */
                     management_account_id: string;
                     /** @description role to assume in it; null: default credentials */
                     management_role_arn?: string | null;
-                    /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                    /**
+                     * @description role assumed in every member account (arn:aws:iam::<account>:role/<name>)
+                     * @example CustosCollector
+                     */
                     member_role_name: string;
-                    /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                    /**
+                     * @description prefix of the sources it keeps: <name>-<account>-<region>
+                     * @example wealth-org
+                     */
                     name: string;
                     /** @description null: every region enabled in the management account */
                     regions?: string[] | null;
@@ -26001,10 +26022,10 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "management_account_id": "x",
+                     *       "name": "wealth-org",
+                     *       "management_account_id": "123456789012",
                      *       "management_role_arn": null,
-                     *       "member_role_name": "x",
+                     *       "member_role_name": "CustosCollector",
                      *       "regions": null,
                      *       "services": [
                      *         "s3"
@@ -26012,9 +26033,9 @@ export interface operations {
                      *       "enabled": true,
                      *       "accounts": [
                      *         {
-                     *           "id": "x",
-                     *           "name": "x",
-                     *           "status": "x"
+                     *           "id": "210987654321",
+                     *           "name": "wealth-prod",
+                     *           "status": "ACTIVE"
                      *         }
                      *       ],
                      *       "last_synced_at": null
@@ -26023,8 +26044,11 @@ export interface operations {
                     "application/json": {
                         /** @description the accounts the last sync saw */
                         accounts: {
+                            /** @example 210987654321 */
                             id: string;
+                            /** @example wealth-prod */
                             name: string;
+                            /** @example ACTIVE */
                             status: string;
                         }[];
                         /** Format: date-time */
@@ -26034,12 +26058,21 @@ export interface operations {
                         id: string;
                         /** Format: date-time */
                         last_synced_at: string | null;
-                        /** @description the management or delegated administrator account */
+                        /**
+                         * @description the management or delegated administrator account
+                         * @example 123456789012
+                         */
                         management_account_id: string;
                         management_role_arn: string | null;
-                        /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                        /**
+                         * @description role assumed in every member account (arn:aws:iam::<account>:role/<name>)
+                         * @example CustosCollector
+                         */
                         member_role_name: string;
-                        /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                        /**
+                         * @description prefix of the sources it keeps: <name>-<account>-<region>
+                         * @example wealth-org
+                         */
                         name: string;
                         regions: string[] | null;
                         services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
@@ -26224,10 +26257,10 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "management_account_id": "x",
+                     *       "name": "wealth-org",
+                     *       "management_account_id": "123456789012",
                      *       "management_role_arn": null,
-                     *       "member_role_name": "x",
+                     *       "member_role_name": "CustosCollector",
                      *       "regions": null,
                      *       "services": [
                      *         "s3"
@@ -26235,9 +26268,9 @@ export interface operations {
                      *       "enabled": true,
                      *       "accounts": [
                      *         {
-                     *           "id": "x",
-                     *           "name": "x",
-                     *           "status": "x"
+                     *           "id": "210987654321",
+                     *           "name": "wealth-prod",
+                     *           "status": "ACTIVE"
                      *         }
                      *       ],
                      *       "last_synced_at": null
@@ -26246,8 +26279,11 @@ export interface operations {
                     "application/json": {
                         /** @description the accounts the last sync saw */
                         accounts: {
+                            /** @example 210987654321 */
                             id: string;
+                            /** @example wealth-prod */
                             name: string;
+                            /** @example ACTIVE */
                             status: string;
                         }[];
                         /** Format: date-time */
@@ -26257,12 +26293,21 @@ export interface operations {
                         id: string;
                         /** Format: date-time */
                         last_synced_at: string | null;
-                        /** @description the management or delegated administrator account */
+                        /**
+                         * @description the management or delegated administrator account
+                         * @example 123456789012
+                         */
                         management_account_id: string;
                         management_role_arn: string | null;
-                        /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                        /**
+                         * @description role assumed in every member account (arn:aws:iam::<account>:role/<name>)
+                         * @example CustosCollector
+                         */
                         member_role_name: string;
-                        /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                        /**
+                         * @description prefix of the sources it keeps: <name>-<account>-<region>
+                         * @example wealth-org
+                         */
                         name: string;
                         regions: string[] | null;
                         services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
@@ -26566,10 +26611,10 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "x",
-                 *       "management_account_id": "x",
+                 *       "name": "wealth-org",
+                 *       "management_account_id": "123456789012",
                  *       "management_role_arn": null,
-                 *       "member_role_name": "x",
+                 *       "member_role_name": "CustosCollector",
                  *       "regions": null,
                  *       "services": [
                  *         "s3"
@@ -26579,13 +26624,22 @@ export interface operations {
                  */
                 "application/json": {
                     enabled?: boolean;
-                    /** @description the management or delegated administrator account */
+                    /**
+                     * @description the management or delegated administrator account
+                     * @example 123456789012
+                     */
                     management_account_id?: string;
                     /** @description role to assume in it; null: default credentials */
                     management_role_arn?: string | null;
-                    /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                    /**
+                     * @description role assumed in every member account (arn:aws:iam::<account>:role/<name>)
+                     * @example CustosCollector
+                     */
                     member_role_name?: string;
-                    /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                    /**
+                     * @description prefix of the sources it keeps: <name>-<account>-<region>
+                     * @example wealth-org
+                     */
                     name?: string;
                     /** @description null: every region enabled in the management account */
                     regions?: string[] | null;
@@ -26606,10 +26660,10 @@ export interface operations {
                      *       "version": 1,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "updated_at": "2026-01-01T00:00:00.000Z",
-                     *       "name": "x",
-                     *       "management_account_id": "x",
+                     *       "name": "wealth-org",
+                     *       "management_account_id": "123456789012",
                      *       "management_role_arn": null,
-                     *       "member_role_name": "x",
+                     *       "member_role_name": "CustosCollector",
                      *       "regions": null,
                      *       "services": [
                      *         "s3"
@@ -26617,9 +26671,9 @@ export interface operations {
                      *       "enabled": true,
                      *       "accounts": [
                      *         {
-                     *           "id": "x",
-                     *           "name": "x",
-                     *           "status": "x"
+                     *           "id": "210987654321",
+                     *           "name": "wealth-prod",
+                     *           "status": "ACTIVE"
                      *         }
                      *       ],
                      *       "last_synced_at": null
@@ -26628,8 +26682,11 @@ export interface operations {
                     "application/json": {
                         /** @description the accounts the last sync saw */
                         accounts: {
+                            /** @example 210987654321 */
                             id: string;
+                            /** @example wealth-prod */
                             name: string;
+                            /** @example ACTIVE */
                             status: string;
                         }[];
                         /** Format: date-time */
@@ -26639,12 +26696,21 @@ export interface operations {
                         id: string;
                         /** Format: date-time */
                         last_synced_at: string | null;
-                        /** @description the management or delegated administrator account */
+                        /**
+                         * @description the management or delegated administrator account
+                         * @example 123456789012
+                         */
                         management_account_id: string;
                         management_role_arn: string | null;
-                        /** @description role assumed in every member account (arn:aws:iam::<account>:role/<name>) */
+                        /**
+                         * @description role assumed in every member account (arn:aws:iam::<account>:role/<name>)
+                         * @example CustosCollector
+                         */
                         member_role_name: string;
-                        /** @description prefix of the sources it keeps: <name>-<account>-<region> */
+                        /**
+                         * @description prefix of the sources it keeps: <name>-<account>-<region>
+                         * @example wealth-org
+                         */
                         name: string;
                         regions: string[] | null;
                         services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
@@ -26902,55 +26968,61 @@ export interface operations {
                      * @example {
                      *       "accounts": [
                      *         {
-                     *           "id": "x",
-                     *           "name": "x",
-                     *           "status": "x"
+                     *           "id": "210987654321",
+                     *           "name": "wealth-prod",
+                     *           "status": "ACTIVE"
                      *         }
                      *       ],
                      *       "joined": [
-                     *         "x"
+                     *         "210987654321"
                      *       ],
                      *       "left": [
-                     *         "x"
+                     *         "210987654321"
                      *       ],
                      *       "regions": [
-                     *         "x"
+                     *         "eu-west-1"
                      *       ],
                      *       "sources": {
                      *         "created": [
-                     *           "x"
+                     *           "wealth-org-210987654321-eu-west-1"
                      *         ],
                      *         "enabled": [
-                     *           "x"
+                     *           "wealth-org-210987654321-eu-west-1"
                      *         ],
                      *         "disabled": [
-                     *           "x"
+                     *           "wealth-org-210987654321-eu-west-1"
                      *         ],
                      *         "kept": [
-                     *           "x"
+                     *           "wealth-org-210987654321-eu-west-1"
                      *         ]
                      *       },
                      *       "skipped": [
                      *         {
-                     *           "account": "123456789012",
-                     *           "region": "us-east-1",
-                     *           "source": "demo-aws"
+                     *           "account": "210987654321",
+                     *           "region": "eu-west-1",
+                     *           "source": "wealth-prod-eu-west-1"
                      *         }
                      *       ]
                      *     }
                      */
                     "application/json": {
                         accounts: {
+                            /** @example 210987654321 */
                             id: string;
+                            /** @example wealth-prod */
                             name: string;
+                            /** @example ACTIVE */
                             status: string;
                         }[];
                         joined: string[];
                         left: string[];
                         regions: string[];
                         skipped: {
+                            /** @example 210987654321 */
                             account: string;
+                            /** @example eu-west-1 */
                             region: string;
+                            /** @example wealth-prod-eu-west-1 */
                             source: string;
                         }[];
                         sources: {
