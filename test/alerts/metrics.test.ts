@@ -30,6 +30,7 @@ t.test('metrics fire and resolve', async (t) => {
 
   t.test('access.denied_rate per principal: a spike of denials fires; it resolves once the window has passed', async (t) => {
     const alert = await create(api, '/v1/alerts', { name: 'Denials', metric: 'access.denied_rate', comparison: 'gt', threshold: 0.5, severity: 'high', window_minutes: 5, group_by: ['principal'], notification_channels: channel }, 'compliance_officer');
+    const count = await create(api, '/v1/alerts', { name: 'Denied reads of clients', metric: 'access.denied', comparison: 'gte', threshold: 3, severity: 'high', window_minutes: 5, dimension_filter: { table: 'aurora.wealth.clients' }, notification_channels: channel }, 'compliance_officer');
     const principal = 'arn:aws:iam::111122223333:role/unknown-etl';
     const decided = await api.call('POST', '/v1/access/decisions:batch', { as: 'pipeline', body: { checks: Array.from({ length: 3 }, () => ({ principal, action: 'select', resource: { store: 'aurora', database: 'wealth', table: 'clients', columns: ['ssn'] }, purpose: 'test' })) } });
     t.equal(decided.status, 200, JSON.stringify(decided.body).slice(0, 300));
@@ -37,11 +38,14 @@ t.test('metrics fire and resolve', async (t) => {
     await evaluate();
     const [open] = await events(api, alert.id, 'open');
     t.match(open, { dimensions: { principal }, value: 1 });
+    t.match(await events(api, count.id, 'open'), [{ dimensions: { principal, table: 'aurora.wealth.clients' }, value: 3 }], 'access.denied: three denied reads');
     // Five minutes later the counters are outside the window.
     await api.app.db('alert_metric_counts').update({ bucket: new Date(Date.now() - 10 * 60_000) });
     await evaluate();
     t.equal((await events(api, alert.id, 'open')).length, 0);
     t.match((await events(api, alert.id, 'resolved'))[0], { value: 0 });
+    t.equal((await events(api, count.id, 'open')).length, 0);
+    t.equal((await events(api, count.id, 'resolved')).length, 1, 'access.denied resolves too');
   });
 
   t.test('controls.status and findings.open on the demo estate; disabling the alert closes what it opened', async (t) => {
