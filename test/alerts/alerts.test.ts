@@ -38,6 +38,7 @@ t.test('alerts', async (t) => {
       version: 1,
     });
     t.match(created.body.notification_channels, [webhook, sns, email], 'channels stored as given, in order');
+    t.equal(created.body.notification_channels.length, 3);
     t.ok(created.body.notification_channels.every((c: { id: string }) => /^[0-9a-f-]{36}$/.test(c.id)), 'each channel gets an id');
     t.match(created.body.notification_channels[0].secret, /^whsec_[A-Za-z0-9+/]{43}=$/, 'the webhook secret is shown at creation');
     t.notOk('secret' in created.body.notification_channels[1], 'only webhooks have a secret');

@@ -70,7 +70,9 @@ t.test('the demo estate: imported, evaluated, exactly the expected findings', as
   // Filters.
   t.equal((await allFindings(api, '&control=CC6.6')).length, 2);
   t.same((await allFindings(api, '&rule=s3.bucket_versioning')).map((f) => f.resource_id), ['wealth-account-statements']);
-  t.equal((await allFindings(api, '&severity=critical')).every((f) => f.severity === 'critical'), true);
+  const critical = await allFindings(api, '&severity=critical');
+  t.ok(critical.length > 0, 'the demo estate has critical findings');
+  t.ok(critical.every((f) => f.severity === 'critical'), 'the severity filter keeps only critical findings');
   t.equal((await allFindings(api, `&resource=wealth-client-documents`)).length, 1);
   t.equal((await api.call('GET', '/v1/findings?status=closed')).status, 400);
 

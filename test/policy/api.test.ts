@@ -23,7 +23,10 @@ t.test('the shipped bundle is stored and active on first start', async (t) => {
   // The archive downloads byte for byte as stored (the shipped file), matching its recorded SHA-256.
   const archive = await download(api, `/v1/policy-bundles/${shipped.id}/archive`);
   t.equal(archive.headers['content-type'], 'application/gzip');
-  t.ok(archive.bytes.equals(await fs.readFile(SHIPPED)), 'the same bytes as the stored bundle');
+  const stored: Buffer = (await api.app.db('policy_bundles').where({ id: shipped.id }).first('archive')).archive;
+  t.ok(stored.length > 0 && archive.bytes.length === stored.length, `${archive.bytes.length} bytes downloaded, ${stored.length} stored`);
+  t.ok(archive.bytes.equals(stored), 'the same bytes as the archive stored in the database');
+  t.ok(archive.bytes.equals(await fs.readFile(SHIPPED)), 'which is the shipped file');
   t.equal(createHash('sha256').update(archive.bytes).digest('hex'), shipped.sha256);
 
   const policies = await api.call('GET', '/v1/policies?control=CC6.6', { as: 'steward' });

@@ -357,10 +357,13 @@ t.test('coverage: every collector declares its types, and says per type whether 
     dynamodb: complete('AWS::DynamoDB::Table'),
     secretsmanager: complete('AWS::SecretsManager::Secret'),
   });
+  let emitted = 0;
   for (const [name, collector] of Object.entries(COLLECTORS)) {
     const output = await collect(name);
+    emitted += output.resources.length;
     t.ok(output.resources.every((r) => collector.resourceTypes.includes(r.type)), `${name} emits only the types it declares`);
   }
+  t.ok(emitted > 0, `the collectors emitted resources to check (${emitted})`);
   // A failure leaves incomplete what it concerns: here an endpoint that is down.
   const down = await COLLECTORS.iam!.collect({ ...motoContext('http://127.0.0.1:9', { maxAttempts: 1 }) });
   t.same(down.coverage.map((c) => [c.resource_type, c.complete]), [['AWS::IAM::PasswordPolicy', false], ['AWS::IAM::AccountSummary', false], ['AWS::IAM::User', false]]);
