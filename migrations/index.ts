@@ -22,6 +22,7 @@ import * as notificationRetry from './025_notification_retry.js';
 import * as pipelineKeyPrincipals from './023_pipeline_key_principals.js';
 import * as evidenceReceivedAt from './024_evidence_received_at.js';
 import * as organizations from './017_organizations.js';
+import * as catalogEvaluation from './021_catalog_evaluation.js';
 
 export interface Migration {
   name: string;
@@ -57,6 +58,7 @@ export const migrations: Migration[] = [
   { name: '023_pipeline_key_principals', ...pipelineKeyPrincipals },
   { name: '024_evidence_received_at', ...evidenceReceivedAt },
   { name: '017_organizations', ...organizations },
+  { name: '021_catalog_evaluation', ...catalogEvaluation },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -67,8 +67,10 @@ async function decide(request: FastifyRequest, checks: AccessCheck[], now: numbe
   let current: ReturnType<typeof policy.current> | undefined;
   try {
     current = policy.current();
-  } catch {
-    return { revision: null, bundleId: null, answers: checks.map(() => deny('engine_unavailable', 'no policy bundle is loaded; access is denied')) };
+  } catch (error) {
+    // Why there is no engine (e.g. the active bundle failed to load, naming what it lacks) goes into the reason and the log.
+    const why = error instanceof HttpProblem ? error.detail : 'no policy bundle is loaded';
+    return { revision: null, bundleId: null, answers: checks.map(() => deny('engine_unavailable', `${why}; access is denied`)) };
   }
   const { engine, bundleId } = current;
   const outcomes = await accessAnswers(policy, engine, checks.map((check) => ({ ...check, now })));

@@ -6,6 +6,7 @@ import { recordAudit, type AuditContext } from '../audit/repository.js';
 import { auditContext } from '../auth/plugin.js';
 import { notifyOnCommit } from '../db/notifications.js';
 import { HttpProblem } from '../http/problem.js';
+import { requestCatalogEvaluation } from '../evaluation/catalog-requests.js';
 import { recordChangeEvidence } from './evidence.js';
 import { changeView, CHANGES_ENTITY, type Approvers, type ChangeRow, type ChangeView } from './store.js';
 
@@ -127,6 +128,7 @@ async function dryRun(trx: Knex.Transaction, kind: ChangeKind, target: ChangeTar
 export async function guardedChange(request: FastifyRequest, kind: ChangeKind, inspect: (trx: Knex.Transaction) => Promise<Inspection>): Promise<Outcome> {
   const breakGlass = breakGlassOf(request);
   let afterCommit: (() => Promise<void>) | undefined;
+  let catalogChanged = false;
   const outcome = await request.server.db.transaction(async (trx): Promise<Outcome> => {
     const inspection = await inspect(trx);
     const context = auditContext(request);
@@ -134,6 +136,7 @@ export async function guardedChange(request: FastifyRequest, kind: ChangeKind, i
     if (inspection.reasons.length === 0) {
       const applied = await kind.apply(trx, inspection, context);
       afterCommit = applied.afterCommit;
+      catalogChanged = await requestCatalogEvaluation(trx, kind.entity);
       return { applied: applied.result };
     }
     const row = await insertChange(trx, request, kind, inspection, breakGlass);
@@ -143,6 +146,7 @@ export async function guardedChange(request: FastifyRequest, kind: ChangeKind, i
       await recordAudit(trx, flagged, { action: 'break_glass', entity: CHANGES_ENTITY, entityId: row.id, newValue: changeView(row) });
       await recordChangeEvidence(trx, 'break_glass', row);
       afterCommit = applied.afterCommit;
+      catalogChanged = await requestCatalogEvaluation(trx, kind.entity);
       return { applied: applied.result };
     }
     await dryRun(trx, kind, inspection, { ...context, pendingChangeId: row.id });
@@ -155,6 +159,8 @@ export async function guardedChange(request: FastifyRequest, kind: ChangeKind, i
   // Applied here: this instance reloads the access data before answering, so the caller's next
   // decision sees the change (as mutate() does; other instances follow the notification).
   if ('applied' in outcome) await request.server.policy?.reloadAccessData();
+  // An applied catalog change is evaluated before the answer (src/evaluation/catalog-evaluation.ts).
+  if (catalogChanged) await request.server.jobs?.catalog.evaluate();
   return outcome;
 }
 

@@ -7,6 +7,7 @@ import { auditContext } from '../auth/plugin.js';
 import { CATALOG_READERS } from '../auth/roles.js';
 import { paginate } from '../db/pagination.js';
 import { notifyOnCommit } from '../db/notifications.js';
+import { requestCatalogEvaluation } from '../evaluation/catalog-requests.js';
 import { checkIfMatch, etagOf } from '../http/crud.js';
 import { conflict, HttpProblem, notFound, problemResponses } from '../http/problem.js';
 import { IdParams, Page, PageQuery, type Role } from '../http/schemas.js';
@@ -105,6 +106,7 @@ export default async function pendingChangeRoutes(app: FastifyInstance): Promise
       const { id } = request.params as IdParams;
       const { note } = request.body as { note?: string };
       let afterCommit: (() => Promise<void>) | undefined;
+      let catalogChanged = false;
       const row = await app.db.transaction(async (trx) => {
         const current = await lockPending(trx, request, id);
         if (Date.parse(current.expires_at) <= Date.now()) throw conflict(`pending change ${id} expired at ${new Date(current.expires_at).toISOString()}: propose it again`);
@@ -120,10 +122,13 @@ export default async function pendingChangeRoutes(app: FastifyInstance): Promise
         const applied = await kind.apply(trx, { entityId: current.entity_id, baseVersion: current.base_version, payload: current.payload }, { ...auditContext(request), pendingChangeId: id });
         afterCommit = applied.afterCommit;
         await notifyOnCommit(trx, ACCESS_DATA_CHANNEL, kind.entity);
+        catalogChanged = await requestCatalogEvaluation(trx, kind.entity);
         return decide(trx, request, current, 'applied', { status: 'applied', decision_note: note ?? null }, 'approve');
       });
       if (afterCommit) await afterCommit();
       await app.policy?.reloadAccessData();
+      // The approved change is in the findings and control statuses the approver reads next.
+      if (catalogChanged) await app.jobs?.catalog.evaluate();
       return send(reply, row, request);
     },
   });

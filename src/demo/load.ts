@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { ACCESS_DATA_CHANNEL } from '../access/runtime.js';
 import { notifyOnCommit } from '../db/notifications.js';
+import { requestCatalogEvaluation } from '../evaluation/catalog-requests.js';
 import { alerts, type AlertCreate } from '../alerts/alerts.js';
 import { recordAudit, type AuditContext } from '../audit/repository.js';
 import { assets } from '../catalog/assets.js';
@@ -83,6 +84,7 @@ export async function loadDemoData(db: Knex, options: { onlyIfEmpty?: boolean } 
       Boolean(await trx('compliance_records').where({ regulation: r.regulation, requirement_id: r.requirement_id }).first('id')),
     );
     await notifyOnCommit(trx, ACCESS_DATA_CHANNEL, 'demo');
+    await requestCatalogEvaluation(trx, 'demo');
     counts.alerts = await createAll(trx, 'alerts', alerts.repository as never, demoAlerts, async (a) =>
       Boolean(await trx('alerts').where({ name: a.name }).first('id')),
       // Webhook secrets stay out of the audit log.

@@ -10,6 +10,7 @@ import type { PolicyService } from '../policy/service.js';
 import { readRunState } from '../sources/run-store.js';
 import type { SourceSetting } from '../sources/types.js';
 import { catalogInput } from './catalog-input.js';
+import { lockCatalogEvaluations, settleCatalogRequests } from './catalog-requests.js';
 import { carryOpenFindings, resolveUnreported, upsertFindings } from './findings-repository.js';
 import { observedCounts, readCoverage, ruleCoverage, type CoverageRule, type RuleCoverage } from '../sources/coverage.js';
 
@@ -65,6 +66,9 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
     const partial = run.status === 'partial';
     const ruleCoverages = await coverageOfRules(db, run.id, engine.rules(), catalog);
     return await db.transaction(async (trx) => {
+      // One writer of findings at a time with catalog evaluations (src/evaluation/catalog-evaluation.ts);
+      // finished_at is read under that lock, so the latest evaluation is the last one written.
+      await lockCatalogEvaluations(trx);
       await trx('evaluation_findings').where({ evaluation_id: evaluationId }).delete();
       const reported = await upsertFindings(trx, evaluationId, run.observed_at, violations);
       // A partial run resolves nothing; a complete one only where it listed the finding's type completely.
@@ -82,12 +86,14 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
           run_partial: partial,
           rule_coverage: JSON.stringify(ruleCoverages),
           counts: JSON.stringify({ violations: reported.ids.length, new: reported.created, reopened: reported.reopened, resolved, carried, excepted }),
-          finished_at: trx.fn.now(),
+          finished_at: trx.raw('clock_timestamp()'),
         })
         .where({ id: evaluationId })
         .returning('*');
       // The evaluation's evidence commits with it: no result without its evidence, and none twice.
       await recordEvaluationEvidence(trx, { evaluation: done, observedAt: run.observed_at, catalog: shippedCatalog(), rules: engine.rules() });
+      // A catalog change committed while this evaluation ran is evaluated next (its verdicts here are stale).
+      await settleCatalogRequests(trx, sha256, async () => (await catalogInput(trx)).sha256);
       return done;
     });
   } catch (error) {

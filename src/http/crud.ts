@@ -9,6 +9,7 @@ import type { CrudRepository, Entity } from '../db/table-repository.js';
 import { HttpProblem, notFound, problemResponses } from './problem.js';
 import { IdParams, Page, PageQuery, type Role } from './schemas.js';
 import { guardedChange, PendingChange, sendOutcome, stale, type Approvers, type ChangeKind } from '../changes/index.js';
+import { requestCatalogEvaluation } from '../evaluation/catalog-requests.js';
 
 export interface ResourceDefinition<E extends Entity, C, P> {
   /** Plural name: the URL segment under /v1 and the audit log's `entity`. */
@@ -63,16 +64,21 @@ export async function mutate<T>(
   change: { action: string; entity: string },
   work: (trx: Knex.Transaction) => Promise<{ result: T; entityId: string; oldValue?: unknown; newValue?: unknown }>,
 ): Promise<T> {
+  let catalogChanged = false;
   const result = await request.server.db.transaction(async (trx) => {
     const { result, entityId, oldValue, newValue } = await work(trx);
     await recordAudit(trx, auditContext(request), { ...change, entityId, oldValue, newValue });
     // Access decisions preload the catalog and principals: every instance reloads after commit.
     await notifyOnCommit(trx, ACCESS_DATA_CHANNEL, change.entity);
+    // The catalog rules are evaluated again, durably requested with the change.
+    catalogChanged = await requestCatalogEvaluation(trx, change.entity);
     return result;
   });
   // This instance reloads before answering, so the caller's next decision sees the change at once
   // (a registered principal is not `unknown_principal` for the ~50 ms the notification takes).
   await request.server.policy?.reloadAccessData();
+  // And evaluates the change before answering, so the next read of findings and controls shows it.
+  if (catalogChanged) await request.server.jobs?.catalog.evaluate();
   return result;
 }
 

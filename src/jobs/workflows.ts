@@ -7,6 +7,7 @@ import { CHECKPOINT_QUEUE } from '../integrity/index.js';
 import { exceptionQueues, exceptionSchedules } from '../exceptions/index.js';
 import { autoRemediate, remediationQueues, remediationSchedules, RESUME_QUEUE, type RemediationJobContext } from '../remediation/index.js';
 import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
+import { CATALOG_EVALUATION_QUEUE, CATALOG_EVALUATION_SCHEDULE, CatalogEvaluator } from '../evaluation/catalog-evaluation.js';
 import type { PolicyService } from '../policy/service.js';
 import { createRun, executeRun } from '../sources/collections.js';
 import { decisionLogQueues, decisionLogSchedules, DECISION_LOG_QUEUE } from '../policy/decision-log-retention.js';
@@ -19,6 +20,8 @@ import { JobQueue } from './queue.js';
  */
 export class Workflows {
   private readonly queue: JobQueue;
+  /** Evaluates committed catalog changes: in the request that made them, and in the sweep (src/evaluation/catalog-evaluation.ts). */
+  readonly catalog: CatalogEvaluator;
 
   constructor(
     private readonly db: Knex,
@@ -27,6 +30,7 @@ export class Workflows {
     private readonly options: { databaseUrl: string; awsEndpointUrl?: string; awsMaxAttempts: number; schedule?: string; work: boolean; autoRemediate?: boolean; remediationStepDelayMs?: number; decisionLogRetentionDays?: number; alerts?: AlertService; checkpoint?: { cron: string; write: () => Promise<unknown> } },
   ) {
     this.queue = new JobQueue(options.databaseUrl, log);
+    this.catalog = new CatalogEvaluator(db, policy, log, async () => this.options.alerts?.trigger('evaluation finished'));
   }
 
   async start(): Promise<void> {
@@ -35,6 +39,7 @@ export class Workflows {
         { name: 'collection', expireInSeconds: 3600, handler: async ({ runId }) => this.afterCollection(await executeRun(this.db, runId!, { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts })) },
         { name: 'evaluation', expireInSeconds: 1800, handler: async ({ evaluationId }) => this.afterEvaluation(await runEvaluation(this.db, this.policy, evaluationId!)) },
         { name: 'scheduled-collection', expireInSeconds: 600, handler: () => this.scheduledCollection() },
+        { name: CATALOG_EVALUATION_QUEUE, expireInSeconds: 600, policy: 'short', handler: () => this.catalog.evaluate() },
         ...grantQueues({ db: this.db, log: this.log, awsEndpointUrl: this.options.awsEndpointUrl, awsMaxAttempts: this.options.awsMaxAttempts }),
         ...remediationQueues(this.remediationContext()),
         ...decisionLogQueues({ db: this.db, log: this.log, retentionDays: this.options.decisionLogRetentionDays ?? 400 }),
@@ -50,13 +55,15 @@ export class Workflows {
       ],
       {
         work: this.options.work,
-        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), ...grantSchedules, ...exceptionSchedules, ...remediationSchedules, ...decisionLogSchedules, ...(this.options.alerts?.schedules ?? []), ...dataQualitySchedules, ...changeSchedules, ...(this.options.checkpoint ? [{ queue: CHECKPOINT_QUEUE, cron: this.options.checkpoint.cron }] : [])],
+        schedules: [...(this.options.schedule ? [{ queue: 'scheduled-collection', cron: this.options.schedule }] : []), CATALOG_EVALUATION_SCHEDULE, ...grantSchedules, ...exceptionSchedules, ...remediationSchedules, ...decisionLogSchedules, ...(this.options.alerts?.schedules ?? []), ...dataQualitySchedules, ...changeSchedules, ...(this.options.checkpoint ? [{ queue: CHECKPOINT_QUEUE, cron: this.options.checkpoint.cron }] : [])],
       },
     );
     // Executions whose process died resume now rather than at the next minute's sweep.
     if (this.options.work) await this.queue.send(RESUME_QUEUE, {}, `${RESUME_QUEUE}:start`);
     // Partitions for the coming months exist from the first start, not only after the first night.
     if (this.options.work) await this.queue.send(DECISION_LOG_QUEUE, {}, `${DECISION_LOG_QUEUE}:start`);
+    // Catalog changes a stopped process committed but did not evaluate are evaluated now.
+    if (this.options.work) await this.queue.send(CATALOG_EVALUATION_QUEUE, {}, `${CATALOG_EVALUATION_QUEUE}:start`);
     await this.options.alerts?.start(this.queue, this.options.databaseUrl, this.options.work);
   }
 
@@ -78,6 +85,8 @@ export class Workflows {
   /** With CUSTOS_AUTO_REMEDIATE=true, low-risk findings of rules that allow it are remediated after each evaluation. */
   private async afterEvaluation(evaluation: { id: string; status: string } | undefined) {
     await this.options.alerts?.trigger('evaluation finished');
+    // A catalog change committed while it ran was requested again by it: evaluated now.
+    await this.catalog.evaluate();
     if (this.options.autoRemediate && evaluation?.status === 'complete') await autoRemediate(this.remediationContext(), evaluation.id);
   }
 

@@ -60,9 +60,12 @@ export async function storeRunState(trx: Knex.Transaction, runId: string, state:
   return counts;
 }
 
-export async function readRunState(db: Knex, runId: string): Promise<RunState> {
+/** What a run saw; only the given kinds of item, when `kinds` names some (the rest stay empty). */
+export async function readRunState(db: Knex, runId: string, kinds?: ItemKind[]): Promise<RunState> {
   const state: RunState = { resources: [], findings: [], permissions: [], settings: [] };
-  const rows: Array<{ kind: ItemKind; data: never }> = await db('run_items').select('kind', 'data').where({ run_id: runId }).orderBy(['kind', 'key']);
+  const query = db('run_items').select('kind', 'data').where({ run_id: runId }).orderBy(['kind', 'key']);
+  if (kinds) query.whereIn('kind', kinds);
+  const rows: Array<{ kind: ItemKind; data: never }> = await query;
   for (const { kind, data } of rows) {
     if (kind === 'resource') state.resources.push(data);
     else if (kind === 'finding') state.findings.push(data);

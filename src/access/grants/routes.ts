@@ -419,6 +419,8 @@ export default async function grantRoutes(app: FastifyInstance): Promise<void> {
         return startRevocation(trx, request, grant, 'revoked', comment ?? null);
       });
       await enqueueRevoke(jobs, id);
+      // A pending_revoke grant no longer approves anything: the catalog rules see that before the answer.
+      await app.jobs?.catalog.evaluate();
       return sendGrant(reply, revoked, 202);
     },
   });

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { requestCatalogEvaluation } from '../../evaluation/catalog-requests.js';
 import { recordAudit, type AuditContext } from '../../audit/repository.js';
 import { invalidField } from '../../http/problem.js';
 import { resourceKey, type GrantResource, type GrantSource } from './lakeformation.js';
@@ -97,6 +98,8 @@ export interface GrantRow extends AccessScope {
 /** Tells the access-decision runtime (every instance) to reload grants, when the transaction commits. */
 export async function notifyGrantsChanged(trx: Knex.Transaction): Promise<void> {
   await trx.raw("SELECT pg_notify('custos_access_data', 'grants')");
+  // Approved grants are part of what the catalog rules read: they are evaluated again.
+  await requestCatalogEvaluation(trx, 'access-grants');
 }
 
 /** The API view of a grant: `table` rather than the column name table_name. */
