@@ -143,3 +143,11 @@ t.test('approvals.pending and approvals.expiring: a pending change that lowers p
   t.equal((await events(api, pending.id, 'resolved')).length, 1);
   t.equal((await events(api, expiring.id, 'resolved')).length, 1);
 });
+
+t.test('controls.status: a control not tested for want of data fires; once the estate is evaluated it is tested, and the alert resolves', async (t) => {
+  const api = await testApp(t);
+  const alert = await alertOn(api, 'controls.status', { dimension_filter: { control: 'CC6.1', status: 'not_tested' } });
+  t.equal((await api.call('GET', '/v1/controls/CC6.1', { as: 'auditor' })).body.status, 'not_tested', 'nothing collected yet');
+  await firesThenResolves(t, api, alert, { control: 'CC6.1', status: 'not_tested' }, () => evaluateSnapshot(api, wealthEstate));
+  t.not((await api.call('GET', '/v1/controls/CC6.1', { as: 'auditor' })).body.status, 'not_tested', 'tested now');
+});
