@@ -71,8 +71,12 @@ export class PolicyWorkers {
     const started = new Int32Array(new SharedArrayBuffer(4));
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    let finished = false;
     const wait = (Atomics as unknown as AtomicsWaitAsync).waitAsync(started, 0, 0);
     const startTimer = () => {
+      // The wait resolves on a later turn of the event loop, possibly after the task has finished:
+      // a budget timer started then would never be cleared and would keep the process alive.
+      if (finished) return;
       timer = setTimeout(() => controller.abort(), budgetMs);
     };
     if (wait.async) void wait.value.then(startTimer);
@@ -85,6 +89,7 @@ export class PolicyWorkers {
       if (e.code === 'ERR_WORKER_OUT_OF_MEMORY') throw new EngineUnavailableError(`${what} ran out of memory and was stopped`);
       throw new EngineUnavailableError(`${what} failed: ${String(e.message ?? error).slice(0, 300)}`);
     } finally {
+      finished = true;
       clearTimeout(timer);
       // Wakes the waiter if the task never started (queue full, pool closed), so it does not linger.
       Atomics.store(started, 0, 2);

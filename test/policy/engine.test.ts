@@ -29,6 +29,17 @@ t.test('the shipped bundle: every rule explained by its METADATA', async (t) => 
   }
 });
 
+t.test('a finished evaluation leaves no budget timer behind (one left running kept test processes alive for 15 minutes)', async (t) => {
+  const engine = await load(await fs.readFile(SHIPPED));
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  for (let i = 0; i < 20; i++) await engine.evaluate(COMPLIANCE_VIOLATIONS, ESTATE);
+  await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, ESTATE);
+  await new Promise((r) => setTimeout(r, 100));
+  t.ok(timers() <= before, `timers before ${before}, after ${timers()}`);
+
+});
+
 t.test('violations over an estate: exactly the expected ones, each explained', async (t) => {
   const engine = await load(await fs.readFile(SHIPPED));
   const { defined, result } = await engine.evaluate(COMPLIANCE_VIOLATIONS, ESTATE);
