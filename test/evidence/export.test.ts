@@ -33,9 +33,11 @@ t.test('the auditor export: every file hashed in a signed manifest, verifiable o
   const api = await testApp(t);
   await loadDemoData(api.app.db);
   await evaluate(api, wealthEstate);
-  // S3 listed completely, no bucket left: the public-bucket findings resolve and CC6.6 passes.
-  const s3Listed = [{ account: '111122223333', region: 'us-east-1', resource_type: 'AWS::S3::Bucket', complete: true }];
-  await evaluate(api, { observed_at: '2026-11-21T06:00:00.000Z', resources: [], findings: [], lake_formation: { permissions: [] }, coverage: s3Listed });
+  // S3 listed completely, no bucket left and the account's Block Public Access on: the public-bucket
+  // findings resolve and CC6.6 passes (each of its rules saw what it judges).
+  const s3Listed = ['AWS::S3::Bucket', 'AWS::S3::AccountPublicAccessBlock'].map((resource_type) => ({ account: '111122223333', region: 'us-east-1', resource_type, complete: true }));
+  const blockPublicAccess = wealthEstate.resources.filter((r) => r.type === 'AWS::S3::AccountPublicAccessBlock');
+  await evaluate(api, { observed_at: '2026-11-21T06:00:00.000Z', resources: blockPublicAccess, findings: [], lake_formation: { permissions: [] }, coverage: s3Listed });
   const from = '2026-01-01T00:00:00.000Z';
   const to = new Date(Date.now() + 3_600_000).toISOString();
 
