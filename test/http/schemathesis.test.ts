@@ -82,14 +82,18 @@ t.test('schemathesis finds no 5xx in any operation, for any role', { skip }, asy
   // roles' keys and its own), so the two key operations run on their own, after everything else.
   const KEY_OPERATIONS = ['postApiKeysByIdRotate', 'deleteApiKeysById'];
   const runs: Array<{ name: string; role: Role; phases: string; filter: string[]; reaches: number }> = [
-    ...ROLES.filter((role) => role !== 'admin').map((role) => ({ name: role, role, phases: 'examples,fuzzing', filter: [], reaches: operations })),
+    ...ROLES.filter((role) => role !== 'admin').map((role) => ({ name: role, role, phases: 'examples,fuzzing', filter: [], reaches: operations - 1 })),
     // The coverage phase (boundary and wrong-typed values of every field, ~55 cases per operation)
     // for the admin, whose key reaches every operation's validation and handler; the other roles get
     // the documented examples and random cases (a route a role may not call answers 403 before its
     // body is read).
-    { name: 'admin', role: 'admin', phases: 'examples,coverage,fuzzing', filter: KEY_OPERATIONS.flatMap((id) => ['--exclude-operation-id', id]), reaches: operations - KEY_OPERATIONS.length },
+    { name: 'admin', role: 'admin', phases: 'examples,coverage,fuzzing', filter: KEY_OPERATIONS.flatMap((id) => ['--exclude-operation-id', id]), reaches: operations - KEY_OPERATIONS.length - 1 },
     { name: 'admin, key rotation and revocation', role: 'admin', phases: 'examples,coverage,fuzzing', filter: KEY_OPERATIONS.flatMap((id) => ['--include-operation-id', id]), reaches: KEY_OPERATIONS.length },
   ];
+  // Organization sync reads AWS in the request (STS, then Organizations): with no AWS here it answers
+  // 503 aws-unavailable by design (fail closed; test/sources/organizations.test.ts runs it on moto),
+  // which is not a fault schemathesis could find. Every other operation is fuzzed.
+  const AWS_IN_REQUEST = ['postOrganizationsByIdSync'];
   const fuzz = async ({ name, role, phases, filter, reaches }: (typeof runs)[number]) => {
     const started = Date.now();
     const run = await schemathesis([
@@ -98,6 +102,7 @@ t.test('schemathesis finds no 5xx in any operation, for any role', { skip }, asy
       '--checks', 'not_a_server_error',
       '--phases', phases,
       ...filter,
+      ...(filter.includes('--include-operation-id') ? [] : AWS_IN_REQUEST.flatMap((id) => ['--exclude-operation-id', id])),
       '--max-examples', EXAMPLES,
       '--seed', SEED,
       '--no-shrink',
