@@ -50,7 +50,7 @@ t.test('each collection run and evaluation stores chained evidence per control',
   t.equal(cc66.body.failing_findings.length, 2);
   t.equal(cc66.body_sha256, sha256(canonicalJson(cc66.body)), 'content-addressed');
   // The digest of what was checked can be recomputed from the run's stored items.
-  const buckets = await api.app.db('run_items').where({ run_id: run.id, kind: 'resource', type: 'AWS::S3::Bucket' }).orderBy(['kind', 'key']).select('kind', 'key', 'hash');
+  const buckets = await api.app.db('run_items').where({ run_id: run.id, kind: 'resource' }).whereIn('type', ['AWS::S3::Bucket', 'AWS::S3::AccountPublicAccessBlock']).orderBy(['kind', 'key']).select('kind', 'key', 'hash');
   t.equal(cc66.body.checked.items_sha256, sha256(buckets.map((b) => `${b.kind}|${b.key}|${b.hash}`).join('\n')));
 
   const result = await verify(api);
