@@ -117,12 +117,7 @@ async function describeBucket(run: Run, s3: S3Client, name: string): Promise<Rec
       op('GetPublicAccessBlock'),
       async () => {
         const c = (await s3.send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration ?? {};
-        return {
-          block_public_acls: c.BlockPublicAcls === true,
-          ignore_public_acls: c.IgnorePublicAcls === true,
-          block_public_policy: c.BlockPublicPolicy === true,
-          restrict_public_buckets: c.RestrictPublicBuckets === true,
-        } as Record<string, boolean> | null;
+        return normalisePublicAccessBlock(c);
       },
       { notFound: { codes: ['NoSuchPublicAccessBlockConfiguration'], value: null } },
     ),
@@ -158,6 +153,16 @@ async function describeBucket(run: Run, s3: S3Client, name: string): Promise<Rec
     versioning,
     logging,
     lifecycle_rules: lifecycle,
+  };
+}
+
+/** A Block Public Access configuration (bucket or account level): unset flags are off. */
+export function normalisePublicAccessBlock(c: { BlockPublicAcls?: boolean; IgnorePublicAcls?: boolean; BlockPublicPolicy?: boolean; RestrictPublicBuckets?: boolean }): Record<string, boolean> | null {
+  return {
+    block_public_acls: c.BlockPublicAcls === true,
+    ignore_public_acls: c.IgnorePublicAcls === true,
+    block_public_policy: c.BlockPublicPolicy === true,
+    restrict_public_buckets: c.RestrictPublicBuckets === true,
   };
 }
 

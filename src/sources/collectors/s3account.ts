@@ -1,6 +1,7 @@
 import { GetPublicAccessBlockCommand, S3ControlClient } from '@aws-sdk/client-s3-control';
 import type { CollectorContext } from '../types.js';
 import { clientConfig, defineCollector } from './common.js';
+import { normalisePublicAccessBlock } from './s3.js';
 
 /**
  * The account-level S3 Block Public Access (AWS::S3::AccountPublicAccessBlock, id = account). S3
@@ -26,12 +27,7 @@ export const s3AccountCollector = defineCollector({
         's3:GetAccountPublicAccessBlock',
         async () => {
           const c = (await s3control.send(new GetPublicAccessBlockCommand({ AccountId: context.account }))).PublicAccessBlockConfiguration ?? {};
-          return {
-            block_public_acls: c.BlockPublicAcls === true,
-            ignore_public_acls: c.IgnorePublicAcls === true,
-            block_public_policy: c.BlockPublicPolicy === true,
-            restrict_public_buckets: c.RestrictPublicBuckets === true,
-          } as Record<string, boolean> | null;
+          return normalisePublicAccessBlock(c);
         },
         // No account-level block configured: data, not a failure.
         { notFound: { codes: ['NoSuchPublicAccessBlockConfiguration'], value: null } },
