@@ -118,6 +118,16 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Access decisions see catalog changes through LISTEN/NOTIFY: waits (5 s at most) until the probe holds. */
+export async function until(probe: () => Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (Date.now() < end) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`not reached in 5 s: ${what}`);
+}
+
 /** Imports a snapshot as a file collection and waits for its evaluation to complete. */
 export async function evaluateSnapshot(api: TestApp, snapshot: unknown) {
   const run = await api.call('POST', '/v1/collections', { as: 'compliance_officer', body: { source: 'file', snapshot } });

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { v7 as uuidv7 } from 'uuid';
 import { loadDemoData } from '../../src/demo/load.js';
-import { approvePending, testApp, type TestApp } from '../helpers/app.js';
+import { approvePending, testApp, until, type TestApp } from '../helpers/app.js';
 
 const OUTSIDER = 'arn:aws:iam::111122223333:role/outsider';
 const MEMBER = 'arn:aws:iam::111122223333:role/client-etl';
@@ -18,15 +18,6 @@ async function decide(api: TestApp, principal: string, columns: string[]) {
   const r = await api.call('POST', '/v1/access/decisions', { as: 'pipeline', body: { principal, action: 'select', purpose: 'reporting', resource: clients(columns) } });
   if (r.status !== 200) throw new Error(JSON.stringify(r.body));
   return r.body;
-}
-
-async function until(probe: () => Promise<boolean>, what: string) {
-  const end = Date.now() + 5000;
-  while (Date.now() < end) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`not reached in 5 s: ${what}`);
 }
 
 /** An approved table grant on clients, as the grant workflow records it. */

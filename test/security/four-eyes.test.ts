@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { loadDemoData } from '../../src/demo/load.js';
 import { expirePendingChanges } from '../../src/changes/index.js';
 import { shippedAsRevision } from '../helpers/bundles.js';
-import { approvePending, create, testApp, type TestApp } from '../helpers/app.js';
+import { approvePending, create, testApp, until, type TestApp } from '../helpers/app.js';
 
 // The issue's reproductions: one person alone lowered protection. Each is now a pending change that
 // a second person (another subject, never the proposer) approves; raising protection stays immediate.
@@ -32,16 +32,6 @@ async function decide(api: TestApp, principal: string, columns: string[]) {
   const r = await api.call('POST', '/v1/access/decisions', { as: 'pipeline', body: { principal, action: 'select', purpose: 'reporting', resource: clients(columns) } });
   if (r.status !== 200) throw new Error(JSON.stringify(r.body));
   return r.body;
-}
-
-/** Access decisions see catalog changes through LISTEN/NOTIFY: waits until the probe holds. */
-async function until(probe: () => Promise<boolean>, what: string) {
-  const end = Date.now() + 5000;
-  while (Date.now() < end) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`not reached in 5 s: ${what}`);
 }
 
 /** An approved SELECT grant on the whole clients table, as the grant workflow records it. */
