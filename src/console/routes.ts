@@ -31,10 +31,23 @@ export default async function consoleRoutes(app: FastifyInstance, options: { roo
       );
       return;
     }
-    // Only files present at start-up are served (no wildcard), hashed assets cached for a year.
-    await scope.register(fastifyStatic, { root, prefix: '/', wildcard: false, index: false, immutable: true, maxAge: '365d' });
+    // Only files present at start-up are served (no wildcard), hashed assets cached for a year. HTML
+    // (index.html, as itself or as every page) names the current hashed assets, so it is revalidated
+    // on every visit: set in setHeaders, which @fastify/static runs after its own Cache-Control (a
+    // header set before sendFile is overwritten with `public, max-age=0`).
+    await scope.register(fastifyStatic, {
+      root,
+      prefix: '/',
+      wildcard: false,
+      index: false,
+      immutable: true,
+      maxAge: '365d',
+      setHeaders: (reply, file) => {
+        if (file.endsWith('.html')) reply.header('cache-control', 'no-cache');
+      },
+    });
     for (const page of CONSOLE_PAGES) {
-      scope.get(page, { schema: { hide: true } }, async (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html', { immutable: false, maxAge: 0 }));
+      scope.get(page, { schema: { hide: true } }, async (_request, reply) => reply.sendFile('index.html'));
     }
   });
 }

@@ -31,6 +31,8 @@ t.test('every response: nosniff, no framing, a CSP; API answers are not stored; 
     'GET /healthz': await api.call('GET', '/healthz', { as: null }),
     'GET / (console)': await api.call('GET', '/', { as: null }),
     'GET /assets/index-Ab12Cd34.js': await api.call('GET', '/assets/index-Ab12Cd34.js', { as: null }),
+    'GET /catalog (console)': await api.call('GET', '/catalog', { as: null }),
+    'GET /index.html': await api.call('GET', '/index.html', { as: null }),
     'GET /docs/json': await api.call('GET', '/docs/json', { as: null }),
   };
   for (const [name, response] of Object.entries(responses)) {
@@ -51,6 +53,13 @@ t.test('every response: nosniff, no framing, a CSP; API answers are not stored; 
   t.equal(page.get('object-src'), "'none'");
   t.equal(page.get('default-src'), "'self'");
   t.match(responses['GET /assets/index-Ab12Cd34.js'].headers['cache-control'], /max-age=31536000.*immutable/, 'hashed assets keep their caching');
+  // The pages name the current hashed assets: revalidated on every visit. @fastify/static's sendFile
+  // used to replace the page's no-cache with `public, max-age=0`, and served /index.html itself as an
+  // immutable asset for a year.
+  for (const name of ['GET / (console)', 'GET /catalog (console)', 'GET /index.html']) {
+    t.equal(responses[name as keyof typeof responses].status, 200, name);
+    t.equal(responses[name as keyof typeof responses].headers['cache-control'], 'no-cache', `${name}: Cache-Control: no-cache`);
+  }
 });
 
 t.test('behind TLS (CUSTOS_PUBLIC_URL https): HSTS and upgraded requests', async (t) => {
