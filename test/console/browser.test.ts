@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import yazl from 'yazl';
 import { readZip } from '../../src/evidence/verify-export.js';
 import { consoleRoot } from '../../src/console/routes.js';
-import { testApp, type TestApp } from '../helpers/app.js';
+import { mapGroup, testApp, type TestApp } from '../helpers/app.js';
 import { shippedAsRevision } from '../helpers/bundles.js';
 import { startIdp, type TestIdp } from '../helpers/oidc.js';
 
@@ -62,8 +62,7 @@ function setup(_test: Test): Promise<World> {
     const base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
     idp.register(`${base}/auth/callback`);
     for (const [group, role] of [['data-stewards', 'steward'], ['compliance', 'compliance_officer'], ['auditors', 'auditor'], ['platform-admins', 'admin']]) {
-      const mapped = await api.call('POST', '/v1/role-mappings', { body: { group, role } });
-      if (mapped.status !== 201) throw new Error(`mapping ${group}: ${mapped.status}`);
+      await mapGroup(api, group, role);
     }
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     t.teardown(() => browser.close());
@@ -285,9 +284,11 @@ t.test('an admin creates an API key and maps a group to a role', async (t) => {
   await mapForm.getByLabel('Group').fill('risk-analysts');
   await mapForm.getByLabel('Role').selectOption('auditor');
   await mapForm.getByRole('button', { name: 'Map group' }).click();
-  await page.getByRole('status').filter({ hasText: 'risk-analysts now sign in as auditor' }).waitFor();
+  await page.getByRole('status').filter({ hasText: 'Mapping of risk-analysts to auditor proposed: a second admin approves it' }).waitFor();
   await check(t, page, 'admin-administration');
-  const audit = await w.api.app.db('audit_log').where({ entity: 'role-mappings', actor_subject: 'idp|adam' }).first();
+  const proposed = await w.api.app.db('pending_changes').where({ kind: 'role-mappings.create', proposer_subject: 'idp|adam', status: 'pending' }).first();
+  t.match(proposed?.payload, { group: 'risk-analysts', role: 'auditor' }, 'a pending change proposed by the admin, for a second admin');
+  const audit = await w.api.app.db('audit_log').where({ entity: 'pending-changes', action: 'propose', actor_subject: 'idp|adam' }).first();
   t.ok(audit, 'audited with the admin');
   for (const label of ['Controls', 'Access', 'Policies', 'Approvals']) {
     await open(page, label);

@@ -162,3 +162,20 @@ export async function approvePending(api: TestApp, proposed: Response, as: { as?
   if (approved.status !== 200) throw new Error(`approve → ${approved.status} ${JSON.stringify(approved.body)}`);
   return approved.body;
 }
+
+const secondAdmins = new WeakMap<TestApp, string>();
+/**
+ * Maps an IdP group to a role as the four-eyes rule wants it: the bootstrap admin proposes, a second
+ * admin (another subject, created once per app) approves. Returns the mapping.
+ */
+export async function mapGroup(api: TestApp, group: string, role: string) {
+  let second = secondAdmins.get(api);
+  if (!second) {
+    second = (await create(api, '/v1/api-keys', { name: 'second-admin', role: 'admin', subject: 'second-admin@test' })).key as string;
+    secondAdmins.set(api, second);
+  }
+  await approvePending(api, await api.call('POST', '/v1/role-mappings', { body: { group, role } }), { key: second });
+  const mapping = (await api.call('GET', '/v1/role-mappings?limit=100')).body.items.find((m: { group: string }) => m.group === group);
+  if (!mapping) throw new Error(`mapping ${group} not found after approval`);
+  return mapping;
+}

@@ -291,3 +291,51 @@ t.test('a remediation rollback changes AWS only once a second officer approves i
   const audit = (await api.call('GET', `/v1/audit-log?entity=remediations&entity_id=${id}&action=rollback_requested`, { as: 'auditor' })).body.items;
   t.match(audit, [{ actor: 'officer-2', pending_change_id: proposed.body.id }]);
 });
+
+t.test('one admin maps an IdP group to admin: pending until a second admin (another subject) approves; removing is immediate', async (t) => {
+  const api = await testApp(t);
+  const admin2 = (await create(api, '/v1/api-keys', { name: 'second-admin', role: 'admin', subject: 'second.admin@bank.example' })).key as string;
+  const officer = (await create(api, '/v1/api-keys', { name: 'officer', role: 'compliance_officer', subject: 'officer@bank.example' })).key as string;
+  const mapped = async () => (await api.call('GET', '/v1/role-mappings', { as: 'auditor' })).body.items.map((m: any) => `${m.group}:${m.role}`);
+
+  // Every role given to a whole group waits for a second person, the privileged ones and the others.
+  const proposals: Record<string, any> = {};
+  for (const [group, role] of [['platform-admins', 'admin'], ['compliance', 'compliance_officer'], ['data-stewards', 'steward'], ['risk-analysts', 'auditor']] as const) {
+    const proposed = await api.call('POST', '/v1/role-mappings', { as: 'admin', body: { group, role } });
+    t.equal(proposed.status, 202, `${group} → ${role}: ${JSON.stringify(proposed.body)}`);
+    t.match(proposed.body, { status: 'pending', kind: 'role-mappings.create', entity: 'role-mappings', payload: { group, role } });
+    t.match(proposed.body.reasons, [new RegExp(`everyone the identity provider puts in group ${group} signs in as ${role}`)]);
+    t.same(proposed.body.approvers, { roles: ['admin'], subjects: [], never: proposed.body.proposer_subject });
+    proposals[role] = proposed;
+  }
+  t.same(await mapped(), [], 'nothing mapped while pending');
+
+  // Not the proposer; not a compliance officer; a second admin does, and the mapping exists at once.
+  const own = await api.call('POST', `/v1/pending-changes/${proposals.admin.body.id}/approve`, { as: 'admin', body: {} });
+  t.equal(own.status, 403);
+  t.match(own.body.detail, /proposed this change and may not approve it/);
+  t.equal((await api.call('POST', `/v1/pending-changes/${proposals.admin.body.id}/approve`, { key: officer, body: {} })).status, 403, 'officers do not grant roles');
+  const approved = await approvePending(api, proposals.admin, { key: admin2 });
+  t.match(approved, { status: 'applied', decider_subject: 'second.admin@bank.example' });
+  t.same(await mapped(), ['platform-admins:admin']);
+  const audit = (await api.call('GET', '/v1/audit-log?entity=role-mappings&action=create', { as: 'auditor' })).body.items;
+  t.match(audit, [{ actor: 'second-admin', actor_subject: 'second.admin@bank.example', pending_change_id: proposals.admin.body.id, new_value: { group: 'platform-admins', role: 'admin' } }]);
+
+  // A group already mapped is refused when proposed, not after an approval.
+  const twice = await api.call('POST', '/v1/role-mappings', { key: admin2, body: { group: 'platform-admins', role: 'auditor' } });
+  t.equal(twice.status, 409);
+
+  // Break-glass: one admin, a reason, applied at once and flagged.
+  const reason = 'INC-5120: IdP migration, the auditors must sign in today';
+  const broke = await api.call('POST', '/v1/role-mappings', { as: 'admin', headers: { 'x-break-glass-reason': reason }, body: { group: 'external-audit', role: 'auditor' } });
+  t.equal(broke.status, 201, JSON.stringify(broke.body));
+  t.match(broke.headers.location, /^\/v1\/role-mappings\//);
+  const flagged = (await api.call('GET', `/v1/audit-log?entity=role-mappings&entity_id=${broke.body.id}`, { as: 'auditor' })).body.items[0];
+  t.match(flagged, { action: 'create', break_glass_reason: reason, pending_change_id: String });
+  t.equal((await api.call('POST', '/v1/role-mappings', { key: officer, headers: { 'x-break-glass-reason': reason }, body: { group: 'x', role: 'auditor' } })).status, 403, 'only admins map groups');
+
+  // Removing a mapping takes a role away: immediate.
+  const removed = await api.call('DELETE', `/v1/role-mappings/${broke.body.id}`, { as: 'admin' });
+  t.equal(removed.status, 204);
+  t.same(await mapped(), ['platform-admins:admin']);
+});

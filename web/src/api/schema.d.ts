@@ -2111,7 +2111,10 @@ export interface paths {
         /** List the IdP group → role mappings */
         get: operations["getRoleMappings"];
         put?: never;
-        /** Map an IdP group to a role (people in it sign in with that role) */
+        /**
+         * Map an IdP group to a role (people in it sign in with that role): a pending change a second admin approves
+         * @description Gives the role to everyone in the group, so it is a pending change (202, `/v1/pending-changes`) that another admin (another subject) approves; an admin may apply it alone with `x-break-glass-reason` (201, flagged in the audit log and the CC8.1 evidence). Removing a mapping is immediate.
+         */
         post: operations["postRoleMappings"];
         delete?: never;
         options?: never;
@@ -34735,8 +34738,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "group": "custos-admins",
-                 *       "role": "admin"
+                 *       "group": "risk-analysts",
+                 *       "role": "auditor"
                  *     }
                  */
                 "application/json": {
@@ -34779,6 +34782,101 @@ export interface operations {
                          * @enum {string}
                          */
                         role: "admin" | "compliance_officer" | "steward" | "auditor";
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
+                     *       "reasons": [
+                     *         "lowers the classification of wealth.clients.marital_status"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "client-data.steward@bank.example"
+                     *         ],
+                     *         "never": "alice@bank.example"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
                         /** Format: date-time */
                         updated_at: string;
                         version: number;

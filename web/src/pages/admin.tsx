@@ -65,8 +65,12 @@ export function Admin({ me }: { me: Me }) {
   const mapGroup = async (event: Event) => {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
-    const { data, error } = await api.POST('/v1/role-mappings', { body: { group: String(form.get('group')), role: form.get('role') as (typeof PERSON_ROLES)[number] } });
-    setMessage(data ? { kind: 'ok', text: `People in ${data.group} now sign in as ${data.role}.` } : { kind: 'alert', text: problemText(error) });
+    const group = String(form.get('group'));
+    const role = form.get('role') as (typeof PERSON_ROLES)[number];
+    const { data, error, response } = await api.POST('/v1/role-mappings', { body: { group, role } });
+    // 202: a mapping gives the role to a whole group, so a second admin approves it (Approvals page).
+    const text = response.status === 202 ? `Mapping of ${group} to ${role} proposed: a second admin approves it on the Approvals page.` : `People in ${group} now sign in as ${role}.`;
+    setMessage(data ? { kind: 'ok', text } : { kind: 'alert', text: problemText(error) });
     if (data) (event.target as HTMLFormElement).reset();
     reload();
   };
