@@ -24,7 +24,7 @@ async function setup(t: Test, config: Record<string, unknown> = {}): Promise<Set
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
   idp.register(`${base}/auth/callback`);
-  for (const [group, role] of [['data-stewards', 'steward'], ['compliance', 'compliance_officer']]) t.ok(await mapGroup(api, group, role), `map ${group}`);
+  for (const [group, role] of [['data-stewards', 'steward'], ['compliance', 'compliance_officer']] as const) t.ok(await mapGroup(api, group, role), `map ${group}`);
   return { api, idp, base };
 }
 

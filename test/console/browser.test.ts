@@ -61,7 +61,7 @@ function setup(_test: Test): Promise<World> {
     await api.app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
     idp.register(`${base}/auth/callback`);
-    for (const [group, role] of [['data-stewards', 'steward'], ['compliance', 'compliance_officer'], ['auditors', 'auditor'], ['platform-admins', 'admin']]) {
+    for (const [group, role] of [['data-stewards', 'steward'], ['compliance', 'compliance_officer'], ['auditors', 'auditor'], ['platform-admins', 'admin']] as const) {
       await mapGroup(api, group, role);
     }
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
