@@ -2,7 +2,9 @@
  * `npm run bench:dq`: ten data quality rules over seed 001's `transactions` table holding 1,000,000
  * rows (BENCH_ROWS to change), run as one data quality run against a second database of the
  * embedded PostgreSQL. Prints the run's wall time, each rule's duration and rows checked per second.
- * The work is the database's: each rule is one aggregate query.
+ * The work is the database's: each rule is one aggregate query. BENCH_EXPLAIN=1 also prints each
+ * rule's aggregate query with its EXPLAIN ANALYZE, run as the rules' read-only login, to see where
+ * the time goes.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -10,7 +12,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
+import { planRule, type StoredRule } from '../src/data-quality/plan.js';
+import { ruleSql } from '../src/data-quality/postgres.js';
 import { createRun, executeRun, type ResultRow } from '../src/data-quality/runs.js';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { loadDemoData } from '../src/demo/load.js';
 import { createReadOnlyRole, createWealthData } from '../src/demo/wealth-data.js';
 
@@ -20,7 +25,8 @@ await fs.chmod(dataDir, 0o755);
 const app = await buildApp({ config: { dataDir, logLevel: 'silent', adminKey: 'bench-admin-key-000000000000000' }, announce: () => {}, workers: false });
 try {
   await loadDemoData(app.db);
-  const server = new URL((app.db.client.config.connection as { connectionString: string }).connectionString);
+  // The cluster's superuser creates the benchmark's database: Custos itself connects as custos_app, which may not.
+  const server = new URL((await startEmbeddedPostgres(dataDir, () => {}, { existingOnly: true })).url);
   const admin = new pg.Client({ connectionString: server.toString() });
   await admin.connect();
   await admin.query('DROP DATABASE IF EXISTS wealth_bench');
@@ -79,6 +85,24 @@ try {
   }
   const checked = results.reduce((sum, r) => sum + Number(r.rows_checked), 0);
   console.log(`\nrun ${done?.status}: ${rules.length} rules in ${(wallMs / 1000).toFixed(2)} s wall time, ${Math.round(checked / (wallMs / 1000)).toLocaleString('en')} rows checked/s (${checked.toLocaleString('en')} rows checked in all)`);
+
+  if (process.env.BENCH_EXPLAIN) {
+    const reader = new URL(server.toString());
+    reader.username = 'custos_dq_bench';
+    reader.password = 'bench-password';
+    const explain = new pg.Client({ connectionString: reader.toString() });
+    await explain.connect();
+    try {
+      for (const [i, id] of ids.entries()) {
+        const stored = (await app.db('data_quality_rules').where({ id }).first()) as StoredRule;
+        const { aggregate } = ruleSql(await planRule(app.db, stored), 'public', 10);
+        const plan = await explain.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${aggregate.text}`, aggregate.values);
+        console.log(`\n— ${rules[i]!.name} (${rules[i]!.rule_type})\n${aggregate.text}\n${plan.rows.map((r) => `  ${r['QUERY PLAN']}`).join('\n')}`);
+      }
+    } finally {
+      await explain.end();
+    }
+  }
 } finally {
   await app.close();
   await fs.rm(dataDir, { recursive: true, force: true });

@@ -34,9 +34,10 @@ async function main() {
   const ready = await fetch(`${api}/readyz`).catch(() => undefined);
   if (!ready?.ok) throw new Error(`Custos does not answer on ${api}: start it first (npm start -- --demo), or set CUSTOS_URL`);
 
-  // The wealth database on the same PostgreSQL server as Custos's own.
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgRuntimeDir: config.pgRuntimeDir, existingOnly: true });
-  const server = new URL(database.url);
+  // The wealth database on the same PostgreSQL server as Custos's own, made by its owner role (the
+  // embedded superuser): the runtime role Custos runs as may not create databases.
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, migrationDatabaseUrl: config.migrationDatabaseUrl, dataDir: config.dataDir, pgRuntimeDir: config.pgRuntimeDir, existingOnly: true });
+  const server = new URL(database.ownerUrl);
   await database.close();
   const admin = new pg.Client({ connectionString: server.toString() });
   await admin.connect();
