@@ -105,8 +105,9 @@ async function main() {
   for (const run of runs) {
     log(`run ${run.id} (${run.scope.domain}): ${run.status}`);
     for (const r of run.results) {
-      const ratio = r.ratio === null ? '' : ` (${(r.ratio * 100).toFixed(1)}%)`;
-      log(`  ${r.status.padEnd(10)} ${names.get(r.rule_id)!.padEnd(30)} ${r.rows_failing}/${r.rows_checked}${ratio}${r.samples.length ? ` e.g. ${JSON.stringify(r.samples[0])}` : ''}${r.error ? ` ${r.error}` : ''}`);
+      // Row-level rules: rows failing of rows checked; table-level ones (freshness, row_count): what was observed.
+      const what = r.ratio === null ? JSON.stringify(r.observed) : `${r.rows_failing}/${r.rows_checked} (${(r.ratio * 100).toFixed(1)}%)`;
+      log(`  ${r.status.padEnd(10)} ${names.get(r.rule_id)!.padEnd(30)} ${what}${r.samples.length ? ` e.g. ${JSON.stringify(r.samples[0])}` : ''}${r.error ? ` ${r.error}` : ''}`);
     }
   }
   const findings = await call('GET', '/v1/findings?rule=catalog.data_quality&status=open&limit=100');

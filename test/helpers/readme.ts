@@ -46,20 +46,33 @@ export async function untilListening(child: ChildProcess, log: () => string, wha
   }
 }
 
+/** What a checkout holds that is not the checkout's own: its data directory and test leftovers. */
+const NOT_LINKED = new Set(['var', '.git', '.tap', 'coverage', 'test-artifacts', '.schemathesis']);
+
 /**
  * Runs `blocks` in order in one `set -euo pipefail` bash session in `home` (each block starts there;
  * variables carry over), with http://127.0.0.1:8080 replaced by the service's address, and checks
- * that every block ran and that no answer was a 5xx problem.
+ * that every block ran and that no answer was a 5xx problem. `home` stands for the reader's
+ * checkout: its `var/` is the service's data directory and every other top-level entry of this
+ * checkout is linked into it, so `npm run <script>` runs there as in a checkout; PORT is the
+ * service's port, as the scripts read it.
  */
 export async function runBlocks(t: Test, blocks: Block[], options: { home: string; port: number; env?: Record<string, string> }): Promise<string> {
   const { home, port } = options;
+  const checkout = path.resolve('.');
+  for (const entry of await fs.readdir(checkout)) {
+    if (NOT_LINKED.has(entry)) continue;
+    await fs.symlink(path.join(checkout, entry), path.join(home, entry)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
   const script = ['set -euo pipefail'];
   for (const [index, block] of blocks.entries()) {
     script.push(`cd ${JSON.stringify(home)}`, `echo "::block ${index + 1} (README.md line ${block.line})"`, block.code.replaceAll('http://127.0.0.1:8080', `http://127.0.0.1:${port}`));
   }
   const file = path.join(home, 'readme.sh');
   await fs.writeFile(file, script.join('\n') + '\n');
-  const run = spawn('bash', [file], { cwd: home, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env } });
+  const run = spawn('bash', [file], { cwd: home, env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), ...options.env } });
   let output = '';
   run.stdout.on('data', (chunk) => (output += chunk));
   run.stderr.on('data', (chunk) => (output += chunk));
