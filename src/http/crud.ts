@@ -29,6 +29,7 @@ export interface ResourceDefinition<E extends Entity, C, P> {
   guard?: {
     create?(trx: Knex.Transaction, input: C): Promise<Guarded>;
     update?(trx: Knex.Transaction, current: E, patch: P): Promise<Guarded>;
+    remove?(trx: Knex.Transaction, current: E): Promise<Guarded>;
   };
 }
 
@@ -123,6 +124,19 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
           const entity = await repository.update(trx, current as E, target.payload as P);
           await recordAudit(trx, context, { action: 'update', entity: name, entityId: target.entityId, oldValue: audited(current as E), newValue: audited(entity) });
           return { result: entity };
+        },
+      })
+    : undefined;
+  const removeKind: ChangeKind | undefined = definition.guard?.remove
+    ? app.changeKinds.register({
+        kind: `${name}.delete`,
+        entity: name,
+        apply: async (trx, target, context) => {
+          const current = await loadForUpdate(trx, definition as never, target.entityId);
+          if (target.baseVersion !== null && current.version !== target.baseVersion) throw stale(singular, target.entityId, target.baseVersion, current.version);
+          await repository.remove(trx, current as E);
+          await recordAudit(trx, context, { action: 'delete', entity: name, entityId: target.entityId, oldValue: audited(current as E) });
+          return { result: undefined };
         },
       })
     : undefined;
@@ -225,10 +239,19 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
       summary: `Delete ${/^[aeiou]/i.test(singular) ? 'an' : 'a'} ${singular}`,
       description: 'Refused with 409 while other entries refer to it. If-Match is honoured when sent.',
       params: IdParams,
-      response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404, 409, 412) },
+      response: { 204: Type.Null(), ...(definition.guard?.remove ? { 202: PendingChange } : {}), ...problemResponses(400, 401, 403, 404, 409, 412) },
     },
     handler: async (request, reply) => {
       const { id } = request.params as IdParams;
+      if (removeKind && definition.guard?.remove) {
+        const guard = definition.guard.remove;
+        const outcome = await guardedChange(request, removeKind, async (trx) => {
+          const current = await loadForUpdate(trx, definition as never, id);
+          checkIfMatch(request, current, false);
+          return { entityId: id, baseVersion: current.version, payload: null, summary: `delete ${singular} ${id}`, ...(await guard(trx, current as E)) };
+        });
+        return sendOutcome(reply, outcome, () => reply.code(204).send());
+      }
       await mutate(request, { action: 'delete', entity: name }, async (trx) => {
         const current = await loadForUpdate(trx, definition as never, id);
         checkIfMatch(request, current, false);

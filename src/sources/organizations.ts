@@ -1,10 +1,14 @@
 import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { OrganizationsClient, paginateListAccounts } from '@aws-sdk/client-organizations';
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
-import type { Knex } from 'knex';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
-import { recordAudit, type AuditContext } from '../audit/repository.js';
+import { recordAudit } from '../audit/repository.js';
+import { guardedChange, PendingChange, stale, type ChangeKind } from '../changes/index.js';
+import { breakGlassOf } from '../changes/gate.js';
+import { changeView, type ChangeRow, type ChangeView } from '../changes/store.js';
+import { canonicalJson } from '../evidence/chain.js';
+import { collectsLess, SOURCE_APPROVERS } from './guard.js';
 import { auditContext } from '../auth/plugin.js';
 import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
 import { equalityFilters, tableRepository, type Entity } from '../db/table-repository.js';
@@ -56,23 +60,69 @@ export interface SyncResult {
   joined: string[];
   left: string[];
   regions: string[];
-  sources: { created: string[]; enabled: string[]; disabled: string[]; kept: string[] };
+  sources: { created: string[]; enabled: string[]; disabled: string[]; kept: string[]; awaiting_approval: string[] };
   /** (account, region) pairs already covered by a source of their own, left to it. */
   skipped: Array<{ account: string; region: string; source: string }>;
+  /** The sources that would collect less (disabled, or collectors dropped) wait here for a second person. */
+  pending_change: ChangeView | null;
 }
 
 const sourceName = (org: string, account: string, region: string) => `${org}-${account}-${region}`;
 
+/** One organization source made to collect less: its state when proposed, and the state approval gives it. */
+interface Narrowing {
+  id: string;
+  name: string;
+  version: number;
+  enabled: boolean;
+  services: string[];
+}
+
+type OwnSource = { id: string; name: string; account_id: string; region: string; enabled: boolean; services: string[]; role_arn: string | null; version: number };
+
+/**
+ * Makes the organization's sources collect less once approved (or at once by break-glass): each is
+ * disabled or narrowed to the organization's services, with its own audit row, only if it is still
+ * at the version the sync saw (else 409 stale-change: the next sync proposes again).
+ */
+export function registerNarrowing(app: FastifyInstance): ChangeKind {
+  return app.changeKinds.register({
+    kind: 'organizations.narrow_sources',
+    entity: 'organizations',
+    apply: async (trx, target, context) => {
+      const { sources } = target.payload as { sources: Narrowing[] };
+      const applied: string[] = [];
+      for (const next of sources) {
+        const current: OwnSource | undefined = await trx('sources').where({ id: next.id }).forUpdate().first();
+        if (!current) continue; // deleted since: it collects nothing any more
+        if (current.version !== next.version) throw stale('source', next.id, next.version, current.version);
+        const [updated] = await trx('sources')
+          .update({ enabled: next.enabled, services: JSON.stringify(next.services), updated_at: trx.fn.now(), version: current.version + 1 })
+          .where({ id: next.id })
+          .returning('*');
+        await recordAudit(trx, context, { action: 'update', entity: 'sources', entityId: next.id, oldValue: current, newValue: updated });
+        applied.push(next.name);
+      }
+      return { result: applied };
+    },
+  });
+}
+
 /**
  * Lists the organization's accounts (Organizations ListAccounts, through the management account,
  * whose identity is checked first) and keeps one source per ACTIVE account and region, assuming
- * member_role_name in each; sources of accounts no longer active are disabled, never deleted (their
- * runs and findings stay). Joins and leaves are audited and returned. Each source's own identity is
- * checked again at every collection.
+ * member_role_name in each. What collects more applies at once: new sources, re-enabled ones,
+ * collectors added. What collects less (sources of accounts that left or regions dropped, collectors
+ * the organization no longer names) is one pending change for a second person (src/changes/), or
+ * applied at once by an admin's break-glass; sources are never deleted (their runs and findings
+ * stay). A sync finding the same change already pending proposes nothing new. Joins and leaves are
+ * audited and returned. Each source's own identity is checked again at every collection.
  */
-export async function syncOrganization(db: Knex, id: string, options: { endpoint?: string; maxAttempts?: number; context: AuditContext }): Promise<SyncResult> {
+export async function syncOrganization(request: FastifyRequest, narrowing: ChangeKind, id: string, options: { endpoint?: string; maxAttempts?: number }): Promise<SyncResult> {
+  const db = request.server.db;
   const org: OrganizationEntity | undefined = await db('organizations').where({ id }).first();
   if (!org) throw notFound('organization', id);
+  const breakGlass = breakGlassOf(request);
   const management = collectorContext(
     { account: org.management_account_id, region: org.regions?.[0] ?? process.env.AWS_REGION ?? 'us-east-1', roleArn: org.management_role_arn },
     { endpoint: options.endpoint, now: Math.floor(Date.now() / 1000), maxAttempts: options.maxAttempts },
@@ -103,25 +153,44 @@ export async function syncOrganization(db: Knex, id: string, options: { endpoint
     throw new HttpProblem(error instanceof Error && error.name === 'IdentityMismatch' ? 409 : 503, error instanceof Error && error.name === 'IdentityMismatch' ? 'identity-mismatch' : 'aws-unavailable', `organization ${org.name}: ${message}`);
   }
   const active = new Set(accounts.filter((a) => a.status === 'ACTIVE').map((a) => a.id));
-  const before = new Set(org.accounts.filter((a) => a.status === 'ACTIVE').map((a) => a.id));
-  const result: SyncResult = {
-    accounts,
-    joined: [...active].filter((a) => !before.has(a)).sort(),
-    left: [...before].filter((a) => !active.has(a)).sort(),
-    regions,
-    sources: { created: [], enabled: [], disabled: [], kept: [] },
-    skipped: [],
-  };
-  await db.transaction(async (trx) => {
-    const own: Array<{ id: string; name: string; account_id: string; region: string; enabled: boolean }> = await trx('sources').where({ organization_id: org.id }).forUpdate();
+  let result!: SyncResult;
+  let existing: ChangeView | null = null;
+  let narrowed: Narrowing[] = [];
+  const outcome = await guardedChange(request, narrowing, async (trx) => {
+    // Concurrent syncs of one organization run one after the other.
+    const locked: OrganizationEntity = await trx('organizations').where({ id: org.id }).forUpdate().first();
+    const before = new Set(locked.accounts.filter((a) => a.status === 'ACTIVE').map((a) => a.id));
+    result = {
+      accounts,
+      joined: [...active].filter((a) => !before.has(a)).sort(),
+      left: [...before].filter((a) => !active.has(a)).sort(),
+      regions,
+      sources: { created: [], enabled: [], disabled: [], kept: [], awaiting_approval: [] },
+      skipped: [],
+      pending_change: null,
+    };
+    const services = locked.services;
+    const own: OwnSource[] = await trx('sources').where({ organization_id: org.id }).orderBy('name').forUpdate();
+    narrowed = [];
+    const reasons: string[] = [];
     for (const account of [...active].sort()) {
       for (const region of regions) {
-        const name = sourceName(org.name, account, region);
-        const existing = own.find((s) => s.account_id === account && s.region === region);
-        const values = { role_arn: `arn:aws:iam::${account}:role/${org.member_role_name}`, services: JSON.stringify(org.services) };
-        if (existing) {
-          await trx('sources').update({ ...values, enabled: true, updated_at: trx.fn.now(), version: trx.raw('version + 1') }).where({ id: existing.id });
-          (existing.enabled ? result.sources.kept : result.sources.enabled).push(existing.name);
+        const name = sourceName(locked.name, account, region);
+        const source = own.find((s) => s.account_id === account && s.region === region);
+        const role_arn = `arn:aws:iam::${account}:role/${locked.member_role_name}`;
+        if (source) {
+          // More collectors apply now; the ones the organization dropped stay until approved.
+          const kept = source.enabled ? [...services, ...source.services.filter((s) => !services.includes(s))] : services;
+          if (!source.enabled || source.role_arn !== role_arn || JSON.stringify(kept) !== JSON.stringify(source.services)) {
+            await trx('sources').update({ role_arn, services: JSON.stringify(kept), enabled: true, updated_at: trx.fn.now(), version: source.version + 1 }).where({ id: source.id });
+            source.version += 1;
+          }
+          (source.enabled ? result.sources.kept : result.sources.enabled).push(source.name);
+          const why = collectsLess({ ...source, services: kept, enabled: true }, { ...source, services, enabled: true });
+          if (why.length) {
+            narrowed.push({ id: source.id, name: source.name, version: source.version, enabled: true, services });
+            reasons.push(...why.map((w) => `${w}: the organization no longer names it`));
+          }
           continue;
         }
         const other = await trx('sources').where({ account_id: account, region }).first('name');
@@ -129,24 +198,45 @@ export async function syncOrganization(db: Knex, id: string, options: { endpoint
           result.skipped.push({ account, region, source: other.name });
           continue;
         }
-        await trx('sources').insert({ id: uuidv7(), name, account_id: account, region, ...values, enabled: true, organization_id: org.id });
+        await trx('sources').insert({ id: uuidv7(), name, account_id: account, region, role_arn, services: JSON.stringify(services), enabled: true, organization_id: org.id });
         result.sources.created.push(name);
       }
     }
     for (const source of own) {
-      if ((!active.has(source.account_id) || !regions.includes(source.region)) && source.enabled) {
-        await trx('sources').update({ enabled: false, updated_at: trx.fn.now(), version: trx.raw('version + 1') }).where({ id: source.id });
-        result.sources.disabled.push(source.name);
-      }
+      if (!source.enabled || (active.has(source.account_id) && regions.includes(source.region))) continue;
+      narrowed.push({ id: source.id, name: source.name, version: source.version, enabled: false, services: source.services });
+      const why = active.has(source.account_id) ? `region ${source.region} is no longer one of the organization's` : `account ${source.account_id} left the organization (or is not active)`;
+      reasons.push(...collectsLess(source, { ...source, enabled: false }).map((w) => `${w}: ${why}`));
     }
+    result.sources.awaiting_approval = narrowed.map((n) => n.name);
     await trx('organizations').update({ accounts: JSON.stringify(accounts), last_synced_at: trx.fn.now() }).where({ id: org.id });
-    await recordAudit(trx, options.context, {
+    await recordAudit(trx, auditContext(request), {
       action: 'sync',
       entity: 'organizations',
       entityId: org.id,
       newValue: { joined: result.joined, left: result.left, regions, sources: result.sources, skipped: result.skipped },
     });
+    const payload = { sources: narrowed };
+    // The same narrowing already waiting for its second person: not proposed twice.
+    if (narrowed.length && !breakGlass) {
+      const pending: ChangeRow[] = await trx('pending_changes').where({ kind: narrowing.kind, entity_id: org.id, status: 'pending' }).where('expires_at', '>', trx.fn.now());
+      const same = pending.find((p) => canonicalJson(p.payload) === canonicalJson(payload));
+      if (same) {
+        existing = changeView(same, request.actor);
+        return { entityId: org.id, baseVersion: null, payload: { sources: [] }, summary: '', reasons: [], approvers: SOURCE_APPROVERS };
+      }
+    }
+    return { entityId: org.id, baseVersion: null, payload, summary: `organization ${locked.name}: ${narrowed.length} source(s) collect less`, reasons, approvers: SOURCE_APPROVERS };
   });
+  if ('pending' in outcome) result.pending_change = outcome.pending;
+  else {
+    result.pending_change = existing;
+    // Applied by break-glass (or nothing to narrow): nothing awaits approval.
+    if (!existing) {
+      result.sources.disabled = narrowed.filter((n) => !n.enabled).map((n) => n.name);
+      result.sources.awaiting_approval = [];
+    }
+  }
   return result;
 }
 
@@ -155,21 +245,32 @@ const SyncResponse = Type.Object({
   joined: Type.Array(AccountId),
   left: Type.Array(AccountId),
   regions: Type.Array(Region),
-  sources: Type.Object({ created: Type.Array(SourceName), enabled: Type.Array(SourceName), disabled: Type.Array(SourceName), kept: Type.Array(SourceName) }),
+  sources: Type.Object({
+    created: Type.Array(SourceName),
+    enabled: Type.Array(SourceName),
+    disabled: Type.Array(SourceName, { description: 'disabled by this request (an admin\'s break-glass)' }),
+    kept: Type.Array(SourceName),
+    awaiting_approval: Type.Array(SourceName, { description: 'to be disabled or narrowed once a second person approves `pending_change`' }),
+  }),
   skipped: Type.Array(Type.Object({ account: AccountId, region: Region, source: Type.String({ examples: ['wealth-prod-eu-west-1'] }) })),
+  pending_change: Type.Union([PendingChange, Type.Null()], { description: 'the sources that would collect less, waiting for a second person (null: none)' }),
 });
 
 export default async function organizationRoutes(app: FastifyInstance, options: { endpoint?: string; maxAttempts?: number }) {
   registerCrudRoutes(app, organizations);
+  const narrowing = registerNarrowing(app);
   app.post('/v1/organizations/:id/sync', {
     config: { roles: RISK_OWNERS },
     schema: {
       tags: ['collection'],
       summary: 'List the organization\'s accounts and keep one source per active account and region',
-      description: 'Checks the management account\'s identity (409 identity-mismatch), lists accounts (503 when AWS does not answer), creates or re-enables the sources of active accounts and disables those of accounts that left; audited.',
+      description:
+        'Checks the management account\'s identity (409 identity-mismatch), lists accounts (503 when AWS does not answer), creates or re-enables the sources of active accounts and adds collectors at once; ' +
+        'disabling the sources of accounts that left (or regions dropped) and dropping collectors is one pending change (`pending_change`) for a second person, ' +
+        'unless an admin breaks glass (`x-break-glass-reason`); audited.',
       params: IdParams,
-      response: { 200: SyncResponse, ...problemResponses(401, 403, 404, 409, 503) },
+      response: { 200: SyncResponse, ...problemResponses(400, 401, 403, 404, 409, 503) },
     },
-    handler: async (request) => syncOrganization(app.db, (request.params as { id: string }).id, { ...options, context: auditContext(request) }),
+    handler: async (request) => syncOrganization(request, narrowing, (request.params as { id: string }).id, options),
   });
 }

@@ -9,6 +9,7 @@ import { patchOf, registerCrudRoutes, type ResourceDefinition } from '../http/cr
 import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
 import { EntityMeta, IdParams, IsoDateTime, Page, PageQuery, StringEnum, Uuid } from '../http/schemas.js';
 import { COLLECTORS } from './collectors/index.js';
+import { collectsLess, SOURCE_APPROVERS } from './guard.js';
 import { createRun, getRun, importSnapshot } from './collections.js';
 import { diffRuns, listRunItems } from './run-store.js';
 import { epochSeconds } from '../policy/input.js';
@@ -41,6 +42,12 @@ export const sources: ResourceDefinition<SourceEntity, SourceCreate, Partial<Sou
     jsonColumns: ['services'],
     filters: equalityFilters('account_id', 'region', 'enabled'),
   }),
+  // Collecting less (disabled, deleted, moved, a collector dropped) is a pending change for a second
+  // person; collecting more applies at once.
+  guard: {
+    update: async (_trx, current, patch) => ({ reasons: collectsLess(current, { ...current, ...patch, enabled: patch.enabled ?? current.enabled }), approvers: SOURCE_APPROVERS }),
+    remove: async (_trx, current) => ({ reasons: collectsLess(current, null), approvers: SOURCE_APPROVERS }),
+  },
 };
 
 const Run = Type.Object({

@@ -339,3 +339,51 @@ t.test('one admin maps an IdP group to admin: pending until a second admin (anot
   t.equal(removed.status, 204);
   t.same(await mapped(), ['platform-admins:admin']);
 });
+
+t.test('one officer stops collection from an account alone (PATCH enabled=false, a collector dropped, the source moved or deleted): pending', async (t) => {
+  const api = await testApp(t);
+  const officer = (await create(api, '/v1/api-keys', { name: 'officer-1', role: 'compliance_officer', subject: 'officer1@bank.example' })).key as string;
+  const officer2 = (await create(api, '/v1/api-keys', { name: 'officer-2', role: 'compliance_officer', subject: 'officer2@bank.example' })).key as string;
+  const created = await api.call('POST', '/v1/sources', { key: officer, body: { name: 'wealth-prod', account_id: '111122223333', region: 'eu-west-1', services: ['s3', 'iam'] } });
+  t.equal(created.status, 201, 'a new source collects more: immediate');
+  const url = `/v1/sources/${created.body.id}`;
+  const read = async () => (await api.call('GET', url, { as: 'auditor' })).body;
+
+  const proposals = {
+    disable: { body: { enabled: false }, reason: /source wealth-prod is disabled: collection from account 111122223333 in eu-west-1 stops/ },
+    narrow: { body: { services: ['s3'] }, reason: /source wealth-prod stops collecting iam from account 111122223333 in eu-west-1/ },
+    move: { body: { account_id: '444455556666' }, reason: /source wealth-prod moves to account 444455556666 in eu-west-1: collection from account 111122223333 in eu-west-1 stops/ },
+  };
+  for (const [what, { body, reason }] of Object.entries(proposals)) {
+    const proposed = await api.call('PATCH', url, { key: officer, headers: { 'if-match': `"${created.body.version}"` }, body });
+    t.equal(proposed.status, 202, `${what}: ${JSON.stringify(proposed.body)}`);
+    t.match(proposed.body, { kind: 'sources.update', status: 'pending', approvers: { roles: ['admin', 'compliance_officer'], subjects: [] } });
+    t.match(proposed.body.reasons, [reason]);
+  }
+  t.match(await read(), { enabled: true, services: ['s3', 'iam'], account_id: '111122223333', version: created.body.version }, 'unchanged while pending');
+  const removal = await api.call('DELETE', url, { key: officer });
+  t.equal(removal.status, 202, JSON.stringify(removal.body));
+  t.match(removal.body, { kind: 'sources.delete', reasons: [/source wealth-prod is deleted: collection from account 111122223333 in eu-west-1 stops/] });
+  t.equal((await api.call('GET', url, { as: 'auditor' })).status, 200, 'still there while pending');
+
+  // Collecting more is immediate.
+  const more = await api.call('PATCH', url, { key: officer, headers: { 'if-match': `"${created.body.version}"` }, body: { services: ['s3', 'iam', 'guardduty'] } });
+  t.equal(more.status, 200, JSON.stringify(more.body));
+
+  // A second officer approves the disabling proposed against the earlier version: stale. Proposed
+  // again and approved, the source stops; a disabled source is then deleted at once (it collects nothing).
+  const pending = (await api.call('GET', `/v1/pending-changes?entity=sources&entity_id=${created.body.id}&kind=sources.update`, { as: 'auditor' })).body.items;
+  t.equal((await api.call('POST', `/v1/pending-changes/${pending[0].id}/approve`, { key: officer2, body: {} })).status, 409);
+  const disable = await api.call('PATCH', url, { key: officer, headers: { 'if-match': more.headers.etag }, body: { enabled: false } });
+  t.equal((await api.call('POST', `/v1/pending-changes/${disable.body.id}/approve`, { key: officer, body: {} })).status, 403, 'not the proposer');
+  await approvePending(api, disable, { key: officer2 });
+  t.equal((await read()).enabled, false);
+  t.equal((await api.call('DELETE', url, { key: officer })).status, 204, 'a disabled source is deleted at once');
+  t.equal((await api.call('GET', url, { as: 'auditor' })).status, 404);
+
+  // An enabled source deleted by an admin breaking glass: at once, flagged.
+  const other = await create(api, '/v1/sources', { name: 'wealth-dr', account_id: '111122223333', region: 'us-east-1', services: ['s3'] });
+  const reason = 'INC-6001: the DR account is being closed tonight';
+  t.equal((await api.call('DELETE', `/v1/sources/${other.id}`, { as: 'admin', headers: { 'x-break-glass-reason': reason } })).status, 204);
+  t.match((await api.call('GET', `/v1/audit-log?entity=sources&entity_id=${other.id}&action=delete`, { as: 'auditor' })).body.items, [{ break_glass_reason: reason }]);
+});

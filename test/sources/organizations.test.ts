@@ -48,17 +48,57 @@ t.test('an organization source: accounts listed, one source per account and regi
   const findings = (await api.call('GET', '/v1/findings?rule=guardduty.detector_enabled&limit=100')).body.items as Array<{ account: string; region: string }>;
   t.same(findings.map((f) => `${f.account}:${f.region}`).sort(), [MOTO_ACCOUNT, trading, wealth].flatMap((a) => [`${a}:eu-west-1`, `${a}:us-east-1`]).sort(), 'no detector anywhere: one finding per account and region');
 
-  // An account leaves: its sources are disabled (kept, with their history), and the sync says so.
+  // An account leaves. Stopping collection from it lowers protection: its sources stay enabled until a
+  // second person approves the pending change the sync proposes (issue 12: one person used to stop
+  // collection from accounts alone). Sources are disabled, never deleted (their history stays).
   await org.send(new RemoveAccountFromOrganizationCommand({ AccountId: trading }));
+  const tradingSources = [`bank-${trading}-eu-west-1`, `bank-${trading}-us-east-1`];
+  const enabledOf = async () => (await api.call('GET', `/v1/sources?account_id=${trading}&limit=10`)).body.items.map((s: { enabled: boolean }) => s.enabled);
   const second = await api.call('POST', `/v1/organizations/${created.body.id}/sync`, { as: 'admin' });
   t.equal(second.status, 200, JSON.stringify(second.body));
   t.same(second.body.joined, []);
   t.same(second.body.left, [trading]);
-  t.same(second.body.sources.disabled.sort(), [`bank-${trading}-eu-west-1`, `bank-${trading}-us-east-1`]);
-  t.equal((await api.call('GET', `/v1/sources?account_id=${trading}&region=us-east-1`)).body.items[0].enabled, false);
+  t.same(second.body.sources.disabled, [], 'nothing disabled by one person');
+  t.same(second.body.sources.awaiting_approval.sort(), tradingSources);
+  const pending = second.body.pending_change;
+  t.match(pending, { status: 'pending', kind: 'organizations.narrow_sources', entity: 'organizations', entity_id: created.body.id, approvers: { roles: ['admin', 'compliance_officer'] } });
+  t.match(pending.reasons, [new RegExp(`source bank-${trading}-eu-west-1 is disabled: collection from account ${trading} in eu-west-1 stops: account ${trading} left`), /us-east-1/]);
+  t.same(await enabledOf(), [true, true], 'still collected while pending');
   const audit = (await api.call('GET', `/v1/audit-log?entity=organizations&entity_id=${created.body.id}&action=sync`)).body.items;
   t.equal(audit.length, 2);
   t.same(audit[0].new_value.left, [trading]);
+
+  // Syncing again proposes nothing new: the same change is still waiting.
+  const third = await api.call('POST', `/v1/organizations/${created.body.id}/sync`, { as: 'compliance_officer' });
+  t.equal(third.status, 200, JSON.stringify(third.body));
+  t.equal(third.body.pending_change?.id, pending.id);
+  t.equal((await api.call('GET', `/v1/pending-changes?kind=organizations.narrow_sources`)).body.items.length, 1);
+
+  // Not the proposer; a compliance officer (another subject) approves and the sources stop.
+  t.equal((await api.call('POST', `/v1/pending-changes/${pending.id}/approve`, { as: 'admin', body: {} })).status, 403, 'the proposer may not approve');
+  t.equal((await api.call('POST', `/v1/pending-changes/${pending.id}/approve`, { as: 'steward', body: {} })).status, 403, 'stewards do not decide collection');
+  const approved = await api.call('POST', `/v1/pending-changes/${pending.id}/approve`, { as: 'compliance_officer', body: {} });
+  t.equal(approved.status, 200, JSON.stringify(approved.body));
+  t.same(await enabledOf(), [false, false]);
+  const updates = (await api.call('GET', `/v1/audit-log?entity=sources&action=update&limit=10`)).body.items;
+  t.equal(updates.length, 2);
+  t.ok(updates.every((u: any) => u.pending_change_id === pending.id && u.new_value.enabled === false && u.actor === 'test-compliance_officer'), 'each source audited, with the approver and the pending change');
+
+  // The organization drops a collector: the sources keep it until approved; an admin may break glass.
+  const current = await api.call('GET', `/v1/organizations/${created.body.id}`);
+  t.equal((await api.call('PATCH', `/v1/organizations/${created.body.id}`, { as: 'compliance_officer', headers: { 'if-match': current.headers.etag }, body: { services: ['guardduty'] } })).status, 200);
+  const reason = 'CHG-88: CloudWatch Logs collection moves to the SIEM today';
+  t.equal((await api.call('POST', `/v1/organizations/${created.body.id}/sync`, { as: 'compliance_officer', headers: { 'x-break-glass-reason': reason } })).status, 403, 'only an admin breaks glass');
+  const narrowedSync = await api.call('POST', `/v1/organizations/${created.body.id}/sync`, { as: 'compliance_officer' });
+  t.match(narrowedSync.body.pending_change, { status: 'pending', reasons: [/stops collecting logs from account .*: the organization no longer names it/] });
+  t.match((await api.call('GET', `/v1/sources?account_id=${MOTO_ACCOUNT}&region=us-east-1`)).body.items[0].services, ['guardduty', 'logs'], 'logs still collected while pending');
+  const broke = await api.call('POST', `/v1/organizations/${created.body.id}/sync`, { as: 'admin', headers: { 'x-break-glass-reason': reason } });
+  t.equal(broke.status, 200, JSON.stringify(broke.body));
+  t.equal(broke.body.pending_change, null);
+  t.same((await api.call('GET', `/v1/sources?account_id=${MOTO_ACCOUNT}&region=us-east-1`)).body.items[0].services, ['guardduty']);
+  const flagged = (await api.call('GET', `/v1/audit-log?entity=sources&action=update&limit=50`)).body.items.filter((u: any) => u.break_glass_reason === reason);
+  t.equal(flagged.length, 3, `the three active accounts' us-east-1/eu-west-1 sources that collected logs (${flagged.length})`);
+  t.match((await api.call('POST', `/v1/pending-changes/${narrowedSync.body.pending_change.id}/approve`, { as: 'admin', body: {} })).body, { type: '/problems/stale-change' }, 'the earlier proposal is stale once broken glass applied it');
 
   // A management account that is not the one the credentials reach is refused before anything is listed.
   const wrong = await api.call('POST', '/v1/organizations', { as: 'compliance_officer', body: { name: 'wrong', management_account_id: '999999999999', member_role_name: 'CustosCollector', regions: ['us-east-1'], services: ['guardduty'] } });

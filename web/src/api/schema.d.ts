@@ -1651,7 +1651,7 @@ export interface paths {
         put?: never;
         /**
          * List the organization's accounts and keep one source per active account and region
-         * @description Checks the management account's identity (409 identity-mismatch), lists accounts (503 when AWS does not answer), creates or re-enables the sources of active accounts and disables those of accounts that left; audited.
+         * @description Checks the management account's identity (409 identity-mismatch), lists accounts (503 when AWS does not answer), creates or re-enables the sources of active accounts and adds collectors at once; disabling the sources of accounts that left (or regions dropped) and dropping collectors is one pending change (`pending_change`) for a second person, unless an admin breaks glass (`x-break-glass-reason`); audited.
          */
         post: operations["postOrganizationsByIdSync"];
         delete?: never;
@@ -26997,6 +26997,9 @@ export interface operations {
                      *         ],
                      *         "kept": [
                      *           "wealth-org-210987654321-eu-west-1"
+                     *         ],
+                     *         "awaiting_approval": [
+                     *           "wealth-org-210987654321-eu-west-1"
                      *         ]
                      *       },
                      *       "skipped": [
@@ -27005,7 +27008,8 @@ export interface operations {
                      *           "region": "eu-west-1",
                      *           "source": "wealth-prod-eu-west-1"
                      *         }
-                     *       ]
+                     *       ],
+                     *       "pending_change": null
                      *     }
                      */
                     "application/json": {
@@ -27019,6 +27023,59 @@ export interface operations {
                         }[];
                         joined: string[];
                         left: string[];
+                        /**
+                         * PendingChange
+                         * @description the sources that would collect less, waiting for a second person (null: none)
+                         */
+                        pending_change: {
+                            approvers: {
+                                /** @description the proposer: never approves their own change */
+                                never: string;
+                                /** @description people with one of these roles may approve */
+                                roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                                /** @description and these identities (e.g. the owner and steward of the domain) */
+                                subjects: string[];
+                            };
+                            /** @description the version of the entity the change was made from; approval applies only to that version */
+                            base_version: number | null;
+                            /** @description set when an admin applied it alone (break-glass) */
+                            break_glass_reason: string | null;
+                            /** @description whether the caller may approve it now */
+                            can_approve: boolean;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            decided_at: string | null;
+                            decided_by: string | null;
+                            decider_subject: string | null;
+                            decision_note: string | null;
+                            entity: string;
+                            entity_id: string;
+                            /** Format: date-time */
+                            expires_at: string;
+                            /** Format: uuid */
+                            id: string;
+                            /**
+                             * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                             * @example assets.update_column
+                             */
+                            kind: string;
+                            /** @description the change as requested */
+                            payload: unknown;
+                            /** Format: date-time */
+                            proposed_at: string;
+                            proposed_by: string;
+                            proposer_role: string;
+                            proposer_subject: string;
+                            /** @description why the change lowers protection */
+                            reasons: string[];
+                            /** @enum {string} */
+                            status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                            summary: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                            version: number;
+                        } | null;
                         regions: string[];
                         skipped: {
                             /** @example 210987654321 */
@@ -27029,11 +27086,39 @@ export interface operations {
                             source: string;
                         }[];
                         sources: {
+                            /** @description to be disabled or narrowed once a second person approves `pending_change` */
+                            awaiting_approval: string[];
                             created: string[];
+                            /** @description disabled by this request (an admin's break-glass) */
                             disabled: string[];
                             enabled: string[];
                             kept: string[];
                         };
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        /** @description how many entries (items of a list, fields of a document) are invalid in all, when `errors` lists only the first problems */
+                        error_count?: number;
+                        errors?: {
+                            /** @description Dotted path of the offending field, e.g. columns[0].pii_type */
+                            field: string;
+                            location: "body" | "querystring" | "params" | "headers";
+                            message: string;
+                        }[];
+                        instance?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI reference identifying the problem type */
+                        type: string;
                     };
                 };
             };
@@ -35725,6 +35810,101 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
+                     *       "reasons": [
+                     *         "lowers the classification of wealth.clients.marital_status"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "client-data.steward@bank.example"
+                     *         ],
+                     *         "never": "alice@bank.example"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -35957,6 +36137,101 @@ export interface operations {
                         role_arn: string | null;
                         /** @description collectors to run */
                         services: ("s3" | "ec2" | "kms" | "cloudtrail" | "iam" | "rds" | "config" | "securityhub" | "lakeformation" | "guardduty" | "macie" | "accessanalyzer" | "vpc" | "logs" | "s3account" | "configrecorder" | "backup" | "dynamodb" | "secretsmanager")[];
+                        /** Format: date-time */
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "kind": "assets.update_column",
+                     *       "entity": "assets",
+                     *       "entity_id": "0190a8d2-7c1e-7000-8000-000000000001",
+                     *       "base_version": null,
+                     *       "payload": {},
+                     *       "summary": "lower the classification of wealth.clients.marital_status from confidential to internal",
+                     *       "reasons": [
+                     *         "lowers the classification of wealth.clients.marital_status"
+                     *       ],
+                     *       "status": "pending",
+                     *       "approvers": {
+                     *         "roles": [
+                     *           "admin"
+                     *         ],
+                     *         "subjects": [
+                     *           "client-data.steward@bank.example"
+                     *         ],
+                     *         "never": "alice@bank.example"
+                     *       },
+                     *       "can_approve": true,
+                     *       "proposed_by": "alice",
+                     *       "proposer_subject": "alice@bank.example",
+                     *       "proposer_role": "steward",
+                     *       "proposed_at": "2026-01-01T00:00:00.000Z",
+                     *       "expires_at": "2026-01-01T00:00:00.000Z",
+                     *       "break_glass_reason": null,
+                     *       "decided_by": null,
+                     *       "decider_subject": null,
+                     *       "decided_at": null,
+                     *       "decision_note": null,
+                     *       "version": 1,
+                     *       "created_at": "2026-01-01T00:00:00.000Z",
+                     *       "updated_at": "2026-01-01T00:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        approvers: {
+                            /** @description the proposer: never approves their own change */
+                            never: string;
+                            /** @description people with one of these roles may approve */
+                            roles: ("admin" | "steward" | "compliance_officer" | "auditor" | "pipeline")[];
+                            /** @description and these identities (e.g. the owner and steward of the domain) */
+                            subjects: string[];
+                        };
+                        /** @description the version of the entity the change was made from; approval applies only to that version */
+                        base_version: number | null;
+                        /** @description set when an admin applied it alone (break-glass) */
+                        break_glass_reason: string | null;
+                        /** @description whether the caller may approve it now */
+                        can_approve: boolean;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        decided_at: string | null;
+                        decided_by: string | null;
+                        decider_subject: string | null;
+                        decision_note: string | null;
+                        entity: string;
+                        entity_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /**
+                         * @description what the change does, e.g. assets.update_column, policy-bundles.activate
+                         * @example assets.update_column
+                         */
+                        kind: string;
+                        /** @description the change as requested */
+                        payload: unknown;
+                        /** Format: date-time */
+                        proposed_at: string;
+                        proposed_by: string;
+                        proposer_role: string;
+                        proposer_subject: string;
+                        /** @description why the change lowers protection */
+                        reasons: string[];
+                        /** @enum {string} */
+                        status: "pending" | "applied" | "rejected" | "withdrawn" | "expired";
+                        summary: string;
                         /** Format: date-time */
                         updated_at: string;
                         version: number;
