@@ -23,6 +23,7 @@ import * as pipelineKeyPrincipals from './023_pipeline_key_principals.js';
 import * as evidenceReceivedAt from './024_evidence_received_at.js';
 import * as organizations from './017_organizations.js';
 import * as catalogEvaluation from './021_catalog_evaluation.js';
+import * as collectionUnits from './026_collection_units.js';
 
 export interface Migration {
   name: string;
@@ -59,6 +60,7 @@ export const migrations: Migration[] = [
   { name: '024_evidence_received_at', ...evidenceReceivedAt },
   { name: '017_organizations', ...organizations },
   { name: '021_catalog_evaluation', ...catalogEvaluation },
+  { name: '026_collection_units', ...collectionUnits },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -34,6 +34,12 @@ export interface Config {
   collectionSchedule?: string;
   /** Attempts per AWS call (the SDK's standard retry with backoff), default 5. */
   awsMaxAttempts: number;
+  /** CUSTOS_AWS_REQUESTS_PER_SECOND: AWS requests per second per account and service on each instance (a token bucket), default 20. */
+  awsRequestsPerSecond: number;
+  /** CUSTOS_COLLECTION_CONCURRENCY: collection units (source × service) each instance collects at once, default 4. */
+  collectionConcurrency: number;
+  /** CUSTOS_COLLECTION_UNIT_TIMEOUT_SECONDS: how long one attempt of a unit may take before another instance retries it, default 900. */
+  collectionUnitTimeoutSeconds: number;
   /** CUSTOS_AUTO_REMEDIATE: remediate low-risk findings of rules that allow it after each evaluation (off by default). */
   autoRemediate: boolean;
   /** CUSTOS_REMEDIATION_APPROVAL_HOURS: how long a remediation approval is valid, default 24. */
@@ -260,6 +266,9 @@ export function loadConfig(env: Env = process.env): Config {
     evidenceBucket,
     evidenceKmsKeyId: nonEmpty(env, 'CUSTOS_EVIDENCE_KMS_KEY_ID'),
     awsMaxAttempts: Number(attempts),
+    awsRequestsPerSecond: integer('CUSTOS_AWS_REQUESTS_PER_SECOND', '20', 1, 10_000),
+    collectionConcurrency: integer('CUSTOS_COLLECTION_CONCURRENCY', '4', 1, 64),
+    collectionUnitTimeoutSeconds: integer('CUSTOS_COLLECTION_UNIT_TIMEOUT_SECONDS', '900', 5, 86_400),
     port: parsePort(env),
     host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

@@ -18,6 +18,10 @@ export interface QueueDefinition {
   concurrency?: number;
   /** pg-boss retries of a failed attempt (default 3); 0 for queues that schedule their own retries. */
   retryLimit?: number;
+  /** First retry delay in seconds (default 5), doubled with jitter after each failure. */
+  retryDelaySeconds?: number;
+  /** Queue that receives the job's data once every attempt has failed (pg-boss dead letter; it must be defined before this one). */
+  deadLetter?: string;
 }
 
 /**
@@ -33,18 +37,23 @@ export class JobQueue {
   constructor(
     private readonly connectionString: string,
     private readonly log: FastifyBaseLogger,
+    /** How often pg-boss looks for attempts that expired (their instance died): default 120 s. */
+    private readonly maintenanceIntervalSeconds = 120,
   ) {}
 
   async start(queues: QueueDefinition[], options: { work: boolean; schedules?: Array<{ queue: string; cron: string }> }): Promise<void> {
     // One connection per polling worker plus pg-boss's own (timekeeper, maintenance): a fetch never
     // waits for a connection, because pg-boss hangs on stop when one is still waiting as its pool closes.
     const max = (options.work ? queues.reduce((n, q) => n + (q.concurrency ?? 1), 0) : 0) + 4;
-    this.boss = new PgBossClass({ connectionString: this.connectionString, schema: 'pgboss', max, application_name: 'custos-jobs' });
+    this.boss = new PgBossClass({ connectionString: this.connectionString, schema: 'pgboss', max, application_name: 'custos-jobs', maintenanceIntervalSeconds: this.maintenanceIntervalSeconds });
     this.boss.on('error', (error: Error) => this.log.error({ err: error }, 'job queue error'));
     await this.boss.start();
     this.started = true;
     for (const queue of queues) {
-      await this.boss.createQueue(queue.name, { name: queue.name, policy: queue.policy ?? 'standard', retryLimit: queue.retryLimit ?? 3, retryDelay: 5, retryBackoff: true, expireInSeconds: queue.expireInSeconds });
+      const settings = { name: queue.name, policy: queue.policy ?? 'standard', retryLimit: queue.retryLimit ?? 3, retryDelay: queue.retryDelaySeconds ?? 5, retryBackoff: true, expireInSeconds: queue.expireInSeconds, ...(queue.deadLetter ? { deadLetter: queue.deadLetter } : {}) };
+      await this.boss.createQueue(queue.name, settings);
+      // A queue made by an earlier start keeps its settings otherwise (a changed timeout, a new dead letter).
+      await this.boss.updateQueue(queue.name, settings);
       if (!options.work) continue;
       for (let i = 0; i < (queue.concurrency ?? 1); i++) await this.boss.work<Record<string, string>>(queue.name, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async (jobs) => {
         for (const job of jobs) {
@@ -65,6 +74,14 @@ export class JobQueue {
   /** Enqueues a job; the same key is not queued twice while one is pending. */
   async send(queue: string, data: Record<string, string>, key: string): Promise<void> {
     await this.boss.send(queue, data, { singletonKey: key });
+  }
+
+  /**
+   * Enqueues jobs with ids of their own (a row's id): a job whose id is already queued or running is
+   * not queued twice, so re-sending after a crash is harmless. `expireInSeconds` overrides the queue's.
+   */
+  async insert(queue: string, jobs: Array<{ id: string; data: Record<string, string>; expireInSeconds?: number }>): Promise<void> {
+    for (let i = 0; i < jobs.length; i += 1_000) await this.boss.insert(jobs.slice(i, i + 1_000).map((job) => ({ name: queue, ...job })));
   }
 
   /** Enqueues a job that starts no earlier than `startAfter` (a retry with backoff). */

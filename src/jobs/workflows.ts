@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Knex } from 'knex';
 import { grantQueues, grantSchedules } from '../access/grants/index.js';
@@ -9,34 +11,72 @@ import { autoRemediate, remediationQueues, remediationSchedules, RESUME_QUEUE, t
 import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
 import { CATALOG_EVALUATION_QUEUE, CATALOG_EVALUATION_SCHEDULE, CatalogEvaluator } from '../evaluation/catalog-evaluation.js';
 import type { PolicyService } from '../policy/service.js';
-import { createRun, executeRun } from '../sources/collections.js';
+import { createRun, executeUnit, finaliseRun, giveUpUnit, planRun } from '../sources/collections.js';
+import { AwsThrottle } from '../sources/throttle.js';
 import { decisionLogQueues, decisionLogSchedules, DECISION_LOG_QUEUE } from '../policy/decision-log-retention.js';
 import type { AlertService } from '../alerts/service.js';
 import { JobQueue } from './queue.js';
 
+/** One unit (source, service) of a collection run: any instance with workers takes them. */
+export const COLLECTION_UNIT_QUEUE = 'collection-unit';
+/** A unit whose every attempt failed (pg-boss dead letter): it becomes a gap of its run. */
+export const COLLECTION_UNIT_GAVE_UP_QUEUE = 'collection-unit-gave-up';
+/** Attempts of a unit before it is given up (pg-boss retries: one less). */
+export const COLLECTION_UNIT_ATTEMPTS = 3;
+
 /**
  * The background work of Custos as durable jobs: a collection run, then the evaluation that follows
- * it. A scheduled collection (CUSTOS_COLLECTION_SCHEDULE) starts a run over all enabled sources.
+ * it. A run is planned into units (one per source and service) that every instance takes from the
+ * queue; the last one done finalises the run, once (docs/ARCHITECTURE.md, "Collection and
+ * evaluation"). A scheduled collection (CUSTOS_COLLECTION_SCHEDULE) starts a run over all enabled sources.
  */
 export class Workflows {
   private readonly queue: JobQueue;
   /** Evaluates committed catalog changes: in the request that made them, and in the sweep (src/evaluation/catalog-evaluation.ts). */
   readonly catalog: CatalogEvaluator;
+  /** This instance's AWS token buckets, per account and service, shared by all its units. */
+  private readonly throttle: AwsThrottle;
+  /** Who claims collection units: host, process, and a random part (several apps may share a process in tests). */
+  private readonly instance = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
   constructor(
     private readonly db: Knex,
     private readonly policy: PolicyService,
     private readonly log: FastifyBaseLogger,
-    private readonly options: { databaseUrl: string; awsEndpointUrl?: string; awsMaxAttempts: number; schedule?: string; work: boolean; autoRemediate?: boolean; remediationStepDelayMs?: number; decisionLogRetentionDays?: number; alerts?: AlertService; checkpoint?: { cron: string; write: () => Promise<unknown> } },
+    private readonly options: {
+      databaseUrl: string;
+      awsEndpointUrl?: string;
+      awsMaxAttempts: number;
+      /** CUSTOS_AWS_REQUESTS_PER_SECOND, per account and service on this instance. */
+      awsRequestsPerSecond?: number;
+      /** CUSTOS_COLLECTION_CONCURRENCY: units this instance collects at once. */
+      collectionConcurrency?: number;
+      /** CUSTOS_COLLECTION_UNIT_TIMEOUT_SECONDS: how long one attempt of a unit may take before pg-boss gives it to another instance. */
+      collectionUnitTimeoutSeconds?: number;
+      schedule?: string;
+      work: boolean; autoRemediate?: boolean; remediationStepDelayMs?: number; decisionLogRetentionDays?: number; alerts?: AlertService; checkpoint?: { cron: string; write: () => Promise<unknown> } },
   ) {
-    this.queue = new JobQueue(options.databaseUrl, log);
+    // Expired attempts (a dead instance's units) are looked for at least every half unit timeout.
+    const unitTimeout = options.collectionUnitTimeoutSeconds ?? 900;
+    this.queue = new JobQueue(options.databaseUrl, log, Math.min(120, Math.max(1, Math.floor(unitTimeout / 2))));
+    this.throttle = new AwsThrottle(options.awsRequestsPerSecond ?? 20);
     this.catalog = new CatalogEvaluator(db, policy, log, async () => this.options.alerts?.trigger('evaluation finished'));
   }
 
   async start(): Promise<void> {
     await this.queue.start(
       [
-        { name: 'collection', expireInSeconds: 3600, handler: async ({ runId }) => this.afterCollection(await executeRun(this.db, runId!, { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts })) },
+        { name: 'collection', expireInSeconds: 600, handler: async ({ runId }) => this.planCollection(runId!) },
+        { name: COLLECTION_UNIT_GAVE_UP_QUEUE, expireInSeconds: 600, handler: async ({ unitId }) => this.unitGaveUp(unitId!) },
+        {
+          name: COLLECTION_UNIT_QUEUE,
+          expireInSeconds: this.options.collectionUnitTimeoutSeconds ?? 900,
+          concurrency: this.options.collectionConcurrency ?? 4,
+          retryLimit: COLLECTION_UNIT_ATTEMPTS - 1,
+          retryDelaySeconds: 1,
+          deadLetter: COLLECTION_UNIT_GAVE_UP_QUEUE,
+          handler: async ({ unitId }) => this.collectUnit(unitId!),
+        },
         { name: 'evaluation', expireInSeconds: 1800, handler: async ({ evaluationId }) => this.afterEvaluation(await runEvaluation(this.db, this.policy, evaluationId!)) },
         { name: 'scheduled-collection', expireInSeconds: 600, handler: () => this.scheduledCollection() },
         { name: CATALOG_EVALUATION_QUEUE, expireInSeconds: 600, policy: 'short', handler: () => this.catalog.evaluate() },
@@ -107,9 +147,39 @@ export class Workflows {
     return evaluation;
   }
 
-  private async afterCollection(run: { id: string; status: string } | undefined) {
-    await this.options.alerts?.trigger('collection run finished');
-    if (run && ['complete', 'partial'].includes(run.status)) await this.evaluateRun(run.id, 'collection', 'system:collection');
+  /** The `collection` job: plans the run into units and queues them (again, after a crash: ids dedupe). */
+  private async planCollection(runId: string) {
+    const { run, pending } = await planRun(this.db, runId);
+    if (!run) return;
+    if (pending.length === 0) return this.finalise(runId);
+    const expireInSeconds = this.options.collectionUnitTimeoutSeconds ?? 900;
+    await this.queue.insert(COLLECTION_UNIT_QUEUE, pending.map((id) => ({ id, data: { unitId: id }, expireInSeconds })));
+  }
+
+  private async collectUnit(unitId: string) {
+    const runId = await executeUnit(this.db, unitId, { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts, instance: this.instance, throttle: this.throttle });
+    if (runId) await this.finalise(runId);
+  }
+
+  private async unitGaveUp(unitId: string) {
+    const runId = await giveUpUnit(this.db, unitId);
+    if (runId) await this.finalise(runId);
+  }
+
+  /**
+   * Finalises the run when no unit is left (only one caller succeeds); the evaluation that follows
+   * is created in the same transaction, so a run is evaluated once. Its job is queued after the
+   * commit, and again by any later call (its id is the evaluation's, so never twice): a crash between
+   * the two is repaired by the unit job's retry.
+   */
+  private async finalise(runId: string) {
+    const finished = await finaliseRun(this.db, runId, async (trx) => {
+      await createEvaluation(trx, { runId, trigger: 'collection', requestedBy: 'system:collection' });
+    });
+    if (finished) await this.options.alerts?.trigger('collection run finished');
+    else if (!['complete', 'partial'].includes((await this.db('collection_runs').select('status').where({ id: runId }).first())?.status)) return;
+    const queued: Array<{ id: string }> = await this.db('evaluations').select('id').where({ run_id: runId, trigger: 'collection', status: 'queued' });
+    if (queued.length) await this.queue.insert('evaluation', queued.map(({ id }) => ({ id, data: { evaluationId: id } })));
   }
 
   private async scheduledCollection() {

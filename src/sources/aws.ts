@@ -1,4 +1,5 @@
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { AwsThrottle } from './throttle.js';
 import type { CollectorContext } from './types.js';
 
 /** How many attempts the SDK's standard retry (exponential backoff with jitter) makes on throttling and 5xx. */
@@ -16,7 +17,7 @@ export interface SourceTarget {
  * (moto in tests, VPC endpoints in production); the SDK reads it too, but passing it explicitly keeps
  * one place that decides.
  */
-export function collectorContext(target: SourceTarget, options: { endpoint?: string; now: number; since?: number; maxAttempts?: number }): CollectorContext {
+export function collectorContext(target: SourceTarget, options: { endpoint?: string; now: number; since?: number; maxAttempts?: number; throttle?: AwsThrottle }): CollectorContext {
   const credentials = target.roleArn
     ? fromTemporaryCredentials({
         params: { RoleArn: target.roleArn, RoleSessionName: 'custos-collector', DurationSeconds: 3600 },
@@ -28,6 +29,8 @@ export function collectorContext(target: SourceTarget, options: { endpoint?: str
     region: target.region,
     now: options.now,
     since: options.since,
+    // Every client of the context takes its tokens from this instance's bucket for (account, service).
+    ...(options.throttle ? { throttle: options.throttle.plugin(target.account) } : {}),
     aws: {
       region: target.region,
       ...(credentials ? { credentials } : {}),

@@ -4,6 +4,7 @@ import { recordCollectionEvidence } from '../evidence/collection-evidence.js';
 import { recordAudit, type AuditContext } from '../audit/repository.js';
 import { HttpProblem } from '../http/problem.js';
 import { collectorContext, describeAwsError } from './aws.js';
+import type { AwsThrottle } from './throttle.js';
 import { COLLECTORS, collectorNamed } from './collectors/index.js';
 import { storeCoverage, type CoverageRow } from './coverage.js';
 import { assertAccount } from './identity.js';
@@ -17,7 +18,7 @@ export interface CollectionRun {
   requested_by: string;
   source_ids: string[];
   since: number | null;
-  progress: { done: number; total: number; current?: string };
+  progress: RunProgress;
   counts: Record<string, Record<string, number>>;
   gaps: string[];
   error: string | null;
@@ -25,6 +26,21 @@ export interface CollectionRun {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+}
+
+/**
+ * How far a run is, in units (one per source and service): `done` collected, `failed` given up after
+ * every attempt (each is a gap of the run), `running` now, `queued` not started, `retried` took more
+ * than one attempt; `current` names some running units.
+ */
+export interface RunProgress {
+  done: number;
+  total: number;
+  running?: number;
+  queued?: number;
+  retried?: number;
+  failed?: number;
+  current?: string;
 }
 
 export interface Source {
@@ -83,91 +99,230 @@ export async function importSnapshot(db: Knex, snapshot: unknown, values: { trig
   });
 }
 
-/**
- * Runs every collector of every source of a queued run and stores what they saw. A collector's
- * gaps (failed or unavailable operations, after the SDK's retries) make the run `partial` with the
- * reasons; the run is `failed` only if Custos itself could not proceed. Safe to retry: the job
- * starts over and replaces what an interrupted attempt stored.
- */
-export async function executeRun(db: Knex, runId: string, options: { endpoint?: string; maxAttempts?: number }): Promise<CollectionRun | undefined> {
-  const run = await getRun(db, runId);
-  if (!run || ['complete', 'partial'].includes(run.status)) return run;
-  const observedAt = new Date();
-  try {
-    const sources: Source[] = await db('sources').whereIn('id', run.source_ids);
-    const tasks = sources.flatMap((source) => source.services.map((service) => ({ source, service })));
-    // The catalogued tables (bounded by the catalog): LF-tag policy permissions are judged against their tags.
-    const catalogTables: Array<{ database: string; table: string }> = await db('assets').distinct('database', 'table_name as table').orderBy(['database', 'table']);
-    await db('collection_runs')
-      .update({ status: 'running', started_at: db.fn.now(), observed_at: observedAt.toISOString(), gaps: '[]', error: null, progress: JSON.stringify({ done: 0, total: tasks.length }) })
-      .where({ id: runId });
+/** One (source, service) of a run: a pg-boss job any instance may take (migration 026). */
+export interface CollectionUnit {
+  id: string;
+  run_id: string;
+  source_id: string;
+  source_name: string;
+  account_id: string;
+  region: string;
+  service: string;
+  position: number;
+  status: 'queued' | 'running' | 'done' | 'failed';
+  attempts: number;
+  claim: string | null;
+  claimed_by: string | null;
+  output: UnitOutput | null;
+  error: string | null;
+}
 
+/** What one unit saw: stored with the unit when it is done, merged into the run when the run is finalised. */
+export interface UnitOutput extends RunState {
+  coverage: CoverageRow[];
+  gaps: string[];
+  /** Per-service counts; absent when nothing was read (identity refused, collector failed, unit given up). */
+  counts?: ReturnType<typeof countsOf>;
+}
+
+export interface UnitOptions {
+  endpoint?: string;
+  maxAttempts?: number;
+  /** Who claims units (host, process and a random part), for the `claimed_by` column. */
+  instance: string;
+  /** This instance's AWS token buckets per account and service (src/sources/throttle.ts). */
+  throttle?: AwsThrottle;
+}
+
+const FINISHED = ['complete', 'partial', 'failed'];
+
+/**
+ * Splits a queued run into its units, one per (source, service), in a fixed order (the run's
+ * sources as listed, each source's services as listed): the order the run's outputs are merged in.
+ * Idempotent: a retried planning job finds the units of the first one. Returns the units still to
+ * collect, for the caller to queue.
+ */
+export async function planRun(db: Knex, runId: string): Promise<{ run?: CollectionRun; pending: string[] }> {
+  return db.transaction(async (trx) => {
+    const run: CollectionRun | undefined = await trx('collection_runs').where({ id: runId }).forUpdate().first();
+    if (!run || FINISHED.includes(run.status)) return { run, pending: [] };
+    if (run.status === 'queued') {
+      const sources: Source[] = await trx('sources').whereIn('id', run.source_ids);
+      const byId = new Map(sources.map((s) => [s.id, s]));
+      const units = run.source_ids
+        .flatMap((id) => {
+          const source = byId.get(id);
+          return source ? source.services.map((service) => ({ source, service })) : [];
+        })
+        .map(({ source, service }, position) => ({ id: uuidv7(), run_id: runId, source_id: source.id, source_name: source.name, account_id: source.account_id, region: source.region, service, position }));
+      for (let i = 0; i < units.length; i += 1_000) await trx('collection_units').insert(units.slice(i, i + 1_000));
+      // observed_at is every unit's "now", set once: a unit retried later normalises as of the same time.
+      await trx('collection_runs')
+        .update({ status: 'running', started_at: trx.fn.now(), observed_at: new Date().toISOString(), gaps: '[]', error: null, progress: JSON.stringify({ done: 0, total: units.length }) })
+        .where({ id: runId });
+    }
+    const pending: Array<{ id: string }> = await trx('collection_units').select('id').where({ run_id: runId }).whereIn('status', ['queued', 'running']).orderBy('position');
+    return { run: await trx('collection_runs').where({ id: runId }).first(), pending: pending.map((u) => u.id) };
+  });
+}
+
+/**
+ * Collects one unit, unless it is finished already. The attempt claims the unit with a fresh token
+ * (counting the attempt); only the holder of the latest token may complete it, so an attempt that
+ * outlived its timeout while another instance took the unit over cannot complete it a second time.
+ * Returns the unit's run id (for the caller to try finalising the run), or undefined for no unit.
+ */
+export async function executeUnit(db: Knex, unitId: string, options: UnitOptions): Promise<string | undefined> {
+  const claim = uuidv7();
+  const [unit]: CollectionUnit[] = await db('collection_units')
+    .update({ status: 'running', attempts: db.raw('attempts + 1'), claim, claimed_by: options.instance, claimed_at: db.fn.now(), error: null })
+    .where({ id: unitId })
+    .whereIn('status', ['queued', 'running'])
+    .returning('*');
+  if (!unit) return (await db('collection_units').select('run_id').where({ id: unitId }).first())?.run_id;
+  try {
+    const output = await collectUnit(db, unit, options);
+    // Only this attempt's claim completes the unit: exactly once, whatever was retried.
+    await db('collection_units').update({ status: 'done', output: JSON.stringify(output), finished_at: db.fn.now() }).where({ id: unitId, claim, status: 'running' });
+  } catch (error) {
+    // Kept for the gap if every attempt fails; pg-boss retries the job.
+    await db('collection_units').update({ error: (error as Error).message.slice(0, 1000) }).where({ id: unitId, claim, status: 'running' });
+    throw error;
+  }
+  return unit.run_id;
+}
+
+/** Every declared type of the unit's collector, not covered, with the reason. */
+function uncovered(unit: Pick<CollectionUnit, 'account_id' | 'region' | 'service'>, reason: string): CoverageRow[] {
+  const types = Object.hasOwn(COLLECTORS, unit.service) ? COLLECTORS[unit.service]!.resourceTypes : [];
+  return types.map((resource_type) => ({ account: unit.account_id, region: unit.region, service: unit.service, resource_type, complete: false, reason }));
+}
+
+const emptyUnitOutput = (): UnitOutput => ({ resources: [], findings: [], permissions: [], settings: [], coverage: [], gaps: [] });
+
+async function collectUnit(db: Knex, unit: CollectionUnit, options: UnitOptions): Promise<UnitOutput> {
+  const output = emptyUnitOutput();
+  const label = `${unit.source_name}/${unit.service}`;
+  const run = await getRun(db, unit.run_id);
+  const source: Source | undefined = await db('sources').where({ id: unit.source_id }).first();
+  if (!run || !source) {
+    const gap = 'the source was deleted during the run; nothing read';
+    return { ...output, gaps: [`${label}: ${gap}`], coverage: uncovered(unit, gap) };
+  }
+  const observedAt = run.observed_at ? new Date(run.observed_at) : new Date();
+  const context = collectorContext(
+    { account: unit.account_id, region: unit.region, roleArn: source.role_arn },
+    { endpoint: options.endpoint, now: Math.floor(observedAt.getTime() / 1000), since: run.since ?? undefined, maxAttempts: options.maxAttempts, throttle: options.throttle },
+  );
+  // The catalogued tables (bounded by the catalog): LF-tag policy permissions are judged against their tags.
+  if (unit.service === 'lakeformation') context.catalogTables = await db('assets').distinct('database', 'table_name as table').orderBy(['database', 'table']);
+  // The identity is checked before every unit: a refusal is a gap and nothing of the unit is read.
+  const refused = await assertAccount(context.aws, unit.account_id, context.throttle).then(
+    () => null,
+    (error: Error) => error.message,
+  );
+  if (refused) return { ...output, gaps: [`${label}: ${refused}`], coverage: uncovered(unit, refused) };
+  const where = { account: unit.account_id, region: unit.region, service: unit.service };
+  try {
+    const collected = await collectorNamed(unit.service).collect(context);
+    return {
+      resources: collected.resources,
+      findings: collected.findings,
+      permissions: collected.permissions,
+      settings: collected.settings,
+      coverage: collected.coverage.map((c) => ({ ...where, resource_type: c.resource_type, complete: c.complete, reason: c.complete ? null : (c.reason ?? 'incomplete') })),
+      gaps: collected.gaps.map((gap) => `${label}: ${gap}`),
+      counts: countsOf(collected),
+    };
+  } catch (error) {
+    // Nothing it declares was listed: no coverage row is missing, each says why.
+    const gap = describeAwsError('collect', error);
+    return { ...output, gaps: [`${label}: ${gap}`], coverage: uncovered(unit, gap) };
+  }
+}
+
+/**
+ * A unit whose every attempt failed (its job was dead-lettered: errors, or instances that died or
+ * timed out holding it): it is finished as a gap of the run, with its types not covered, never
+ * silently dropped. Returns its run id.
+ */
+export async function giveUpUnit(db: Knex, unitId: string): Promise<string | undefined> {
+  const unit: CollectionUnit | undefined = await db('collection_units').where({ id: unitId }).first();
+  if (!unit) return undefined;
+  const reason = `collection failed after ${unit.attempts} attempt${unit.attempts === 1 ? '' : 's'}: ${unit.error ?? 'the instance holding it stopped or its attempt timed out'}`;
+  const output: UnitOutput = { ...emptyUnitOutput(), gaps: [`${unit.source_name}/${unit.service}: ${reason}`], coverage: uncovered(unit, reason) };
+  await db('collection_units').update({ status: 'failed', output: JSON.stringify(output), finished_at: db.fn.now() }).where({ id: unitId }).whereIn('status', ['queued', 'running']);
+  return unit.run_id;
+}
+
+/** Live progress of runs, from their units (runs without units keep their stored progress). */
+export async function unitProgress(db: Knex, runIds: string[]): Promise<Map<string, RunProgress>> {
+  const progress = new Map<string, RunProgress>();
+  if (runIds.length === 0) return progress;
+  const rows: Array<{ run_id: string; total: number; done: number; running: number; queued: number; failed: number; retried: number; current: string[] | null }> = (
+    await db.raw(
+      `SELECT run_id, count(*)::int AS total,
+              count(*) FILTER (WHERE status = 'done')::int AS done,
+              count(*) FILTER (WHERE status = 'running')::int AS running,
+              count(*) FILTER (WHERE status = 'queued')::int AS queued,
+              count(*) FILTER (WHERE status = 'failed')::int AS failed,
+              count(*) FILTER (WHERE attempts > 1)::int AS retried,
+              (array_agg(source_name || '/' || service ORDER BY position) FILTER (WHERE status = 'running'))[1:3] AS current
+       FROM collection_units WHERE run_id = ANY(?::uuid[]) GROUP BY run_id`,
+      [runIds],
+    )
+  ).rows;
+  for (const { run_id, current, ...counts } of rows) {
+    progress.set(run_id, { ...counts, ...(current?.length ? { current: current.join(', ') + (counts.running > current.length ? ` and ${counts.running - current.length} more` : '') } : {}) });
+  }
+  return progress;
+}
+
+/**
+ * Finishes a run whose units are all done or failed, exactly once however many instances try: the
+ * guard is a conditional update of the run row (`running`, no unit left), which holds the row until
+ * the transaction ends, so a second finaliser waits and then finds the run finished. The outputs
+ * are merged in unit order, so the run's items, coverage, gaps and counts are those a single
+ * instance collecting unit after unit would store. `then` runs in the same transaction (the
+ * evaluation that follows is created there, so a run is evaluated once). Returns the finished run,
+ * or undefined when this call did not finish it.
+ */
+export async function finaliseRun(db: Knex, runId: string, then?: (trx: Knex.Transaction, run: CollectionRun) => Promise<void>): Promise<CollectionRun | undefined> {
+  return db.transaction(async (trx) => {
+    const [claimed] = await trx('collection_runs')
+      .update({ finished_at: trx.fn.now() })
+      .where({ id: runId, status: 'running' })
+      .whereNotExists(trx('collection_units').select(trx.raw('1')).where({ run_id: runId }).whereIn('status', ['queued', 'running']))
+      .returning('id');
+    if (!claimed) return undefined;
     const state: RunState = { resources: [], findings: [], permissions: [], settings: [] };
     const coverage: CoverageRow[] = [];
     const gaps: string[] = [];
     const counts: Record<string, Record<string, number>> = {};
-    // Each source's identity is checked once, before its first collector: a refusal is one gap per
-    // service of the source, and nothing of that source is read.
-    const identities = new Map<string, Promise<string | null>>();
-    for (const [done, { source, service }] of tasks.entries()) {
-      await db('collection_runs').update({ progress: JSON.stringify({ done, total: tasks.length, current: `${source.name}/${service}` }) }).where({ id: runId });
-      const context = collectorContext(
-        { account: source.account_id, region: source.region, roleArn: source.role_arn },
-        { endpoint: options.endpoint, now: Math.floor(observedAt.getTime() / 1000), since: run.since ?? undefined, maxAttempts: options.maxAttempts },
-      );
-      context.catalogTables = catalogTables;
-      const where = { account: source.account_id, region: source.region, service };
-      if (!identities.has(source.id)) {
-        identities.set(
-          source.id,
-          assertAccount(context.aws, source.account_id).then(
-            () => null,
-            (error: Error) => error.message,
-          ),
-        );
-      }
-      const refused = await identities.get(source.id);
-      if (refused) {
-        gaps.push(`${source.name}/${service}: ${refused}`);
-        // Nothing was read: every type the collector declares is not covered, with the reason.
-        const types = Object.hasOwn(COLLECTORS, service) ? COLLECTORS[service]!.resourceTypes : [];
-        coverage.push(...types.map((resource_type) => ({ ...where, resource_type, complete: false, reason: refused })));
-        continue;
-      }
-      try {
-        const collector = collectorNamed(service);
-        const output = await collector.collect(context);
-        coverage.push(...output.coverage.map((c) => ({ ...where, resource_type: c.resource_type, complete: c.complete, reason: c.complete ? null : (c.reason ?? 'incomplete') })));
+    const progress = { done: 0, total: 0, running: 0, queued: 0, retried: 0, failed: 0 };
+    for (let position = 0; ; position += 500) {
+      const units: CollectionUnit[] = await trx('collection_units').where({ run_id: runId }).where('position', '>=', position).where('position', '<', position + 500).orderBy('position');
+      if (units.length === 0) break;
+      for (const unit of units) {
+        const output = unit.output!;
         // A loop, not push(...items): spreading 100,000 findings overflows the call stack.
         for (const key of ['resources', 'findings', 'permissions', 'settings'] as const) for (const item of output[key]) (state[key] as unknown[]).push(item);
-        gaps.push(...output.gaps.map((gap) => `${source.name}/${service}: ${gap}`));
-        counts[`${source.name}/${service}`] = countsOf({ ...output });
-      } catch (error) {
-        const gap = describeAwsError('collect', error);
-        gaps.push(`${source.name}/${service}: ${gap}`);
-        // Nothing it declares was listed: no coverage row is missing, each says why.
-        const types = Object.hasOwn(COLLECTORS, service) ? COLLECTORS[service]!.resourceTypes : [];
-        coverage.push(...types.map((resource_type) => ({ ...where, resource_type, complete: false, reason: gap })));
+        for (const row of output.coverage) coverage.push(row);
+        gaps.push(...output.gaps);
+        if (output.counts) counts[`${unit.source_name}/${unit.service}`] = output.counts;
+        progress.total++;
+        progress[unit.status === 'done' ? 'done' : 'failed']++;
+        if (unit.attempts > 1) progress.retried++;
       }
     }
-    return await db.transaction(async (trx) => {
-      await storeRunState(trx, runId, state);
-      await storeCoverage(trx, runId, coverage);
-      const [finished] = await trx('collection_runs')
-        .update({
-          status: gaps.length ? 'partial' : 'complete',
-          gaps: JSON.stringify(gaps),
-          counts: JSON.stringify(counts),
-          progress: JSON.stringify({ done: tasks.length, total: tasks.length }),
-          finished_at: trx.fn.now(),
-        })
-        .where({ id: runId })
-        .returning('*');
-      await recordCollectionEvidence(trx, runId);
-      return finished;
-    });
-  } catch (error) {
-    const [failed] = await db('collection_runs').update({ status: 'failed', error: (error as Error).message, finished_at: db.fn.now() }).where({ id: runId }).returning('*');
-    return failed;
-  }
+    await storeRunState(trx, runId, state);
+    await storeCoverage(trx, runId, coverage);
+    const [finished] = await trx('collection_runs')
+      .update({ status: gaps.length ? 'partial' : 'complete', gaps: JSON.stringify(gaps), counts: JSON.stringify(counts), progress: JSON.stringify(progress) })
+      .where({ id: runId })
+      .returning('*');
+    await recordCollectionEvidence(trx, runId);
+    await then?.(trx, finished);
+    return finished;
+  });
 }

@@ -1,5 +1,6 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { describeAwsError } from './aws.js';
+import type { Pluggable } from '@smithy/types';
 import { clientConfig } from './collectors/common.js';
 import type { CollectorContext } from './types.js';
 
@@ -33,8 +34,9 @@ export class IdentityUnknown extends Error {
  * the expected account. The answer comes from AWS, not from the source's own registration, which is
  * what it checks.
  */
-export async function assertAccount(aws: CollectorContext['aws'], expectedAccount: string): Promise<{ account: string; arn: string }> {
+export async function assertAccount(aws: CollectorContext['aws'], expectedAccount: string, throttle?: Pluggable<any, any>): Promise<{ account: string; arn: string }> {
   const sts = new STSClient(clientConfig({ aws } as CollectorContext));
+  if (throttle) sts.middlewareStack.use(throttle);
   let identity;
   try {
     identity = await sts.send(new GetCallerIdentityCommand({}));

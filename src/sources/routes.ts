@@ -10,7 +10,8 @@ import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
 import { EntityMeta, IdParams, IsoDateTime, Page, PageQuery, StringEnum, Uuid } from '../http/schemas.js';
 import { COLLECTORS } from './collectors/index.js';
 import { collectsLess, SOURCE_APPROVERS } from './guard.js';
-import { createRun, getRun, importSnapshot } from './collections.js';
+import type { Knex } from 'knex';
+import { createRun, getRun, importSnapshot, unitProgress, type RunProgress } from './collections.js';
 import { diffRuns, listRunItems } from './run-store.js';
 import { epochSeconds } from '../policy/input.js';
 
@@ -57,7 +58,18 @@ const Run = Type.Object({
   requested_by: Type.String(),
   source_ids: Type.Array(Type.String()),
   since: Type.Union([Type.Integer(), Type.Null()]),
-  progress: Type.Object({ done: Type.Integer(), total: Type.Integer(), current: Type.Optional(Type.String({ examples: ['wealth-prod-us-east-1/s3'] })) }),
+  progress: Type.Object(
+    {
+      done: Type.Integer({ description: 'units (source × service) collected' }),
+      total: Type.Integer({ description: 'units of the run' }),
+      running: Type.Integer({ description: 'units being collected now, on any instance' }),
+      queued: Type.Integer({ description: 'units not started yet' }),
+      retried: Type.Integer({ description: 'units that took more than one attempt (an error, or an instance that stopped holding them)' }),
+      failed: Type.Integer({ description: 'units given up after every attempt: each is a gap of the run' }),
+      current: Type.Optional(Type.String({ examples: ['wealth-prod-us-east-1/s3'], description: 'some of the units running now' })),
+    },
+    { description: 'live while the run is queued or running (from its units), final once it finished' },
+  ),
   counts: Type.Record(Type.String(), Type.Record(Type.String(), Type.Integer())),
   gaps: Type.Array(Type.String(), { description: 'why the run is partial: operations that failed or are unavailable' }),
   error: Type.Union([Type.String(), Type.Null()]),
@@ -73,10 +85,18 @@ const Coverage = Type.Array(
   { description: 'what the run listed, per account, region, service and resource type, and whether completely (docs/ARCHITECTURE.md, "Coverage and resolution")' },
 );
 
-const withDuration = <T extends { started_at: string | null; finished_at: string | null }>(run: T) => ({
+const withDuration = <T extends { started_at: string | null; finished_at: string | null; progress: RunProgress }>(run: T, live?: RunProgress) => ({
   ...run,
+  // Runs stored before units (and imports) have only done and total.
+  progress: { running: 0, queued: 0, retried: 0, failed: 0, ...(live ?? run.progress) },
   duration_ms: run.started_at && run.finished_at ? Date.parse(run.finished_at) - Date.parse(run.started_at) : null,
 });
+
+/** The runs with their live progress while they are queued or running. */
+async function withProgress<T extends { id: string; status: string; started_at: string | null; finished_at: string | null; progress: RunProgress }>(db: Knex, runs: T[]) {
+  const live = await unitProgress(db, runs.filter((r) => r.status === 'queued' || r.status === 'running').map((r) => r.id));
+  return runs.map((run) => withDuration(run, live.get(run.id)));
+}
 
 const ItemKind = StringEnum(['resource', 'finding', 'permission', 'setting']);
 
@@ -133,8 +153,8 @@ export default async function sourceRoutes(app: FastifyInstance) {
       const { status, ...page } = request.query as { status?: string; limit?: number; cursor?: string };
       const query = app.db('collection_runs').select('*');
       if (status) query.where({ status });
-      const result = await paginate<Record<string, unknown> & { started_at: string | null; finished_at: string | null }>(query, page, undefined, 'desc');
-      return { items: result.items.map(withDuration), next_cursor: result.next_cursor };
+      const result = await paginate<Record<string, unknown> & { id: string; status: string; started_at: string | null; finished_at: string | null; progress: RunProgress }>(query, page, undefined, 'desc');
+      return { items: await withProgress(app.db, result.items), next_cursor: result.next_cursor };
     },
   });
 
@@ -150,7 +170,8 @@ export default async function sourceRoutes(app: FastifyInstance) {
       const { id } = request.params as IdParams;
       const run = await getRun(app.db, id);
       if (!run) throw notFound('collection run', id);
-      return { ...withDuration(run), coverage: await readCoverage(app.db, id) };
+      const [shown] = await withProgress(app.db, [run]);
+      return { ...shown, coverage: await readCoverage(app.db, id) };
     },
   });
 

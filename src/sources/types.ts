@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentityProvider, Pluggable } from '@smithy/types';
 import type { Finding, LakeFormationPermission, Resource } from '../policy/input.js';
 import type { CoverageEntry } from './coverage.js';
 
@@ -45,6 +45,8 @@ export interface CollectorContext {
     endpoint?: string;
     maxAttempts: number;
   };
+  /** The instance's token bucket for the account, as an SDK plugin (src/sources/throttle.ts); clients get it through `throttled`. */
+  throttle?: Pluggable<any, any>;
   /** Incremental Security Hub runs: only findings updated since then (epoch seconds). */
   since?: number;
   /** Evaluation time for normalising ("now"), epoch seconds. */

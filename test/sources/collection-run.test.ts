@@ -51,7 +51,7 @@ t.test('a collection from moto through the API: durable run, honest gaps, the fi
   t.equal(run.gaps.length - lfTagGaps.length, 2, JSON.stringify(run.gaps));
   t.match(run.gaps.find((g: string) => g.includes('config')), /^wealth-prod-use1\/config: config:DescribeComplianceByConfigRule answered HTTP 500 /);
   t.match(run.gaps.find((g: string) => g.includes('securityhub')), /^wealth-prod-use1\/securityhub: securityhub:GetEnabledStandards answered HTTP 404 /);
-  t.same(run.progress, { done: 9, total: 9 });
+  t.same(run.progress, { done: 9, total: 9, running: 0, queued: 0, retried: 0, failed: 0 });
   t.match(run.counts['wealth-prod-use1/s3'], { resources: 6 });
   t.ok(run.duration_ms > 0);
 

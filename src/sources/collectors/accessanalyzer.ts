@@ -1,5 +1,5 @@
 import { AccessAnalyzerClient, paginateListAnalyzers } from '@aws-sdk/client-accessanalyzer';
-import { allPages, clientConfig, defineCollector } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector } from './common.js';
 
 /** IAM Access Analyzer analyzers of the region (AWS::AccessAnalyzer::RegionalSettings, id account:region). moto lacks the service. */
 export const accessAnalyzerCollector = defineCollector({
@@ -9,7 +9,7 @@ export const accessAnalyzerCollector = defineCollector({
   resourceTypes: ['AWS::AccessAnalyzer::RegionalSettings'],
   async run(run) {
     const { context } = run;
-    const client = new AccessAnalyzerClient(clientConfig(context));
+    const client = throttled(new AccessAnalyzerClient(clientConfig(context)), context);
     try {
       const analyzers = await run.attempt('access-analyzer:ListAnalyzers', () => allPages(paginateListAnalyzers({ client }, {}), (page) => page.analyzers));
       if (!analyzers) return;

@@ -1,5 +1,5 @@
 import { BackupClient, GetBackupPlanCommand, GetBackupSelectionCommand, paginateListBackupPlans, paginateListBackupSelections, paginateListBackupVaults } from '@aws-sdk/client-backup';
-import { allPages, clientConfig, defineCollector } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector } from './common.js';
 
 /**
  * AWS Backup: vaults with their lock, and plans with the vaults they write to and the resources
@@ -15,7 +15,7 @@ export const backupCollector = defineCollector({
   resourceTypes: ['AWS::Backup::BackupVault', 'AWS::Backup::BackupPlan', 'AWS::Backup::RegionalSettings'],
   async run(run) {
     const { context } = run;
-    const backup = new BackupClient(clientConfig(context));
+    const backup = throttled(new BackupClient(clientConfig(context)), context);
     try {
       const vaults = await run.attempt('backup:ListBackupVaults', () => allPages(paginateListBackupVaults({ client: backup }, {}), (page) => page.BackupVaultList));
       if (!vaults) return;

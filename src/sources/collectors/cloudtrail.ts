@@ -1,5 +1,5 @@
 import { CloudTrailClient, DescribeTrailsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
-import { clientConfig, defineCollector, mapLimit } from './common.js';
+import { clientConfig, throttled, defineCollector, mapLimit } from './common.js';
 
 export const cloudtrailCollector = defineCollector({
   name: 'cloudtrail',
@@ -8,7 +8,7 @@ export const cloudtrailCollector = defineCollector({
   resourceTypes: ['AWS::CloudTrail::Trail'],
   async run(run) {
     const { context } = run;
-    const cloudtrail = new CloudTrailClient(clientConfig(context));
+    const cloudtrail = throttled(new CloudTrailClient(clientConfig(context)), context);
     try {
       // DescribeTrails is not paginated: it answers every trail at once. Shadow trails (a multi-region
       // trail seen from its other regions, an organization trail seen from member accounts) are

@@ -1,3 +1,4 @@
+import type { Pluggable } from '@smithy/types';
 import { describeAwsError } from '../aws.js';
 import type { CoverageEntry } from '../coverage.js';
 import { emptyOutput, type Collector, type CollectorContext, type CollectorOutput, type NormalisedResource, type SourceSetting } from '../types.js';
@@ -14,6 +15,15 @@ export function clientConfig(context: CollectorContext) {
     retryMode: 'standard' as const,
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
   };
+}
+
+/**
+ * The client with the context's throttle (this instance's token bucket for the account and the
+ * client's service, src/sources/throttle.ts): every collector's clients are made through it.
+ */
+export function throttled<C extends { middlewareStack: { use(plugin: Pluggable<any, any>): void } }>(client: C, context: Pick<CollectorContext, 'throttle'>): C {
+  if (context.throttle) client.middlewareStack.use(context.throttle);
+  return client;
 }
 
 /** The error's name (the AWS error code for service errors). */

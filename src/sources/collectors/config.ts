@@ -7,7 +7,7 @@ import {
   type ResourceType,
 } from '@aws-sdk/client-config-service';
 import { BASELINE_CONFIGURATIONS, RESOURCE_CONFIGURATIONS } from '../../policy/input.js';
-import { allPages, clientConfig, defineCollector, epochSeconds } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector, epochSeconds } from './common.js';
 
 /**
  * Types of RESOURCE_CONFIGURATIONS that Custos defines for account- or region-level settings; AWS
@@ -34,7 +34,7 @@ export const configCollector = defineCollector({
   resourceTypes: ['AWS::Config::ConfigRule'],
   async run(run) {
     const { context } = run;
-    const config = new ConfigServiceClient(clientConfig(context));
+    const config = throttled(new ConfigServiceClient(clientConfig(context)), context);
     try {
       const recorders = await run.attempt(
         'config:DescribeConfigurationRecorderStatus',

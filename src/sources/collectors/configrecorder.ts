@@ -1,5 +1,5 @@
 import { ConfigServiceClient, DescribeConfigurationRecordersCommand, DescribeConfigurationRecorderStatusCommand, DescribeDeliveryChannelsCommand, DescribeDeliveryChannelStatusCommand } from '@aws-sdk/client-config-service';
-import { clientConfig, defineCollector } from './common.js';
+import { clientConfig, throttled, defineCollector } from './common.js';
 
 /**
  * The AWS Config recorder of the region and its delivery channel, as one
@@ -15,7 +15,7 @@ export const configRecorderCollector = defineCollector({
   resourceTypes: ['AWS::Config::ConfigurationRecorder'],
   async run(run) {
     const { context } = run;
-    const config = new ConfigServiceClient(clientConfig(context));
+    const config = throttled(new ConfigServiceClient(clientConfig(context)), context);
     try {
       const recorders = await run.attempt('config:DescribeConfigurationRecorders', async () => (await config.send(new DescribeConfigurationRecordersCommand({}))).ConfigurationRecorders ?? []);
       const statuses = await run.attempt('config:DescribeConfigurationRecorderStatus', async () => (await config.send(new DescribeConfigurationRecorderStatusCommand({}))).ConfigurationRecordersStatus ?? []);

@@ -1,5 +1,5 @@
 import { DescribeContinuousBackupsCommand, DescribeTableCommand, DynamoDBClient, ListTagsOfResourceCommand, paginateListTables } from '@aws-sdk/client-dynamodb';
-import { allPages, clientConfig, defineCollector, mapLimit, tagRecord } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector, mapLimit, tagRecord } from './common.js';
 
 /** DynamoDB tables: point-in-time recovery and server-side encryption (AWS::DynamoDB::Table). */
 export const dynamodbCollector = defineCollector({
@@ -9,7 +9,7 @@ export const dynamodbCollector = defineCollector({
   resourceTypes: ['AWS::DynamoDB::Table'],
   async run(run) {
     const { context } = run;
-    const ddb = new DynamoDBClient(clientConfig(context));
+    const ddb = throttled(new DynamoDBClient(clientConfig(context)), context);
     try {
       const names = await run.attempt('dynamodb:ListTables', () => allPages(paginateListTables({ client: ddb }, {}), (page) => page.TableNames));
       await mapLimit(names ?? [], 4, async (name) => {

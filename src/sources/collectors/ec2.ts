@@ -1,5 +1,5 @@
 import { EC2Client, GetEbsEncryptionByDefaultCommand, paginateDescribeVolumes } from '@aws-sdk/client-ec2';
-import { allPages, clientConfig, defineCollector, partition, tagRecord } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector, partition, tagRecord } from './common.js';
 
 export const ec2Collector = defineCollector({
   name: 'ec2',
@@ -8,7 +8,7 @@ export const ec2Collector = defineCollector({
   resourceTypes: ['AWS::EC2::Volume', 'AWS::EC2::RegionalSettings'],
   async run(run) {
     const { context } = run;
-    const ec2 = new EC2Client(clientConfig(context));
+    const ec2 = throttled(new EC2Client(clientConfig(context)), context);
     try {
       const volumes = await run.attempt('ec2:DescribeVolumes', () => allPages(paginateDescribeVolumes({ client: ec2, pageSize: 500 }, {}), (page) => page.Volumes), { types: ['AWS::EC2::Volume'] });
       for (const volume of volumes ?? []) {

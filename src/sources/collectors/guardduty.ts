@@ -1,5 +1,5 @@
 import { GetDetectorCommand, GuardDutyClient, paginateListDetectors } from '@aws-sdk/client-guardduty';
-import { allPages, clientConfig, defineCollector } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector } from './common.js';
 
 /** GuardDuty is regional: one AWS::GuardDuty::RegionalSettings per account and region, detectors and their status. */
 export const guarddutyCollector = defineCollector({
@@ -9,7 +9,7 @@ export const guarddutyCollector = defineCollector({
   resourceTypes: ['AWS::GuardDuty::RegionalSettings'],
   async run(run) {
     const { context } = run;
-    const guardduty = new GuardDutyClient(clientConfig(context));
+    const guardduty = throttled(new GuardDutyClient(clientConfig(context)), context);
     try {
       const ids = await run.attempt('guardduty:ListDetectors', () => allPages(paginateListDetectors({ client: guardduty }, {}), (page) => page.DetectorIds));
       if (!ids) return;

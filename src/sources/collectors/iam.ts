@@ -1,5 +1,5 @@
 import { GenerateCredentialReportCommand, GetAccountPasswordPolicyCommand, GetAccountSummaryCommand, GetCredentialReportCommand, IAMClient } from '@aws-sdk/client-iam';
-import { clientConfig, defineCollector, epochSeconds, isError } from './common.js';
+import { clientConfig, throttled, defineCollector, epochSeconds, isError } from './common.js';
 
 const NO_POLICY = {
   present: false,
@@ -62,7 +62,7 @@ export const iamCollector = defineCollector({
   resourceTypes: ['AWS::IAM::PasswordPolicy', 'AWS::IAM::AccountSummary', 'AWS::IAM::User'],
   async run(run) {
     const { context } = run;
-    const iam = new IAMClient(clientConfig(context));
+    const iam = throttled(new IAMClient(clientConfig(context)), context);
     try {
       const policy = await run.attempt(
         'iam:GetAccountPasswordPolicy',

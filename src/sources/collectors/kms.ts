@@ -1,5 +1,5 @@
 import { DescribeKeyCommand, GetKeyRotationStatusCommand, KMSClient, paginateListKeys } from '@aws-sdk/client-kms';
-import { allPages, clientConfig, defineCollector, mapLimit } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector, mapLimit } from './common.js';
 
 const CONCURRENCY = 8;
 
@@ -10,7 +10,7 @@ export const kmsCollector = defineCollector({
   resourceTypes: ['AWS::KMS::Key'],
   async run(run) {
     const { context } = run;
-    const kms = new KMSClient(clientConfig(context));
+    const kms = throttled(new KMSClient(clientConfig(context)), context);
     try {
       const keys = await run.attempt('kms:ListKeys', () => allPages(paginateListKeys({ client: kms, pageSize: 1000 }, {}), (page) => page.Keys));
       const ids = (keys ?? []).flatMap((k) => (k.KeyId ? [k.KeyId] : []));

@@ -12,7 +12,7 @@ import {
   type PrincipalResourcePermissions,
 } from '@aws-sdk/client-lakeformation';
 import type { NormalisedPermission } from '../types.js';
-import { allPages, clientConfig, defineCollector, mapLimit, type Run } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector, mapLimit, type Run } from './common.js';
 
 type PermissionResource = NormalisedPermission['resource'];
 
@@ -101,7 +101,7 @@ export const lakeformationCollector = defineCollector({
   resourceTypes: ['AWS::LakeFormation::Permission'],
   async run(run) {
     const { context } = run;
-    const lakeformation = new LakeFormationClient(clientConfig(context));
+    const lakeformation = throttled(new LakeFormationClient(clientConfig(context)), context);
     try {
       const settings = await run.attempt('lakeformation:GetDataLakeSettings', async () => (await lakeformation.send(new GetDataLakeSettingsCommand({}))).DataLakeSettings ?? {}, { types: [] });
       if (settings) {

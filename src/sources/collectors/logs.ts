@@ -1,5 +1,5 @@
 import { CloudWatchLogsClient, paginateDescribeLogGroups } from '@aws-sdk/client-cloudwatch-logs';
-import { allPages, clientConfig, defineCollector } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector } from './common.js';
 
 /** CloudWatch Logs log groups and their retention (AWS::Logs::LogGroup; retention_in_days null = never expire). */
 export const logsCollector = defineCollector({
@@ -9,7 +9,7 @@ export const logsCollector = defineCollector({
   resourceTypes: ['AWS::Logs::LogGroup'],
   async run(run) {
     const { context } = run;
-    const logs = new CloudWatchLogsClient(clientConfig(context));
+    const logs = throttled(new CloudWatchLogsClient(clientConfig(context)), context);
     try {
       const groups = await run.attempt('logs:DescribeLogGroups', () => allPages(paginateDescribeLogGroups({ client: logs }, {}), (page) => page.logGroups));
       for (const group of groups ?? []) {

@@ -1,5 +1,5 @@
 import { GetMacieSessionCommand, Macie2Client } from '@aws-sdk/client-macie2';
-import { clientConfig, defineCollector } from './common.js';
+import { clientConfig, throttled, defineCollector } from './common.js';
 
 /**
  * Whether Macie is enabled in the region (AWS::Macie::RegionalSettings, id account:region). Macie
@@ -12,7 +12,7 @@ export const macieCollector = defineCollector({
   resourceTypes: ['AWS::Macie::RegionalSettings'],
   async run(run) {
     const { context } = run;
-    const macie = new Macie2Client(clientConfig(context));
+    const macie = throttled(new Macie2Client(clientConfig(context)), context);
     try {
       const status = await run.attempt(
         'macie2:GetMacieSession',

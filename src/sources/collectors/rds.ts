@@ -1,5 +1,5 @@
 import { paginateDescribeDBClusterParameters, paginateDescribeDBClusters, paginateDescribeDBInstances, paginateDescribeDBParameters, RDSClient, type Parameter } from '@aws-sdk/client-rds';
-import { allPages, clientConfig, defineCollector, tagRecord, type Run } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector, tagRecord, type Run } from './common.js';
 
 /** The parameters that make PostgreSQL (rds.force_ssl) and MySQL (require_secure_transport) engines refuse connections without TLS. */
 const SSL_PARAMETERS = new Set(['rds.force_ssl', 'require_secure_transport']);
@@ -38,7 +38,7 @@ export const rdsCollector = defineCollector({
   resourceTypes: ['AWS::RDS::DBCluster', 'AWS::RDS::DBInstance'],
   async run(run) {
     const { context } = run;
-    const rds = new RDSClient(clientConfig(context));
+    const rds = throttled(new RDSClient(clientConfig(context)), context);
     const ssl = sslReader(run, rds);
     try {
       const clusters = await run.attempt('rds:DescribeDBClusters', () => allPages(paginateDescribeDBClusters({ client: rds, pageSize: 100 }, {}), (page) => page.DBClusters), { types: ['AWS::RDS::DBCluster'] });

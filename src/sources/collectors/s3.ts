@@ -14,7 +14,7 @@ import {
   type Grant,
   type LifecycleRule,
 } from '@aws-sdk/client-s3';
-import { allPages, clientConfig, defineCollector, mapLimit, partition, tagRecord, type Run } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector, mapLimit, partition, tagRecord, type Run } from './common.js';
 
 const TYPE = 'AWS::S3::Bucket';
 /** Buckets described at once; each needs eight calls. */
@@ -186,7 +186,7 @@ export const s3Collector = defineCollector({
   async run(run) {
     const { context } = run;
     // followRegionRedirects: GetBucketLocation of a bucket in another region may answer with a redirect.
-    const s3 = new S3Client({ ...clientConfig(context), followRegionRedirects: true, ...(context.aws.endpoint ? { forcePathStyle: true } : {}) });
+    const s3 = throttled(new S3Client({ ...clientConfig(context), followRegionRedirects: true, ...(context.aws.endpoint ? { forcePathStyle: true } : {}) }), context);
     try {
       const buckets = await run.attempt('s3:ListBuckets', () => allPages(paginateListBuckets({ client: s3 }, {}), (page) => page.Buckets));
       if (!buckets) return;

@@ -1,6 +1,6 @@
 import { GetPublicAccessBlockCommand, S3ControlClient } from '@aws-sdk/client-s3-control';
 import type { CollectorContext } from '../types.js';
-import { clientConfig, defineCollector } from './common.js';
+import { clientConfig, throttled, defineCollector } from './common.js';
 import { normalisePublicAccessBlock } from './s3.js';
 
 /**
@@ -21,7 +21,7 @@ export const s3AccountCollector = defineCollector({
   resourceTypes: ['AWS::S3::AccountPublicAccessBlock'],
   async run(run) {
     const { context } = run;
-    const s3control = new S3ControlClient(s3ControlConfig(context));
+    const s3control = throttled(new S3ControlClient(s3ControlConfig(context)), context);
     try {
       const block = await run.attempt(
         's3:GetAccountPublicAccessBlock',

@@ -1,5 +1,5 @@
 import { paginateListSecrets, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { allPages, clientConfig, defineCollector, epochSeconds, tagRecord } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector, epochSeconds, tagRecord } from './common.js';
 
 /** Secrets Manager secrets and their rotation (AWS::SecretsManager::Secret). */
 export const secretsManagerCollector = defineCollector({
@@ -9,7 +9,7 @@ export const secretsManagerCollector = defineCollector({
   resourceTypes: ['AWS::SecretsManager::Secret'],
   async run(run) {
     const { context } = run;
-    const sm = new SecretsManagerClient(clientConfig(context));
+    const sm = throttled(new SecretsManagerClient(clientConfig(context)), context);
     try {
       const secrets = await run.attempt('secretsmanager:ListSecrets', () => allPages(paginateListSecrets({ client: sm }, {}), (page) => page.SecretList));
       for (const secret of secrets ?? []) {

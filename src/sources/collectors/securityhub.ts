@@ -1,7 +1,7 @@
 import { paginateGetEnabledStandards, paginateGetFindings, SecurityHubClient, type AwsSecurityFinding, type AwsSecurityFindingFilters } from '@aws-sdk/client-securityhub';
 import { FINDING_TYPE } from '../coverage.js';
 import type { NormalisedFinding } from '../types.js';
-import { allPages, clientConfig, defineCollector, epochSeconds } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector, epochSeconds } from './common.js';
 
 type Severity = NormalisedFinding['severity'];
 type WorkflowStatus = NormalisedFinding['workflow_status'];
@@ -51,7 +51,7 @@ export const securityhubCollector = defineCollector({
   resourceTypes: [FINDING_TYPE, 'AWS::SecurityHub::Hub'],
   async run(run) {
     const { context } = run;
-    const hub = new SecurityHubClient(clientConfig(context));
+    const hub = throttled(new SecurityHubClient(clientConfig(context)), context);
     try {
       const standards = await run.attempt('securityhub:GetEnabledStandards', () =>
         allPages(paginateGetEnabledStandards({ client: hub, pageSize: 100 }, {}), (page) => page.StandardsSubscriptions),

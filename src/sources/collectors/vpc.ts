@@ -1,5 +1,5 @@
 import { EC2Client, paginateDescribeFlowLogs, paginateDescribeVpcs } from '@aws-sdk/client-ec2';
-import { allPages, clientConfig, defineCollector, partition, tagRecord } from './common.js';
+import { allPages, clientConfig, throttled, defineCollector, partition, tagRecord } from './common.js';
 
 /** VPCs and the flow logs attached to each (AWS::EC2::VPC). */
 export const vpcCollector = defineCollector({
@@ -9,7 +9,7 @@ export const vpcCollector = defineCollector({
   resourceTypes: ['AWS::EC2::VPC'],
   async run(run) {
     const { context } = run;
-    const ec2 = new EC2Client(clientConfig(context));
+    const ec2 = throttled(new EC2Client(clientConfig(context)), context);
     try {
       const vpcs = await run.attempt('ec2:DescribeVpcs', () => allPages(paginateDescribeVpcs({ client: ec2 }, {}), (page) => page.Vpcs));
       const flowLogs = await run.attempt('ec2:DescribeFlowLogs', () => allPages(paginateDescribeFlowLogs({ client: ec2 }, {}), (page) => page.FlowLogs));
