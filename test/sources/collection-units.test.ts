@@ -131,3 +131,12 @@ t.test('through the queue: two instances on one database take the units of one r
   t.equal((await api.call('GET', `/v1/evaluations?collection_id=${run.id}`)).body.items.length, 1, 'evaluated once');
   t.match((await api.call('GET', '/v1/findings?rule=s3.bucket_public_read')).body.items, [{ resource_id: 'queue-public', status: 'open' }]);
 });
+
+t.test('configuration: collection concurrency, unit timeout and AWS rate are validated', async (t) => {
+  const { loadConfig } = await import('../../src/config.js');
+  t.match(loadConfig({}), { collectionConcurrency: 4, collectionUnitTimeoutSeconds: 900, awsRequestsPerSecond: 20 });
+  t.match(loadConfig({ CUSTOS_COLLECTION_CONCURRENCY: '8', CUSTOS_COLLECTION_UNIT_TIMEOUT_SECONDS: '30', CUSTOS_AWS_REQUESTS_PER_SECOND: '5' }), { collectionConcurrency: 8, collectionUnitTimeoutSeconds: 30, awsRequestsPerSecond: 5 });
+  t.throws(() => loadConfig({ CUSTOS_COLLECTION_CONCURRENCY: '0' }), /CUSTOS_COLLECTION_CONCURRENCY must be an integer from 1 to 64, got "0"/);
+  t.throws(() => loadConfig({ CUSTOS_COLLECTION_UNIT_TIMEOUT_SECONDS: 'soon' }), /CUSTOS_COLLECTION_UNIT_TIMEOUT_SECONDS must be an integer from 5 to 86400/);
+  t.throws(() => loadConfig({ CUSTOS_AWS_REQUESTS_PER_SECOND: '0.5' }), /CUSTOS_AWS_REQUESTS_PER_SECOND must be an integer from 1 to 10000/);
+});

@@ -12658,6 +12658,10 @@ export interface operations {
                      *           "progress": {
                      *             "done": 1,
                      *             "total": 1,
+                     *             "running": 1,
+                     *             "queued": 1,
+                     *             "retried": 1,
+                     *             "failed": 1,
                      *             "current": "wealth-prod-us-east-1/s3"
                      *           },
                      *           "counts": {},
@@ -12694,10 +12698,24 @@ export interface operations {
                             id: string;
                             /** Format: date-time */
                             observed_at: string | null;
+                            /** @description live while the run is queued or running (from its units), final once it finished */
                             progress: {
-                                /** @example wealth-prod-us-east-1/s3 */
+                                /**
+                                 * @description some of the units running now
+                                 * @example wealth-prod-us-east-1/s3
+                                 */
                                 current?: string;
+                                /** @description units (source × service) collected */
                                 done: number;
+                                /** @description units given up after every attempt: each is a gap of the run */
+                                failed: number;
+                                /** @description units not started yet */
+                                queued: number;
+                                /** @description units that took more than one attempt (an error, or an instance that stopped holding them) */
+                                retried: number;
+                                /** @description units being collected now, on any instance */
+                                running: number;
+                                /** @description units of the run */
                                 total: number;
                             };
                             requested_by: string;
@@ -12843,6 +12861,10 @@ export interface operations {
                      *       "progress": {
                      *         "done": 1,
                      *         "total": 1,
+                     *         "running": 1,
+                     *         "queued": 1,
+                     *         "retried": 1,
+                     *         "failed": 1,
                      *         "current": "wealth-prod-us-east-1/s3"
                      *       },
                      *       "counts": {},
@@ -12875,10 +12897,24 @@ export interface operations {
                         id: string;
                         /** Format: date-time */
                         observed_at: string | null;
+                        /** @description live while the run is queued or running (from its units), final once it finished */
                         progress: {
-                            /** @example wealth-prod-us-east-1/s3 */
+                            /**
+                             * @description some of the units running now
+                             * @example wealth-prod-us-east-1/s3
+                             */
                             current?: string;
+                            /** @description units (source × service) collected */
                             done: number;
+                            /** @description units given up after every attempt: each is a gap of the run */
+                            failed: number;
+                            /** @description units not started yet */
+                            queued: number;
+                            /** @description units that took more than one attempt (an error, or an instance that stopped holding them) */
+                            retried: number;
+                            /** @description units being collected now, on any instance */
+                            running: number;
+                            /** @description units of the run */
                             total: number;
                         };
                         requested_by: string;
@@ -12911,6 +12947,10 @@ export interface operations {
                      *       "progress": {
                      *         "done": 1,
                      *         "total": 1,
+                     *         "running": 1,
+                     *         "queued": 1,
+                     *         "retried": 1,
+                     *         "failed": 1,
                      *         "current": "wealth-prod-us-east-1/s3"
                      *       },
                      *       "counts": {},
@@ -12943,10 +12983,24 @@ export interface operations {
                         id: string;
                         /** Format: date-time */
                         observed_at: string | null;
+                        /** @description live while the run is queued or running (from its units), final once it finished */
                         progress: {
-                            /** @example wealth-prod-us-east-1/s3 */
+                            /**
+                             * @description some of the units running now
+                             * @example wealth-prod-us-east-1/s3
+                             */
                             current?: string;
+                            /** @description units (source × service) collected */
                             done: number;
+                            /** @description units given up after every attempt: each is a gap of the run */
+                            failed: number;
+                            /** @description units not started yet */
+                            queued: number;
+                            /** @description units that took more than one attempt (an error, or an instance that stopped holding them) */
+                            retried: number;
+                            /** @description units being collected now, on any instance */
+                            running: number;
+                            /** @description units of the run */
                             total: number;
                         };
                         requested_by: string;
@@ -13117,6 +13171,10 @@ export interface operations {
                      *       "progress": {
                      *         "done": 1,
                      *         "total": 1,
+                     *         "running": 1,
+                     *         "queued": 1,
+                     *         "retried": 1,
+                     *         "failed": 1,
                      *         "current": "wealth-prod-us-east-1/s3"
                      *       },
                      *       "counts": {},
@@ -13159,10 +13217,24 @@ export interface operations {
                         id: string;
                         /** Format: date-time */
                         observed_at: string | null;
+                        /** @description live while the run is queued or running (from its units), final once it finished */
                         progress: {
-                            /** @example wealth-prod-us-east-1/s3 */
+                            /**
+                             * @description some of the units running now
+                             * @example wealth-prod-us-east-1/s3
+                             */
                             current?: string;
+                            /** @description units (source × service) collected */
                             done: number;
+                            /** @description units given up after every attempt: each is a gap of the run */
+                            failed: number;
+                            /** @description units not started yet */
+                            queued: number;
+                            /** @description units that took more than one attempt (an error, or an instance that stopped holding them) */
+                            retried: number;
+                            /** @description units being collected now, on any instance */
+                            running: number;
+                            /** @description units of the run */
                             total: number;
                         };
                         requested_by: string;
