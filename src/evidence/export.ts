@@ -127,7 +127,7 @@ const itemView = (row: ItemRow, period: Period) => ({
 });
 
 const ITEM_CSV_HEADER = ['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'status', 'body_sha256', 'prev_hash', 'hash', 'received_at', 'received_after_period'];
-/** chain.csv's columns; the verifier reads them by name, so exports without received_at still verify. */
+/** The fields of chain.jsonl's objects and chain.csv's columns (read by name, so exports without received_at still verify). */
 export const CHAIN_CSV_HEADER = ['seq', 'id', 'control_id', 'kind', 'source_id', 'collected_at', 'bundle_revision', 'body_sha256', 'prev_hash', 'hash', 'received_at'];
 
 /**
@@ -208,9 +208,29 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
   add('README.txt', () => [readme(request, signingKey)]);
 
   // The chain across all controls in the period, without bodies: links and hashes are checked here,
-  // and an auditor can re-check them offline from chain.csv.
+  // and re-checked offline from chain.jsonl, one JSON object per item holding the hashed fields as
+  // they are (evidence:verify reads it). chain.csv is the same table for people: spreadsheet-safe,
+  // so a field starting with = + - @ is prefixed with ' and no longer the hashed value. One read: the
+  // CSV rows are spooled while chain.jsonl streams, and chain.csv streams the spool next.
+  const chainSpool = path.join(spoolDir, 'chain.csv');
+  add('chain.jsonl', async function* () {
+    if (!segment) return;
+    const csv = createWriteStream(chainSpool);
+    try {
+      yield* chainItems(async (values) => {
+        if (!csv.write(csvRow(values))) await once(csv, 'drain');
+      });
+    } finally {
+      await new Promise((resolve) => csv.end(resolve));
+    }
+  });
   add('chain.csv', async function* () {
     yield csvRow(CHAIN_CSV_HEADER);
+    if (!segment) return;
+    yield* createReadStream(chainSpool);
+    await rm(chainSpool, { force: true });
+  });
+  async function* chainItems(spool: (values: unknown[]) => Promise<void>) {
     if (!segment) return;
     let prev: { seq: number; hash: string } | undefined;
     for await (const row of itemsOf(db, period, lastSeq, { bodies: false, segment })) {
@@ -244,9 +264,11 @@ export async function evidenceExport(context: ExportContext, request: ExportRequ
         problem(`item ${seq}: its previous-hash link does not match item ${prev.seq}`);
       }
       prev = { seq, hash: row.hash };
-      yield csvRow([seq, row.id, row.control_id, row.kind, row.source_id, fields.collected_at, row.bundle_revision, row.body_sha256, row.prev_hash, row.hash, received]);
+      const values = [seq, row.id, row.control_id, row.kind, row.source_id, fields.collected_at, row.bundle_revision, row.body_sha256, row.prev_hash, row.hash, received];
+      await spool(values);
+      yield JSON.stringify(Object.fromEntries(CHAIN_CSV_HEADER.map((name, i) => [name, values[i] ?? null]))) + '\n';
     }
-  });
+  }
 
   for (const control of controls) {
     const dir = `controls/${control.id}`;
@@ -500,7 +522,9 @@ Verify it offline, in the unzipped folder:
 
 Contents: controls/<id>/evidence.json|csv (evidence items with bodies), timeline.json (status at each
 evaluation), coverage.json (Type II: days tested, gaps); status-timeline.csv; findings.csv;
-exceptions.json; attestations/ (statements and files); chain.csv (hash chain of the period);
+exceptions.json; attestations/ (statements and files); chain.jsonl (hash chain of the period, one
+JSON object per item with the hashed fields as they are) and chain.csv (the same for spreadsheets:
+a field starting with = + - @ is prefixed with ', so recompute hashes from chain.jsonl);
 oscal/assessment-results.json (NIST OSCAL 1.1); summary.html; manifest.json (+ .sig).
 `;
 }

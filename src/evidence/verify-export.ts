@@ -13,7 +13,7 @@ export interface ExportVerification {
   problems: string[];
   /**
    * Not integrity failures (ok may still be true): the items of the period that Custos received
-   * after the period ended, recomputed from the hashed received_at of chain.csv.
+   * after the period ended, recomputed from the hashed received_at of chain.jsonl.
    */
   warnings: string[];
   received_after_period: number;
@@ -43,8 +43,27 @@ export function readZip(source: string | Buffer): Promise<Map<string, Buffer>> {
   });
 }
 
-// chain.csv holds ids, times, revisions and hex hashes only: no field needs CSV quoting. Columns are
-// read by their header's names, so exports made before received_at was added still verify.
+/**
+ * The chain rows of an export: chain.jsonl, whose objects hold the hashed fields as they are. Exports
+ * made before it existed have only chain.csv, read as they wrote it (unquoted; columns by the header's
+ * names, so those made before received_at was added verify too). chain.csv is never read when
+ * chain.jsonl is there: it is for spreadsheets, with formula-looking fields prefixed by '.
+ */
+function chainRecords(entries: Map<string, Buffer>): { file: string; rows: Array<Record<string, string | null>> } {
+  const jsonl = entries.get('chain.jsonl');
+  if (jsonl) {
+    const rows = jsonl.toString('utf8').split('\n').filter((line) => line !== '').map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, string | null>;
+      } catch {
+        return { seq: 'not JSON' } as Record<string, string | null>;
+      }
+    });
+    return { file: 'chain.jsonl', rows };
+  }
+  return { file: 'chain.csv', rows: csvRecords(entries.get('chain.csv')?.toString('utf8') ?? 'header\n') };
+}
+
 function csvRecords(text: string): Array<Record<string, string>> {
   const [header, ...lines] = text.trim().split('\n');
   const names = (header ?? '').split(',');
@@ -69,7 +88,7 @@ export interface TrustAnchor {
  * Checks an export offline: the manifest's Ed25519 signature with a trusted key (the public key the
  * auditor got from Custos, or the zip's key only if its fingerprint is the one the auditor expects;
  * without either, never ok), every file against its SHA-256 and no file beside them, every item of
- * chain.csv against its fields with no missing seq and no broken link, and every evidence body against
+ * chain.jsonl against its fields with no missing seq and no broken link, and every evidence body against
  * its SHA-256 and its chain row. Directory entries (a zip re-packed by a tool) are not files.
  */
 export async function verifyExport(file: string | Buffer, trust: TrustAnchor | string = {}): Promise<ExportVerification> {
@@ -125,18 +144,19 @@ export async function verifyExport(file: string | Buffer, trust: TrustAnchor | s
   const periodFrom = manifest.period?.from ? new Date(manifest.period.from).toISOString() : undefined;
   const periodTo = manifest.period?.to ? new Date(manifest.period.to).toISOString() : undefined;
   const late: string[] = [];
-  for (const row of csvRecords(entries.get('chain.csv')?.toString('utf8') ?? 'header\n')) {
-    const { id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256, prev_hash, hash, received_at } = row;
+  const { file: chainFile, rows: chainRows } = chainRecords(entries);
+  for (const row of chainRows) {
+    const { id, control_id, kind, source_id, collected_at, bundle_revision, body_sha256, prev_hash, hash, received_at } = row as Record<string, string>;
     const seq = Number(row.seq);
     const fields = { id: id!, control_id: control_id!, kind: kind!, source_id: source_id!, collected_at: collected_at!, bundle_revision: bundle_revision || null, body_sha256: body_sha256!, received_at: received_at || null };
     // received_at is covered by the hash checked below, so this is the chain's word, not the manifest's.
     if (received_at && periodFrom && periodTo && collected_at! >= periodFrom && collected_at! < periodTo && new Date(received_at).toISOString() >= periodTo) {
       late.push(`item ${seq} (${control_id}, ${kind}) observed ${collected_at}, received ${received_at}`);
     }
-    if (itemHash(prev_hash!, fields) !== hash) problems.push(`chain.csv item ${seq}: the hash does not match its fields`);
-    if (prev === undefined && manifest.chain?.first_seq !== seq) problems.push(`chain.csv starts at item ${seq}, the manifest at ${manifest.chain?.first_seq}`);
-    if (prev !== undefined && seq !== prev.seq + 1) problems.push(`chain.csv: seq ${prev.seq + 1} is missing before item ${seq}: an item was deleted`);
-    else if (prev !== undefined && prev_hash !== prev.hash) problems.push(`chain.csv item ${seq}: its previous-hash link does not match item ${prev.seq}`);
+    if (itemHash(prev_hash!, fields) !== hash) problems.push(`${chainFile} item ${seq}: the hash does not match its fields`);
+    if (prev === undefined && manifest.chain?.first_seq !== seq) problems.push(`${chainFile} starts at item ${seq}, the manifest at ${manifest.chain?.first_seq}`);
+    if (prev !== undefined && seq !== prev.seq + 1) problems.push(`${chainFile}: seq ${prev.seq + 1} is missing before item ${seq}: an item was deleted`);
+    else if (prev !== undefined && prev_hash !== prev.hash) problems.push(`${chainFile} item ${seq}: its previous-hash link does not match item ${prev.seq}`);
     chain.set(id!, hash!);
     prev = { seq, hash: hash! };
   }
@@ -145,9 +165,9 @@ export async function verifyExport(file: string | Buffer, trust: TrustAnchor | s
   }
   // The signed manifest must not hide what the chain shows.
   const reported = manifest.received_after_period?.count ?? 0;
-  if (reported !== late.length) problems.push(`the manifest reports ${reported} item(s) received after the period ended; chain.csv shows ${late.length}`);
-  if ((prev?.seq ?? null) !== (manifest.chain?.last_seq ?? null)) problems.push(`chain.csv ends at item ${prev?.seq ?? '(none)'}, the manifest at ${manifest.chain?.last_seq ?? '(none)'}`);
-  if (prev && manifest.chain?.head?.seq === prev.seq && manifest.chain.head.hash !== prev.hash) problems.push('chain.csv does not end at the chain head the manifest names');
+  if (reported !== late.length) problems.push(`the manifest reports ${reported} item(s) received after the period ended; ${chainFile} shows ${late.length}`);
+  if ((prev?.seq ?? null) !== (manifest.chain?.last_seq ?? null)) problems.push(`${chainFile} ends at item ${prev?.seq ?? '(none)'}, the manifest at ${manifest.chain?.last_seq ?? '(none)'}`);
+  if (prev && manifest.chain?.head?.seq === prev.seq && manifest.chain.head.hash !== prev.hash) problems.push(`${chainFile} does not end at the chain head the manifest names`);
 
   let items = 0;
   for (const control of manifest.controls as string[]) {
@@ -157,7 +177,7 @@ export async function verifyExport(file: string | Buffer, trust: TrustAnchor | s
       if (sha256(canonicalJson(item.body)) !== item.body_sha256) problems.push(`${control} item ${item.seq}: the body does not match its SHA-256`);
       if (itemHash(item.prev_hash, item) !== item.hash) problems.push(`${control} item ${item.seq}: the hash does not match its fields`);
       const row = chain.get(item.id);
-      if (row !== item.hash) problems.push(`${control} item ${item.seq}: outside the chain (not in chain.csv as exported)`);
+      if (row !== item.hash) problems.push(`${control} item ${item.seq}: outside the chain (not in ${chainFile} as exported)`);
     }
   }
   return { ok: problems.length === 0, signature: signed ? 'valid' : 'invalid', key_id: manifest.signature?.key_id ?? '', files: manifest.files.length, items, problems, warnings, received_after_period: late.length };

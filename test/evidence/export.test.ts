@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import t from 'tap';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
 import { loadDemoData } from '../../src/demo/load.js';
-import { canonicalJson, itemHash, sha256 } from '../../src/evidence/chain.js';
+import { appendEvidence, canonicalJson, itemHash, sha256 } from '../../src/evidence/chain.js';
 import { verifyBytes } from '../../src/evidence/signing.js';
 import { csvField } from '../../src/evidence/export.js';
 import { evaluateSnapshot, tempDir, testApp } from '../helpers/app.js';
@@ -247,7 +247,55 @@ t.test('issue 11, reproductions 6 and 7: no ok without a trusted key; a deleted 
   const offline = await verifyExport(broken, key.public_key_pem);
   t.equal(offline.ok, false, 'a signed export of a broken chain is not ok');
   t.ok(offline.problems.some((p) => p.startsWith('the manifest reports a broken evidence chain')));
-  t.ok(offline.problems.includes(`chain.csv: seq ${victim.seq} is missing before item ${victim.seq + 1}: an item was deleted`));
+  t.ok(offline.problems.includes(`chain.jsonl: seq ${victim.seq} is missing before item ${victim.seq + 1}: an item was deleted`));
   const html = (await readZip(broken)).get('summary.html')!.toString();
   t.match(html, /links <strong class="failing">broken: items are missing<\/strong>/);
+});
+
+t.test('chain fields that need CSV quoting or look like formulas: the offline checks verify what was signed', async (t) => {
+  // chain.csv was the offline verifier's input, split on commas and newlines: a source_id with a comma,
+  // a quote or a newline broke its rows, and the spreadsheet guard (a leading ' before = + - @) changed
+  // the value whose hash it recomputed, so a genuine export was reported as tampered.
+  const api = await testApp(t);
+  const hostile = ['=HYPERLINK("http://evil.example","open")', '+1,"two"\nthree', '-5', '@SUM(A1:A9)', 'plain, with "quotes"', '\tleading tab'];
+  const at = new Date(Date.now() - 60_000).toISOString();
+  await api.app.db.transaction((trx) => appendEvidence(trx, hostile.map((source_id) => ({ control_id: 'CC6.6', kind: 'attestation' as const, source_id, collected_at: at, bundle_revision: null, body: { source_id } }))));
+  const response = await download(api, `/v1/evidence/export?from=2026-01-01T00:00:00Z&to=${new Date(Date.now() + 3_600_000).toISOString()}&controls=CC6.6`);
+  t.equal(response.status, 200);
+  const files = await readZip(response.bytes);
+  const manifest = JSON.parse(files.get('manifest.json')!.toString());
+  t.match(manifest.chain, { ok: true, items_in_period: hostile.length });
+  // The offline verifier (npm run evidence:verify) verifies the genuine export.
+  const key = (await api.call('GET', '/v1/evidence/public-key', { as: 'auditor' })).body;
+  const verified = await verifyExport(response.bytes, key.public_key_pem);
+  t.match(verified, { ok: true, signature: 'valid', items: hostile.length, problems: [] }, JSON.stringify(verified.problems));
+  t.ok(manifest.files.some((f: { path: string }) => f.path === 'chain.jsonl'), 'chain.jsonl is signed in the manifest');
+
+  // chain.jsonl holds each field as hashed; every row re-checks.
+  const rows = files.get('chain.jsonl')!.toString().trim().split('\n').map((line) => JSON.parse(line));
+  t.same(rows.map((r) => r.source_id), hostile);
+  for (const row of rows) t.equal(itemHash(row.prev_hash, row), row.hash, `item ${row.seq} re-checks from chain.jsonl`);
+  // chain.csv stays for people, spreadsheet-safe: the formula is quoted text, not a formula.
+  t.match(files.get('chain.csv')!.toString(), /,"'=HYPERLINK\(""http:\/\/evil\.example"",""open""\)",/);
+
+  // An edited field of chain.jsonl does not verify (the file's SHA-256, and the row's hash, no longer match).
+  const edited = new Map(files);
+  edited.set('chain.jsonl', Buffer.from(files.get('chain.jsonl')!.toString().replace('@SUM(A1:A9)', '@SUM(A1:A8)')));
+  const dir = await tempDir('custos-export-');
+  await writeZip(edited, path.join(dir, 'edited.zip'));
+  const refused = await verifyExport(path.join(dir, 'edited.zip'), key.public_key_pem);
+  t.equal(refused.ok, false);
+  t.ok(refused.problems.includes('chain.jsonl: SHA-256 differs from the manifest'));
+  t.ok(refused.problems.some((p) => /^chain\.jsonl item \d+: the hash does not match its fields$/.test(p)), JSON.stringify(refused.problems));
+
+  // The README's commands (openssl, jq, sha256sum) on the unzipped export.
+  const tools = ['sha256sum', 'openssl', 'jq'].filter((c) => !has(c));
+  if (IN_CI) t.same(tools, [], 'CI has openssl, jq and sha256sum');
+  if (tools.length === 0) {
+    const unzipped = await tempDir('custos-export-');
+    await extract(files, unzipped);
+    t.match(execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'public-key.pem', '-rawin', '-in', 'manifest.json', '-sigfile', 'manifest.sig'], { cwd: unzipped, encoding: 'utf8' }), /Signature Verified Successfully/);
+    execFileSync('bash', ['-c', `jq -r '.files[] | "\\(.sha256)  \\(.path)"' manifest.json | sha256sum --quiet -c -`], { cwd: unzipped });
+    t.equal(execFileSync('jq', ['-r', '.chain.ok', 'manifest.json'], { cwd: unzipped, encoding: 'utf8' }).trim(), 'true');
+  } else t.comment(`${tools.join(', ')} missing: the offline commands were not run`);
 });
