@@ -6,6 +6,7 @@
 import autocannon from 'autocannon';
 
 const job = JSON.parse(process.argv[2]!) as { url: string; headers: Record<string, string>; body: string; seconds: number; connections: number };
+const cpu = process.cpuUsage();
 const result = await autocannon({ url: job.url, method: 'POST', connections: job.connections, duration: job.seconds, headers: job.headers, body: job.body });
 console.log(
   JSON.stringify({
@@ -17,5 +18,7 @@ console.log(
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    // This process's own CPU time, µs: the load generator shares the machine with what it measures.
+    cpuUs: ((used) => used.user + used.system)(process.cpuUsage(cpu)),
   }),
 );

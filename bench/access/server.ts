@@ -7,9 +7,11 @@ import fs from 'node:fs/promises';
 import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { v7 as uuidv7 } from 'uuid';
 import { buildApp } from '../../src/app.js';
 import { loadAccessData } from '../../src/access/runtime.js';
+import { decisionLog } from '../../src/access/decisions.js';
 import { loadDemoData } from '../../src/demo/load.js';
 
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'custos-bench-'));
@@ -17,17 +19,37 @@ await fs.chmod(dataDir, 0o755);
 const adminKey = 'bench-admin-key-000000000000000';
 const app = await buildApp({ config: { dataDir, logLevel: 'silent', adminKey }, announce: () => {}, workers: false });
 
-// BENCH_PROFILE=file.cpuprofile: a CPU profile of the serving process from the moment it listens
-// until it stops, without start-up (where the breakdown in the issue note comes from).
-const profileFile = process.env.BENCH_PROFILE;
-const session = profileFile ? new inspector.Session() : undefined;
-const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session!.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+// The orchestrator's commands, one a line on stdin: `log-stats` (the decision log writer's commits
+// and rows so far, as JSON), `profile-start`, then `profile-stop <file>`,
+// which writes the CPU profile of this process's main thread (the event loop) between the two and
+// answers `profiling` and `profiled` on stdout. bench/access.ts profiles each path's measured run this way
+// (BENCH_PROFILE), without start-up, warm-up or the other side's turn.
+const session = new inspector.Session();
+const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+let profiling = false;
+async function command(line: string) {
+  const [verb, file] = line.trim().split(' ', 2);
+  if (verb === 'profile-start') {
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 100 });
+    await post('Profiler.start');
+    profiling = true;
+    console.log('profiling');
+  } else if (verb === 'log-stats') {
+    console.log(JSON.stringify(decisionLog(app).stats));
+  } else if (verb === 'profile-stop' && profiling) {
+    profiling = false;
+    await fs.writeFile(file!, JSON.stringify((await post('Profiler.stop')).profile));
+    session.disconnect();
+    console.log('profiled');
+  }
+}
 
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  if (session) await fs.writeFile(profileFile!, JSON.stringify((await post('Profiler.stop')).profile));
   await app.close();
   await fs.rm(dataDir, { recursive: true, force: true });
   process.exit(0);
@@ -36,7 +58,7 @@ process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
 // The orchestrator's stdin closes when it exits, however it exits: stop with it.
 process.stdin.on('end', () => void stop());
-process.stdin.resume();
+readline.createInterface({ input: process.stdin }).on('line', (line) => void command(line));
 
 await loadDemoData(app.db);
 // 200 principals, each with a grant on a demo table; team-7's grant names clients.ssn and first_name.
@@ -55,12 +77,6 @@ await app.policy.reloadAccessData();
 const opaData = path.join(dataDir, 'opa-data.json');
 await fs.writeFile(opaData, JSON.stringify({ custos: { runtime: await loadAccessData(app.db) } }));
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
-if (session) {
-  session.connect();
-  await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: 200 });
-  await post('Profiler.start');
-}
 const key = (await app.inject({ method: 'POST', url: '/v1/api-keys', headers: { authorization: `Bearer ${adminKey}` }, payload: { role: 'pipeline', name: 'bench' } })).json().key as string;
 const connection = app.db.client.config.connection as { connectionString?: string } | string;
 console.log(JSON.stringify({ url, key, adminKey, opaData, databaseUrl: typeof connection === 'string' ? connection : connection.connectionString, pid: process.pid }));

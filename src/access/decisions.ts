@@ -160,10 +160,13 @@ async function logDecisions(request: FastifyRequest, checks: AccessCheck[], now:
   }
 }
 
-const writers = new WeakMap<FastifyInstance, DecisionLogWriter>();
-const decisionLog = (app: FastifyInstance) => {
-  let writer = writers.get(app);
-  if (!writer) writers.set(app, (writer = new DecisionLogWriter(app.db)));
+// One writer per database, whichever plugin context asks (a route's request.server is its own
+// encapsulated instance, not the root app).
+const writers = new WeakMap<FastifyInstance['db'], DecisionLogWriter>();
+/** The decision log writer of this app's database. */
+export const decisionLog = (app: FastifyInstance) => {
+  let writer = writers.get(app.db);
+  if (!writer) writers.set(app.db, (writer = new DecisionLogWriter(app.db)));
   return writer;
 };
 

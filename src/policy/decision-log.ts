@@ -26,6 +26,8 @@ const JSON_COLUMNS = new Set(['input', 'result']);
 export class DecisionLogWriter {
   private queue: Entry[] = [];
   private inFlight = 0;
+  /** Committed groups and the rows they carried (the bench prints rows per commit). */
+  readonly stats = { commits: 0, rows: 0 };
 
   constructor(
     private readonly db: Knex,
@@ -61,7 +63,10 @@ export class DecisionLogWriter {
 
   private async flush(batch: Entry[]): Promise<void> {
     try {
-      await insertRows(this.db, batch.flatMap((entry) => entry.rows));
+      const rows = batch.flatMap((entry) => entry.rows);
+      await insertRows(this.db, rows);
+      this.stats.commits++;
+      this.stats.rows += rows.length;
       for (const entry of batch) entry.resolve();
     } catch (error) {
       if (batch.length === 1) return batch[0]!.reject(error);
