@@ -1,5 +1,5 @@
 /**
- * Issue 13: security headers on every response (@fastify/helmet). Before, none were sent. API answers
+ * Issue 13: security headers on every response (helmet). Before, none were sent. API answers
  * are never cached; nothing may be framed; nothing is sniffed; the console's HTML gets a CSP that
  * allows only its own scripts (test/console/browser.test.ts runs the real console under it), while
  * its hashed assets keep their long caching; HSTS only when CUSTOS_PUBLIC_URL is https.
