@@ -7,7 +7,7 @@ import { applyExceptions } from '../exceptions/findings.js';
 import { COMPLIANCE_VIOLATIONS } from '../policy/entrypoints.js';
 import { epochSeconds, type PolicyInput, type Violation } from '../policy/input.js';
 import type { PolicyService } from '../policy/service.js';
-import { isCatalogType } from '../sources/coverage.js';
+import { coverageInput, isCatalogType, PERMISSION_TYPE, readCoverage } from '../sources/coverage.js';
 import { readRunState } from '../sources/run-store.js';
 import { catalogInput } from './catalog-input.js';
 import { coverageOfRules, lfTagAssignments, type EvaluationRecord } from './evaluate.js';
@@ -72,6 +72,9 @@ export async function evaluateCatalog(db: Knex, policy: PolicyService): Promise<
       findings: [],
       lake_formation: { permissions: state.permissions, lf_tag_assignments: lfTagAssignments(state.settings) },
       catalog,
+      // The same shape as a run's evaluation, limited to what this input carries (the permissions):
+      // claiming the run's other listings with no resources would make "no trail" out of nothing.
+      coverage: coverageInput(await readCoverage(trx, base.run_id), (type) => type === PERMISSION_TYPE),
     };
     const violations = await freshViolations(trx, (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[], run.observed_at);
 

@@ -12,7 +12,7 @@ import type { SourceSetting } from '../sources/types.js';
 import { catalogInput } from './catalog-input.js';
 import { lockCatalogEvaluations, settleCatalogRequests } from './catalog-requests.js';
 import { carryOpenFindings, resolveUnreported, upsertFindings } from './findings-repository.js';
-import { observedCounts, readCoverage, ruleCoverage, type CoverageRule, type RuleCoverage } from '../sources/coverage.js';
+import { coverageInput, observedCounts, readCoverage, ruleCoverage, type CoverageRule, type RuleCoverage } from '../sources/coverage.js';
 
 export interface EvaluationRecord {
   id: string;
@@ -103,9 +103,9 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
   }
 }
 
-/** The policy input of a run: what it saw, the catalog now, and its observation time as `now`. */
+/** The policy input of a run: what it saw and how completely, the catalog now, and its observation time as `now`. */
 export async function runInput(db: Knex, run: { id: string; observed_at: string }): Promise<{ input: PolicyInput; catalog: PolicyInput['catalog']; sha256: string }> {
-  const state = await readRunState(db, run.id);
+  const [state, rows] = await Promise.all([readRunState(db, run.id), readCoverage(db, run.id)]);
   const { catalog, sha256 } = await catalogInput(db);
   const input: PolicyInput = {
     now: epochSeconds(run.observed_at),
@@ -113,6 +113,8 @@ export async function runInput(db: Knex, run: { id: string; observed_at: string 
     findings: state.findings,
     lake_formation: { permissions: state.permissions, lf_tag_assignments: lfTagAssignments(state.settings) },
     catalog,
+    // What the run listed, so that rules concluding from absence judge only where it looked completely.
+    coverage: coverageInput(rows),
   };
   return { input, catalog, sha256 };
 }

@@ -206,6 +206,12 @@ export const PolicyInput = Type.Object({
   findings: Type.Array(Finding),
   lake_formation: Type.Object({ permissions: Type.Array(LakeFormationPermission), lf_tag_assignments: Type.Optional(Type.Array(LfTagAssignment)) }),
   catalog: Type.Object({ assets: Type.Array(CatalogAsset), approved_grants: Type.Array(ApprovedGrant) }),
+  coverage: Type.Optional(
+    Type.Record(Str, Type.Record(Str, Type.Record(Str, Bool)), {
+      description:
+        'what the run listed: resource type → account → region → true when listed completely (false: listed incompletely; absent: not listed). Rules that conclude from absence fire only where it is true; absent coverage: nothing was listed',
+    }),
+  ),
 });
 export type PolicyInput = Static<typeof PolicyInput>;
 

@@ -43,6 +43,10 @@ export interface RuleMetadata {
   auto_remediate?: boolean;
   /** Present (true) on rules for which no resource of their types is compliance, when the type was listed completely. */
   absence_is_compliance?: boolean;
+  /** Present on rules that conclude from absence: where the types they rely on must be listed completely (src/sources/coverage.ts). */
+  listing_scope?: 'region' | 'account' | 'account_regions' | 'resources';
+  /** With `listing_scope`: the types whose complete listing the rule needs (default: its resource_types). */
+  listed_types?: string[];
   package: string;
 }
 

@@ -87,14 +87,16 @@ t.test('status per control from the latest evaluation, with reasons and history'
   t.same(passing.reasons, { failing_rules: [], untested_rules: [], passing_rules: ['s3.account_public_access_block', 's3.bucket_public_read', 's3.bucket_public_write'] });
   // CC7.2: zero buckets is not access logging, and the issue 17 rules saw none of their resources
   // (VPCs, GuardDuty, log groups): not tested, each saying why. The account itself was seen (its
-  // Block Public Access) with no trail data, and the CloudTrail rule fails closed on that.
+  // Block Public Access), but its trails were never listed: "no trail" would be a verdict on data
+  // not seen, so the CloudTrail rule says nothing and is not tested (it used to fail the control).
   const cc72Now = await control(api, 'CC7.2');
-  t.match(cc72Now, { status: 'failing', reason: '1 open finding(s): cloudtrail.multi_region_validation (1)' });
-  t.same(cc72Now.failing_findings.map((f: { msg: string }) => f.msg), ['account 111122223333 has no CloudTrail trail']);
+  t.match(cc72Now, { status: 'not_tested', open_findings: 0 });
+  t.same(cc72Now.failing_findings, [], 'no "no trail" finding from trails never listed');
   t.same(cc72Now.reasons.passing_rules, [], 'nothing passes on data not seen');
   t.same(cc72Now.reasons.untested_rules, [
+    { rule_id: 'cloudtrail.multi_region_validation', why: 'not listed completely where it applies: AWS::CloudTrail::Trail in 111122223333/us-east-1 (never listed)' },
     { rule_id: 'ec2.vpc_flow_logs', why: 'no collection covered AWS::EC2::VPC' },
-    { rule_id: 'guardduty.detector_enabled', why: 'no collection covered AWS::GuardDuty::RegionalSettings' },
+    { rule_id: 'guardduty.detector_enabled', why: 'not listed completely where it applies: AWS::GuardDuty::RegionalSettings in 111122223333/us-east-1 (never listed)' },
     { rule_id: 'logs.audit_retention', why: 'no collection covered AWS::Logs::LogGroup' },
     { rule_id: 'logs.retention_set', why: 'no collection covered AWS::Logs::LogGroup' },
     { rule_id: 's3.bucket_access_logging', why: 'listed completely with none observed: AWS::S3::Bucket in 111122223333/us-east-1' },
@@ -115,7 +117,9 @@ t.test('status per control from the latest evaluation, with reasons and history'
   await evaluate(api, noBuckets('2026-11-23T06:00:00.000Z', false));
   const partial = await control(api, 'CC6.6');
   t.match(partial, { status: 'not_tested', coverage: 'partial' });
-  t.match(partial.reasons.untested_rules.find((r: { rule_id: string }) => r.rule_id === 's3.account_public_access_block'), { why: 'no collection covered AWS::S3::AccountPublicAccessBlock' });
+  t.match(partial.reasons.untested_rules.find((r: { rule_id: string }) => r.rule_id === 's3.account_public_access_block'), {
+    why: 'not listed completely where it applies: AWS::S3::AccountPublicAccessBlock in 111122223333 (never listed)',
+  });
   t.match(partial.reasons.untested_rules.find((r: { rule_id: string }) => r.rule_id === 's3.bucket_public_read'), { rule_id: 's3.bucket_public_read', why: /not completely listed: AWS::S3::Bucket in 111122223333\/us-east-1 \(file: ListBuckets throttled\)/ });
 });
 

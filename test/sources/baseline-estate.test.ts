@@ -21,6 +21,7 @@ import t from 'tap';
 import { PolicyEngine } from '../../src/policy/engine.js';
 import { PolicyWorkers } from '../../src/policy/workers.js';
 import { collectorContext } from '../../src/sources/aws.js';
+import { coverageInput, type CoverageRow } from '../../src/sources/coverage.js';
 import { COLLECTORS } from '../../src/sources/collectors/index.js';
 import { s3ControlConfig } from '../../src/sources/collectors/s3account.js';
 import type { CollectorContext } from '../../src/sources/types.js';
@@ -128,11 +129,14 @@ t.test('a moto organization: one planted violation per rule in one account, a cl
 
   const resources = [];
   const gaps: string[] = [];
+  const coverage: CoverageRow[] = [];
   for (const account of [PLANTED, CLEAN]) {
     for (const service of SERVICES) {
       const output = await COLLECTORS[service]!.collect(context(account));
       resources.push(...output.resources);
       gaps.push(...output.gaps.map((g) => `${account}/${service}: ${g}`));
+      // What the collector listed, and how completely: the input carries it as a run's evaluation does.
+      coverage.push(...output.coverage.map((c) => ({ account, region: REGION, service, resource_type: c.resource_type, complete: c.complete, reason: c.reason ?? null })));
     }
   }
   // moto lacks DescribeDeliveryChannelStatus: only the clean twin has a channel, so only its
@@ -147,7 +151,7 @@ t.test('a moto organization: one planted violation per rule in one account, a cl
   const workers = new PolicyWorkers({ threads: 1 });
   t.teardown(() => workers.close());
   const engine = await PolicyEngine.load(workers, readFileSync(SHIPPED));
-  const { result } = (await engine.evaluate('custos/compliance/violations', { now: Math.floor(Date.now() / 1000), resources, findings: [], lake_formation: { permissions: [] }, catalog })) as { result: Array<{ id: string; msg: string; resource: { account: string } }> };
+  const { result } = (await engine.evaluate('custos/compliance/violations', { now: Math.floor(Date.now() / 1000), resources, findings: [], lake_formation: { permissions: [] }, catalog, coverage: coverageInput(coverage) })) as { result: Array<{ id: string; msg: string; resource: { account: string } }> };
   const found = result.filter((v) => NEW_RULES.has(v.id)).map((v) => `${v.id} | ${v.resource.account} | ${v.msg}`).sort();
   const A = PLANTED;
   t.same(found, [

@@ -32,6 +32,7 @@ import { collectorContext } from '../../src/sources/aws.js';
 import { COLLECTORS } from '../../src/sources/collectors/index.js';
 import { parseCredentialReport } from '../../src/sources/collectors/iam.js';
 import type { NormalisedResource } from '../../src/sources/types.js';
+import { coverageInput, type CoverageRow } from '../../src/sources/coverage.js';
 import { SHIPPED } from '../helpers/bundles.js';
 
 const BAD = '111111111111';
@@ -109,23 +110,27 @@ async function collectBoth(t: Test) {
 
     const resources: NormalisedResource[] = [];
     const gaps: string[] = [];
+    const coverage: CoverageRow[] = [];
     for (const name of ['accessanalyzer', 'securityhub', 'configrecorder', 'config', 'backup', 'macie', 'iam']) {
       const output = await COLLECTORS[name]!.collect(context(account));
       resources.push(...output.resources);
       gaps.push(...output.gaps);
+      // What the collector listed, and how completely: the input carries it as a run's evaluation does.
+      coverage.push(...output.coverage.map((c) => ({ account, region: REGION, service: name, resource_type: c.resource_type, complete: c.complete, reason: c.reason ?? null })));
     }
-    // The catalog table both accounts hold, and a restricted bucket (for Macie).
+    // The catalog table both accounts hold, and a restricted bucket (for Macie), as listed completely.
+    for (const resource_type of ['AWS::DynamoDB::Table', 'AWS::S3::Bucket']) coverage.push({ account, region: REGION, service: 'fixture', resource_type, complete: true, reason: null });
     resources.push({ type: 'AWS::DynamoDB::Table', id: 'investment_transactions', arn: `arn:aws:dynamodb:${REGION}:${account}:table/investment_transactions`, account, region: REGION, configuration: { point_in_time_recovery: true, sse_type: 'KMS', kms_key_arn: 'k' }, tags: { Environment: 'prod', CostCenter: 'c', Compliance: 'SOC2', DataClassification: 'Restricted' } });
     resources.push({ type: 'AWS::S3::Bucket', id: `docs-${account}`, account, region: REGION, configuration: {} });
-    return { resources, gaps };
+    return { resources, gaps, coverage };
   };
   const bad = await ofAccount(BAD, true);
   const good = await ofAccount(GOOD, false);
-  return { resources: [...bad.resources, ...good.resources], gaps: [...bad.gaps, ...good.gaps] };
+  return { resources: [...bad.resources, ...good.resources], gaps: [...bad.gaps, ...good.gaps], coverage: coverageInput([...bad.coverage, ...good.coverage]) };
 }
 
 t.test('collectors at the SDK boundary, evaluated by the shipped bundle: exactly the planted violations', async (t) => {
-  const { resources, gaps } = await collectBoth(t);
+  const { resources, gaps, coverage } = await collectBoth(t);
   t.same(gaps, [], 'every answer read');
   const catalog = {
     assets: [
@@ -138,7 +143,7 @@ t.test('collectors at the SDK boundary, evaluated by the shipped bundle: exactly
   t.teardown(() => workers.close());
   const engine = await PolicyEngine.load(workers, readFileSync(SHIPPED));
   const rules = new Set(['accessanalyzer.analyzer_present', 'securityhub.standards_enabled', 'config.delivery_channel', 'config.recorder_all_types', 'config.rule_noncompliant', 'backup.catalog_coverage', 'macie.restricted_data', 'iam.root_access_keys', 'iam.access_key_rotation', 'iam.unused_credentials', 'iam.user_mfa', 'iam.password_rotation']);
-  const { result } = (await engine.evaluate('custos/compliance/violations', { now: NOW, resources, findings: [], lake_formation: { permissions: [] }, catalog })) as { result: Array<{ id: string; msg: string; resource: { account: string } }> };
+  const { result } = (await engine.evaluate('custos/compliance/violations', { now: NOW, resources, findings: [], lake_formation: { permissions: [] }, catalog, coverage })) as { result: Array<{ id: string; msg: string; resource: { account: string } }> };
   const found = result.filter((v) => rules.has(v.id)).map((v) => `${v.id} | ${v.resource.account} | ${v.msg}`).sort();
   t.same(found, [
     `accessanalyzer.analyzer_present | ${BAD} | account ${BAD} has no active IAM Access Analyzer analyzer in the regions collected (${REGION})`,

@@ -8,7 +8,18 @@ package custos.lib
 # without approval when its action is low risk) is added only to the rules that say so, and so is
 # `absence_is_compliance: true` (no resource of the rule's types is compliance, provided the type was
 # listed completely: "no public bucket" holds over zero buckets only if S3 was fully listed).
-metadata(chain) := object.union(object.union(object.union(base_metadata(chain), auto_remediation(chain)), absence(chain)), references(chain))
+metadata(chain) := object.union(object.union(object.union(object.union(base_metadata(chain), auto_remediation(chain)), absence(chain)), references(chain)), listing(chain))
+
+# `listing_scope` (region, account, account_regions or resources) on rules that conclude from
+# absence: where the types they rely on (`listed_types`, default their resource_types) must have been
+# listed completely, both for the rule to fire (the helpers below) and for its silence to count as
+# tested (src/sources/coverage.ts ruleCoverage).
+listing(chain) := {"listing_scope": a.custom.listing_scope, "listed_types": object.get(a.custom, "listed_types", a.custom.resource_types)} if {
+	some entry in chain
+	entry.annotations.scope == "package"
+	a := entry.annotations
+	a.custom.listing_scope
+} else := {}
 
 absence(chain) := {"absence_is_compliance": true} if {
 	some entry in chain
@@ -61,6 +72,39 @@ violation(chain, resource, msg) := {
 	"rule": m,
 } if {
 	m := metadata(chain)
+}
+
+# Coverage: input.coverage[type][account][region] is true where the run listed the type completely
+# there, false where it listed it incompletely; absent where it did not list it (src/policy/input.ts).
+# A rule that concludes from absence ("no trail", "no detector", "no plan selects it") asks one of
+# these first, so that data never seen is never a verdict.
+
+# The type was listed completely in the account and region.
+listed(type, account, region) if input.coverage[type][account][region] == true
+
+# The resource's own type was listed completely where it was observed (settings read whole).
+listed_here(resource) if listed(resource.type, resource.account, resource.region)
+
+# The accounts the run covered (listed anything in), whatever the type.
+covered_accounts contains account if {
+	some accounts in input.coverage
+	some account, _ in accounts
+}
+
+# The regions of an account the run covered, whatever the type ('' is account-level, not a region).
+covered_regions(account) := {region |
+	some accounts in input.coverage
+	some region, _ in accounts[account]
+	region != ""
+}
+
+# Listed completely in every region of the account the run covered (and it covered at least one).
+listed_in_every_region(type, account) if {
+	regions := covered_regions(account)
+	count(regions) > 0
+	every region in regions {
+		listed(type, account, region)
+	}
 }
 
 # The collected resources of one AWS type.

@@ -6,6 +6,7 @@
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::AccessAnalyzer::RegionalSettings]
+#   listing_scope: account_regions
 #   hint: "Create an analyzer (aws accessanalyzer create-analyzer --type ACCOUNT, or ORGANIZATION from the delegated administrator) in every region used."
 #   seed: "002 Phase 0 Security Baseline: Enable IAM Access Analyzer"
 package custos.rules.accessanalyzer.analyzer_present
@@ -14,7 +15,12 @@ import data.custos.lib
 
 metadata := lib.metadata(rego.metadata.chain())
 
-accounts contains r.account if some r in lib.resources("AWS::AccessAnalyzer::RegionalSettings")
+# Judged only where analyzers were listed completely in every region of the account the run covered:
+# an unlisted region may hold the analyzer.
+accounts contains r.account if {
+	some r in lib.resources("AWS::AccessAnalyzer::RegionalSettings")
+	lib.listed_in_every_region(r.type, r.account)
+}
 
 violations contains v if {
 	some account in accounts

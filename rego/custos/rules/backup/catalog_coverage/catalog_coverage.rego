@@ -6,6 +6,8 @@
 #   severity: high
 #   controls: [A1.2]
 #   resource_types: [AWS::RDS::DBCluster, AWS::DynamoDB::Table]
+#   listing_scope: resources
+#   listed_types: [AWS::Backup::BackupPlan]
 #   hint: "Add the resource to an AWS Backup plan (a selection by ARN or tag) whose rules write to a vault with Vault Lock (aws backup put-backup-vault-lock-configuration)."
 #   seed: "002 Phase 0 Backup and Disaster Recovery: Configure AWS Backup policies; Phase 7 AWS Backup plans for DynamoDB"
 #   absence_is_compliance: true
@@ -25,11 +27,8 @@ violations contains v if {
 	v := lib.violation(rego.metadata.chain(), r, msg)
 }
 
-plans_read(r) if {
-	some s in lib.resources("AWS::Backup::RegionalSettings")
-	s.account == r.account
-	s.region == r.region
-}
+# "No plan selects it" is a verdict only where the region's plans were all listed.
+plans_read(r) if lib.listed("AWS::Backup::BackupPlan", r.account, r.region)
 
 protected(r) if {
 	some plan in lib.resources("AWS::Backup::BackupPlan")

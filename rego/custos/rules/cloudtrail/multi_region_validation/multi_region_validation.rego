@@ -1,14 +1,17 @@
 # METADATA
 # title: Account has no multi-region, validated, logging CloudTrail trail
 # description: |
-#   Every account that appears in the collected resources needs at least one CloudTrail trail of its
-#   own that is multi-region, has log file validation enabled and is logging. An account with no trail
-#   data fails (fail closed). The violation is about the account, not about a trail.
+#   Every account the run covered needs at least one CloudTrail trail of its own that is
+#   multi-region, has log file validation enabled and is logging. Judged only for accounts whose
+#   trails were listed completely in every region of the account the run covered (a trail is
+#   reported from its home region, so an unlisted region may hold it): elsewhere the rule says
+#   nothing and is not tested. The violation is about the account, not about a trail.
 # custom:
 #   id: cloudtrail.multi_region_validation
 #   severity: high
 #   controls: [CC7.2, CC7.3]
 #   resource_types: [AWS::CloudTrail::Trail]
+#   listing_scope: account_regions
 package custos.rules.cloudtrail.multi_region_validation
 
 import data.custos.lib
@@ -22,10 +25,18 @@ requirements := [
 	["is_logging", "is not logging"],
 ]
 
-accounts := {r.account | some r in input.resources}
+trail_type := "AWS::CloudTrail::Trail"
+
+# The accounts judged: covered by the run, with their trails listed completely in every region covered.
+accounts := {account |
+	some account in lib.covered_accounts
+	lib.listed_in_every_region(trail_type, account)
+}
+
+listed_regions(account) := concat(", ", sort(lib.covered_regions(account)))
 
 account_trails(account) := [trail |
-	some trail in lib.resources("AWS::CloudTrail::Trail")
+	some trail in lib.resources(trail_type)
 	trail.account == account
 ]
 
@@ -41,7 +52,7 @@ account_resource(account) := {"type": "AWS::::Account", "id": account, "account"
 violations contains v if {
 	some account in accounts
 	count(account_trails(account)) == 0
-	v := lib.violation(rego.metadata.chain(), account_resource(account), sprintf("account %s has no CloudTrail trail", [account]))
+	v := lib.violation(rego.metadata.chain(), account_resource(account), sprintf("account %s has no CloudTrail trail (trails listed completely in %s)", [account, listed_regions(account)]))
 }
 
 violations contains v if {

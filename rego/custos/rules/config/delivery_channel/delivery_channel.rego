@@ -6,6 +6,7 @@
 #   severity: medium
 #   controls: [CC7.1]
 #   resource_types: [AWS::Config::ConfigurationRecorder]
+#   listing_scope: region
 #   hint: "aws configservice put-delivery-channel to an S3 bucket Config may write to; check the bucket policy and KMS key if deliveries fail."
 #   seed: "002 Phase 0 Security Baseline: Enable AWS Config; 004 Config bucket"
 package custos.rules.config.delivery_channel
@@ -16,6 +17,7 @@ metadata := lib.metadata(rego.metadata.chain())
 
 violations contains v if {
 	some r in lib.resources("AWS::Config::ConfigurationRecorder")
+	lib.listed_here(r)
 	not r.configuration.delivery_channel_present == true
 	msg := concat("", ["AWS Config in account ", r.account, " region ", r.region, " has no delivery channel"])
 	v := lib.violation(rego.metadata.chain(), r, msg)
@@ -23,6 +25,7 @@ violations contains v if {
 
 violations contains v if {
 	some r in lib.resources("AWS::Config::ConfigurationRecorder")
+	lib.listed_here(r)
 	r.configuration.delivery_channel_present == true
 	not delivered(r.configuration)
 	msg := concat("", ["AWS Config delivery channel in account ", r.account, " region ", r.region, " last delivery: ", status_text(r.configuration.last_delivery_status)])

@@ -6,6 +6,7 @@
 #   severity: high
 #   controls: [CC7.1]
 #   resource_types: [AWS::Config::ConfigurationRecorder]
+#   listing_scope: region
 #   hint: "aws configservice put-configuration-recorder with recordingGroup allSupported=true, includeGlobalResourceTypes=true (global types in one region), then start-configuration-recorder."
 #   seed: "002 Phase 0 Security Baseline: Enable AWS Config with required configuration rules"
 package custos.rules.config.recorder_all_types
@@ -26,6 +27,7 @@ failing(c, "no global types") if not c.include_global_resource_types == true
 
 violations contains v if {
 	some r in lib.resources("AWS::Config::ConfigurationRecorder")
+	lib.listed_here(r)
 	found := sort(problems(r.configuration))
 	count(found) > 0
 	msg := concat("", ["AWS Config recorder in account ", r.account, " region ", r.region, ": ", concat(", ", found)])

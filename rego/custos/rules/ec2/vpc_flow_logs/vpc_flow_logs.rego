@@ -17,6 +17,7 @@ metadata := lib.metadata(rego.metadata.chain())
 
 violations contains v if {
 	some r in lib.resources("AWS::EC2::VPC")
+	lib.listed_here(r)
 	not r.configuration.active_flow_logs > 0
 	msg := concat("", ["VPC ", r.id, " has no active flow log"])
 	v := lib.violation(rego.metadata.chain(), r, msg)

@@ -8,6 +8,7 @@
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::IAM::PasswordPolicy]
+#   listing_scope: account
 package custos.rules.iam.password_policy
 
 import data.custos.lib
@@ -40,12 +41,14 @@ problems(config) := array.concat(length_problems(config), class_problems(config)
 
 violations contains v if {
 	some policy in lib.resources("AWS::IAM::PasswordPolicy")
+	lib.listed_here(policy)
 	not policy.configuration.present == true
 	v := lib.violation(rego.metadata.chain(), policy, sprintf("account %s has no IAM password policy", [policy.id]))
 }
 
 violations contains v if {
 	some policy in lib.resources("AWS::IAM::PasswordPolicy")
+	lib.listed_here(policy)
 	policy.configuration.present == true
 	found := problems(policy.configuration)
 	count(found) > 0

@@ -2,6 +2,9 @@ package custos.rules.iam.password_policy_test
 
 import data.custos.rules.iam.password_policy
 
+# The listing the verdicts rest on: complete where the resources were seen.
+covered := {"AWS::IAM::PasswordPolicy": {"111122223333": {"us-east-1": true}}}
+
 strong := {
 	"present": true,
 	"minimum_password_length": 14,
@@ -21,11 +24,11 @@ policy(config) := {
 
 resource := {"type": "AWS::IAM::PasswordPolicy", "id": "111122223333", "account": "111122223333", "region": "us-east-1"}
 
-msgs(config) := {v.msg | some v in password_policy.violations with input as {"resources": [policy(config)]}}
+msgs(config) := {v.msg | some v in password_policy.violations with input as {"coverage": covered, "resources": [policy(config)]}}
 
 test_missing_policy_is_a_violation if {
 	absent := {"present": false, "minimum_password_length": 0, "require_symbols": false, "require_numbers": false, "require_uppercase_characters": false, "require_lowercase_characters": false}
-	vs := password_policy.violations with input as {"resources": [policy(absent)]}
+	vs := password_policy.violations with input as {"coverage": covered, "resources": [policy(absent)]}
 	count(vs) == 1
 	some v in vs
 	v.id == "iam.password_policy"
@@ -37,7 +40,7 @@ test_missing_policy_is_a_violation if {
 }
 
 test_short_passwords_are_a_violation if {
-	vs := password_policy.violations with input as {"resources": [policy(object.union(strong, {"minimum_password_length": 8}))]}
+	vs := password_policy.violations with input as {"coverage": covered, "resources": [policy(object.union(strong, {"minimum_password_length": 8}))]}
 	count(vs) == 1
 	some v in vs
 	v.id == "iam.password_policy"
@@ -77,7 +80,7 @@ test_unreported_fields_fail_closed if {
 test_strong_policy_and_other_types_pass if {
 	longer := object.union(strong, {"minimum_password_length": 32})
 	other := {"type": "AWS::IAM::AccountSummary", "id": "444455556666", "account": "444455556666", "region": "us-east-1", "configuration": {"present": false}}
-	count(password_policy.violations) == 0 with input as {"resources": [policy(strong), object.union(policy(longer), {"id": "444455556666"}), other]}
+	count(password_policy.violations) == 0 with input as {"coverage": covered, "resources": [policy(strong), object.union(policy(longer), {"id": "444455556666"}), other]}
 }
 
 test_metadata_comes_from_the_annotations if {
@@ -89,6 +92,13 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["CC6.1"],
 		"resource_types": ["AWS::IAM::PasswordPolicy"],
 		"remediation": "none",
+		"listing_scope": "account",
+		"listed_types": ["AWS::IAM::PasswordPolicy"],
 		"package": "custos.rules.iam.password_policy",
 	}
+}
+
+test_not_listed_completely_is_no_verdict if {
+	count(password_policy.violations) == 0 with input as {"resources": [policy({"present": false})]}
+	count(password_policy.violations) == 0 with input as {"resources": [policy({"present": false})], "coverage": {"AWS::IAM::PasswordPolicy": {"111122223333": {"us-east-1": false}}}}
 }

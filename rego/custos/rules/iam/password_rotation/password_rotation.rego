@@ -6,6 +6,7 @@
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::IAM::PasswordPolicy]
+#   listing_scope: account
 #   hint: "aws iam update-account-password-policy --password-reuse-prevention 24 --max-password-age 90 (keeping the length and complexity settings)."
 #   seed: "002 Phase 0 Identity and Access Management: IAM password policy (14+ chars, complexity, 90-day rotation)"
 package custos.rules.iam.password_rotation
@@ -16,6 +17,7 @@ metadata := lib.metadata(rego.metadata.chain())
 
 violations contains v if {
 	some r in lib.resources("AWS::IAM::PasswordPolicy")
+	lib.listed_here(r)
 	lib.has(r.configuration, "password_reuse_prevention")
 	not object.get(r.configuration, "password_reuse_prevention", null) >= 24
 	msg := concat("", ["password policy of account ", r.id, " does not prevent reuse of the last 24 passwords"])
@@ -24,6 +26,7 @@ violations contains v if {
 
 violations contains v if {
 	some r in lib.resources("AWS::IAM::PasswordPolicy")
+	lib.listed_here(r)
 	lib.has(r.configuration, "max_password_age")
 	not within_90_days(object.get(r.configuration, "max_password_age", null))
 	msg := concat("", ["password policy of account ", r.id, " lets passwords live longer than 90 days"])

@@ -2,6 +2,9 @@ package custos.rules.iam.root_mfa_test
 
 import data.custos.rules.iam.root_mfa
 
+# The listing the verdicts rest on: complete where the resources were seen.
+covered := {"AWS::IAM::AccountSummary": {"111122223333": {"us-east-1": true}}}
+
 summary(account, config) := {
 	"type": "AWS::IAM::AccountSummary",
 	"id": account,
@@ -11,7 +14,7 @@ summary(account, config) := {
 }
 
 test_root_without_mfa_is_a_violation if {
-	vs := root_mfa.violations with input as {"resources": [summary("111122223333", {"account_mfa_enabled": false})]}
+	vs := root_mfa.violations with input as {"coverage": covered, "resources": [summary("111122223333", {"account_mfa_enabled": false})]}
 	count(vs) == 1
 	some v in vs
 	v.id == "iam.root_mfa"
@@ -23,13 +26,13 @@ test_root_without_mfa_is_a_violation if {
 }
 
 test_unreported_mfa_fails_closed if {
-	vs := root_mfa.violations with input as {"resources": [summary("111122223333", {})]}
+	vs := root_mfa.violations with input as {"coverage": covered, "resources": [summary("111122223333", {})]}
 	{v.msg | some v in vs} == {"root user of account 111122223333 does not have MFA enabled"}
 }
 
 test_root_with_mfa_and_other_types_pass if {
 	other := {"type": "AWS::IAM::PasswordPolicy", "id": "444455556666", "account": "444455556666", "region": "us-east-1", "configuration": {"account_mfa_enabled": false}}
-	count(root_mfa.violations) == 0 with input as {"resources": [summary("111122223333", {"account_mfa_enabled": true}), other]}
+	count(root_mfa.violations) == 0 with input as {"coverage": covered, "resources": [summary("111122223333", {"account_mfa_enabled": true}), other]}
 }
 
 test_metadata_comes_from_the_annotations if {
@@ -41,6 +44,13 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["CC6.1"],
 		"resource_types": ["AWS::IAM::AccountSummary"],
 		"remediation": "none",
+		"listing_scope": "account",
+		"listed_types": ["AWS::IAM::AccountSummary"],
 		"package": "custos.rules.iam.root_mfa",
 	}
+}
+
+test_not_listed_completely_is_no_verdict if {
+	count(root_mfa.violations) == 0 with input as {"resources": [summary("111122223333", {"account_mfa_enabled": false})]}
+	count(root_mfa.violations) == 0 with input as {"resources": [summary("111122223333", {"account_mfa_enabled": false})], "coverage": {"AWS::IAM::AccountSummary": {"111122223333": {"us-east-1": false}}}}
 }

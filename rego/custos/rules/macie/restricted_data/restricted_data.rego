@@ -6,6 +6,8 @@
 #   severity: high
 #   controls: [CC6.1, C1.1]
 #   resource_types: [AWS::Macie::RegionalSettings]
+#   listing_scope: region
+#   listed_types: [AWS::Macie::RegionalSettings, AWS::S3::Bucket]
 #   hint: "Enable Amazon Macie (aws macie2 enable-macie) in the account and region of the bucket, and schedule sensitive data discovery for it."
 #   seed: "002 Phase 0 Security Baseline: Enable AWS Macie for PII detection"
 package custos.rules.macie.restricted_data
@@ -16,6 +18,7 @@ metadata := lib.metadata(rego.metadata.chain())
 
 violations contains v if {
 	some r in lib.resources("AWS::Macie::RegionalSettings")
+	lib.listed_here(r)
 	not r.configuration.enabled == true
 	buckets := sort([b.id | some b in lib.resources("AWS::S3::Bucket"); b.account == r.account; b.region == r.region; lib.catalog_rank(b) >= lib.classification_rank("restricted")])
 	count(buckets) > 0

@@ -6,6 +6,7 @@
 #   severity: high
 #   controls: [CC6.6]
 #   resource_types: [AWS::S3::AccountPublicAccessBlock]
+#   listing_scope: account
 #   hint: "aws s3control put-public-access-block --account-id <account> with all four settings true."
 #   seed: "002 Phase 0 Encryption and Key Management: Enable S3 Block Public Access account-wide"
 package custos.rules.s3.account_public_access_block
@@ -18,6 +19,7 @@ settings := ["block_public_acls", "ignore_public_acls", "block_public_policy", "
 
 violations contains v if {
 	some r in lib.resources("AWS::S3::AccountPublicAccessBlock")
+	lib.listed_here(r)
 	off := [s | some s in settings; not block(r.configuration)[s] == true]
 	count(off) > 0
 	msg := concat("", ["account ", r.id, " S3 Block Public Access is off: ", concat(", ", off)])

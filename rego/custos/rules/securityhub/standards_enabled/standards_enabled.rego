@@ -6,6 +6,7 @@
 #   severity: high
 #   controls: [CC7.1]
 #   resource_types: [AWS::SecurityHub::Hub]
+#   listing_scope: region
 #   hint: "aws securityhub batch-enable-standards with the CIS AWS Foundations Benchmark and AWS Foundational Security Best Practices standard ARNs (enable Security Hub first if it is off)."
 #   seed: "002 Phase 0 Security Baseline: Enable AWS Security Hub with CIS AWS Foundations Benchmark"
 package custos.rules.securityhub.standards_enabled
@@ -18,6 +19,7 @@ required := {"cis-aws-foundations-benchmark": "CIS AWS Foundations Benchmark", "
 
 violations contains v if {
 	some r in lib.resources("AWS::SecurityHub::Hub")
+	lib.listed_here(r)
 	missing := sort([name | some marker, name in required; not enabled(r, marker)])
 	count(missing) > 0
 	msg := concat("", ["Security Hub in account ", r.account, " region ", r.region, " lacks ", concat(" and ", missing)])
