@@ -17,6 +17,8 @@ import { activateBundle, activeBundleId, findBundleBySha, getArchive, insertBund
 export const BUNDLE_CHANNEL = 'custos_policy_bundle';
 /** A safety net under LISTEN/NOTIFY: how often each instance re-checks the active bundle. */
 const POLL_MS = 5_000;
+/** How long an active bundle that failed to load waits before it is tried again (a row repaired in place). */
+const RETRY_FAILED_MS = 60_000;
 
 /** The bundle built from rego/ and committed in policies/, found from src/ or dist/src/. */
 export function shippedBundlePath(): string | undefined {
@@ -29,8 +31,9 @@ export function shippedBundlePath(): string | undefined {
 
 /**
  * Keeps the active policy bundle compiled and ready, on every instance: the database says which
- * bundle is active; activation notifies all instances, which load it and swap engines. A bundle
- * that fails to load leaves the previous engine in place. With no engine, callers fail closed.
+ * bundle is active; activation notifies all instances, which load it and swap engines. An active
+ * bundle that fails to load (corrupt, fails to compile or to answer) unloads the engine: nothing
+ * decides under a revision that is no longer active. With no engine, callers fail closed.
  */
 export class PolicyService {
   private engine: PolicyEngine | undefined;
@@ -43,6 +46,9 @@ export class PolicyService {
   private accessLoadsStarted = 0;
   private accessLoadApplied = 0;
   lastError: string | undefined;
+  /** The active bundle that last failed to load, and when: retried after RETRY_FAILED_MS, or at once when another is activated. */
+  private failedBundleId: string | undefined;
+  private failedAt = 0;
   accessDataError: string | undefined;
   /** Engines of stored bundles loaded for replay and impact (engineFor), least recently used first. */
   private storedEngines = new Map<string, Promise<PolicyEngine>>();
@@ -143,18 +149,46 @@ export class PolicyService {
     let id: string | undefined;
     try {
       id = await activeBundleId(this.db);
-      if (!id || id === this.engineBundleId) return;
+    } catch (error) {
+      // The database cannot say which bundle is active: decisions need it for their log anyway, and fail there.
+      this.log.error({ err: error }, 'could not read the active policy bundle');
+      return;
+    }
+    if (!id) {
+      // Nothing is active (the database was changed behind the API's back): no engine decides.
+      if (this.engine) this.log.error({ revision: this.engine.revision }, 'no policy bundle is active; the engine is unloaded');
+      this.unload('no policy bundle is active');
+      return;
+    }
+    if (id === this.engineBundleId) return;
+    if (id === this.failedBundleId && Date.now() - this.failedAt < RETRY_FAILED_MS) return;
+    try {
       const archive = await getArchive(this.db, id);
-      const engine = PolicyEngine.fromInspection(this.workers, await this.inspect(archive!));
+      if (!archive) throw new Error('its archive is missing');
+      const engine = PolicyEngine.fromInspection(this.workers, await this.inspect(archive));
       if (this.accessData) engine.setRuntimeData(this.accessData);
       this.engine = engine;
       this.engineBundleId = id;
       this.lastError = undefined;
+      this.failedBundleId = undefined;
       this.log.info({ revision: engine.revision, id }, 'policy bundle active');
     } catch (error) {
-      this.lastError = error instanceof InvalidBundleError ? error.message : `could not load the active bundle: ${(error as Error).message}`;
-      this.log.error({ err: error, id }, 'policy bundle not loaded; keeping the previous one');
+      // Fail closed: the previous engine's revision is no longer the active one, so it must not keep
+      // deciding. With no engine, access is denied (naming this reason), evaluations fail and /readyz
+      // says not ready, until a bundle that loads is active again.
+      const why = error instanceof InvalidBundleError ? error.message : (error as Error).message;
+      this.unload(`the active policy bundle ${id} could not be loaded: ${why}`);
+      this.failedBundleId = id;
+      this.failedAt = Date.now();
+      this.log.error({ err: error, id }, 'active policy bundle not loaded; no engine decides until one loads');
     }
+  }
+
+  /** Drops the engine: nothing decides until an active bundle loads (callers get 503 or deny with `reason`). */
+  private unload(reason: string): void {
+    this.engine = undefined;
+    this.engineBundleId = undefined;
+    this.lastError = reason;
   }
 
   /**

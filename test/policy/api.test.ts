@@ -138,7 +138,7 @@ t.test('fail closed: without a loadable bundle, decisions are refused, never gue
   t.equal((await api.call('GET', '/v1/policies')).status, 503);
   const ready = await api.call('GET', '/readyz', { as: null });
   t.equal(ready.status, 503);
-  t.match(ready.body.checks.policy, { ok: false, detail: 'no policy bundle loaded' });
+  t.match(ready.body.checks.policy, { ok: false, detail: 'no policy bundle is active' });
   t.equal((await api.app.db('decision_log').count('* as n').first())!.n, 0);
 
   // Once a bundle is uploaded and activated, the same instance serves decisions.
