@@ -32,3 +32,16 @@ test_not_listed_completely_is_no_verdict if {
 	count(rule.violations) == 0 with input as {"now": 1767225600, "resources": [{"type": "AWS::AccessAnalyzer::RegionalSettings", "id": "111122223333:us-east-1", "account": "111122223333", "region": "us-east-1", "configuration": {"active_analyzers": 0, "analyzers": []}}, {"type": "AWS::AccessAnalyzer::RegionalSettings", "id": "111122223333:eu-west-1", "account": "111122223333", "region": "eu-west-1", "configuration": {"active_analyzers": 0, "analyzers": []}}], "findings": [], "lake_formation": {"permissions": []}, "catalog": {"assets": [], "approved_grants": []}}
 	count(rule.violations) == 0 with input as listed({"now": 1767225600, "resources": [{"type": "AWS::AccessAnalyzer::RegionalSettings", "id": "111122223333:us-east-1", "account": "111122223333", "region": "us-east-1", "configuration": {"active_analyzers": 0, "analyzers": []}}, {"type": "AWS::AccessAnalyzer::RegionalSettings", "id": "111122223333:eu-west-1", "account": "111122223333", "region": "eu-west-1", "configuration": {"active_analyzers": 0, "analyzers": []}}], "findings": [], "lake_formation": {"permissions": []}, "catalog": {"assets": [], "approved_grants": []}}, false)
 }
+
+test_a_covered_region_without_an_analyzer_listing_is_no_verdict if {
+	settings := {"type": "AWS::AccessAnalyzer::RegionalSettings", "id": "111122223333:us-east-1", "account": "111122223333", "region": "us-east-1", "configuration": {"active_analyzers": 0, "analyzers": []}}
+
+	# The run also covered eu-west-1 (buckets), where analyzers were not listed: one may be active there.
+	coverage := {
+		"AWS::AccessAnalyzer::RegionalSettings": {"111122223333": {"us-east-1": true}},
+		"AWS::S3::Bucket": {"111122223333": {"us-east-1": true, "eu-west-1": true}},
+	}
+	count(rule.violations) == 0 with input as {"resources": [settings], "coverage": coverage}
+	everywhere := object.union(coverage, {"AWS::AccessAnalyzer::RegionalSettings": {"111122223333": {"us-east-1": true, "eu-west-1": true}}})
+	{v.msg | some v in rule.violations} == {"account 111122223333 has no active IAM Access Analyzer analyzer in the regions collected (us-east-1)"} with input as {"resources": [settings], "coverage": everywhere}
+}

@@ -32,3 +32,19 @@ test_not_listed_completely_is_no_verdict if {
 	count(rule.violations) == 0 with input as {"now": 1767225600, "resources": [{"type": "AWS::DynamoDB::Table", "id": "investment_transactions", "account": "111122223333", "region": "us-east-1", "configuration": {"point_in_time_recovery": true, "sse_type": "KMS", "kms_key_arn": "k"}, "arn": "arn:aws:dynamodb:us-east-1:111122223333:table/investment_transactions"}, {"type": "AWS::Backup::RegionalSettings", "id": "111122223333:us-east-1", "account": "111122223333", "region": "us-east-1", "configuration": {"plans_read": true}}, {"type": "AWS::Backup::BackupPlan", "id": "p-unlocked", "account": "111122223333", "region": "us-east-1", "configuration": {"name": "p", "vaults": ["v"], "vaults_locked": false, "resources": ["arn:aws:dynamodb:us-east-1:111122223333:table/investment_transactions"]}}], "findings": [], "lake_formation": {"permissions": []}, "catalog": {"assets": [{"store": "dynamodb", "database": "wealth", "table": "investment_transactions", "classification": "confidential", "columns": []}, {"store": "aurora", "database": "wealth", "table": "clients", "classification": "restricted", "columns": []}], "approved_grants": []}}
 	count(rule.violations) == 0 with input as listed({"now": 1767225600, "resources": [{"type": "AWS::DynamoDB::Table", "id": "investment_transactions", "account": "111122223333", "region": "us-east-1", "configuration": {"point_in_time_recovery": true, "sse_type": "KMS", "kms_key_arn": "k"}, "arn": "arn:aws:dynamodb:us-east-1:111122223333:table/investment_transactions"}, {"type": "AWS::Backup::RegionalSettings", "id": "111122223333:us-east-1", "account": "111122223333", "region": "us-east-1", "configuration": {"plans_read": true}}, {"type": "AWS::Backup::BackupPlan", "id": "p-unlocked", "account": "111122223333", "region": "us-east-1", "configuration": {"name": "p", "vaults": ["v"], "vaults_locked": false, "resources": ["arn:aws:dynamodb:us-east-1:111122223333:table/investment_transactions"]}}], "findings": [], "lake_formation": {"permissions": []}, "catalog": {"assets": [{"store": "dynamodb", "database": "wealth", "table": "investment_transactions", "classification": "confidential", "columns": []}, {"store": "aurora", "database": "wealth", "table": "clients", "classification": "restricted", "columns": []}], "approved_grants": []}}, false)
 }
+
+test_no_plan_listed_completely_is_a_violation_and_plans_not_listed_is_none if {
+	table := {"type": "AWS::DynamoDB::Table", "id": "investment_transactions", "account": "111122223333", "region": "us-east-1", "configuration": {}, "arn": "arn:aws:dynamodb:us-east-1:111122223333:table/investment_transactions"}
+	catalog := {"assets": [{"store": "dynamodb", "database": "wealth", "table": "investment_transactions", "classification": "confidential", "columns": []}], "approved_grants": []}
+	tables := {"AWS::DynamoDB::Table": {"111122223333": {"us-east-1": true}}}
+
+	# Plans listed completely in the table's region, and none: the table is not backed up.
+	plans_listed := object.union(tables, {"AWS::Backup::BackupPlan": {"111122223333": {"us-east-1": true}}})
+	{v.msg | some v in rule.violations} == {"AWS::DynamoDB::Table investment_transactions holds catalogued data and no backup plan with a locked vault selects it"} with input as {"resources": [table], "catalog": catalog, "coverage": plans_listed}
+
+	# Plans listed in another region only, or incompletely here: no verdict on the table.
+	elsewhere := object.union(tables, {"AWS::Backup::BackupPlan": {"111122223333": {"eu-west-1": true}}})
+	count(rule.violations) == 0 with input as {"resources": [table], "catalog": catalog, "coverage": elsewhere}
+	incomplete := object.union(tables, {"AWS::Backup::BackupPlan": {"111122223333": {"us-east-1": false}}})
+	count(rule.violations) == 0 with input as {"resources": [table], "catalog": catalog, "coverage": incomplete}
+}
