@@ -1,5 +1,7 @@
 /**
- * A policy worker thread (run by piscina, see src/policy/workers.ts). It keeps one compiled
+ * Policy code for the threads of src/policy/workers.ts: the piscina tasks (inspecting an uploaded
+ * bundle, a whole-estate evaluation) and `evaluateInputs`, which the decision threads
+ * (src/policy/decision-thread.ts) run for each group of decisions. A thread keeps one compiled
  * instance per bundle and the data last loaded into it; the main thread shares the bundle's code
  * and the data document through SharedArrayBuffers and sends only their key and version with each
  * task, so a change of catalog is loaded once per thread, not copied into every message.
@@ -19,8 +21,8 @@ export interface SharedData {
   json: SharedArrayBuffer;
 }
 
+// Decisions go to the decision threads (src/policy/decision-thread.ts), which call evaluateInputs.
 export type TaskBody =
-  | { kind: 'evaluate'; bundle: SharedBundle; data: SharedData; entrypoint: string; inputs: unknown[] }
   | { kind: 'evaluate-large'; bundle: SharedBundle; data: SharedData; entrypoint: string; input: unknown }
   | { kind: 'inspect'; archive: Uint8Array };
 export type Task = TaskBody & {
@@ -63,15 +65,16 @@ async function instanceFor(bundle: SharedBundle, data: SharedData): Promise<Load
   return entry.policy;
 }
 
-async function evaluate(task: Extract<Task, { kind: 'evaluate' }>): Promise<Outcome[]> {
+/** Evaluates inputs in order with this thread's instance of the bundle; each gets its outcome. */
+export async function evaluateInputs(bundle: SharedBundle, data: SharedData, entrypoint: string, inputs: unknown[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  for (const input of task.inputs) {
+  for (const input of inputs) {
     try {
-      const policy = await instanceFor(task.bundle, task.data);
-      outcomes.push(toEvaluation(policy.evaluate(input, task.entrypoint)));
+      const policy = await instanceFor(bundle, data);
+      outcomes.push(toEvaluation(policy.evaluate(input, entrypoint)));
     } catch (error) {
       // A trap (e.g. out of memory) leaves the instance in an unknown state: the next input gets a new one.
-      const entry = instances.get(task.bundle.key);
+      const entry = instances.get(bundle.key);
       if (entry) entry.policy = undefined;
       outcomes.push({ error: String((error as { message?: string })?.message ?? error).slice(0, 500) });
     }
@@ -79,12 +82,10 @@ async function evaluate(task: Extract<Task, { kind: 'evaluate' }>): Promise<Outc
   return outcomes;
 }
 
-export default async function run(task: Task): Promise<Outcome[] | Outcome | InspectOutcome> {
+export default async function run(task: Task): Promise<Outcome | InspectOutcome> {
   Atomics.store(task.started, 0, 1);
   Atomics.notify(task.started, 0);
   switch (task.kind) {
-    case 'evaluate':
-      return evaluate(task);
     case 'evaluate-large': {
       // A fresh instance with room to grow, dropped after: Wasm memory never shrinks.
       const policy = await instantiate(new Uint8Array(task.bundle.wasm).slice(), LARGE_MEMORY);

@@ -1,9 +1,11 @@
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { InvalidBundleError } from './bundle.js';
 import type { Evaluation, Inspection } from './wasm.js';
+import type { DecisionRequest } from './decision-thread.js';
 import type { InspectOutcome, Outcome, SharedBundle, SharedData, Task, TaskBody } from './worker.js';
 
 /** The engine could not answer in time or at all (overrun, full queue, dead thread): callers fail closed. */
@@ -33,7 +35,172 @@ interface AtomicsWaitAsync {
 }
 
 // tsx and tap run the TypeScript sources; the build runs dist/*.js.
-const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), `worker${path.extname(fileURLToPath(import.meta.url))}`);
+const here = fileURLToPath(import.meta.url);
+const WORKER = path.join(path.dirname(here), `worker${path.extname(here)}`);
+const DECISION_THREAD = path.join(path.dirname(here), `decision-thread${path.extname(here)}`);
+/**
+ * A decision thread. From the TypeScript sources (tsx, tap) its entry is loaded through tsx's API:
+ * Node 20 does not apply the `--import tsx` hooks to a worker's entry (piscina gets round it by
+ * loading the task file from its own JavaScript entry).
+ */
+const startDecisionThread = () =>
+  here.endsWith('.ts')
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ tsImport }) => tsImport(${JSON.stringify(pathToFileURL(DECISION_THREAD).href)}, ${JSON.stringify(import.meta.url)}))`, { eval: true })
+    : new Worker(DECISION_THREAD);
+/** Most groups of decisions waiting or running at once; beyond, decisions fail (callers deny). */
+const MAX_QUEUED_GROUPS = 10_000;
+
+interface Group {
+  id: number;
+  request: DecisionRequest;
+  resolve: (outcomes: Outcome[]) => void;
+  reject: (error: Error) => void;
+}
+interface Thread {
+  worker: Worker;
+  ready: boolean;
+  /** Terminated or failed: takes no more groups (its replacement may still be starting). */
+  dead: boolean;
+  /** Posted and not answered yet, in the order the thread runs them: the first is running. */
+  groups: Map<number, Group>;
+  /** When the first group started (or the thread became ready for it), for its budget. */
+  startedAt: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The access and one-off decisions' threads: a fixed set of plain worker threads
+ * (src/policy/decision-thread.ts), one postMessage each way per group of inputs. piscina did the
+ * same with an AsyncResource, an AbortController, a SharedArrayBuffer start flag and a timer per
+ * task; on the access decision path that bookkeeping cost the event loop more than the message
+ * itself (docs/ARCHITECTURE.md, Access decisions).
+ *
+ * A thread runs its groups in order. The budget applies to the running group, from when the
+ * thread started it (or became ready for it): one timer per busy thread, armed when it becomes
+ * busy and cleared when it becomes idle, re-armed when it fires early. A group still running at
+ * the end of its budget makes the thread be terminated (the only way to stop a Wasm loop): that
+ * group fails, a new thread takes its place and the groups queued behind it.
+ */
+class DecisionThreads {
+  private readonly threads: Thread[] = [];
+  private nextId = 0;
+  private queued = 0;
+  private closed = false;
+
+  constructor(
+    private readonly count: number,
+    private readonly budgetMs: number,
+  ) {
+    for (let i = 0; i < count; i++) this.threads.push(this.start([]));
+  }
+
+  private start(carried: Group[]): Thread {
+    const thread: Thread = { worker: startDecisionThread(), ready: false, dead: false, groups: new Map(), startedAt: 0, timer: undefined };
+    thread.worker.on('message', (message: { ready: true } | { id: number; outcomes: Outcome[] }) => {
+      if ('ready' in message) {
+        thread.ready = true;
+        if (thread.groups.size > 0) this.busy(thread);
+        return;
+      }
+      const group = thread.groups.get(message.id);
+      if (!group) return;
+      thread.groups.delete(message.id);
+      this.queued--;
+      if (thread.groups.size === 0) this.idle(thread);
+      else thread.startedAt = performance.now();
+      group.resolve(message.outcomes);
+    });
+    // Whatever ends a thread unasked (out of memory, a crash) fails what it held and replaces it.
+    thread.worker.on('error', (error) =>
+      this.replace(thread, (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'policy evaluation ran out of memory and was stopped' : `policy evaluation failed: ${String(error.message).slice(0, 300)}`),
+    );
+    thread.worker.on('exit', () => this.replace(thread, 'the policy thread stopped'));
+    thread.worker.unref();
+    for (const group of carried) this.post(thread, group);
+    return thread;
+  }
+
+  private busy(thread: Thread): void {
+    thread.startedAt = performance.now();
+    if (!thread.timer) this.arm(thread, this.budgetMs);
+  }
+
+  /** An idle thread does not keep the process alive; a busy one does (its callers are waiting). */
+  private idle(thread: Thread): void {
+    clearTimeout(thread.timer);
+    thread.timer = undefined;
+    thread.worker.unref();
+  }
+
+  private arm(thread: Thread, ms: number): void {
+    thread.timer = setTimeout(() => {
+      thread.timer = undefined;
+      if (thread.groups.size === 0) return;
+      const elapsed = performance.now() - thread.startedAt;
+      if (elapsed >= this.budgetMs) this.replace(thread, `policy evaluation took longer than ${this.budgetMs} ms and was stopped`);
+      else this.arm(thread, this.budgetMs - elapsed);
+    }, Math.max(1, ms));
+  }
+
+  /** Fails the running group, terminates the thread and starts another with the groups queued behind. */
+  private replace(thread: Thread, why: string): void {
+    const index = this.threads.indexOf(thread);
+    if (thread.dead || index < 0) return; // already replaced
+    thread.dead = true;
+    this.idle(thread);
+    const [running, ...waiting] = thread.groups.values();
+    thread.groups.clear();
+    thread.worker.removeAllListeners('exit');
+    void thread.worker.terminate();
+    if (running) {
+      this.queued--;
+      running.reject(new EngineUnavailableError(why));
+    }
+    this.queued -= waiting.length;
+    if (this.closed || !thread.ready) {
+      // A thread that could not even start would fail again at once: what it held fails, and the
+      // next one starts a second later rather than in a loop.
+      for (const group of waiting) group.reject(new EngineUnavailableError(this.closed ? 'the policy threads are closed' : why));
+      if (this.closed) return void this.threads.splice(index, 1);
+      setTimeout(() => {
+        if (!this.closed && this.threads[index] === thread) this.threads[index] = this.start([]);
+      }, 1_000).unref();
+      return;
+    }
+    this.threads[index] = this.start(waiting);
+  }
+
+  private post(thread: Thread, group: Group): void {
+    this.queued++;
+    thread.groups.set(group.id, group);
+    if (thread.groups.size === 1) thread.worker.ref();
+    thread.worker.postMessage(group.request);
+    if (thread.ready && thread.groups.size === 1) this.busy(thread);
+  }
+
+  evaluate(bundle: SharedBundle, data: SharedData, entrypoint: string, inputs: unknown[]): Promise<Outcome[]> {
+    if (this.closed) return Promise.reject(new EngineUnavailableError('the policy threads are closed'));
+    if (this.queued >= MAX_QUEUED_GROUPS) return Promise.reject(new EngineUnavailableError('policy evaluation failed: too many decisions are waiting'));
+    // The thread with the fewest groups (a ready one first): a busy service spreads over all.
+    let best: Thread | undefined;
+    for (const thread of this.threads) {
+      if (thread.dead) continue;
+      if (!best || (thread.ready && !best.ready) || (thread.ready === best.ready && thread.groups.size < best.groups.size)) best = thread;
+    }
+    if (!best) return Promise.reject(new EngineUnavailableError('policy evaluation failed: the policy threads are restarting'));
+    const chosen = best;
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.post(chosen, { id, request: { id, bundle, data, entrypoint, inputs }, resolve, reject });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.threads].map((thread) => this.replace(thread, 'the policy threads are closed')));
+    this.threads.length = 0;
+  }
+}
 
 /**
  * The threads that run policy code, so the event loop never does: `decisions` (a fixed pool for
@@ -44,7 +211,7 @@ const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), `worker${
  * interrupted any other way) and piscina starts a new one.
  */
 export class PolicyWorkers {
-  private readonly decisions: Piscina<Task, Outcome[]>;
+  private readonly decisions: DecisionThreads;
   private readonly inspector: Piscina<Task, InspectOutcome>;
   private readonly large: Piscina<Task, Outcome>;
   readonly threads: number;
@@ -57,7 +224,7 @@ export class PolicyWorkers {
     this.budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
     this.inspectMs = options.inspectMs ?? DEFAULT_INSPECT_MS;
     this.largeMs = options.largeMs ?? DEFAULT_LARGE_MS;
-    this.decisions = new Piscina({ filename: WORKER, minThreads: threads, maxThreads: threads, idleTimeout: Infinity, maxQueue: 10_000 });
+    this.decisions = new DecisionThreads(threads, this.budgetMs);
     this.inspector = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: 100, resourceLimits: INSPECT_LIMITS });
     // One thread kept started: an evaluation job does not wait for a thread to load the engine.
     this.large = new Piscina({ filename: WORKER, minThreads: 1, maxThreads: 1, idleTimeout: Infinity, maxQueue: 100 });
@@ -99,7 +266,7 @@ export class PolicyWorkers {
 
   /** Evaluates several inputs in one message to one thread; the answers come back in order. */
   evaluate(bundle: SharedBundle, data: SharedData, entrypoint: string, inputs: unknown[]): Promise<Outcome[]> {
-    return this.run(this.decisions, { kind: 'evaluate', bundle, data, entrypoint, inputs }, this.budgetMs, 'policy evaluation');
+    return this.decisions.evaluate(bundle, data, entrypoint, inputs);
   }
 
   /** One whole-estate evaluation in a fresh, large instance. */
@@ -123,7 +290,7 @@ export class PolicyWorkers {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.decisions.close({ force: true }), this.inspector.close({ force: true }), this.large.close({ force: true })]);
+    await Promise.all([this.decisions.close(), this.inspector.close({ force: true }), this.large.close({ force: true })]);
   }
 }
 

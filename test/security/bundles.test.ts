@@ -97,3 +97,17 @@ t.test('a decision that overruns its time budget: the thread is replaced and the
   const [answer] = await engine.evaluateMany(ACCESS_DECISION, [{ principal: 'x', action: 'select', resource: { store: 'aurora', database: 'd', table: 't' }, purpose: 'p', now: 0 }]);
   t.match(answer, { defined: true, result: { decision: 'deny' } }, 'the pool answers again');
 });
+
+t.test('decisions queued behind an overrunning one on the same thread are answered by its replacement, not failed', async (t) => {
+  const workers = new PolicyWorkers({ threads: 1, budgetMs: 2_000 });
+  t.teardown(() => workers.close());
+  const looping = PolicyEngine.fromInspection(workers, { sha256: 'loop', manifest: { revision: 'loop' }, wasm: LOOPING_WASM, data: {}, entrypoints: [ACCESS_DECISION], rules: [] });
+  const engine = await PolicyEngine.load(workers, await fs.readFile(SHIPPED));
+  const check = { principal: 'x', action: 'select', resource: { store: 'aurora', database: 'd', table: 't' }, purpose: 'p', now: 0 };
+  // One thread: the second group waits behind the loop on it.
+  const stuck = looping.evaluateMany(ACCESS_DECISION, [{}]);
+  await new Promise((resolve) => setImmediate(resolve));
+  const behind = engine.evaluateMany(ACCESS_DECISION, [check, check]);
+  t.match(await stuck, [{ error: /took longer than 2000 ms and was stopped/ }]);
+  t.match(await behind, [{ defined: true, result: { decision: 'deny' } }, { defined: true, result: { decision: 'deny' } }], 'answered by the new thread');
+});
