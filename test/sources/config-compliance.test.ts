@@ -231,6 +231,17 @@ t.test('securityhub: GetEnabledStandards (moto: not implemented, HTTP 404), all 
   hub.resetHistory();
   await COLLECTORS.securityhub!.collect(context());
   t.same(hub.commandCalls(GetFindingsCommand)[0]!.args[0].input.Filters, { RecordState: [{ Value: 'ACTIVE', Comparison: 'EQUALS' }] }, 'a full run: no UpdatedAt filter');
+
+  // GetFindings fails: the findings are not completely listed, but the standards read before stand,
+  // so securityhub.standards_enabled still judges the region (it judges only complete listings).
+  hub.on(GetFindingsCommand).rejects(Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' }));
+  const failed = await COLLECTORS.securityhub!.collect(context());
+  t.match(failed.gaps, [/securityhub:GetFindings/]);
+  t.match(failed.coverage, [
+    { resource_type: 'AWS::SecurityHub::Finding', complete: false, reason: /securityhub:GetFindings/ },
+    { resource_type: 'AWS::SecurityHub::Hub', complete: true },
+  ]);
+  t.same(failed.resources.map((r) => r.type), ['AWS::SecurityHub::Hub']);
 });
 
 t.test('kms: AWS-managed keys and keys that cannot rotate (moto reports its own aws/* keys as CUSTOMER and never refuses GetKeyRotationStatus)', async (t) => {
