@@ -1,11 +1,16 @@
 /**
  * The Custos side of `npm run bench:healthz`, in a process of its own: a fresh embedded PostgreSQL,
  * the demo catalog, the market-data principal, a pipeline and a compliance officer key. Prints one
- * JSON line (url, keys) once it listens, and stops on SIGTERM or when its parent goes.
+ * JSON line (url, keys) once it listens, and stops on SIGTERM or when its parent goes. It measures
+ * its own event loop's delay (monitorEventLoopDelay): a line `reset` on stdin starts a measurement,
+ * `report` prints its maximum and p99 in ms as one JSON line, so the bench can tell a stalled event
+ * loop from a probe slowed by a busy machine.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import readline from 'node:readline';
 import { buildApp } from '../../src/app.js';
 import { loadDemoData } from '../../src/demo/load.js';
 
@@ -25,7 +30,12 @@ async function stop() {
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
 process.stdin.on('end', () => void stop());
-process.stdin.resume();
+const delay = monitorEventLoopDelay({ resolution: 5 });
+delay.enable();
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'reset') delay.reset();
+  if (line === 'report') console.log(JSON.stringify({ max: delay.max / 1e6, p99: delay.percentile(99) / 1e6 }));
+});
 
 await loadDemoData(app.db);
 const inject = async (method: 'POST', url: string, payload: object) => {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpProblem } from './problem.js';
 
 /** Deepest nesting of objects and arrays a JSON body may have; no API document comes close. */
@@ -10,7 +10,7 @@ export const MAX_JSON_DEPTH = 64;
  * over it (JSON.parse, validation, jsonb); NUL is refused because PostgreSQL text and jsonb cannot
  * hold it, and one such value in a shared group insert would fail other callers' writes.
  */
-function scan(text: string): { tooDeep: boolean; nul: boolean } {
+export function scanJson(text: string): { tooDeep: boolean; nul: boolean } {
   let depth = 0;
   let inString = false;
   let nul = false;
@@ -30,7 +30,7 @@ function scan(text: string): { tooDeep: boolean; nul: boolean } {
 }
 
 /** The dotted path of the first key or string value holding NUL, e.g. `context.note` or `checks[2].purpose`. */
-function nulPath(value: unknown): string {
+export function nulPath(value: unknown): string {
   const stack: Array<[unknown, string]> = [[value, '']];
   while (stack.length > 0) {
     const [node, path] = stack.pop()!;
@@ -49,19 +49,30 @@ function nulPath(value: unknown): string {
   return '(root)';
 }
 
+export const tooDeepProblem = () => new HttpProblem(400, 'malformed-body', `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+
+/** The 400 of a body holding NUL, naming where. */
+export function nulProblem(value: unknown): HttpProblem {
+  const field = nulPath(value);
+  const message = 'must not contain the NUL character (\\u0000)';
+  return new HttpProblem(400, 'validation-error', `body.${field} ${message}`, [{ location: 'body', field, message }]);
+}
+
+type ParseDone = (error: Error | null, value?: unknown) => void;
+
+/** Fastify's JSON parser, refusing over-deep nesting and NUL first: `(request, text, done)`. */
+export function jsonTextParser(app: FastifyInstance): (request: FastifyRequest, text: string, done: ParseDone) => void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  return (request, text, done) => {
+    const { tooDeep, nul } = scanJson(text);
+    if (tooDeep) return done(tooDeepProblem(), undefined);
+    parse(request, text, (error, value) => (error || !nul ? done(error, value) : done(nulProblem(value), undefined)));
+  };
+}
+
 /** Replaces Fastify's JSON parser with one that refuses over-deep nesting and NUL, then parses as before. */
 export function registerJsonBodyParser(app: FastifyInstance): void {
-  const parse = app.getDefaultJsonParser('error', 'error');
+  const parse = jsonTextParser(app);
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
-    const { tooDeep, nul } = scan(text);
-    if (tooDeep) return done(new HttpProblem(400, 'malformed-body', `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
-    parse(request, text, (error, value) => {
-      if (error || !nul) return done(error, value);
-      const field = nulPath(value);
-      const message = 'must not contain the NUL character (\\u0000)';
-      done(new HttpProblem(400, 'validation-error', `body.${field} ${message}`, [{ location: 'body', field, message }]), undefined);
-    });
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => parse(request, body as string, done));
 }

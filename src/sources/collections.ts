@@ -8,8 +8,8 @@ import type { AwsThrottle } from './throttle.js';
 import { COLLECTORS, collectorNamed } from './collectors/index.js';
 import { storeCoverage, type CoverageRow } from './coverage.js';
 import { assertAccount } from './identity.js';
-import { storeRunState, type RunState } from './run-store.js';
-import { parseSnapshot } from './snapshot.js';
+import { storeItemChunks, storeRunState, type RunState } from './run-store.js';
+import { PreparedSnapshot, prepareSnapshot } from './snapshot.js';
 
 export interface CollectionRun {
   id: string;
@@ -79,21 +79,23 @@ const countsOf = (state: RunState) => ({ resources: state.resources.length, find
 
 /** Imports a snapshot document as a finished run, in one transaction; a malformed one stores nothing. */
 export async function importSnapshot(db: Knex, snapshot: unknown, values: { trigger: 'file' | 'demo'; context: AuditContext }): Promise<CollectionRun> {
-  const state = await parseSnapshot(snapshot);
+  // A large request body was checked and prepared in a worker thread (snapshot-import.ts); a
+  // document given here is checked now, yielding to the event loop between slices.
+  const state = snapshot instanceof PreparedSnapshot ? snapshot.data : await prepareSnapshot(snapshot);
   return db.transaction(async (trx) => {
     const id = uuidv7();
     const observedAt = state.observedAt ?? new Date().toISOString();
     await trx('collection_runs').insert({ id, status: 'running', trigger: values.trigger, requested_by: values.context.actor, observed_at: observedAt, started_at: trx.fn.now() });
-    await storeRunState(trx, id, state);
+    await storeItemChunks(trx, id, state.chunks);
     await storeCoverage(trx, id, state.coverage);
     // A snapshot that declares a listing incomplete is a partial run, like a collection with gaps:
     // it resolves nothing (src/evaluation/evaluate.ts), and its reasons are the run's gaps.
     const gaps = state.coverage.filter((c) => !c.complete).map((c) => `file: ${c.resource_type} in ${c.account}/${c.region} not listed completely: ${c.reason ?? 'incomplete'}`);
     const [run] = await trx('collection_runs')
-      .update({ status: gaps.length ? 'partial' : 'complete', gaps: JSON.stringify(gaps), counts: JSON.stringify({ file: countsOf(state) }), progress: JSON.stringify({ done: 1, total: 1 }), finished_at: trx.fn.now() })
+      .update({ status: gaps.length ? 'partial' : 'complete', gaps: JSON.stringify(gaps), counts: JSON.stringify({ file: state.counts }), progress: JSON.stringify({ done: 1, total: 1 }), finished_at: trx.fn.now() })
       .where({ id })
       .returning('*');
-    await recordAudit(trx, values.context, { action: 'import', entity: 'collections', entityId: id, newValue: { trigger: values.trigger, counts: countsOf(state), observed_at: observedAt } });
+    await recordAudit(trx, values.context, { action: 'import', entity: 'collections', entityId: id, newValue: { trigger: values.trigger, counts: state.counts, observed_at: observedAt } });
     await recordCollectionEvidence(trx, id);
     return run;
   });

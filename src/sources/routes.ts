@@ -13,6 +13,7 @@ import { collectsLess, SOURCE_APPROVERS } from './guard.js';
 import type { Knex } from 'knex';
 import { createRun, getRun, importSnapshot, unitProgress, type RunProgress } from './collections.js';
 import { diffRuns, listRunItems } from './run-store.js';
+import { registerSnapshotImportParser } from './snapshot-import.js';
 import { epochSeconds } from '../policy/input.js';
 
 const SERVICE_NAMES = Object.keys(COLLECTORS) as [string, ...string[]];
@@ -101,6 +102,7 @@ async function withProgress<T extends { id: string; status: string; started_at: 
 const ItemKind = StringEnum(['resource', 'finding', 'permission', 'setting']);
 
 export default async function sourceRoutes(app: FastifyInstance) {
+  registerSnapshotImportParser(app);
   registerCrudRoutes(app, sources);
 
   app.post('/v1/collections', {
@@ -121,7 +123,7 @@ export default async function sourceRoutes(app: FastifyInstance) {
         },
         { additionalProperties: false, examples: [{ sources: ['wealth-prod-us-east-1'] }] },
       ),
-      response: { 201: Run, 202: Run, ...problemResponses(400, 401, 403, 409, 413) },
+      response: { 201: Run, 202: Run, ...problemResponses(400, 401, 403, 409, 413, 503) },
     },
     handler: async (request, reply) => {
       const body = request.body as { source?: 'aws' | 'file'; sources?: string[]; since?: string; snapshot?: unknown };

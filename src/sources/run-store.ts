@@ -40,23 +40,40 @@ function toItems(state: RunState): ItemRow[] {
 const CHUNK = 5_000;
 
 /**
- * Writes a run's items in chunks of 5,000 rows per statement: one JSON parameter expanded by
+ * A run's items as the JSON parameters of their INSERT statements, 5,000 rows each. Built where
+ * the state is (a snapshot import builds them in its worker thread, so the event loop only passes
+ * strings on), counted by kind.
+ */
+export function itemChunks(state: RunState): { chunks: string[]; counts: Record<ItemKind, number> } {
+  const items = toItems(state);
+  const chunks: string[] = [];
+  for (let i = 0; i < items.length; i += CHUNK) chunks.push(JSON.stringify(items.slice(i, i + CHUNK)));
+  const counts = { resource: 0, finding: 0, permission: 0, setting: 0 };
+  for (const item of items) counts[item.kind]++;
+  return { chunks, counts };
+}
+
+/**
+ * Writes a run's items, one statement per chunk of `itemChunks`: the JSON parameter expanded by
  * jsonb_to_recordset, hashed in the database (the hash makes diffs a join on key and hash).
  * Idempotent: a retried job replaces what an interrupted attempt wrote.
  */
-export async function storeRunState(trx: Knex.Transaction, runId: string, state: RunState): Promise<Record<ItemKind, number>> {
+export async function storeItemChunks(trx: Knex.Transaction, runId: string, chunks: string[]): Promise<void> {
   await trx('run_items').where({ run_id: runId }).delete();
-  const items = toItems(state);
-  for (let i = 0; i < items.length; i += CHUNK) {
+  for (const chunk of chunks) {
     await trx.raw(
       `INSERT INTO run_items (run_id, kind, key, type, account, region, data, hash)
        SELECT ?, x.kind, x.key, x.type, x.account, x.region, x.data, md5(x.data::text)
        FROM jsonb_to_recordset(?::jsonb) AS x(kind text, key text, type text, account text, region text, data jsonb)`,
-      [runId, JSON.stringify(items.slice(i, i + CHUNK))],
+      [runId, chunk],
     );
   }
-  const counts = { resource: 0, finding: 0, permission: 0, setting: 0 };
-  for (const item of items) counts[item.kind]++;
+}
+
+/** Writes a run's items (see storeItemChunks); returns their counts by kind. */
+export async function storeRunState(trx: Knex.Transaction, runId: string, state: RunState): Promise<Record<ItemKind, number>> {
+  const { chunks, counts } = itemChunks(state);
+  await storeItemChunks(trx, runId, chunks);
   return counts;
 }
 

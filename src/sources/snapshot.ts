@@ -6,7 +6,7 @@ import { HttpProblem, type FieldError } from '../http/problem.js';
 import { fieldErrors } from '../http/validation.js';
 import { Finding, LakeFormationPermission, RESOURCE_CONFIGURATIONS, Resource } from '../policy/input.js';
 import { snapshotCoverage, type CoverageRow } from './coverage.js';
-import type { RunState } from './run-store.js';
+import { itemChunks, type RunState } from './run-store.js';
 
 const Setting = Type.Object({ key: Type.String({ minLength: 1 }), account: Type.String(), region: Type.String(), value: Type.Unknown() }, { additionalProperties: false });
 
@@ -151,4 +151,32 @@ export async function parseSnapshot(snapshot: unknown, prefix = 'snapshot'): Pro
   const valid = snapshot as Snapshot;
   const state: RunState = { resources: valid.resources, findings: valid.findings, permissions: valid.lake_formation.permissions, settings: valid.settings ?? [] };
   return { ...state, observedAt: valid.observed_at, coverage: snapshotCoverage(state, valid.coverage ?? []) };
+}
+
+/** A checked snapshot ready to store: its items as INSERT parameters (see itemChunks), counts, coverage. */
+export interface PreparedSnapshotData {
+  chunks: string[];
+  counts: { resources: number; findings: number; permissions: number; settings: number };
+  observedAt?: string;
+  coverage: CoverageRow[];
+}
+
+/**
+ * A snapshot already checked and prepared off the event loop (src/sources/snapshot-import.ts), as
+ * the request's `snapshot` field; importSnapshot stores it without looking at it again.
+ */
+export class PreparedSnapshot {
+  constructor(readonly data: PreparedSnapshotData) {}
+}
+
+/** Checks a snapshot (parseSnapshot: a 400 listing its problems) and prepares it for storing. */
+export async function prepareSnapshot(snapshot: unknown, prefix = 'snapshot'): Promise<PreparedSnapshotData> {
+  const state = await parseSnapshot(snapshot, prefix);
+  const { chunks } = itemChunks(state);
+  return {
+    chunks,
+    counts: { resources: state.resources.length, findings: state.findings.length, permissions: state.permissions.length, settings: state.settings.length },
+    observedAt: state.observedAt,
+    coverage: state.coverage,
+  };
 }
