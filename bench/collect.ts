@@ -11,6 +11,8 @@
  * The figure means something only on a quiet machine: on 2 busy cores, three instances compete for
  * the same CPUs as moto and PostgreSQL.
  */
+// First: it silences the AWS SDK's Node version notice, as the service does (src/config.ts).
+import '../src/config.js';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
