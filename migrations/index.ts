@@ -24,6 +24,7 @@ import * as evidenceReceivedAt from './024_evidence_received_at.js';
 import * as organizations from './017_organizations.js';
 import * as catalogEvaluation from './021_catalog_evaluation.js';
 import * as collectionUnits from './026_collection_units.js';
+import * as incrementalEvaluation from './028_incremental_evaluation.js';
 
 export interface Migration {
   name: string;
@@ -61,6 +62,7 @@ export const migrations: Migration[] = [
   { name: '017_organizations', ...organizations },
   { name: '021_catalog_evaluation', ...catalogEvaluation },
   { name: '026_collection_units', ...collectionUnits },
+  { name: '028_incremental_evaluation', ...incrementalEvaluation },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

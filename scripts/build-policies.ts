@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readBundle } from '../src/policy/bundle.js';
-import { ENTRYPOINTS } from '../src/policy/entrypoints.js';
+import { ENTRYPOINTS, RULE_SCOPES, SCOPED_VIOLATIONS } from '../src/policy/entrypoints.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const regoDir = path.join(root, 'rego');
@@ -50,7 +50,31 @@ function capabilitiesFile(opa: string, dir: string): string {
   return file;
 }
 
+/**
+ * Every rule's METADATA says how its violations depend on the input (custom.scope), and a rule of
+ * scope resource which shared parts it reads (custom.reads): the service evaluates estates in parts
+ * by them (src/evaluation/partition.ts), so a rule that does not say is refused here.
+ */
+function checkScopes(opa: string) {
+  const inspected = JSON.parse(execFileSync(opa, ['inspect', '-a', '--format', 'json', 'rego'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
+  const problems: string[] = [];
+  for (const { annotations, path: refPath } of inspected.annotations ?? []) {
+    const custom = annotations?.custom;
+    if (annotations?.scope !== 'package' || typeof custom?.id !== 'string') continue;
+    const where = `${custom.id} (${(refPath ?? []).map((p: { value: string }) => p.value).join('.')})`;
+    if (!RULE_SCOPES.includes(custom.scope)) problems.push(`${where}: custom.scope must be one of ${RULE_SCOPES.join(', ')}`);
+    else if (custom.scope === 'resource' && !(Array.isArray(custom.reads) && custom.reads.every((r: unknown) => ['now', 'catalog', 'coverage', 'lf_tag_assignments'].includes(r as string)))) {
+      problems.push(`${where}: a rule of scope resource lists in custom.reads the shared input parts it reads ([] for none; now, catalog, coverage, lf_tag_assignments)`);
+    }
+  }
+  if (problems.length) {
+    console.error(`rule metadata incomplete:\n  ${problems.join('\n  ')}`);
+    process.exit(1);
+  }
+}
+
 function build(opa: string, output: string, work: string) {
+  checkScopes(opa);
   const capabilities = capabilitiesFile(opa, work);
   const run = (args: string[]) => {
     try {
@@ -61,7 +85,7 @@ function build(opa: string, output: string, work: string) {
     }
   };
   run(['check', '--strict', '--capabilities', capabilities, 'rego']);
-  const entrypointArgs = ENTRYPOINTS.flatMap((e) => ['-e', e]);
+  const entrypointArgs = [...ENTRYPOINTS, ...Object.values(SCOPED_VIOLATIONS)].flatMap((e) => ['-e', e]);
   run([
     'build', '-t', 'wasm', ...entrypointArgs,
     '--capabilities', capabilities,

@@ -10,6 +10,7 @@ import type { PolicyService } from '../policy/service.js';
 import { readRunState } from '../sources/run-store.js';
 import type { SourceSetting } from '../sources/types.js';
 import { catalogInput } from './catalog-input.js';
+import { evaluateInParts, sharedParts, type EvaluationBase, type EvaluationMode } from './partition.js';
 import { lockCatalogEvaluations, settleCatalogRequests } from './catalog-requests.js';
 import { carryOpenFindings, resolveUnreported, upsertFindings } from './findings-repository.js';
 import { coverageInput, observedCounts, readCoverage, ruleCoverage, type CoverageRule, type RuleCoverage } from '../sources/coverage.js';
@@ -27,6 +28,10 @@ export interface EvaluationRecord {
   /** Per rule: whether this evaluation tested it, and why not (src/sources/coverage.ts). */
   rule_coverage: Record<string, RuleCoverage> | null;
   counts: Record<string, number>;
+  /** How the estate was evaluated: whole (one input), parts (on every core) or incremental (verdicts of unchanged items reused). */
+  mode: EvaluationMode | null;
+  /** Per shared part of the input (now, catalog, ...), its SHA-256: what the next evaluation compares to reuse verdicts. */
+  input_sha256: Record<string, string> | null;
   error: string | null;
   created_at: string;
   started_at: string | null;
@@ -54,15 +59,24 @@ export async function createEvaluation(db: Knex, values: { runId: string; trigge
  * finding's resource type completely in its account and region (docs/ARCHITECTURE.md, "Coverage and
  * resolution"); findings neither reported nor resolved are carried into the evaluation as still open.
  */
-export async function runEvaluation(db: Knex, policy: PolicyService, evaluationId: string): Promise<EvaluationRecord> {
+export async function runEvaluation(db: Knex, policy: PolicyService, evaluationId: string, options: { incremental?: boolean } = {}): Promise<EvaluationRecord> {
   const evaluation: EvaluationRecord = await db('evaluations').where({ id: evaluationId }).first();
   if (!evaluation || evaluation.status === 'complete') return evaluation;
   await db('evaluations').update({ status: 'running', started_at: db.fn.now(), error: null }).where({ id: evaluationId });
   try {
     const run = await db('collection_runs').where({ id: evaluation.run_id }).first();
     const { engine, bundleId } = policy.current();
-    const { input, catalog, sha256 } = await runInput(db, run);
-    const violations = (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[];
+    const { input: shared, catalog, sha256 } = await sharedInput(db, run);
+    // In parts on every core, reusing the previous evaluation's verdicts on unchanged items unless
+    // told not to; the whole input at once when the bundle cannot be evaluated in parts.
+    const base = options.incremental === false ? undefined : await evaluationBase(db, evaluationId);
+    let estate = await evaluateInParts(db, engine, run.id, shared, base);
+    if ('whole' in estate) {
+      const { input } = await runInput(db, run);
+      const violations = (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[];
+      estate = { violations, mode: 'whole', inputSha256: sharedParts(shared), stats: { items: 0, evaluated_items: 0, reused_items: 0, reused_violations: 0, parts: 1 }, why: estate.whole };
+    }
+    const { violations, mode, stats } = estate;
     const partial = run.status === 'partial';
     const ruleCoverages = await coverageOfRules(db, run.id, engine.rules(), catalog);
     return await db.transaction(async (trx) => {
@@ -85,7 +99,12 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
           catalog_sha256: sha256,
           run_partial: partial,
           rule_coverage: JSON.stringify(ruleCoverages),
-          counts: JSON.stringify({ violations: reported.ids.length, new: reported.created, reopened: reported.reopened, resolved, carried, excepted }),
+          counts: JSON.stringify({
+            violations: reported.ids.length, new: reported.created, reopened: reported.reopened, resolved, carried, excepted,
+            items: stats.items, evaluated_items: stats.evaluated_items, reused_items: stats.reused_items, reused_violations: stats.reused_violations,
+          }),
+          mode,
+          input_sha256: JSON.stringify(estate.inputSha256),
           finished_at: trx.raw('clock_timestamp()'),
         })
         .where({ id: evaluationId })
@@ -105,18 +124,50 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
 
 /** The policy input of a run: what it saw and how completely, the catalog now, and its observation time as `now`. */
 export async function runInput(db: Knex, run: { id: string; observed_at: string }): Promise<{ input: PolicyInput; catalog: PolicyInput['catalog']; sha256: string }> {
-  const [state, rows] = await Promise.all([readRunState(db, run.id), readCoverage(db, run.id)]);
+  const { input: shared, catalog, sha256 } = await sharedInput(db, run);
+  const state = await readRunState(db, run.id, ['resource', 'finding', 'permission']);
+  const input: PolicyInput = {
+    ...shared,
+    resources: state.resources,
+    findings: state.findings,
+    lake_formation: { ...shared.lake_formation, permissions: state.permissions },
+  };
+  return { input, catalog, sha256 };
+}
+
+/**
+ * The policy input of a run without its items (resources, findings, permissions): the parts every
+ * part of an evaluation shares (src/evaluation/partition.ts).
+ */
+export async function sharedInput(db: Knex, run: { id: string; observed_at: string }): Promise<{ input: PolicyInput; catalog: PolicyInput['catalog']; sha256: string }> {
+  const [{ settings }, rows] = await Promise.all([readRunState(db, run.id, ['setting']), readCoverage(db, run.id)]);
   const { catalog, sha256 } = await catalogInput(db);
   const input: PolicyInput = {
     now: epochSeconds(run.observed_at),
-    resources: state.resources,
-    findings: state.findings,
-    lake_formation: { permissions: state.permissions, lf_tag_assignments: lfTagAssignments(state.settings) },
+    resources: [],
+    findings: [],
+    lake_formation: { permissions: [], lf_tag_assignments: lfTagAssignments(settings) },
     catalog,
     // What the run listed, so that rules concluding from absence judge only where it looked completely.
     coverage: coverageInput(rows),
   };
   return { input, catalog, sha256 };
+}
+
+/**
+ * The evaluation to reuse verdicts from: the latest complete evaluation of a run (not a catalog
+ * evaluation, which sees no resources), evaluated in parts, whose input hashes were recorded.
+ */
+async function evaluationBase(db: Knex, evaluationId: string): Promise<EvaluationBase | undefined> {
+  return db('evaluations')
+    .select('id', 'run_id', 'bundle_revision', 'input_sha256')
+    .where({ status: 'complete' })
+    .whereIn('mode', ['parts', 'incremental'])
+    .whereNot('trigger', 'catalog')
+    .whereNot('id', evaluationId)
+    .whereNotNull('input_sha256')
+    .orderBy('finished_at', 'desc')
+    .first();
 }
 
 /**

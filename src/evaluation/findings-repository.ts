@@ -40,7 +40,14 @@ export function fingerprintOf(v: Violation): string {
  * Returns the ids of the findings reported and how many were new or reopened.
  */
 export async function upsertFindings(trx: Knex.Transaction, evaluationId: string, seenAt: string, violations: Violation[]) {
-  const unique = new Map(violations.map((v) => [fingerprintOf(v), v]));
+  // One violation per fingerprint; of several (two reasons about one resource), the greatest message,
+  // whatever order they came in: an estate evaluated whole, in parts or incrementally records the same.
+  const unique = new Map<string, Violation>();
+  for (const v of violations) {
+    const fingerprint = fingerprintOf(v);
+    const known = unique.get(fingerprint);
+    if (!known || known.msg < v.msg || (known.msg === v.msg && JSON.stringify(known) < JSON.stringify(v))) unique.set(fingerprint, v);
+  }
   const rows = [...unique].map(([fingerprint, v]) => ({
     id: uuidv7(),
     fingerprint,

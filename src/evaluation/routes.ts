@@ -22,7 +22,10 @@ const Evaluation = Type.Object({
       description: 'per rule: whether this evaluation tested it (complete coverage of at least one resource of its types, or absence is compliance over a complete listing), and why not',
     }),
   ),
-  counts: Type.Record(Type.String(), Type.Integer()),
+  counts: Type.Record(Type.String(), Type.Integer(), {
+    description: 'violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation)',
+  }),
+  mode: Nullable(StringEnum(['whole', 'parts', 'incremental'], { description: 'whole: one input; parts: split by resource and account over every core; incremental: verdicts on unchanged resources reused' })),
   error: Nullable(Type.String()),
   created_at: IsoDateTime,
   started_at: Nullable(IsoDateTime),

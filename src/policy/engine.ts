@@ -1,4 +1,5 @@
 import type { BundleManifest } from './bundle.js';
+import { SCOPED_VIOLATIONS } from './entrypoints.js';
 import type { Evaluation, Inspection, RuleMetadata } from './wasm.js';
 import type { Outcome, SharedBundle, SharedData } from './worker.js';
 import { EngineUnavailableError, share, type PolicyWorkers } from './workers.js';
@@ -138,6 +139,24 @@ export class PolicyEngine {
       (outcomes) => jobs.forEach((job, i) => job.resolve(outcomes[i] ?? { error: 'no answer' })),
       (error: Error) => jobs.forEach((job) => job.resolve({ error: error.message })),
     );
+  }
+
+  /** Whether the bundle has the per-scope entrypoints an estate is evaluated in parts with. */
+  get partitionable(): boolean {
+    return Object.values(SCOPED_VIOLATIONS).every((e) => this.inspection.entrypoints.includes(e));
+  }
+
+  /**
+   * Evaluates one part of an estate (its input as JSON text) with each entrypoint, in the estate
+   * threads (one per CPU). Throws when the engine cannot answer: callers fail the evaluation.
+   */
+  evaluatePart(entrypoints: string[], input: Uint8Array): Promise<Evaluation[]> {
+    return this.workers.evaluatePart(this.code, this.bundleData, entrypoints, input);
+  }
+
+  /** Threads evaluating estate parts at once. */
+  get partThreads(): number {
+    return this.workers.partThreads;
   }
 
   /** Evaluates a large input (a whole collection run) in a fresh instance with room to grow. */

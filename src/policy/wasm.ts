@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { InvalidBundleError, readBundle, type BundleManifest } from './bundle.js';
-import { COMPLIANCE_RULES, COMPLIANCE_VIOLATIONS, ENTRYPOINTS } from './entrypoints.js';
+import { COMPLIANCE_RULES, COMPLIANCE_VIOLATIONS, ENTRYPOINTS, RULE_SCOPES, type RuleScope } from './entrypoints.js';
 
 // 64 KiB pages: start at 2 MiB, never beyond 256 MiB, so one huge input cannot take the process.
 export const MEMORY = { initial: 32, maximum: 4096 } as const;
@@ -47,6 +47,13 @@ export interface RuleMetadata {
   listing_scope?: 'region' | 'account' | 'account_regions' | 'resources';
   /** With `listing_scope`: the types whose complete listing the rule needs (default: its resource_types). */
   listed_types?: string[];
+  /**
+   * How its violations depend on the input (custom.scope; `global` when a bundle does not say):
+   * an estate is evaluated in parts by it (src/evaluation/partition.ts).
+   */
+  scope: RuleScope;
+  /** Scope resource: the shared parts of the input it reads besides its items (now, catalog, ...); absent: all of them. */
+  reads?: string[];
   package: string;
 }
 
@@ -114,6 +121,14 @@ export async function inspectBundle(archive: Buffer): Promise<Inspection> {
     throw new InvalidBundleError(`${COMPLIANCE_RULES} must be a set of rule metadata with id, severity and controls`);
   }
   if (!Array.isArray(violations)) throw new InvalidBundleError(`${COMPLIANCE_VIOLATIONS} must be a set`);
+  for (const rule of rules as Array<Partial<RuleMetadata>>) {
+    // A bundle that does not say how a rule depends on the input is evaluated whole for it.
+    rule.scope ??= 'global';
+    if (!RULE_SCOPES.includes(rule.scope)) throw new InvalidBundleError(`rule ${rule.id}: scope must be one of ${RULE_SCOPES.join(', ')}, got ${JSON.stringify(rule.scope)}`);
+    if (rule.reads !== undefined && !(Array.isArray(rule.reads) && rule.reads.every((r) => typeof r === 'string'))) {
+      throw new InvalidBundleError(`rule ${rule.id}: reads must be a list of input parts`);
+    }
+  }
   return {
     sha256: bundle.sha256,
     manifest: bundle.manifest,

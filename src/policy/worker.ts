@@ -24,6 +24,7 @@ export interface SharedData {
 // Decisions go to the decision threads (src/policy/decision-thread.ts), which call evaluateInputs.
 export type TaskBody =
   | { kind: 'evaluate-large'; bundle: SharedBundle; data: SharedData; entrypoint: string; input: unknown }
+  | { kind: 'evaluate-part'; bundle: SharedBundle; data: SharedData; entrypoints: string[]; input: Uint8Array }
   | { kind: 'inspect'; archive: Uint8Array };
 export type Task = TaskBody & {
   /** Set to 1 when this thread starts the task: the caller's time budget runs from then. */
@@ -82,10 +83,33 @@ export async function evaluateInputs(bundle: SharedBundle, data: SharedData, ent
   return outcomes;
 }
 
-export default async function run(task: Task): Promise<Outcome | InspectOutcome> {
+// Compiled modules of the bundles this thread evaluated estate parts with (compiling is the slow step;
+// an instance is cheap and each part gets its own, so Wasm memory is given back after each part).
+const partModules = new Map<string, WebAssembly.Module>();
+
+/**
+ * One part of an estate (src/evaluation/partition.ts): its input as JSON text, evaluated with each
+ * entrypoint in a fresh instance (Wasm memory never shrinks: a part's peak is dropped with it).
+ */
+async function evaluatePart(task: Extract<Task, { kind: 'evaluate-part' }>): Promise<Outcome[]> {
+  let module = partModules.get(task.bundle.key);
+  if (!module) {
+    partModules.clear();
+    partModules.set(task.bundle.key, (module = new WebAssembly.Module(new Uint8Array(task.bundle.wasm).slice())));
+  }
+  const policy = await instantiate(module, LARGE_MEMORY);
+  policy.setData(copy(task.data.json));
+  // The SDK reads an ArrayBuffer input as JSON text, without parsing it in JavaScript.
+  const input = task.input.buffer.slice(task.input.byteOffset, task.input.byteOffset + task.input.byteLength) as ArrayBuffer;
+  return task.entrypoints.map((entrypoint) => toEvaluation(policy.evaluate(input, entrypoint)));
+}
+
+export default async function run(task: Task): Promise<Outcome[] | Outcome | InspectOutcome> {
   Atomics.store(task.started, 0, 1);
   Atomics.notify(task.started, 0);
   switch (task.kind) {
+    case 'evaluate-part':
+      return evaluatePart(task);
     case 'evaluate-large': {
       // A fresh instance with room to grow, dropped after: Wasm memory never shrinks.
       const policy = await instantiate(new Uint8Array(task.bundle.wasm).slice(), LARGE_MEMORY);

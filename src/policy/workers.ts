@@ -214,6 +214,9 @@ export class PolicyWorkers {
   private readonly decisions: DecisionThreads;
   private readonly inspector: Piscina<Task, InspectOutcome>;
   private readonly large: Piscina<Task, Outcome>;
+  private readonly parts: Piscina<Task, Outcome[]>;
+  /** Threads evaluating the parts of an estate: one per CPU, so an evaluation uses every core. */
+  readonly partThreads: number;
   readonly threads: number;
   readonly budgetMs: number;
   private readonly inspectMs: number;
@@ -228,6 +231,9 @@ export class PolicyWorkers {
     this.inspector = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: 100, resourceLimits: INSPECT_LIMITS });
     // One thread kept started: an evaluation job does not wait for a thread to load the engine.
     this.large = new Piscina({ filename: WORKER, minThreads: 1, maxThreads: 1, idleTimeout: Infinity, maxQueue: 100 });
+    // Estate parts (src/evaluation/partition.ts): every core while an evaluation runs, none after.
+    this.partThreads = Math.max(1, os.availableParallelism());
+    this.parts = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: this.partThreads, idleTimeout: 30_000, maxQueue: 1_000 });
   }
 
   /**
@@ -276,6 +282,17 @@ export class PolicyWorkers {
     return outcome;
   }
 
+  /**
+   * One part of an estate evaluation, its input as JSON text, evaluated with each entrypoint; an
+   * entrypoint the engine could not answer throws.
+   */
+  async evaluatePart(bundle: SharedBundle, data: SharedData, entrypoints: string[], input: Uint8Array): Promise<Evaluation[]> {
+    const task = { kind: 'evaluate-part', bundle, data, entrypoints, input } as const;
+    const outcomes = await this.run(this.parts, task, this.largeMs, 'compliance evaluation');
+    for (const outcome of outcomes) if ('error' in outcome) throw new EngineUnavailableError(outcome.error);
+    return outcomes as Evaluation[];
+  }
+
   /** Reads, compiles and test-evaluates a bundle.tar.gz off the event loop. Throws InvalidBundleError. */
   async inspect(archive: Buffer): Promise<Inspection> {
     let outcome: InspectOutcome;
@@ -290,7 +307,7 @@ export class PolicyWorkers {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.decisions.close(), this.inspector.close({ force: true }), this.large.close({ force: true })]);
+    await Promise.all([this.decisions.close(), this.inspector.close({ force: true }), this.large.close({ force: true }), this.parts.close({ force: true })]);
   }
 }
 

@@ -55,15 +55,16 @@ export function itemChunks(state: RunState): { chunks: string[]; counts: Record<
 
 /**
  * Writes a run's items, one statement per chunk of `itemChunks`: the JSON parameter expanded by
- * jsonb_to_recordset, hashed in the database (the hash makes diffs a join on key and hash).
+ * jsonb_to_recordset, hashed in the database (the hash makes diffs a join on key and hash; the
+ * SHA-256 of the normalised state tells an incremental evaluation which items are unchanged).
  * Idempotent: a retried job replaces what an interrupted attempt wrote.
  */
 export async function storeItemChunks(trx: Knex.Transaction, runId: string, chunks: string[]): Promise<void> {
   await trx('run_items').where({ run_id: runId }).delete();
   for (const chunk of chunks) {
     await trx.raw(
-      `INSERT INTO run_items (run_id, kind, key, type, account, region, data, hash)
-       SELECT ?, x.kind, x.key, x.type, x.account, x.region, x.data, md5(x.data::text)
+      `INSERT INTO run_items (run_id, kind, key, type, account, region, data, hash, state_sha256)
+       SELECT ?, x.kind, x.key, x.type, x.account, x.region, x.data, md5(x.data::text), sha256(convert_to(x.data::text, 'UTF8'))
        FROM jsonb_to_recordset(?::jsonb) AS x(kind text, key text, type text, account text, region text, data jsonb)`,
       [runId, chunk],
     );

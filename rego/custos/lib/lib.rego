@@ -28,11 +28,12 @@ absence(chain) := {"absence_is_compliance": true} if {
 } else := {}
 
 # `hint` (how to fix it, in words) and `seed` (the seed document and section that asks for it), for
-# the rules that give them.
+# the rules that give them; `reads` (the parts of the input besides its own items that a rule of
+# scope resource reads: now, catalog, coverage, lf_tag_assignments), for the rules that declare it.
 references(chain) := {k: v |
 	some entry in chain
 	entry.annotations.scope == "package"
-	some k in ["hint", "seed"]
+	some k in ["hint", "seed", "reads"]
 	v := entry.annotations.custom[k]
 }
 
@@ -50,6 +51,7 @@ base_metadata(chain) := {
 	"controls": a.custom.controls,
 	"resource_types": a.custom.resource_types,
 	"remediation": object.get(a.custom, "remediation", "none"),
+	"scope": object.get(a.custom, "scope", "global"),
 	"package": concat(".", entry.path),
 } if {
 	some entry in chain

@@ -3,6 +3,7 @@
 # description: "An account none of whose collected regions has an active IAM Access Analyzer analyzer."
 # custom:
 #   id: accessanalyzer.analyzer_present
+#   scope: account
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::AccessAnalyzer::RegionalSettings]

@@ -3,6 +3,7 @@
 # description: "An Aurora cluster or DynamoDB table holding catalogued data that no AWS Backup plan of its account and region selects with every target vault locked (judged only where the region's backup plans were all read)."
 # custom:
 #   id: backup.catalog_coverage
+#   scope: account
 #   severity: high
 #   controls: [A1.2]
 #   resource_types: [AWS::RDS::DBCluster, AWS::DynamoDB::Table]

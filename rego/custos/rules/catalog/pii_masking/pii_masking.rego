@@ -5,6 +5,7 @@
 #   without a grant would see its values in clear (seed 001 §5.2).
 # custom:
 #   id: catalog.pii_masking
+#   scope: catalog
 #   severity: high
 #   controls: [C1.1, CC6.1]
 #   resource_types: [Custos::Catalog::Column]

@@ -60,6 +60,7 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["C1.1", "CC6.1"],
 		"resource_types": ["Custos::Catalog::Column"],
 		"remediation": "none",
+		"scope": "catalog",
 		"package": "custos.rules.catalog.pii_masking",
 	}
 }

@@ -5,6 +5,7 @@
 #   policy, so nothing says how long its personal data may be kept (seed 001 §5.3).
 # custom:
 #   id: catalog.pii_retention
+#   scope: catalog
 #   severity: medium
 #   controls: [C1.2]
 #   resource_types: [Custos::Catalog::Asset]

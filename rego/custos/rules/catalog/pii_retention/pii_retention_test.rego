@@ -58,6 +58,7 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["C1.2"],
 		"resource_types": ["Custos::Catalog::Asset"],
 		"remediation": "none",
+		"scope": "catalog",
 		"package": "custos.rules.catalog.pii_retention",
 	}
 }

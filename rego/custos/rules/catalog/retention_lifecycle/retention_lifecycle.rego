@@ -6,6 +6,8 @@
 #   them kept (seed 001 §5.3).
 # custom:
 #   id: catalog.retention_lifecycle
+#   scope: resource
+#   reads: [catalog]
 #   severity: high
 #   controls: [C1.2, A1.2]
 #   resource_types: [AWS::S3::Bucket]

@@ -124,6 +124,8 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["C1.2", "A1.2"],
 		"resource_types": ["AWS::S3::Bucket"],
 		"remediation": "none",
+		"scope": "resource",
+		"reads": ["catalog"],
 		"package": "custos.rules.catalog.retention_lifecycle",
 	}
 }

@@ -8,6 +8,7 @@
 #   nothing and is not tested. The violation is about the account, not about a trail.
 # custom:
 #   id: cloudtrail.multi_region_validation
+#   scope: account
 #   severity: high
 #   controls: [CC7.2, CC7.3]
 #   resource_types: [AWS::CloudTrail::Trail]

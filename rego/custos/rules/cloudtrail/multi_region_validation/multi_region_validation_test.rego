@@ -147,6 +147,7 @@ test_metadata_comes_from_the_annotations if {
 		"remediation": "none",
 		"listing_scope": "account_regions",
 		"listed_types": ["AWS::CloudTrail::Trail"],
+		"scope": "account",
 		"package": "custos.rules.cloudtrail.multi_region_validation",
 	}
 }

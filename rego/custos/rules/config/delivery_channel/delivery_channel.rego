@@ -3,6 +3,8 @@
 # description: "A region where AWS Config has no delivery channel, or its last delivery did not succeed."
 # custom:
 #   id: config.delivery_channel
+#   scope: resource
+#   reads: [coverage]
 #   severity: medium
 #   controls: [CC7.1]
 #   resource_types: [AWS::Config::ConfigurationRecorder]

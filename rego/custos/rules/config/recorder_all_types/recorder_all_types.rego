@@ -3,6 +3,8 @@
 # description: "A region where the AWS Config recorder is missing, stopped, or does not record all supported types including global ones."
 # custom:
 #   id: config.recorder_all_types
+#   scope: resource
+#   reads: [coverage]
 #   severity: high
 #   controls: [CC7.1]
 #   resource_types: [AWS::Config::ConfigurationRecorder]

@@ -3,6 +3,8 @@
 # description: "An AWS Config rule that AWS Config itself evaluates NON_COMPLIANT (its managed identifier, e.g. seed 004's ENCRYPTED_VOLUMES, named), so Config's verdicts sit beside Custos's."
 # custom:
 #   id: config.rule_noncompliant
+#   scope: resource
+#   reads: []
 #   severity: medium
 #   controls: [CC7.1]
 #   resource_types: [AWS::Config::ConfigRule]

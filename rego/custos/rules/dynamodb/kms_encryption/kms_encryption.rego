@@ -3,6 +3,8 @@
 # description: "A DynamoDB table encrypted only with the AWS-owned default key, not a KMS key."
 # custom:
 #   id: dynamodb.kms_encryption
+#   scope: resource
+#   reads: []
 #   severity: medium
 #   controls: [CC6.1, C1.1]
 #   resource_types: [AWS::DynamoDB::Table]

@@ -3,6 +3,8 @@
 # description: "A DynamoDB table whose point-in-time recovery is off."
 # custom:
 #   id: dynamodb.pitr
+#   scope: resource
+#   reads: []
 #   severity: medium
 #   controls: [A1.2]
 #   resource_types: [AWS::DynamoDB::Table]

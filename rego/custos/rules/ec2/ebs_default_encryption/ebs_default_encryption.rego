@@ -5,6 +5,8 @@
 #   where the setting is not reported).
 # custom:
 #   id: ec2.ebs_default_encryption
+#   scope: resource
+#   reads: [coverage]
 #   severity: high
 #   controls: [CC6.1, C1.1]
 #   resource_types: [AWS::EC2::RegionalSettings]

@@ -47,6 +47,8 @@ test_metadata_comes_from_the_annotations if {
 		"remediation": "none",
 		"listing_scope": "region",
 		"listed_types": ["AWS::EC2::RegionalSettings"],
+		"scope": "resource",
+		"reads": ["coverage"],
 		"package": "custos.rules.ec2.ebs_default_encryption",
 	}
 }

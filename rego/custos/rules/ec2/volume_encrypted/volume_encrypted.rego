@@ -3,6 +3,8 @@
 # description: An EBS volume that is not encrypted at rest (or whose encryption is not reported).
 # custom:
 #   id: ec2.volume_encrypted
+#   scope: resource
+#   reads: []
 #   severity: high
 #   controls: [CC6.1, C1.1]
 #   resource_types: [AWS::EC2::Volume]

@@ -46,6 +46,8 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["CC6.1", "C1.1"],
 		"resource_types": ["AWS::EC2::Volume"],
 		"remediation": "none",
+		"scope": "resource",
+		"reads": [],
 		"package": "custos.rules.ec2.volume_encrypted",
 	}
 }

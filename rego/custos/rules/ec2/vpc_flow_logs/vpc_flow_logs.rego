@@ -3,6 +3,8 @@
 # description: "A VPC with no active flow log."
 # custom:
 #   id: ec2.vpc_flow_logs
+#   scope: resource
+#   reads: [coverage]
 #   severity: medium
 #   controls: [CC7.2]
 #   resource_types: [AWS::EC2::VPC]

@@ -3,6 +3,8 @@
 # description: "A collected region where no GuardDuty detector is enabled."
 # custom:
 #   id: guardduty.detector_enabled
+#   scope: resource
+#   reads: [coverage]
 #   severity: high
 #   controls: [CC7.2]
 #   resource_types: [AWS::GuardDuty::RegionalSettings]

@@ -3,6 +3,8 @@
 # description: "An active IAM access key created (last rotated) more than 90 days ago."
 # custom:
 #   id: iam.access_key_rotation
+#   scope: resource
+#   reads: [now]
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::IAM::User]

@@ -5,6 +5,8 @@
 #   does not require symbols, numbers, uppercase and lowercase letters.
 # custom:
 #   id: iam.password_policy
+#   scope: resource
+#   reads: [coverage]
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::IAM::PasswordPolicy]

@@ -94,6 +94,8 @@ test_metadata_comes_from_the_annotations if {
 		"remediation": "none",
 		"listing_scope": "account",
 		"listed_types": ["AWS::IAM::PasswordPolicy"],
+		"scope": "resource",
+		"reads": ["coverage"],
 		"package": "custos.rules.iam.password_policy",
 	}
 }

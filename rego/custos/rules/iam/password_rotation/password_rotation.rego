@@ -3,6 +3,8 @@
 # description: "The account password policy does not prevent reuse of the last 24 passwords or lets passwords live longer than 90 days."
 # custom:
 #   id: iam.password_rotation
+#   scope: resource
+#   reads: [coverage]
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::IAM::PasswordPolicy]

@@ -3,6 +3,8 @@
 # description: "An account whose root user has access keys."
 # custom:
 #   id: iam.root_access_keys
+#   scope: resource
+#   reads: [coverage]
 #   severity: critical
 #   controls: [CC6.1]
 #   resource_types: [AWS::IAM::AccountSummary]

@@ -3,6 +3,8 @@
 # description: An account whose root user does not have MFA enabled (or whose MFA status is not reported).
 # custom:
 #   id: iam.root_mfa
+#   scope: resource
+#   reads: [coverage]
 #   severity: critical
 #   controls: [CC6.1]
 #   resource_types: [AWS::IAM::AccountSummary]

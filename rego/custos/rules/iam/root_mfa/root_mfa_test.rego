@@ -46,6 +46,8 @@ test_metadata_comes_from_the_annotations if {
 		"remediation": "none",
 		"listing_scope": "account",
 		"listed_types": ["AWS::IAM::AccountSummary"],
+		"scope": "resource",
+		"reads": ["coverage"],
 		"package": "custos.rules.iam.root_mfa",
 	}
 }

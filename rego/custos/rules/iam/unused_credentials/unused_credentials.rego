@@ -3,6 +3,8 @@
 # description: "An IAM user's console password or active access key not used for more than 90 days (never used: counted from creation or rotation)."
 # custom:
 #   id: iam.unused_credentials
+#   scope: resource
+#   reads: [now]
 #   severity: medium
 #   controls: [CC6.1, CC6.2]
 #   resource_types: [AWS::IAM::User]

@@ -3,6 +3,8 @@
 # description: "An IAM user who can sign in to the console (has a password) and has no MFA device."
 # custom:
 #   id: iam.user_mfa
+#   scope: resource
+#   reads: []
 #   severity: high
 #   controls: [CC6.1]
 #   resource_types: [AWS::IAM::User]

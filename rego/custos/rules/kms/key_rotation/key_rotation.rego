@@ -5,6 +5,8 @@
 #   AWS) and keys that are not Enabled (disabled, pending deletion or import) pass.
 # custom:
 #   id: kms.key_rotation
+#   scope: resource
+#   reads: []
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::KMS::Key]

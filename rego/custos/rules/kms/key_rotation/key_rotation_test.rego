@@ -49,6 +49,8 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["CC6.1"],
 		"resource_types": ["AWS::KMS::Key"],
 		"remediation": "none",
+		"scope": "resource",
+		"reads": [],
 		"package": "custos.rules.kms.key_rotation",
 	}
 }

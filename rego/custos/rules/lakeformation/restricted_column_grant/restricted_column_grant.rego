@@ -11,6 +11,7 @@
 #   approved by an approved lf_tag grant of the same expression to the same principal.
 # custom:
 #   id: lakeformation.restricted_column_grant
+#   scope: account
 #   severity: critical
 #   controls: [CC6.1, CC6.3, C1.1]
 #   resource_types: [AWS::LakeFormation::Permission]

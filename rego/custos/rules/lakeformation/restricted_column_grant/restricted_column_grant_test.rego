@@ -241,6 +241,7 @@ test_metadata_comes_from_the_annotations if {
 		"resource_types": ["AWS::LakeFormation::Permission"],
 		"absence_is_compliance": true,
 		"remediation": "lakeformation_revoke",
+		"scope": "account",
 		"package": "custos.rules.lakeformation.restricted_column_grant",
 	}
 }

@@ -3,6 +3,8 @@
 # description: "A CloudWatch Logs group of audit data (CloudTrail, VPC flow logs, audit) whose retention is set below 7 years (2557 days)."
 # custom:
 #   id: logs.audit_retention
+#   scope: resource
+#   reads: []
 #   severity: medium
 #   controls: [CC7.2, C1.2]
 #   resource_types: [AWS::Logs::LogGroup]

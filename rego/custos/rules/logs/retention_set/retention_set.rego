@@ -3,6 +3,8 @@
 # description: "A CloudWatch Logs group with no retention setting, kept forever: no retention policy decides how long its data lives."
 # custom:
 #   id: logs.retention_set
+#   scope: resource
+#   reads: []
 #   severity: low
 #   controls: [CC7.2, C1.2]
 #   resource_types: [AWS::Logs::LogGroup]

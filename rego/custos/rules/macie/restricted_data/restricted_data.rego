@@ -3,6 +3,7 @@
 # description: "A region whose S3 buckets hold data the catalog classifies restricted, while Macie is not enabled there."
 # custom:
 #   id: macie.restricted_data
+#   scope: account
 #   severity: high
 #   controls: [CC6.1, C1.1]
 #   resource_types: [AWS::Macie::RegionalSettings]

@@ -5,6 +5,8 @@
 #   automated backups are off), or whose retention period is not reported.
 # custom:
 #   id: rds.backup_retention
+#   scope: resource
+#   reads: []
 #   severity: medium
 #   controls: [A1.2]
 #   resource_types: [AWS::RDS::DBCluster, AWS::RDS::DBInstance]

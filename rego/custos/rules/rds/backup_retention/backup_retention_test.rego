@@ -64,6 +64,8 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["A1.2"],
 		"resource_types": ["AWS::RDS::DBCluster", "AWS::RDS::DBInstance"],
 		"remediation": "none",
+		"scope": "resource",
+		"reads": [],
 		"package": "custos.rules.rds.backup_retention",
 	}
 }

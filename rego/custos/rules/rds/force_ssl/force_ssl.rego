@@ -3,6 +3,8 @@
 # description: "An RDS/Aurora cluster, or a DB instance outside a cluster, whose parameter group does not set rds.force_ssl (PostgreSQL) or require_secure_transport (MySQL)."
 # custom:
 #   id: rds.force_ssl
+#   scope: resource
+#   reads: []
 #   severity: high
 #   controls: [CC6.7]
 #   resource_types: [AWS::RDS::DBCluster, AWS::RDS::DBInstance]

@@ -5,6 +5,8 @@
 #   reported).
 # custom:
 #   id: rds.storage_encrypted
+#   scope: resource
+#   reads: []
 #   severity: high
 #   controls: [CC6.1, C1.1]
 #   resource_types: [AWS::RDS::DBCluster, AWS::RDS::DBInstance]

@@ -55,6 +55,8 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["CC6.1", "C1.1"],
 		"resource_types": ["AWS::RDS::DBCluster", "AWS::RDS::DBInstance"],
 		"remediation": "none",
+		"scope": "resource",
+		"reads": [],
 		"package": "custos.rules.rds.storage_encrypted",
 	}
 }

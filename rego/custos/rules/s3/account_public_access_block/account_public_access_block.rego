@@ -3,6 +3,8 @@
 # description: "An account whose account-level S3 Block Public Access is missing or has any of its four settings off."
 # custom:
 #   id: s3.account_public_access_block
+#   scope: resource
+#   reads: [coverage]
 #   severity: high
 #   controls: [CC6.6]
 #   resource_types: [AWS::S3::AccountPublicAccessBlock]

@@ -5,6 +5,8 @@
 #   leave no audit trail.
 # custom:
 #   id: s3.bucket_access_logging
+#   scope: resource
+#   reads: []
 #   severity: medium
 #   controls: [CC7.2]
 #   resource_types: [AWS::S3::Bucket]

@@ -44,6 +44,8 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["CC7.2"],
 		"resource_types": ["AWS::S3::Bucket"],
 		"remediation": "none",
+		"scope": "resource",
+		"reads": [],
 		"package": "custos.rules.s3.bucket_access_logging",
 	}
 }

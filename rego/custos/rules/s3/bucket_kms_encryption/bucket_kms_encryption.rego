@@ -5,6 +5,8 @@
 #   DSSE-KMS (aws:kms:dsse), e.g. SSE-S3 (AES256). A bucket whose encryption is not reported fails.
 # custom:
 #   id: s3.bucket_kms_encryption
+#   scope: resource
+#   reads: []
 #   severity: high
 #   controls: [CC6.1, CC6.7, C1.1]
 #   resource_types: [AWS::S3::Bucket]

@@ -60,6 +60,8 @@ test_metadata_comes_from_the_annotations if {
 		"controls": ["CC6.1", "CC6.7", "C1.1"],
 		"resource_types": ["AWS::S3::Bucket"],
 		"remediation": "s3_default_encryption_kms",
+		"scope": "resource",
+		"reads": [],
 		"package": "custos.rules.s3.bucket_kms_encryption",
 	}
 }

@@ -5,6 +5,8 @@
 #   anyone to read objects, unless the bucket's public access block neutralises both.
 # custom:
 #   id: s3.bucket_public_read
+#   scope: resource
+#   reads: []
 #   severity: critical
 #   controls: [CC6.1, CC6.6]
 #   resource_types: [AWS::S3::Bucket]

@@ -6,6 +6,8 @@
 #   neutralises it (ignore_public_acls for ACLs, restrict_public_buckets for the policy).
 # custom:
 #   id: s3.bucket_public_write
+#   scope: resource
+#   reads: []
 #   severity: critical
 #   controls: [CC6.1, CC6.6]
 #   resource_types: [AWS::S3::Bucket]

@@ -116,6 +116,8 @@ test_metadata_comes_from_the_annotations if {
 		"resource_types": ["AWS::S3::Bucket"],
 		"absence_is_compliance": true,
 		"remediation": "s3_block_public_access",
+		"scope": "resource",
+		"reads": [],
 		"package": "custos.rules.s3.bucket_public_write",
 	}
 }

@@ -3,6 +3,8 @@
 # description: "A bucket whose policy does not deny all S3 actions to everyone when aws:SecureTransport is false."
 # custom:
 #   id: s3.bucket_tls_only
+#   scope: resource
+#   reads: []
 #   severity: medium
 #   controls: [CC6.7]
 #   resource_types: [AWS::S3::Bucket]

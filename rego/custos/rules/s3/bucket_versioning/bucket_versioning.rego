@@ -5,6 +5,8 @@
 #   cannot be recovered.
 # custom:
 #   id: s3.bucket_versioning
+#   scope: resource
+#   reads: []
 #   severity: medium
 #   controls: [A1.2]
 #   resource_types: [AWS::S3::Bucket]

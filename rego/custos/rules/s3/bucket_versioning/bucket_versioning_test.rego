@@ -53,6 +53,8 @@ test_metadata_comes_from_the_annotations if {
 		"resource_types": ["AWS::S3::Bucket"],
 		"remediation": "s3_enable_versioning",
 		"auto_remediate": true,
+		"scope": "resource",
+		"reads": [],
 		"package": "custos.rules.s3.bucket_versioning",
 	}
 }

@@ -3,6 +3,8 @@
 # description: "A Secrets Manager secret whose automatic rotation is off."
 # custom:
 #   id: secretsmanager.rotation
+#   scope: resource
+#   reads: []
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::SecretsManager::Secret]

@@ -5,6 +5,8 @@
 #   remediation SLA allows: 7 days for CRITICAL, 30 days for HIGH, counted from first_observed_at.
 # custom:
 #   id: securityhub.finding_sla
+#   scope: resource
+#   reads: [now]
 #   severity: high
 #   controls: [CC7.3, CC7.4]
 #   resource_types: [AWS::SecurityHub::Finding]

@@ -104,6 +104,8 @@ test_metadata_comes_from_the_annotations if {
 		"resource_types": ["AWS::SecurityHub::Finding"],
 		"absence_is_compliance": true,
 		"remediation": "securityhub_workflow_update",
+		"scope": "resource",
+		"reads": ["now"],
 		"package": "custos.rules.securityhub.finding_sla",
 	}
 }

@@ -3,6 +3,8 @@
 # description: "A region where Security Hub does not have both the CIS AWS Foundations Benchmark and AWS Foundational Security Best Practices standards enabled (or Security Hub is off)."
 # custom:
 #   id: securityhub.standards_enabled
+#   scope: resource
+#   reads: [coverage]
 #   severity: high
 #   controls: [CC7.1]
 #   resource_types: [AWS::SecurityHub::Hub]

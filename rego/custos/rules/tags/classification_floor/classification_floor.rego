@@ -3,6 +3,8 @@
 # description: "A data store whose DataClassification tag is lower than the catalog's classification of the data it holds (or not a known level), so tag-based controls protect it too little."
 # custom:
 #   id: tags.classification_floor
+#   scope: resource
+#   reads: [catalog]
 #   severity: high
 #   controls: [CC6.1, C1.1]
 #   resource_types: [AWS::S3::Bucket, AWS::RDS::DBCluster, AWS::RDS::DBInstance, AWS::DynamoDB::Table]

@@ -3,6 +3,8 @@
 # description: "A data store (S3 bucket, RDS/Aurora cluster or instance, DynamoDB table, secret) without one of the mandatory tags Environment, CostCenter, Compliance, DataClassification."
 # custom:
 #   id: tags.mandatory
+#   scope: resource
+#   reads: []
 #   severity: low
 #   controls: [CC6.1]
 #   resource_types: [AWS::S3::Bucket, AWS::RDS::DBCluster, AWS::RDS::DBInstance, AWS::DynamoDB::Table, AWS::SecretsManager::Secret]
