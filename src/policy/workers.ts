@@ -231,9 +231,10 @@ export class PolicyWorkers {
     this.inspector = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: 100, resourceLimits: INSPECT_LIMITS });
     // One thread kept started: an evaluation job does not wait for a thread to load the engine.
     this.large = new Piscina({ filename: WORKER, minThreads: 1, maxThreads: 1, idleTimeout: Infinity, maxQueue: 100 });
-    // Estate parts (src/evaluation/partition.ts): every core while an evaluation runs, none after.
+    // Estate parts (src/evaluation/partition.ts): every core while an evaluation runs, one thread kept
+    // started so an evaluation does not wait for a thread to load.
     this.partThreads = Math.max(1, os.availableParallelism());
-    this.parts = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: this.partThreads, idleTimeout: 30_000, maxQueue: 1_000 });
+    this.parts = new Piscina({ filename: WORKER, minThreads: 1, maxThreads: this.partThreads, idleTimeout: 30_000, maxQueue: 1_000 });
   }
 
   /**

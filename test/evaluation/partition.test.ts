@@ -109,7 +109,7 @@ t.test('a rule reading `now` is evaluated afresh although no item changed', asyn
   const slaFindings = async (evaluationId: string) =>
     Number((await db('evaluation_findings as ef').join('findings as f', 'f.id', 'ef.finding_id').where({ 'ef.evaluation_id': evaluationId, 'ef.reported': true, 'f.rule_id': 'securityhub.finding_sla' }).count('* as n').first())!.n);
 
-  const earlier = { ...estate, observed_at: new Date(Date.parse(estate.observed_at) - 40 * 86_400_000).toISOString() };
+  const earlier = { ...estate, observed_at: new Date(Date.parse(estate.observed_at!) - 40 * 86_400_000).toISOString() };
   const first = await evaluate((await importSnapshot(db, earlier, { trigger: 'file', context })).id);
   // The same items seen 40 days later: HIGH findings on time then (30-day SLA) are late now.
   const later = await importSnapshot(db, estate, { trigger: 'file', context });
