@@ -78,7 +78,7 @@ try {
   const firstPeak = peak;
 
   // The next run, a day later (so rules reading `now`, such as the findings' SLA, judge every item again).
-  const changed = { ...changeResources(estate, 0.01, sizes), observed_at: new Date(Date.parse(estate.observed_at) + 86_400_000).toISOString() };
+  const changed = { ...changeResources(estate, 0.01, sizes), observed_at: new Date(Date.parse(estate.observed_at!) + 86_400_000).toISOString() };
   const second = await importSnapshot(app.db, changed, { trigger: 'file', context });
   const again = await evaluate(second.id, `re-evaluation after 1% of resources changed (${Math.round(sizes.resources / 100)} resources)`, TARGETS.again);
   const overall = Math.max(firstPeak, peak);
