@@ -87,16 +87,12 @@ export function sharedParts(shared: PolicyInput): Record<string, string> {
  * (type → account → region) of those accounts only, so an account group reads like a run of them.
  */
 function restrictToAccounts(shared: PolicyInput, accounts: Set<string>): PolicyInput {
-  const restricted = { ...shared } as PolicyInput & { coverage?: Record<string, Record<string, unknown>> };
+  const restricted: PolicyInput = { ...shared };
   const lf = shared.lake_formation;
   if (lf?.lf_tag_assignments) restricted.lake_formation = { ...lf, lf_tag_assignments: lf.lf_tag_assignments.filter((a) => accounts.has(a.account)) };
-  const coverage = (shared as { coverage?: unknown }).coverage;
-  if (coverage && typeof coverage === 'object') {
+  if (shared.coverage) {
     restricted.coverage = Object.fromEntries(
-      Object.entries(coverage as Record<string, Record<string, unknown>>).map(([type, byAccount]) => [
-        type,
-        Object.fromEntries(Object.entries(byAccount ?? {}).filter(([account]) => accounts.has(account))),
-      ]),
+      Object.entries(shared.coverage).map(([type, byAccount]) => [type, Object.fromEntries(Object.entries(byAccount ?? {}).filter(([account]) => accounts.has(account)))]),
     );
   }
   return restricted;
@@ -106,8 +102,7 @@ function restrictToAccounts(shared: PolicyInput, accounts: Set<string>): PolicyI
 function sharedAccounts(shared: PolicyInput): string[] {
   const accounts = new Set<string>();
   for (const a of shared.lake_formation?.lf_tag_assignments ?? []) accounts.add(a.account);
-  const coverage = (shared as { coverage?: unknown }).coverage;
-  if (coverage && typeof coverage === 'object') for (const byAccount of Object.values(coverage as Record<string, object>)) for (const a of Object.keys(byAccount ?? {})) accounts.add(a);
+  for (const byAccount of Object.values(shared.coverage ?? {})) for (const a of Object.keys(byAccount ?? {})) accounts.add(a);
   return [...accounts];
 }
 
