@@ -49,11 +49,21 @@ try {
       `over ${sizes.accounts} accounts × ${sizes.regions} regions; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}\n`,
   );
 
-  const estate = syntheticEstate(sizes);
+  // Both runs are imported first and the generated estates released, so the RSS sampled during the
+  // evaluations is the service's, not the benchmark's copy of 340,000 items.
+  let estate: ReturnType<typeof syntheticEstate> | undefined = syntheticEstate(sizes);
   let started = performance.now();
   const run = await importSnapshot(app.db, estate, { trigger: 'file', context });
   const importMs = performance.now() - started;
   console.log(`import (validate + store ${rows} items): ${(importMs / 1000).toFixed(1)} s (${Math.round(rows / (importMs / 1000))} items/s; no target)`);
+  // The next run, a day later (so rules reading `now`, such as the findings' SLA, judge every item again).
+  const second = await importSnapshot(
+    app.db,
+    { ...changeResources(estate, 0.01, sizes), observed_at: new Date(Date.parse(estate.observed_at!) + 86_400_000).toISOString() },
+    { trigger: 'file', context },
+  );
+  estate = undefined;
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
 
   const evaluate = async (runId: string, label: string, target: number): Promise<EvaluationRecord> => {
     const evaluation = await createEvaluation(app.db, { runId, trigger: 'api', requestedBy: 'bench' });
@@ -77,9 +87,6 @@ try {
   const first = await evaluate(run.id, 'first evaluation (read + rules + findings + evidence)', TARGETS.first);
   const firstPeak = peak;
 
-  // The next run, a day later (so rules reading `now`, such as the findings' SLA, judge every item again).
-  const changed = { ...changeResources(estate, 0.01, sizes), observed_at: new Date(Date.parse(estate.observed_at!) + 86_400_000).toISOString() };
-  const second = await importSnapshot(app.db, changed, { trigger: 'file', context });
   const again = await evaluate(second.id, `re-evaluation after 1% of resources changed (${Math.round(sizes.resources / 100)} resources)`, TARGETS.again);
   const overall = Math.max(firstPeak, peak);
   console.log(`\npeak RSS during the evaluations (main + worker threads, sampled every 20 ms): ${mib(overall)} MiB (target ${TARGETS.peakMiB} MiB: ${verdict(mib(overall) <= TARGETS.peakMiB)})`);

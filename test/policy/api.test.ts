@@ -17,7 +17,7 @@ t.test('the shipped bundle is stored and active on first start', async (t) => {
   const bundles = await api.call('GET', '/v1/policy-bundles', { as: 'auditor' });
   t.equal(bundles.body.items.length, 1);
   const [shipped] = bundles.body.items;
-  t.match(shipped, { active: true, uploaded_by: 'system:bootstrap', rule_count: 42, entrypoints: ['custos/access/decision', 'custos/compliance/rules', 'custos/compliance/violations'] });
+  t.match(shipped, { active: true, uploaded_by: 'system:bootstrap', rule_count: 42, entrypoints: ['custos/access/decision', 'custos/compliance/account_violations', 'custos/compliance/catalog_violations', 'custos/compliance/global_violations', 'custos/compliance/resource_violations', 'custos/compliance/rules', 'custos/compliance/violations'] });
   t.equal(shipped.sha256, createHash('sha256').update(await fs.readFile(SHIPPED)).digest('hex'));
 
   // The archive downloads byte for byte as stored (the shipped file), matching its recorded SHA-256.
@@ -53,7 +53,7 @@ t.test('decisions are explained and logged with the revision that made them', as
 
   const unknown = await api.call('POST', '/v1/decisions', { as: 'pipeline', body: { entrypoint: 'custos/nope', input: {} } });
   t.equal(unknown.status, 400);
-  t.match(unknown.body.errors, [{ field: 'entrypoint', message: 'must be one of: custos/access/decision, custos/compliance/rules, custos/compliance/violations' }]);
+  t.match(unknown.body.errors, [{ field: 'entrypoint', message: 'must be one of: custos/access/decision, custos/compliance/account_violations, custos/compliance/catalog_violations, custos/compliance/global_violations, custos/compliance/resource_violations, custos/compliance/rules, custos/compliance/violations' }]);
   t.equal((await api.call('POST', '/v1/decisions', { as: 'auditor', body: { entrypoint: 'custos/compliance/rules' } })).status, 403);
 
   await t.rejects(api.app.db('decision_log').update({ actor: 'mallory' }), /decision_log is append-only/);
