@@ -60,7 +60,8 @@ async function checkoutInPrivateHome(): Promise<{ home: string; clone: string }>
     await fs.chmod(path.join(clone, file), stat.mode & 0o777);
   }
   // What `npm ci` would install, as hard links (same files, now below the 0700 directory).
-  execFileSync('cp', ['-al', path.join(REPO, 'node_modules'), path.join(clone, 'node_modules')]);
+  // realpath: a worktree's node_modules may be a symbolic link to a reachable tree, which would not be below the 0700 home.
+  execFileSync('cp', ['-al', realpathSync(path.join(REPO, 'node_modules')), path.join(clone, 'node_modules')]);
   return { home, clone };
 }
 
