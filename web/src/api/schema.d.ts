@@ -21243,6 +21243,7 @@ export interface operations {
                      *           "run_partial": null,
                      *           "rule_coverage": null,
                      *           "counts": {},
+                     *           "mode": "whole",
                      *           "error": null,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "started_at": null,
@@ -21257,6 +21258,7 @@ export interface operations {
                             bundle_id: string | null;
                             bundle_revision: string | null;
                             catalog_sha256: string | null;
+                            /** @description violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation) */
                             counts: {
                                 [key: string]: number;
                             };
@@ -21267,6 +21269,11 @@ export interface operations {
                             finished_at: string | null;
                             /** Format: uuid */
                             id: string;
+                            /**
+                             * @description whole: one input; parts: split by resource and account over every core; incremental: verdicts on unchanged resources reused
+                             * @enum {string|null}
+                             */
+                            mode: "whole" | "parts" | "incremental" | null;
                             requested_by: string;
                             /** @description per rule: whether this evaluation tested it (complete coverage of at least one resource of its types, or absence is compliance over a complete listing), and why not */
                             rule_coverage: {
@@ -21407,6 +21414,7 @@ export interface operations {
                      *       "run_partial": null,
                      *       "rule_coverage": null,
                      *       "counts": {},
+                     *       "mode": "whole",
                      *       "error": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "started_at": null,
@@ -21417,6 +21425,7 @@ export interface operations {
                         bundle_id: string | null;
                         bundle_revision: string | null;
                         catalog_sha256: string | null;
+                        /** @description violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation) */
                         counts: {
                             [key: string]: number;
                         };
@@ -21427,6 +21436,11 @@ export interface operations {
                         finished_at: string | null;
                         /** Format: uuid */
                         id: string;
+                        /**
+                         * @description whole: one input; parts: split by resource and account over every core; incremental: verdicts on unchanged resources reused
+                         * @enum {string|null}
+                         */
+                        mode: "whole" | "parts" | "incremental" | null;
                         requested_by: string;
                         /** @description per rule: whether this evaluation tested it (complete coverage of at least one resource of its types, or absence is compliance over a complete listing), and why not */
                         rule_coverage: {
@@ -21579,6 +21593,7 @@ export interface operations {
                      *       "run_partial": null,
                      *       "rule_coverage": null,
                      *       "counts": {},
+                     *       "mode": "whole",
                      *       "error": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "started_at": null,
@@ -21589,6 +21604,7 @@ export interface operations {
                         bundle_id: string | null;
                         bundle_revision: string | null;
                         catalog_sha256: string | null;
+                        /** @description violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation) */
                         counts: {
                             [key: string]: number;
                         };
@@ -21599,6 +21615,11 @@ export interface operations {
                         finished_at: string | null;
                         /** Format: uuid */
                         id: string;
+                        /**
+                         * @description whole: one input; parts: split by resource and account over every core; incremental: verdicts on unchanged resources reused
+                         * @enum {string|null}
+                         */
+                        mode: "whole" | "parts" | "incremental" | null;
                         requested_by: string;
                         /** @description per rule: whether this evaluation tested it (complete coverage of at least one resource of its types, or absence is compliance over a complete listing), and why not */
                         rule_coverage: {
