@@ -114,15 +114,20 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
         },
       })
     : undefined;
+  /** An approved change applies to the version it was proposed from, or not at all (409 stale). */
+  const currentAsProposed = async (trx: Knex.Transaction, target: { entityId: string; baseVersion: number | null }): Promise<E> => {
+    const current = await loadForUpdate(trx, definition as never, target.entityId);
+    if (target.baseVersion !== null && current.version !== target.baseVersion) throw stale(singular, target.entityId, target.baseVersion, current.version);
+    return current as E;
+  };
   const updateKind: ChangeKind | undefined = definition.guard?.update
     ? app.changeKinds.register({
         kind: `${name}.update`,
         entity: name,
         apply: async (trx, target, context) => {
-          const current = await loadForUpdate(trx, definition as never, target.entityId);
-          if (target.baseVersion !== null && current.version !== target.baseVersion) throw stale(singular, target.entityId, target.baseVersion, current.version);
-          const entity = await repository.update(trx, current as E, target.payload as P);
-          await recordAudit(trx, context, { action: 'update', entity: name, entityId: target.entityId, oldValue: audited(current as E), newValue: audited(entity) });
+          const current = await currentAsProposed(trx, target);
+          const entity = await repository.update(trx, current, target.payload as P);
+          await recordAudit(trx, context, { action: 'update', entity: name, entityId: target.entityId, oldValue: audited(current), newValue: audited(entity) });
           return { result: entity };
         },
       })
@@ -132,10 +137,9 @@ export function registerCrudRoutes<E extends Entity, C, P>(app: FastifyInstance,
         kind: `${name}.delete`,
         entity: name,
         apply: async (trx, target, context) => {
-          const current = await loadForUpdate(trx, definition as never, target.entityId);
-          if (target.baseVersion !== null && current.version !== target.baseVersion) throw stale(singular, target.entityId, target.baseVersion, current.version);
+          const current = await currentAsProposed(trx, target);
           await repository.remove(trx, current as E);
-          await recordAudit(trx, context, { action: 'delete', entity: name, entityId: target.entityId, oldValue: audited(current as E) });
+          await recordAudit(trx, context, { action: 'delete', entity: name, entityId: target.entityId, oldValue: audited(current) });
           return { result: undefined };
         },
       })
