@@ -25,6 +25,7 @@ import * as organizations from './017_organizations.js';
 import * as catalogEvaluation from './021_catalog_evaluation.js';
 import * as collectionUnits from './026_collection_units.js';
 import * as incrementalEvaluation from './028_incremental_evaluation.js';
+import * as decisionLogWithoutBundleFk from './027_decision_log_without_bundle_fk.js';
 
 export interface Migration {
   name: string;
@@ -63,6 +64,7 @@ export const migrations: Migration[] = [
   { name: '021_catalog_evaluation', ...catalogEvaluation },
   { name: '026_collection_units', ...collectionUnits },
   { name: '028_incremental_evaluation', ...incrementalEvaluation },
+  { name: '027_decision_log_without_bundle_fk', ...decisionLogWithoutBundleFk },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

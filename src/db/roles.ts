@@ -37,6 +37,8 @@ export async function grantRuntime(owner: Knex, runtimeRole: string): Promise<vo
     GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role};
     REVOKE UPDATE, DELETE, TRUNCATE ON ${APPEND_ONLY_TABLES.join(', ')} FROM ${role};
     REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON knex_migrations, knex_migrations_lock FROM ${role};
+    -- Bundles are history (decisions and evaluations cite them): never deleted (migration 027).
+    REVOKE DELETE, TRUNCATE ON policy_bundles FROM ${role};
     REVOKE CREATE ON SCHEMA public FROM PUBLIC;
   `);
   // The job queue's schema belongs to the runtime role (pg-boss creates a table per queue as it

@@ -92,3 +92,13 @@ t.test('retention drops whole months older than the retention, audited, and neve
 
   await t.rejects(knex.raw('SELECT * FROM decision_log_drop_partitions(now() - interval \'10 days\')'), /younger than 90 days/, 'the database refuses a cutoff under 90 days');
 });
+
+t.test('a bundle the log cites can never be deleted, even by the owner (the foreign key per row is gone)', async (t) => {
+  const knex = await database(t);
+  const id = uuidv7();
+  await knex('policy_bundles').insert({ id, revision: 'r1', sha256: 'x'.repeat(64), archive: Buffer.from('x'), size_bytes: 1, entrypoints: '[]', rules: '[]', uploaded_by: 'test' });
+  await new DecisionLogWriter(knex).write([{ ...row(), bundle_id: id }]);
+  await t.rejects(knex('policy_bundles').where({ id }).delete(), /policy_bundles keeps every bundle/, 'DELETE refused');
+  await t.rejects(knex.raw('TRUNCATE policy_bundles CASCADE'), /policy_bundles keeps every bundle/, 'TRUNCATE refused');
+  t.equal(Number((await knex('policy_bundles').count('* as n').first())!.n), 1, 'the bundle is still there');
+});

@@ -1,0 +1,36 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'custos-x-'));
+await fs.chmod(dataDir, 0o755);
+const app = await buildApp({ config: { dataDir, logLevel: 'silent', adminKey: 'bench-admin-key-000000000000000' }, announce: () => {}, workers: false });
+const conn: any = app.db.client.config.connection;
+const u = new URL(conn.connectionString ?? conn);
+const pw = (await fs.readFile(path.join(dataDir, 'pg-password'), 'utf8')).trim();
+const owner = new pg.Client({ host: u.hostname, port: Number(u.port), user: 'custos', password: pw, database: u.pathname.slice(1) });
+await owner.connect();
+const bundle = (await owner.query('SELECT id FROM policy_bundles LIMIT 1')).rows[0]?.id ?? null;
+await owner.query(`CREATE TABLE plain (LIKE decision_log INCLUDING DEFAULTS); ALTER TABLE plain ADD PRIMARY KEY (id, at); CREATE INDEX ON plain(at); CREATE INDEX ON plain(bundle_revision, id);
+CREATE TABLE plain_noidx (LIKE decision_log INCLUDING DEFAULTS); ALTER TABLE plain_noidx ADD PRIMARY KEY (id, at);
+CREATE TABLE plain_json (LIKE decision_log INCLUDING DEFAULTS); ALTER TABLE plain_json ALTER input TYPE json, ALTER result TYPE json; ALTER TABLE plain_json ADD PRIMARY KEY (id, at); CREATE INDEX ON plain_json(at); CREATE INDEX ON plain_json(bundle_revision, id);`);
+const input = JSON.stringify({ principal: 'arn:aws:iam::111122223333:role/team-7', action: 'select', resource: { store: 'aurora', database: 'wealth', table: 'no_such_table' }, purpose: 'kyc-review', now: 1764000000 });
+const result = JSON.stringify({ decision: 'deny', reasons: [{ code: 'unknown_table', message: 'aurora/wealth/no_such_table is not in the catalog; access is denied' }], obligations: { mask: {} }, grants: [] });
+const { v7 } = await import('uuid');
+const row = () => `{"id":"${v7()}","entrypoint":"custos/access/decision","input":${input},"result":${result},"defined":true,"error":null,"bundle_id":${bundle ? `"${bundle}"` : null},"bundle_revision":"abc","actor":"bench","actor_key_id":null,"role":"pipeline","request_id":"r","duration_ms":0.1}`;
+const cols = '"id","entrypoint","input","result","defined","error","bundle_id","bundle_revision","actor","actor_key_id","role","request_id","duration_ms"';
+const client = new pg.Client({ host: u.hostname, port: Number(u.port), user: 'custos', password: pw, database: u.pathname.slice(1) });
+await client.connect();
+const backendPid = (await client.query('select pg_backend_pid() p')).rows[0].p;
+const cpu = async () => { const s = (await fs.readFile(`/proc/${backendPid}/stat`, 'utf8')).split(') ')[1]!.split(' '); return (Number(s[11]) + Number(s[12])) * 10_000; };
+const rowsPer = Number(process.env.ROWS ?? 4);
+for (const round of [1, 2]) for (const table of ['decision_log', 'plain', 'plain_noidx', 'plain_json']) {
+  const text = `INSERT INTO ${table} (${cols}) SELECT ${cols} FROM json_populate_recordset(NULL::${table}, $1::json)`;
+  const n = 1500;
+  const c0 = await cpu(); const t0 = performance.now();
+  for (let i = 0; i < n; i++) await client.query({ name: `ins_${table}`, text, values: ['[' + Array.from({ length: rowsPer }, row).join(',') + ']'] });
+  const ms = performance.now() - t0; const c = (await cpu()) - c0;
+  if (round === 2) console.log(`${table.padEnd(14)} ${rowsPer} rows/commit: ${(ms * 1000 / n).toFixed(0)} µs wall/commit, PG backend CPU ${(c / n).toFixed(0)} µs/commit = ${(c / n / rowsPer).toFixed(0)} µs/row`);
+}
+await client.end(); await owner.end(); await app.close(); await fs.rm(dataDir, { recursive: true, force: true });
