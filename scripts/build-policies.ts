@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readBundle } from '../src/policy/bundle.js';
 import { ENTRYPOINTS, RULE_SCOPES, SCOPED_VIOLATIONS } from '../src/policy/entrypoints.js';
+import { sharedPartsRead, undeclaredReads } from './rego-reads.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const regoDir = path.join(root, 'rego');
@@ -55,18 +56,26 @@ function capabilitiesFile(opa: string, dir: string): string {
  * scope resource which shared parts it reads (custom.reads): the service evaluates estates in parts
  * by them (src/evaluation/partition.ts), so a rule that does not say is refused here.
  */
+/** The input's shared parts a resource rule may read (src/evaluation/partition.ts, sharedParts). */
+const SHARED_PARTS = ['now', 'catalog', 'coverage', 'lf_tag_assignments'] as const;
+
 function checkScopes(opa: string) {
-  const inspected = JSON.parse(execFileSync(opa, ['inspect', '-a', '--format', 'json', 'rego'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
+  const inspected = JSON.parse(execFileSync(opa, ['inspect', '-a', '--format', 'json', 'rego'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, cwd: root }));
   const problems: string[] = [];
-  for (const { annotations, path: refPath } of inspected.annotations ?? []) {
+  const resourceRules: Array<{ where: string; file: string; reads: string[] }> = [];
+  for (const { annotations, path: refPath, location } of inspected.annotations ?? []) {
     const custom = annotations?.custom;
     if (annotations?.scope !== 'package' || typeof custom?.id !== 'string') continue;
     const where = `${custom.id} (${(refPath ?? []).map((p: { value: string }) => p.value).join('.')})`;
     if (!RULE_SCOPES.includes(custom.scope)) problems.push(`${where}: custom.scope must be one of ${RULE_SCOPES.join(', ')}`);
-    else if (custom.scope === 'resource' && !(Array.isArray(custom.reads) && custom.reads.every((r: unknown) => ['now', 'catalog', 'coverage', 'lf_tag_assignments'].includes(r as string)))) {
-      problems.push(`${where}: a rule of scope resource lists in custom.reads the shared input parts it reads ([] for none; now, catalog, coverage, lf_tag_assignments)`);
-    }
+    else if (custom.scope === 'resource' && !(Array.isArray(custom.reads) && custom.reads.every((r: unknown) => (SHARED_PARTS as readonly unknown[]).includes(r)))) {
+      problems.push(`${where}: a rule of scope resource lists in custom.reads the shared input parts it reads ([] for none; ${SHARED_PARTS.join(', ')})`);
+    } else if (custom.scope === 'resource' && location?.file) resourceRules.push({ where, file: path.resolve(root, location.file), reads: custom.reads });
   }
+  // What the rules really read, from their syntax trees: an under-declared `reads` would let an
+  // incremental evaluation reuse a verdict after what it depends on changed (scripts/rego-reads.ts).
+  const read = sharedPartsRead(opa, path.join(regoDir, 'custos', 'lib', 'lib.rego'), resourceRules.map((r) => r.file));
+  for (const rule of resourceRules) for (const problem of undeclaredReads(read.get(rule.file)!, rule.reads, SHARED_PARTS)) problems.push(`${rule.where}: ${problem}`);
   if (problems.length) {
     console.error(`rule metadata incomplete:\n  ${problems.join('\n  ')}`);
     process.exit(1);
