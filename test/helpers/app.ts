@@ -9,11 +9,12 @@ import t, { type Test } from 'tap';
 import { buildApp, type BuildAppOptions } from '../../src/app.js';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { ROLES, type Role } from '../../src/http/schemas.js';
+import { copyTemplateCluster, TEMPLATE_DATABASE } from './template-cluster.js';
 
 // Random-looking: CUSTOS_ADMIN_KEY refuses keys made of words and sequences (test/security/admin-key.test.ts).
 export const ADMIN_KEY = 'test-admin-key-Xq7vR2mLk9PzT4wYb8Nc';
 
-let cluster: Promise<EmbeddedDatabase> | undefined;
+let cluster: Promise<EmbeddedDatabase & { migratedTemplate: boolean }> | undefined;
 
 const tempDirs: string[] = [];
 // Removed when the test process ends, after every teardown (the embedded cluster has stopped by then).
@@ -34,9 +35,13 @@ export async function tempDir(prefix = 'custos-test-'): Promise<string> {
  * it (EmbeddedPostgresError: one line naming the path and the fix), the run stops with that line
  * instead of every test of every file failing the same way.
  */
-function sharedCluster(): Promise<EmbeddedDatabase> {
+function sharedCluster(): Promise<EmbeddedDatabase & { migratedTemplate: boolean }> {
   if (!cluster) {
-    cluster = tempDir('custos-pg-').then((dir) => startEmbeddedPostgres(dir, () => {}, { runtimeDir: process.env.CUSTOS_PG_RUNTIME_DIR }));
+    // A copy of the run's template cluster when there is one (test/helpers/template-cluster.ts), else a new one.
+    cluster = tempDir('custos-pg-').then(async (dir) => {
+      const copied = await copyTemplateCluster(dir).catch(() => false);
+      return { ...(await startEmbeddedPostgres(dir, () => {}, { runtimeDir: process.env.CUSTOS_PG_RUNTIME_DIR })), migratedTemplate: copied };
+    });
     cluster.catch((error: unknown) => {
       if (error instanceof EmbeddedPostgresError) t.bailout(`embedded PostgreSQL: ${error.message}`);
     });
@@ -45,13 +50,17 @@ function sharedCluster(): Promise<EmbeddedDatabase> {
   return cluster;
 }
 
-/** A new, empty database on the shared cluster: each app under test starts from nothing. */
-export async function freshDatabaseUrl(): Promise<string> {
-  const { url } = await sharedCluster();
+/**
+ * A new database on the shared cluster: empty, or with `migrated`, already migrated to the latest
+ * (a copy of the template database, when the cluster came from the template; else empty, and the
+ * app migrates it as it starts). Each app under test starts from nothing of any other test's.
+ */
+export async function freshDatabaseUrl(options: { migrated?: boolean } = {}): Promise<string> {
+  const { url, migratedTemplate } = await sharedCluster();
   const name = `custos_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
+  await client.query(`CREATE DATABASE ${name}${options.migrated && migratedTemplate ? ` TEMPLATE ${TEMPLATE_DATABASE}` : ''}`);
   await client.end();
   return url.replace(/\/custos$/, `/${name}`);
 }
@@ -71,7 +80,7 @@ export interface TestApp {
 }
 
 export async function testApp(test: Test, options: BuildAppOptions = {}): Promise<TestApp> {
-  const databaseUrl = await freshDatabaseUrl();
+  const databaseUrl = await freshDatabaseUrl({ migrated: true });
   const app = await buildApp({
     ...options,
     // The role matrix and the fuzz tests make hundreds of unauthenticated calls from 127.0.0.1: the
