@@ -5,14 +5,14 @@ import { v7 as uuidv7 } from 'uuid';
 import { auditContext } from '../auth/plugin.js';
 import { OVERSIGHT, RISK_OWNERS } from '../auth/roles.js';
 import { HttpProblem, notFound, problemResponses } from '../http/problem.js';
-import { IdParams, Instant, IsoDateTime, Page, PageQuery, type Role } from '../http/schemas.js';
+import { IdParams, Instant, IsoDateTime, Page, PageQuery, StringEnum, type Role } from '../http/schemas.js';
 import { pageOf } from '../db/pagination.js';
 import { validatorCompiler } from '../http/validation.js';
 import { InvalidBundleError } from './bundle.js';
 import { getArchive, getBundle, getDecision, insertDecision, listBundles, listDecisions, findBundleBySha, type BundleRecord } from './repository.js';
 import { guardedChange, PendingChange, sendOutcome } from '../changes/index.js';
 import { checkPrincipalBinding } from '../access/binding.js';
-import { ACCESS_DECISION } from './entrypoints.js';
+import { ACCESS_DECISION, RULE_SCOPES } from './entrypoints.js';
 
 const MAX_BUNDLE_BYTES = 20 * 1024 * 1024;
 const POLICY_READERS: readonly Role[] = ['admin', 'steward', 'compliance_officer', 'auditor'];
@@ -28,6 +28,11 @@ const Rule = Type.Object({
   resource_types: Type.Array(Type.String()),
   remediation: Type.String(),
   auto_remediate: Type.Optional(Type.Boolean({ description: 'low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on' })),
+  absence_is_compliance: Type.Optional(Type.Boolean({ description: 'no resource of its types is compliance, where the types were listed completely' })),
+  listing_scope: Type.Optional(StringEnum(['region', 'account', 'account_regions', 'resources'], { description: 'the rule concludes from absence: where its listed_types must have been listed completely, else it is not_tested there' })),
+  listed_types: Type.Optional(Type.Array(Type.String(), { description: 'with listing_scope: the types whose complete listing it needs (default: its resource_types)' })),
+  scope: Type.Optional(StringEnum(RULE_SCOPES, { description: 'how its violations depend on the input: an estate is evaluated in parts, and incrementally, by it' })),
+  reads: Type.Optional(Type.Array(Type.String(), { description: 'scope resource: the shared parts of the input it reads besides its items (now, catalog, coverage, lf_tag_assignments)' })),
   package: Type.String(),
 });
 

@@ -33,6 +33,10 @@ t.test('the shipped bundle is stored and active on first start', async (t) => {
   t.equal(policies.body.bundle_revision, shipped.revision);
   t.same(policies.body.items.map((r: { id: string }) => r.id), ['s3.account_public_access_block', 's3.bucket_public_read', 's3.bucket_public_write']);
   t.match(policies.body.items[1], { title: 'S3 bucket allows public read', severity: 'critical', controls: ['CC6.1', 'CC6.6'], resource_types: ['AWS::S3::Bucket'] });
+  // What a reviewer needs to trust a verdict: where a rule concludes from absence, and what it reads.
+  t.match(policies.body.items[0], { id: 's3.account_public_access_block', listing_scope: 'account', scope: 'resource', reads: ['coverage'] });
+  t.match((await api.call('GET', '/v1/policies/cloudtrail.multi_region_validation', { as: 'auditor' })).body, { listing_scope: 'account_regions', listed_types: Array });
+  t.match((await api.call('GET', '/v1/policies/securityhub.finding_sla', { as: 'auditor' })).body, { scope: 'resource', reads: ['now'] });
 
   const ready = await api.call('GET', '/readyz', { as: null });
   t.match(ready.body.checks, { policy: { ok: true } });

@@ -28755,6 +28755,15 @@ export interface operations {
                      *           ],
                      *           "remediation": "s3_block_public_access",
                      *           "auto_remediate": true,
+                     *           "absence_is_compliance": true,
+                     *           "listing_scope": "region",
+                     *           "listed_types": [
+                     *             "x"
+                     *           ],
+                     *           "scope": "resource",
+                     *           "reads": [
+                     *             "x"
+                     *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ],
@@ -28764,6 +28773,8 @@ export interface operations {
                     "application/json": {
                         bundle_revision: string;
                         items: {
+                            /** @description no resource of its types is compliance, where the types were listed completely */
+                            absence_is_compliance?: boolean;
                             /** @description low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on */
                             auto_remediate?: boolean;
                             controls: string[];
@@ -28771,9 +28782,23 @@ export interface operations {
                             description: string;
                             /** @example s3.bucket_public_read */
                             id: string;
+                            /** @description with listing_scope: the types whose complete listing it needs (default: its resource_types) */
+                            listed_types?: string[];
+                            /**
+                             * @description the rule concludes from absence: where its listed_types must have been listed completely, else it is not_tested there
+                             * @enum {string}
+                             */
+                            listing_scope?: "region" | "account" | "account_regions" | "resources";
                             package: string;
+                            /** @description scope resource: the shared parts of the input it reads besides its items (now, catalog, coverage, lf_tag_assignments) */
+                            reads?: string[];
                             remediation: string;
                             resource_types: string[];
+                            /**
+                             * @description how its violations depend on the input: an estate is evaluated in parts, and incrementally, by it
+                             * @enum {string}
+                             */
+                            scope?: "resource" | "account" | "catalog" | "global";
                             severity: string;
                             /** @example S3 bucket allows public read */
                             title: string;
@@ -28917,11 +28942,22 @@ export interface operations {
                      *       ],
                      *       "remediation": "s3_block_public_access",
                      *       "auto_remediate": true,
+                     *       "absence_is_compliance": true,
+                     *       "listing_scope": "region",
+                     *       "listed_types": [
+                     *         "x"
+                     *       ],
+                     *       "scope": "resource",
+                     *       "reads": [
+                     *         "x"
+                     *       ],
                      *       "package": "custos.rules.s3.bucket_public_read",
                      *       "bundle_revision": "rego-2026-01-01"
                      *     }
                      */
                     "application/json": {
+                        /** @description no resource of its types is compliance, where the types were listed completely */
+                        absence_is_compliance?: boolean;
                         /** @description low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on */
                         auto_remediate?: boolean;
                         controls: string[];
@@ -28929,9 +28965,23 @@ export interface operations {
                         description: string;
                         /** @example s3.bucket_public_read */
                         id: string;
+                        /** @description with listing_scope: the types whose complete listing it needs (default: its resource_types) */
+                        listed_types?: string[];
+                        /**
+                         * @description the rule concludes from absence: where its listed_types must have been listed completely, else it is not_tested there
+                         * @enum {string}
+                         */
+                        listing_scope?: "region" | "account" | "account_regions" | "resources";
                         package: string;
+                        /** @description scope resource: the shared parts of the input it reads besides its items (now, catalog, coverage, lf_tag_assignments) */
+                        reads?: string[];
                         remediation: string;
                         resource_types: string[];
+                        /**
+                         * @description how its violations depend on the input: an estate is evaluated in parts, and incrementally, by it
+                         * @enum {string}
+                         */
+                        scope?: "resource" | "account" | "catalog" | "global";
                         severity: string;
                         /** @example S3 bucket allows public read */
                         title: string;
@@ -29259,6 +29309,15 @@ export interface operations {
                      *           ],
                      *           "remediation": "s3_block_public_access",
                      *           "auto_remediate": true,
+                     *           "absence_is_compliance": true,
+                     *           "listing_scope": "region",
+                     *           "listed_types": [
+                     *             "x"
+                     *           ],
+                     *           "scope": "resource",
+                     *           "reads": [
+                     *             "x"
+                     *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ]
@@ -29281,6 +29340,8 @@ export interface operations {
                         uploaded_by: string;
                     } & {
                         rules: {
+                            /** @description no resource of its types is compliance, where the types were listed completely */
+                            absence_is_compliance?: boolean;
                             /** @description low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on */
                             auto_remediate?: boolean;
                             controls: string[];
@@ -29288,9 +29349,23 @@ export interface operations {
                             description: string;
                             /** @example s3.bucket_public_read */
                             id: string;
+                            /** @description with listing_scope: the types whose complete listing it needs (default: its resource_types) */
+                            listed_types?: string[];
+                            /**
+                             * @description the rule concludes from absence: where its listed_types must have been listed completely, else it is not_tested there
+                             * @enum {string}
+                             */
+                            listing_scope?: "region" | "account" | "account_regions" | "resources";
                             package: string;
+                            /** @description scope resource: the shared parts of the input it reads besides its items (now, catalog, coverage, lf_tag_assignments) */
+                            reads?: string[];
                             remediation: string;
                             resource_types: string[];
+                            /**
+                             * @description how its violations depend on the input: an estate is evaluated in parts, and incrementally, by it
+                             * @enum {string}
+                             */
+                            scope?: "resource" | "account" | "catalog" | "global";
                             severity: string;
                             /** @example S3 bucket allows public read */
                             title: string;
@@ -29333,6 +29408,15 @@ export interface operations {
                      *           ],
                      *           "remediation": "s3_block_public_access",
                      *           "auto_remediate": true,
+                     *           "absence_is_compliance": true,
+                     *           "listing_scope": "region",
+                     *           "listed_types": [
+                     *             "x"
+                     *           ],
+                     *           "scope": "resource",
+                     *           "reads": [
+                     *             "x"
+                     *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ]
@@ -29355,6 +29439,8 @@ export interface operations {
                         uploaded_by: string;
                     } & {
                         rules: {
+                            /** @description no resource of its types is compliance, where the types were listed completely */
+                            absence_is_compliance?: boolean;
                             /** @description low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on */
                             auto_remediate?: boolean;
                             controls: string[];
@@ -29362,9 +29448,23 @@ export interface operations {
                             description: string;
                             /** @example s3.bucket_public_read */
                             id: string;
+                            /** @description with listing_scope: the types whose complete listing it needs (default: its resource_types) */
+                            listed_types?: string[];
+                            /**
+                             * @description the rule concludes from absence: where its listed_types must have been listed completely, else it is not_tested there
+                             * @enum {string}
+                             */
+                            listing_scope?: "region" | "account" | "account_regions" | "resources";
                             package: string;
+                            /** @description scope resource: the shared parts of the input it reads besides its items (now, catalog, coverage, lf_tag_assignments) */
+                            reads?: string[];
                             remediation: string;
                             resource_types: string[];
+                            /**
+                             * @description how its violations depend on the input: an estate is evaluated in parts, and incrementally, by it
+                             * @enum {string}
+                             */
+                            scope?: "resource" | "account" | "catalog" | "global";
                             severity: string;
                             /** @example S3 bucket allows public read */
                             title: string;
@@ -29545,6 +29645,15 @@ export interface operations {
                      *           ],
                      *           "remediation": "s3_block_public_access",
                      *           "auto_remediate": true,
+                     *           "absence_is_compliance": true,
+                     *           "listing_scope": "region",
+                     *           "listed_types": [
+                     *             "x"
+                     *           ],
+                     *           "scope": "resource",
+                     *           "reads": [
+                     *             "x"
+                     *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ]
@@ -29567,6 +29676,8 @@ export interface operations {
                         uploaded_by: string;
                     } & {
                         rules: {
+                            /** @description no resource of its types is compliance, where the types were listed completely */
+                            absence_is_compliance?: boolean;
                             /** @description low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on */
                             auto_remediate?: boolean;
                             controls: string[];
@@ -29574,9 +29685,23 @@ export interface operations {
                             description: string;
                             /** @example s3.bucket_public_read */
                             id: string;
+                            /** @description with listing_scope: the types whose complete listing it needs (default: its resource_types) */
+                            listed_types?: string[];
+                            /**
+                             * @description the rule concludes from absence: where its listed_types must have been listed completely, else it is not_tested there
+                             * @enum {string}
+                             */
+                            listing_scope?: "region" | "account" | "account_regions" | "resources";
                             package: string;
+                            /** @description scope resource: the shared parts of the input it reads besides its items (now, catalog, coverage, lf_tag_assignments) */
+                            reads?: string[];
                             remediation: string;
                             resource_types: string[];
+                            /**
+                             * @description how its violations depend on the input: an estate is evaluated in parts, and incrementally, by it
+                             * @enum {string}
+                             */
+                            scope?: "resource" | "account" | "catalog" | "global";
                             severity: string;
                             /** @example S3 bucket allows public read */
                             title: string;
