@@ -5,7 +5,18 @@ import PgBossModule from 'pg-boss';
 type PgBoss = import('pg-boss');
 const PgBossClass = ((PgBossModule as unknown as { PgBoss?: unknown }).PgBoss ?? PgBossModule) as unknown as new (options: object) => PgBoss;
 
-export type JobHandler = (data: Record<string, string>) => Promise<void>;
+/**
+ * What a handler learns of its job besides the data: the attempts it is allowed (pg-boss retries plus
+ * one) and, in a dead letter queue, the output of the job that failed every attempt (pg-boss keeps
+ * the serialised error there: `message`).
+ */
+export interface JobMeta {
+  retryLimit: number;
+  retryCount: number;
+  output?: { message?: unknown; value?: unknown } | null;
+}
+
+export type JobHandler = (data: Record<string, string>, meta: JobMeta) => Promise<void>;
 
 export interface QueueDefinition {
   name: string;
@@ -55,10 +66,11 @@ export class JobQueue {
       // A queue made by an earlier start keeps its settings otherwise (a changed timeout, a new dead letter).
       await this.boss.updateQueue(queue.name, settings);
       if (!options.work) continue;
-      for (let i = 0; i < (queue.concurrency ?? 1); i++) await this.boss.work<Record<string, string>>(queue.name, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async (jobs) => {
+      for (let i = 0; i < (queue.concurrency ?? 1); i++) await this.boss.work<Record<string, string>>(queue.name, { pollingIntervalSeconds: 0.5, batchSize: 1, includeMetadata: true }, async (jobs) => {
         for (const job of jobs) {
           this.log.info({ queue: queue.name, job: job.id }, 'job started');
-          const run = queue.handler(job.data);
+          const { retryLimit, retryCount, output } = job as unknown as JobMeta;
+          const run = queue.handler(job.data, { retryLimit, retryCount, output });
           this.running.add(run);
           try {
             await run;

@@ -11,11 +11,11 @@ import { autoRemediate, remediationQueues, remediationSchedules, RESUME_QUEUE, t
 import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
 import { CATALOG_EVALUATION_QUEUE, CATALOG_EVALUATION_SCHEDULE, CatalogEvaluator } from '../evaluation/catalog-evaluation.js';
 import type { PolicyService } from '../policy/service.js';
-import { createRun, executeUnit, finaliseRun, giveUpUnit, planRun } from '../sources/collections.js';
+import { createRun, errorMessage, executeUnit, failRun, finaliseRun, giveUpUnit, isPermanentError, planRun } from '../sources/collections.js';
 import { AwsThrottle } from '../sources/throttle.js';
 import { decisionLogQueues, decisionLogSchedules, DECISION_LOG_QUEUE } from '../policy/decision-log-retention.js';
 import type { AlertService } from '../alerts/service.js';
-import { JobQueue } from './queue.js';
+import { JobQueue, type JobMeta } from './queue.js';
 
 /** One unit (source, service) of a collection run: any instance with workers takes them. */
 export const COLLECTION_UNIT_QUEUE = 'collection-unit';
@@ -23,6 +23,30 @@ export const COLLECTION_UNIT_QUEUE = 'collection-unit';
 export const COLLECTION_UNIT_GAVE_UP_QUEUE = 'collection-unit-gave-up';
 /** Attempts of a unit before it is given up (pg-boss retries: one less). */
 export const COLLECTION_UNIT_ATTEMPTS = 3;
+/** Plans a queued run into units (the job data's runId). */
+export const COLLECTION_QUEUE = 'collection';
+/** A run whose planning failed every attempt (pg-boss dead letter): the run ends `failed`. */
+export const COLLECTION_GAVE_UP_QUEUE = 'collection-gave-up';
+/** Finalises a run once no unit is left: queued after every unit, at most one waiting per run. */
+export const COLLECTION_FINALISE_QUEUE = 'collection-finalise';
+/** A run whose finalisation failed every attempt (pg-boss dead letter): the run ends `failed`. */
+export const COLLECTION_FINALISE_GAVE_UP_QUEUE = 'collection-finalise-gave-up';
+/** Attempts at planning, and at finalising, a run before it ends `failed`. */
+export const COLLECTION_STEP_ATTEMPTS = 3;
+
+/** The error of a step of a run that failed, naming the step: `planning failed after 3 attempts: <why>`. */
+function stepError(step: 'planning' | 'finalisation', attempts: number | 'permanent', why: unknown): string {
+  const message = (why instanceof Error ? errorMessage(why) : typeof why === 'string' ? why : undefined) || 'unknown error';
+  return attempts === 'permanent' ? `${step} failed (not retried: the error would recur): ${message}` : `${step} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`;
+}
+
+/** The last error of a dead-lettered job, which pg-boss keeps in the job's output. */
+const deadLetterError = (meta: JobMeta) => {
+  const output = meta.output as { message?: unknown; value?: unknown; code?: unknown } | null | undefined;
+  const message = typeof output?.message === 'string' ? output.message : typeof output?.value === 'string' ? output.value : undefined;
+  // The serialised error keeps the database's code, so the SQL knex put before the message goes as for a live error.
+  return message === undefined ? undefined : errorMessage(Object.assign(new Error(message), { code: output?.code }));
+};
 
 /**
  * The background work of Custos as durable jobs: a collection run, then the evaluation that follows
@@ -66,7 +90,27 @@ export class Workflows {
   async start(): Promise<void> {
     await this.queue.start(
       [
-        { name: 'collection', expireInSeconds: 600, handler: async ({ runId }) => this.planCollection(runId!) },
+        // Dead letter queues first: a queue names its dead letter queue, which must exist.
+        { name: COLLECTION_GAVE_UP_QUEUE, expireInSeconds: 600, handler: async ({ runId }, meta) => this.stepGaveUp(runId!, 'planning', meta) },
+        { name: COLLECTION_FINALISE_GAVE_UP_QUEUE, expireInSeconds: 600, handler: async ({ runId }, meta) => this.stepGaveUp(runId!, 'finalisation', meta) },
+        {
+          name: COLLECTION_QUEUE,
+          expireInSeconds: 600,
+          retryLimit: COLLECTION_STEP_ATTEMPTS - 1,
+          retryDelaySeconds: 2,
+          deadLetter: COLLECTION_GAVE_UP_QUEUE,
+          handler: async ({ runId }) => this.planCollection(runId!),
+        },
+        {
+          name: COLLECTION_FINALISE_QUEUE,
+          // At most one job waits per run (singleton key): units finishing together queue one finalisation.
+          policy: 'short',
+          expireInSeconds: 1800,
+          retryLimit: COLLECTION_STEP_ATTEMPTS - 1,
+          retryDelaySeconds: 2,
+          deadLetter: COLLECTION_FINALISE_GAVE_UP_QUEUE,
+          handler: async ({ runId }) => this.finaliseStep(runId!),
+        },
         { name: COLLECTION_UNIT_GAVE_UP_QUEUE, expireInSeconds: 600, handler: async ({ unitId }) => this.unitGaveUp(unitId!) },
         {
           name: COLLECTION_UNIT_QUEUE,
@@ -137,7 +181,7 @@ export class Workflows {
 
   /** Queues a run created by createRun. */
   collect(runId: string): Promise<void> {
-    return this.queue.send('collection', { runId }, `collection:${runId}`);
+    return this.queue.send(COLLECTION_QUEUE, { runId }, `collection:${runId}`);
   }
 
   /** Queues an evaluation of a finished run. */
@@ -147,30 +191,75 @@ export class Workflows {
     return evaluation;
   }
 
-  /** The `collection` job: plans the run into units and queues them (again, after a crash: ids dedupe). */
+  /**
+   * The `collection` job: plans the run into units and queues them (again, after a crash: ids
+   * dedupe). An error that would recur ends the run at once; any other is retried by pg-boss, and the
+   * run ends `failed` when every attempt failed (the dead letter queue, stepGaveUp).
+   */
   private async planCollection(runId: string) {
-    const { run, pending } = await planRun(this.db, runId);
+    let planned: Awaited<ReturnType<typeof planRun>>;
+    try {
+      planned = await planRun(this.db, runId);
+    } catch (error) {
+      if (!isPermanentError(error)) throw error;
+      this.log.error({ err: error, runId }, 'collection run planning failed for good');
+      return this.ended(await failRun(this.db, runId, stepError('planning', 'permanent', error)));
+    }
+    const { run, pending } = planned;
     if (!run) return;
-    if (pending.length === 0) return this.finalise(runId);
+    if (pending.length === 0) return this.requestFinalise(runId);
     const expireInSeconds = this.options.collectionUnitTimeoutSeconds ?? 900;
     await this.queue.insert(COLLECTION_UNIT_QUEUE, pending.map((id) => ({ id, data: { unitId: id }, expireInSeconds })));
   }
 
   private async collectUnit(unitId: string) {
     const runId = await executeUnit(this.db, unitId, { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts, instance: this.instance, throttle: this.throttle });
-    if (runId) await this.finalise(runId);
+    if (runId) await this.requestFinalise(runId);
   }
 
   private async unitGaveUp(unitId: string) {
     const runId = await giveUpUnit(this.db, unitId);
-    if (runId) await this.finalise(runId);
+    if (runId) await this.requestFinalise(runId);
+  }
+
+  /**
+   * Queues the run's finalisation, after a unit finished (done or given up) or after planning found
+   * none left. A job of its own, retried on its own and dead-lettered on its own: a finalisation
+   * that fails every attempt ends the run `failed` rather than leave it `running`. One job waits per
+   * run at most; one that runs before the last unit finished finalises nothing, and the last unit
+   * queues another.
+   */
+  private requestFinalise(runId: string): Promise<void> {
+    return this.queue.send(COLLECTION_FINALISE_QUEUE, { runId }, `finalise:${runId}`);
+  }
+
+  /** The finalisation job: an error that would recur ends the run at once, any other is retried. */
+  private async finaliseStep(runId: string) {
+    try {
+      await this.finalise(runId);
+    } catch (error) {
+      if (!isPermanentError(error)) throw error;
+      this.log.error({ err: error, runId }, 'collection run finalisation failed for good');
+      await this.ended(await failRun(this.db, runId, stepError('finalisation', 'permanent', error)));
+    }
+  }
+
+  /** A step's job failed every attempt (its dead letter): the run ends `failed`, naming the step and its last error. */
+  private async stepGaveUp(runId: string, step: 'planning' | 'finalisation', meta: JobMeta) {
+    const why = deadLetterError(meta) ?? 'the instance running it stopped or its attempt timed out';
+    this.log.error({ runId, step, err: why }, `collection run ${step} gave up`);
+    await this.ended(await failRun(this.db, runId, stepError(step, meta.retryLimit + 1, why)));
+  }
+
+  private async ended(run: { id: string } | undefined) {
+    if (run) await this.options.alerts?.trigger('collection run finished');
   }
 
   /**
    * Finalises the run when no unit is left (only one caller succeeds); the evaluation that follows
    * is created in the same transaction, so a run is evaluated once. Its job is queued after the
    * commit, and again by any later call (its id is the evaluation's, so never twice): a crash between
-   * the two is repaired by the unit job's retry.
+   * the two is repaired by the finalisation job's retry.
    */
   private async finalise(runId: string) {
     const finished = await finaliseRun(this.db, runId, async (trx) => {

@@ -188,7 +188,7 @@ export async function executeUnit(db: Knex, unitId: string, options: UnitOptions
     await db('collection_units').update({ status: 'done', output: JSON.stringify(output), finished_at: db.fn.now() }).where({ id: unitId, claim, status: 'running' });
   } catch (error) {
     // Kept for the gap if every attempt fails; pg-boss retries the job.
-    await db('collection_units').update({ error: (error as Error).message.slice(0, 1000) }).where({ id: unitId, claim, status: 'running' });
+    await db('collection_units').update({ error: errorMessage(error).slice(0, 1000) }).where({ id: unitId, claim, status: 'running' });
     throw error;
   }
   return unit.run_id;
@@ -326,5 +326,58 @@ export async function finaliseRun(db: Knex, runId: string, then?: (trx: Knex.Tra
     await recordCollectionEvidence(trx, runId);
     await then?.(trx, finished);
     return finished;
+  });
+}
+
+/**
+ * An error's message for an operator: knex prefixes a failed query's message with its SQL
+ * (`update "collection_units" set ... - <the database's message>`), which is dropped here.
+ */
+export function errorMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const cut = message.lastIndexOf(' - ');
+  return typeof code === 'string' && cut > 0 && /^\s*(select|insert|update|delete|with)\b/i.test(message) ? message.slice(cut + 3) : message;
+}
+
+/**
+ * Whether retrying a step cannot help: PostgreSQL data exceptions (class 22) and integrity
+ * constraint violations (class 23) come from the data the step works on, so every attempt fails
+ * alike. Connection losses, deadlocks, serialisation failures and the like are retried.
+ */
+export function isPermanentError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * Ends a run that cannot finish (its planning or its finalisation failed every attempt, or failed
+ * for good): `failed`, with `error` naming the step and why, and its progress from its units. A unit
+ * still queued or running is finished as failed too, with a gap saying why, so no instance collects
+ * for a run that has ended (its completion needs the unit `running`). Nothing is stored, merged or
+ * evaluated: a failed run is never evaluated (createEvaluation refuses it), so it resolves nothing.
+ * Returns the failed run, or undefined when the run had already finished (or does not exist).
+ */
+export async function failRun(db: Knex, runId: string, error: string): Promise<CollectionRun | undefined> {
+  return db.transaction(async (trx) => {
+    const run: CollectionRun | undefined = await trx('collection_runs').where({ id: runId }).whereIn('status', ['queued', 'running']).forUpdate().first();
+    if (!run) return undefined;
+    const left: CollectionUnit[] = await trx('collection_units').where({ run_id: runId }).whereIn('status', ['queued', 'running']);
+    for (const unit of left) {
+      const reason = `not collected: the run failed (${error})`;
+      const output: UnitOutput = { ...emptyUnitOutput(), gaps: [`${unit.source_name}/${unit.service}: ${reason}`], coverage: uncovered(unit, reason) };
+      await trx('collection_units').update({ status: 'failed', output: JSON.stringify(output), finished_at: trx.fn.now() }).where({ id: unit.id });
+    }
+    const progress = (await unitProgress(trx, [runId])).get(runId);
+    const [failed] = await trx('collection_runs')
+      .update({
+        status: 'failed',
+        error: error.slice(0, 2000),
+        finished_at: trx.fn.now(),
+        ...(progress ? { progress: JSON.stringify({ done: progress.done, total: progress.total, running: progress.running, queued: progress.queued, retried: progress.retried, failed: progress.failed }) } : {}),
+      })
+      .where({ id: runId })
+      .returning('*');
+    return failed;
   });
 }
