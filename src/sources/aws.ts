@@ -18,10 +18,16 @@ export interface SourceTarget {
  * one place that decides.
  */
 export function collectorContext(target: SourceTarget, options: { endpoint?: string; now: number; since?: number; maxAttempts?: number; throttle?: AwsThrottle }): CollectorContext {
+  // Every client of the context takes its tokens from this instance's bucket for (account, service).
+  const throttle = options.throttle?.plugin(target.account);
   const credentials = target.roleArn
     ? fromTemporaryCredentials({
         params: { RoleArn: target.roleArn, RoleSessionName: 'custos-collector', DurationSeconds: 3600 },
         clientConfig: { region: target.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) },
+        // The AssumeRole calls too (each client of a unit resolves its credentials, so a unit makes
+        // one or more): they take tokens of the target account's STS bucket, which the unit's
+        // GetCallerIdentity shares, so many units of one account do not burst STS.
+        ...(throttle ? { clientPlugins: [throttle] } : {}),
       })
     : undefined;
   return {
@@ -29,8 +35,7 @@ export function collectorContext(target: SourceTarget, options: { endpoint?: str
     region: target.region,
     now: options.now,
     since: options.since,
-    // Every client of the context takes its tokens from this instance's bucket for (account, service).
-    ...(options.throttle ? { throttle: options.throttle.plugin(target.account) } : {}),
+    ...(throttle ? { throttle } : {}),
     aws: {
       region: target.region,
       ...(credentials ? { credentials } : {}),

@@ -27,6 +27,8 @@ export interface FaultyProxy {
   faulted: number;
   /** Requests received, per AWS service (from the SigV4 credential scope). */
   byService: Record<string, number>;
+  /** Every request as it arrived: when (performance.now()), its service, action (query protocol's `Action`, or the JSON protocols' target) and body's first 1,000 characters. */
+  log: Array<{ at: number; service: string; action: string | undefined; body: string }>;
 }
 
 /** The signing name of the service a request is for, from its SigV4 Authorization header. */
@@ -74,7 +76,7 @@ function fault(service: string, headers: http.IncomingHttpHeaders, options: Faul
  */
 export async function startFaultyProxy(t: Test, target: string, options: FaultOptions): Promise<FaultyProxy> {
   const upstream = new URL(target);
-  const state: FaultyProxy = { endpoint: '', requests: 0, faulted: 0, byService: {} };
+  const state: FaultyProxy = { endpoint: '', requests: 0, faulted: 0, byService: {}, log: [] };
   let candidates = 0;
 
   const server = http.createServer((request, response) => {
@@ -86,6 +88,8 @@ export async function startFaultyProxy(t: Test, target: string, options: FaultOp
       state.requests++;
       state.byService[service] = (state.byService[service] ?? 0) + 1;
       const target = request.headers['x-amz-target'] as string | undefined;
+      const action = target ?? (String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') ? (new URLSearchParams(body.toString()).get('Action') ?? undefined) : undefined);
+      state.log.push({ at: performance.now(), service, action, body: body.subarray(0, 1000).toString() });
       const eligible = options.match ? options.match({ method: request.method ?? 'GET', url: request.url ?? '/', service, target }) : true;
       if (eligible) candidates++;
       if (eligible && (options.failAlways || candidates <= (options.failFirst ?? 0))) {

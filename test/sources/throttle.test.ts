@@ -1,13 +1,14 @@
 /**
  * AWS throttling per account and service (src/sources/throttle.ts): the token bucket itself, and the
  * SDK v3 middleware on real clients against moto, where one account's queue must not delay another
- * account, nor another service of the same account.
+ * account, nor another service of the same account; the AssumeRole calls of units with a role too.
  */
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { collectorContext } from '../../src/sources/aws.js';
 import { clientConfig, throttled } from '../../src/sources/collectors/common.js';
+import { assertAccount } from '../../src/sources/identity.js';
 import { AwsThrottle, TokenBucket } from '../../src/sources/throttle.js';
 import { motoSkip, startMoto } from '../helpers/moto.js';
 import { startFaultyProxy } from '../helpers/faulty-proxy.js';
@@ -68,4 +69,39 @@ t.test('every attempt takes a token: retries are paced too', { skip: motoSkip },
   const waited = await elapsed(() => sts.send(new GetCallerIdentityCommand({})));
   t.equal(proxy.requests, 4, 'three failed attempts, then the answer');
   t.ok(waited >= 2900, `four attempts at one token a second take at least three seconds (${Math.round(waited)} ms)`);
+});
+
+t.test('AssumeRole of a unit with a role takes tokens of the account\'s STS bucket: units of one account do not burst STS', { skip: motoSkip }, async (t) => {
+  const moto = await startMoto(t);
+  const proxy = await startFaultyProxy(t, moto.endpoint, {});
+  const throttle = new AwsThrottle(2);
+  const member = '444455556666';
+  const other = '777788889999';
+  // What each unit of an organization member account does first: a context that assumes the
+  // member's role, and the identity check through it (src/sources/collections.ts collectUnit).
+  const unit = (account: string) => {
+    const context = collectorContext({ account, region: 'us-east-1', roleArn: `arn:aws:iam::${account}:role/custos-collector` }, { endpoint: proxy.endpoint, now: 0, throttle });
+    return assertAccount(context.aws, account, context.throttle);
+  };
+  const started = performance.now();
+  const units = Promise.all(Array.from({ length: 8 }, () => unit(member)));
+  await new Promise((r) => setTimeout(r, 200));
+  t.ok(throttle.bucket(member, 'STS').available() < 1, 'the member account has used its STS tokens');
+  const otherStarted = performance.now();
+  await unit(other);
+  const otherTook = performance.now() - otherStarted;
+  const answers = await units;
+  const total = performance.now() - started;
+  t.ok(answers.every((a) => a.account === member), 'every unit reached the member account');
+  const assumed = proxy.log.filter((r) => r.action === 'AssumeRole' && r.service === 'sts');
+  t.equal(assumed.length, 9, 'one AssumeRole per unit');
+  t.equal(proxy.log.filter((r) => r.action === 'GetCallerIdentity').length, 9, 'one identity check per unit');
+  // Eight AssumeRole and eight GetCallerIdentity of one account at 2 a second from a bucket of 2:
+  // the AssumeRole calls alone need (8 - 2) / 2 = 3 s, all sixteen calls (16 - 2) / 2 = 7 s.
+  const memberAssumed = assumed.filter((r) => r.body.includes(member)).map((r) => r.at);
+  t.equal(memberAssumed.length, 8);
+  const spread = Math.max(...memberAssumed) - Math.min(...memberAssumed);
+  t.ok(spread >= 2000, `the member's AssumeRole calls are spread over ${Math.round(spread)} ms (at least about 3 s expected)`);
+  t.ok(total >= 5000 && total < 30_000, `the eight units took ${Math.round(total)} ms (about 7 s expected)`);
+  t.ok(otherTook < 1500, `another account's unit was not held behind them (${Math.round(otherTook)} ms)`);
 });
