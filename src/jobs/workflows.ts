@@ -23,14 +23,14 @@ export const COLLECTION_UNIT_QUEUE = 'collection-unit';
 export const COLLECTION_UNIT_GAVE_UP_QUEUE = 'collection-unit-gave-up';
 /** Attempts of a unit before it is given up (pg-boss retries: one less). */
 export const COLLECTION_UNIT_ATTEMPTS = 3;
-/** Plans a queued run into units (the job data's runId). */
+/**
+ * A run's own steps (data: runId, and step `finalise` for its finalisation, planning otherwise): its
+ * planning into units, and its finalisation once no unit is left, queued after every unit (at most
+ * one waiting per run and step).
+ */
 export const COLLECTION_QUEUE = 'collection';
-/** A run whose planning failed every attempt (pg-boss dead letter): the run ends `failed`. */
+/** A run step that failed every attempt (pg-boss dead letter of `collection`): the run ends `failed`. */
 export const COLLECTION_GAVE_UP_QUEUE = 'collection-gave-up';
-/** Finalises a run once no unit is left: queued after every unit, at most one waiting per run. */
-export const COLLECTION_FINALISE_QUEUE = 'collection-finalise';
-/** A run whose finalisation failed every attempt (pg-boss dead letter): the run ends `failed`. */
-export const COLLECTION_FINALISE_GAVE_UP_QUEUE = 'collection-finalise-gave-up';
 /** Attempts at planning, and at finalising, a run before it ends `failed`. */
 export const COLLECTION_STEP_ATTEMPTS = 3;
 
@@ -90,26 +90,18 @@ export class Workflows {
   async start(): Promise<void> {
     await this.queue.start(
       [
-        // Dead letter queues first: a queue names its dead letter queue, which must exist.
-        { name: COLLECTION_GAVE_UP_QUEUE, expireInSeconds: 600, handler: async ({ runId }, meta) => this.stepGaveUp(runId!, 'planning', meta) },
-        { name: COLLECTION_FINALISE_GAVE_UP_QUEUE, expireInSeconds: 600, handler: async ({ runId }, meta) => this.stepGaveUp(runId!, 'finalisation', meta) },
+        // A dead letter queue first: the queue naming it needs it to exist.
+        { name: COLLECTION_GAVE_UP_QUEUE, expireInSeconds: 600, handler: async ({ runId, step }, meta) => this.stepGaveUp(runId!, step === 'finalise' ? 'finalisation' : 'planning', meta) },
         {
           name: COLLECTION_QUEUE,
-          expireInSeconds: 600,
+          // At most one job waits per singleton key: units finishing together queue one finalisation.
+          policy: 'short',
+          // A finalisation merges and stores the whole run (before, it ran in a unit job: 900 s too).
+          expireInSeconds: 900,
           retryLimit: COLLECTION_STEP_ATTEMPTS - 1,
           retryDelaySeconds: 2,
           deadLetter: COLLECTION_GAVE_UP_QUEUE,
-          handler: async ({ runId }) => this.planCollection(runId!),
-        },
-        {
-          name: COLLECTION_FINALISE_QUEUE,
-          // At most one job waits per run (singleton key): units finishing together queue one finalisation.
-          policy: 'short',
-          expireInSeconds: 1800,
-          retryLimit: COLLECTION_STEP_ATTEMPTS - 1,
-          retryDelaySeconds: 2,
-          deadLetter: COLLECTION_FINALISE_GAVE_UP_QUEUE,
-          handler: async ({ runId }) => this.finaliseStep(runId!),
+          handler: async ({ runId, step }) => (step === 'finalise' ? this.finaliseStep(runId!) : this.planCollection(runId!)),
         },
         { name: COLLECTION_UNIT_GAVE_UP_QUEUE, expireInSeconds: 600, handler: async ({ unitId }) => this.unitGaveUp(unitId!) },
         {
@@ -224,13 +216,14 @@ export class Workflows {
 
   /**
    * Queues the run's finalisation, after a unit finished (done or given up) or after planning found
-   * none left. A job of its own, retried on its own and dead-lettered on its own: a finalisation
+   * none left. A job of its own (in the queue of the run's steps, no worker more per instance),
+   * retried on its own and dead-lettered on its own: a finalisation
    * that fails every attempt ends the run `failed` rather than leave it `running`. One job waits per
    * run at most; one that runs before the last unit finished finalises nothing, and the last unit
    * queues another.
    */
   private requestFinalise(runId: string): Promise<void> {
-    return this.queue.send(COLLECTION_FINALISE_QUEUE, { runId }, `finalise:${runId}`);
+    return this.queue.send(COLLECTION_QUEUE, { runId, step: 'finalise' }, `finalise:${runId}`);
   }
 
   /** The finalisation job: an error that would recur ends the run at once, any other is retried. */
