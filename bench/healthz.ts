@@ -4,7 +4,8 @@
  * this process sends one heavy request at a time and probes /healthz every 10 ms until it is
  * answered, then prints the probes' median, p99 and slowest latency per request, the longest stall
  * of Custos's event loop meanwhile (measured in its process), and the request's status (each must be
- * refused with a 4xx, or answered, never a 5xx).
+ * refused with a 4xx, or answered, never a 5xx). `npm run bench:healthz -- loops` runs only the
+ * requests whose name contains the words given (and idle).
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -108,7 +109,9 @@ const pad = (s: string | number, n: number) => String(s).padStart(n);
 console.log(`/healthz latency while each heavy request is in flight (target ${TARGET_MS} ms)`);
 console.log(`(loop ms: the longest stall of Custos's event loop during the request, measured in its process; a probe slower than that waited for the CPU, not for Custos)`);
 console.log(`${'request'.padEnd(60)} ${pad('status', 6)} ${pad('took ms', 8)} ${pad('probes', 6)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('max ms', 7)} ${pad('loop ms', 7)}  within ${TARGET_MS} ms`);
-for (const [name, prepare] of scenarios) {
+// `npm run bench:healthz -- <words>`: only the requests whose name contains them (and idle).
+const only = process.argv.slice(2).join(' ');
+for (const [name, prepare] of scenarios.filter(([name]) => !only || name.startsWith('idle') || name.includes(only))) {
   const r = await probeDuring(await prepare());
   console.log(`${name.padEnd(60)} ${pad(r.status || '-', 6)} ${pad(Math.round(r.ms), 8)} ${pad(r.probes, 6)} ${pad(r.p50.toFixed(1), 7)} ${pad(r.p99.toFixed(1), 7)} ${pad(r.max.toFixed(1), 7)} ${pad(r.loop.toFixed(1), 7)}  ${r.max <= TARGET_MS ? 'yes' : 'NO'}`);
 }

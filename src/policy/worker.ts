@@ -8,6 +8,7 @@
  */
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { InvalidBundleError } from './bundle.js';
+import { EVALUATION_NICE, INSPECT_NICE, lowerThreadPriority } from './thread-priority.js';
 import { inspectBundle, instantiate, LARGE_MEMORY, toEvaluation, type Evaluation, type Inspection } from './wasm.js';
 
 /** A bundle's policy.wasm, shared with every worker; `key` is the archive's SHA-256. */
@@ -105,6 +106,10 @@ async function evaluatePart(task: Extract<Task, { kind: 'evaluate-part' }>): Pro
 }
 
 export default async function run(task: Task): Promise<Outcome[] | Outcome | InspectOutcome> {
+  // The piscina pools' threads run background work (an inspection, an estate evaluation): on Linux
+  // they yield the CPU to the event loop and the decision threads, which never come here
+  // (docs/ARCHITECTURE.md, "Policy evaluation off the event loop"). Once per thread.
+  lowerThreadPriority(task.kind === 'inspect' ? INSPECT_NICE : EVALUATION_NICE);
   Atomics.store(task.started, 0, 1);
   Atomics.notify(task.started, 0);
   switch (task.kind) {

@@ -41,3 +41,33 @@ export async function slowestHealthProbe<T>(address: string, work: Promise<T>): 
   await probing;
   return { result, slowestMs, probes };
 }
+
+/** This process's threads now (Linux): kernel id, name, CPU ticks used (user + system) and niceness, from /proc/self/task. */
+export async function processThreads(): Promise<Array<{ tid: number; name: string; ticks: number; nice: number }>> {
+  const fs = await import('node:fs/promises');
+  const threads = [];
+  for (const entry of await fs.readdir('/proc/self/task')) {
+    const stat = await fs.readFile(`/proc/self/task/${entry}/stat`, 'utf8').catch(() => undefined);
+    if (!stat) continue; // ended meanwhile
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    // After the name: state (field 3) ... utime (14), stime (15) ... nice (19).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    threads.push({ tid: Number(entry), name, ticks: Number(fields[11]) + Number(fields[12]), nice: Number(fields[16]) });
+  }
+  return threads;
+}
+
+/**
+ * The thread of this process that used the most CPU over `ms` (the one spinning, while a Wasm loop
+ * runs), with its niceness; undefined when none used any.
+ */
+export async function busiestThread(ms = 1000): Promise<{ tid: number; name: string; ticks: number; nice: number } | undefined> {
+  const before = new Map((await processThreads()).map((t) => [t.tid, t.ticks]));
+  await new Promise((r) => setTimeout(r, ms));
+  let busiest: { tid: number; name: string; ticks: number; nice: number } | undefined;
+  for (const thread of await processThreads()) {
+    const used = thread.ticks - (before.get(thread.tid) ?? thread.ticks);
+    if (used > 0 && (!busiest || used > busiest.ticks)) busiest = { ...thread, ticks: used };
+  }
+  return busiest;
+}
