@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { shippedCatalog } from '../controls/catalog.js';
@@ -59,7 +60,19 @@ export async function createEvaluation(db: Knex, values: { runId: string; trigge
  * finding's resource type completely in its account and region (docs/ARCHITECTURE.md, "Coverage and
  * resolution"); findings neither reported nor resolved are carried into the evaluation as still open.
  */
-export async function runEvaluation(db: Knex, policy: PolicyService, evaluationId: string, options: { incremental?: boolean } = {}): Promise<EvaluationRecord> {
+export async function runEvaluation(
+  db: Knex,
+  policy: PolicyService,
+  evaluationId: string,
+  options: { incremental?: boolean; /** Filled with milliseconds per phase (bench/evaluate.ts). */ phases?: Record<string, number> } = {},
+): Promise<EvaluationRecord> {
+  const phases = options.phases ?? {};
+  let mark = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases[name] = (phases[name] ?? 0) + (now - mark);
+    mark = now;
+  };
   const evaluation: EvaluationRecord = await db('evaluations').where({ id: evaluationId }).first();
   if (!evaluation || evaluation.status === 'complete') return evaluation;
   await db('evaluations').update({ status: 'running', started_at: db.fn.now(), error: null }).where({ id: evaluationId });
@@ -70,7 +83,9 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
     // In parts on every core, reusing the previous evaluation's verdicts on unchanged items unless
     // told not to; the whole input at once when the bundle cannot be evaluated in parts.
     const base = options.incremental === false ? undefined : await evaluationBase(db, evaluationId);
-    let estate = await evaluateInParts(db, engine, run.id, shared, base);
+    phase('shared input');
+    let estate = await evaluateInParts(db, engine, run.id, shared, base, {}, phases);
+    mark = performance.now();
     if ('whole' in estate) {
       const { input } = await runInput(db, run);
       const violations = (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[];
@@ -79,18 +94,24 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
     const { violations, mode, stats } = estate;
     const partial = run.status === 'partial';
     const ruleCoverages = await coverageOfRules(db, run.id, engine.rules(), catalog);
+    phase('rule coverage');
     return await db.transaction(async (trx) => {
       // One writer of findings at a time with catalog evaluations (src/evaluation/catalog-evaluation.ts);
       // finished_at is read under that lock, so the latest evaluation is the last one written.
       await lockCatalogEvaluations(trx);
       await trx('evaluation_findings').where({ evaluation_id: evaluationId }).delete();
+      phase('lock');
       const reported = await upsertFindings(trx, evaluationId, run.observed_at, violations);
+      phase('upsert findings');
       // A partial run resolves nothing; a complete one only where it listed the finding's type completely.
       const resolved = partial ? 0 : await resolveUnreported(trx, evaluationId, run.id, run.observed_at);
       // What stays open without being seen again still fails its controls at this evaluation.
+      phase('resolve');
       const carried = await carryOpenFindings(trx, evaluationId);
+      phase('carry');
       // Approved, unexpired exceptions turn what they cover excepted, recorded per evaluation.
       const excepted = await applyExceptions(trx, evaluationId);
+      phase('exceptions');
       const [done] = await trx('evaluations')
         .update({
           status: 'complete',
@@ -110,9 +131,12 @@ export async function runEvaluation(db: Knex, policy: PolicyService, evaluationI
         .where({ id: evaluationId })
         .returning('*');
       // The evaluation's evidence commits with it: no result without its evidence, and none twice.
+      phase('update evaluation');
       await recordEvaluationEvidence(trx, { evaluation: done, observedAt: run.observed_at, catalog: shippedCatalog(), rules: engine.rules() });
+      phase('evidence');
       // A catalog change committed while this evaluation ran is evaluated next (its verdicts here are stale).
       await settleCatalogRequests(trx, sha256, async () => (await catalogInput(trx)).sha256);
+      phase('catalog requests');
       return done;
     });
   } catch (error) {

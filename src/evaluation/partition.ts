@@ -22,6 +22,7 @@
  * scopes are always evaluated afresh.
  */
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import { SCOPED_VIOLATIONS } from '../policy/entrypoints.js';
 import type { PolicyEngine } from '../policy/engine.js';
@@ -151,7 +152,9 @@ export async function evaluateInParts(
   shared: PolicyInput,
   base?: EvaluationBase,
   split: { partItems?: number; groupItems?: number } = {},
+  phases: Record<string, number> = {},
 ): Promise<EstateResult | { whole: string }> {
+  const add = (name: string, since: number) => (phases[name] = (phases[name] ?? 0) + (performance.now() - since));
   const partItems = split.partItems ?? PART_ITEMS;
   const groupItems = split.groupItems ?? GROUP_ITEMS;
   if (!engine.partitionable) return { whole: 'the bundle has no per-scope entrypoints' };
@@ -190,7 +193,9 @@ export async function evaluateInParts(
   const evaluate = (entrypoint: string, input: Uint8Array, check: (v: Violation) => boolean) => {
     stats.parts++;
     const task = limiter.run(async () => {
+      const t = performance.now();
       const [answer] = await engine.evaluatePart([entrypoint], input);
+      add(`thread ${entrypoint.split('/').pop()}`, t);
       for (const v of (answer!.result ?? []) as Violation[]) {
         if (!check(v)) throw new BrokenPromise(`${entrypoint}: rule ${v.id} reported ${violationMatch(v)} outside its part`);
         keep(v);
@@ -233,7 +238,10 @@ export async function evaluateInParts(
   const resourceRuleIds = new Set(rules.filter((r) => r.scope === 'resource').map((r) => r.id));
   try {
     for (const accounts of groups) {
+      let t = performance.now();
       const items = await readItems(db, runId, accounts, incremental?.run_id);
+      add('read items', t);
+      t = performance.now();
       stats.items += items.length;
       const groupAccounts = new Set(accounts);
       // Account rules: the whole group, restricted to its accounts.
@@ -253,9 +261,14 @@ export async function evaluateInParts(
         evaluate(SCOPED_VIOLATIONS.resource, inputText(shared, part), (v) => matches.has(violationMatch(v)) && (byId.get(v.id)?.resource_types ?? []).includes(v.resource.type));
       }
       // Bounded memory: at most a few groups' parts in flight while the next group is read.
+      add('build inputs', t);
+      t = performance.now();
       if (pending.length > 4 * engine.partThreads) await Promise.all(pending.splice(0, pending.length - 2 * engine.partThreads));
+      add('wait for threads', t);
     }
+    const t = performance.now();
     await Promise.all(pending);
+    add('wait for threads', t);
   } catch (error) {
     if (error instanceof BrokenPromise) return { whole: error.message };
     throw error;
@@ -266,7 +279,9 @@ export async function evaluateInParts(
   // Incremental: fresh verdicts of reusable rules on unchanged items duplicate the base's; drop them,
   // then add the base's verdicts of reusable rules on items that are still unchanged.
   const result = violations.filter((v) => !(reusable.has(v.id) && unchangedMatches.has(violationMatch(v))));
+  const t = performance.now();
   const reused = await reusedViolations(db, incremental.id, [...reusable]);
+  add('read reused verdicts', t);
   for (const v of reused) {
     if (!unchangedMatches.has(violationMatch(v))) continue;
     if (!resourceRuleIds.has(v.id)) continue;
