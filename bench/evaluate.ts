@@ -13,10 +13,12 @@
  * evaluations. This process samples the child's resident set (VmRSS in /proc/<pid>/status: its
  * main thread and every worker thread; PostgreSQL, a process of its own, is not counted) every
  * 20 ms while each evaluation runs, and prints the peak.
- * Sizes scale with BENCH_SCALE=0.1. BENCH_CPU_PROF=<dir> writes the service's CPU profiles there.
+ * Sizes scale with BENCH_SCALE=0.1. BENCH_CPU_PROF=<dir> writes the service's CPU profiles there;
+ * BENCH_KEEP=1 keeps the data directory (printed) for a look at the database afterwards.
  */
-import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+
+import { execFileSync, fork } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +31,7 @@ import { importSnapshot } from '../src/sources/collections.js';
 import { changeResources, syntheticEstate, type EstateSizes } from './synthetic-estate.js';
 
 const TARGETS = { first: 20, again: 3, peakMiB: 600 };
+const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 const appConfig = (dataDir: string) => ({ config: { dataDir, logLevel: 'silent' as const, adminKey: 'bench-admin-key-000000000000000' }, announce: () => {}, workers: false });
@@ -117,6 +120,33 @@ async function main(): Promise<void> {
         return 0;
       }
     };
+    // CPU seconds of the service's descendants (the embedded PostgreSQL and its backends).
+    const descendantsCpu = () => {
+      const children = new Map<number, number[]>();
+      const cpu = new Map<number, number>();
+      for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+          const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          const ppid = Number(fields[1]);
+          children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+          cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / ticks);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      let total = 0;
+      const walk = (pid: number) => {
+        for (const child of children.get(pid) ?? []) {
+          total += cpu.get(child) ?? 0;
+          walk(child);
+        }
+      };
+      walk(child.pid!);
+      return total;
+    };
+    let databaseCpuAtStart = 0;
     let peak = 0;
     let sampling = false;
     const sampler = setInterval(() => {
@@ -128,6 +158,7 @@ async function main(): Promise<void> {
       if (message.kind === 'ready') {
         console.log(`service process before evaluating (app built, policy threads started, no estate in it): RSS ${mib(rssOfChild())} MiB`);
       } else if (message.kind === 'start') {
+        databaseCpuAtStart = descendantsCpu();
         peak = rssOfChild();
         sampling = true;
       } else {
@@ -135,6 +166,7 @@ async function main(): Promise<void> {
         peak = Math.max(peak, rssOfChild());
         peaks[message.label] = peak;
         results[message.label] = message;
+        const databaseCpu = descendantsCpu() - databaseCpuAtStart;
         const { seconds, cpuSeconds, evaluation: done, phases } = message;
         if (done.status !== 'complete') throw new Error(`evaluation failed: ${done.error}`);
         const c = done.counts;
@@ -146,7 +178,7 @@ async function main(): Promise<void> {
           `${label}: ${seconds.toFixed(1)} s (target ${target} s: ${verdict(seconds <= target)}) — mode ${done.mode}; ` +
             `${c.evaluated_items} of ${c.items} run items evaluated by the per-resource rules, ${c.reused_violations} verdicts reused; ` +
             `${c.violations} findings reported (${c.new} new, ${c.resolved} resolved, ${c.carried} carried); ` +
-            `service process: peak RSS ${mib(peak)} MiB, CPU ${cpuSeconds.toFixed(1)} s (all its threads)`,
+            `service process: peak RSS ${mib(peak)} MiB, CPU ${cpuSeconds.toFixed(1)} s (all its threads); PostgreSQL CPU ${databaseCpu.toFixed(1)} s`,
         );
         console.log(`  where the time went: ${Object.entries(phases).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join('; ')}`);
       }
@@ -163,6 +195,7 @@ async function main(): Promise<void> {
       console.log(`note: modes were ${results.first.evaluation.mode} and ${results.again.evaluation.mode}, not parts and incremental`);
     }
   } finally {
-    await fs.rm(dataDir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP) console.log(`data directory kept: ${dataDir}`);
+    else await fs.rm(dataDir, { recursive: true, force: true });
   }
 }

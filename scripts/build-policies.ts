@@ -51,14 +51,15 @@ function capabilitiesFile(opa: string, dir: string): string {
   return file;
 }
 
-/**
- * Every rule's METADATA says how its violations depend on the input (custom.scope), and a rule of
- * scope resource which shared parts it reads (custom.reads): the service evaluates estates in parts
- * by them (src/evaluation/partition.ts), so a rule that does not say is refused here.
- */
 /** The input's shared parts a resource rule may read (src/evaluation/partition.ts, sharedParts). */
 const SHARED_PARTS = ['now', 'catalog', 'coverage', 'lf_tag_assignments'] as const;
 
+/**
+ * Every rule's METADATA says how its violations depend on the input (custom.scope), a rule of
+ * scope resource which shared parts it reads (custom.reads), and a rule of scope account the types
+ * of the items it reads (custom.item_types): the service evaluates estates in parts by them
+ * (src/evaluation/partition.ts), so a rule that does not say is refused here.
+ */
 function checkScopes(opa: string) {
   const inspected = JSON.parse(execFileSync(opa, ['inspect', '-a', '--format', 'json', 'rego'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, cwd: root }));
   const problems: string[] = [];
@@ -71,6 +72,9 @@ function checkScopes(opa: string) {
     else if (custom.scope === 'resource' && !(Array.isArray(custom.reads) && custom.reads.every((r: unknown) => (SHARED_PARTS as readonly unknown[]).includes(r)))) {
       problems.push(`${where}: a rule of scope resource lists in custom.reads the shared input parts it reads ([] for none; ${SHARED_PARTS.join(', ')})`);
     } else if (custom.scope === 'resource' && location?.file) resourceRules.push({ where, file: path.resolve(root, location.file), reads: custom.reads });
+    else if (custom.scope === 'account' && !(Array.isArray(custom.item_types) && custom.item_types.every((t: unknown) => typeof t === 'string'))) {
+      problems.push(`${where}: a rule of scope account lists in custom.item_types the types of the items it reads (AWS::SecurityHub::Finding for findings, AWS::LakeFormation::Permission for permissions)`);
+    }
   }
   // What the rules really read, from their syntax trees: an under-declared `reads` would let an
   // incremental evaluation reuse a verdict after what it depends on changed (scripts/rego-reads.ts).

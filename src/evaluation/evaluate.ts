@@ -13,7 +13,7 @@ import type { SourceSetting } from '../sources/types.js';
 import { catalogInput } from './catalog-input.js';
 import { evaluateInParts, sharedParts, type EvaluationBase, type EvaluationMode } from './partition.js';
 import { lockCatalogEvaluations, settleCatalogRequests } from './catalog-requests.js';
-import { carryOpenFindings, resolveUnreported, upsertFindings } from './findings-repository.js';
+import { carryOpenFindings, resolveUnreported, reuseFindings, upsertFindings } from './findings-repository.js';
 import { coverageInput, observedCounts, readCoverage, ruleCoverage, type CoverageRule, type RuleCoverage } from '../sources/coverage.js';
 
 export interface EvaluationRecord {
@@ -103,6 +103,10 @@ export async function runEvaluation(
       phase('lock');
       const reported = await upsertFindings(trx, evaluationId, run.observed_at, violations);
       phase('upsert findings');
+      // Incremental: the base's verdicts that stand are carried over in the database, never read.
+      const reused = estate.reuse ? await reuseFindings(trx, evaluationId, run.id, run.observed_at, estate.reuse) : { reused: 0, reopened: 0 };
+      stats.reused_violations = reused.reused;
+      phase('reuse findings');
       // A partial run resolves nothing; a complete one only where it listed the finding's type completely.
       const resolved = partial ? 0 : await resolveUnreported(trx, evaluationId, run.id, run.observed_at);
       // What stays open without being seen again still fails its controls at this evaluation.
@@ -121,7 +125,7 @@ export async function runEvaluation(
           run_partial: partial,
           rule_coverage: JSON.stringify(ruleCoverages),
           counts: JSON.stringify({
-            violations: reported.ids.length, new: reported.created, reopened: reported.reopened, resolved, carried, excepted,
+            violations: reported.ids.length + reused.reused, new: reported.created, reopened: reported.reopened + reused.reopened, resolved, carried, excepted,
             items: stats.items, evaluated_items: stats.evaluated_items, reused_items: stats.reused_items, reused_violations: stats.reused_violations,
           }),
           mode,

@@ -95,6 +95,56 @@ export async function upsertFindings(trx: Knex.Transaction, evaluationId: string
   return { ids, created, reopened };
 }
 
+/**
+ * Incremental evaluation (src/evaluation/partition.ts): carries over the base evaluation's reported
+ * findings of the reusable rules about items whose normalised state is unchanged since the base run
+ * (same state_sha256, non-null, for the item with the same kind and key) and of no fresh type, as an
+ * upsert of the same violation would: reported by this evaluation, seen at `seenAt`, open again if
+ * it was resolved (or excepted: applyExceptions excepts it again). Nothing is read back: one
+ * statement. Returns how many were carried over and how many of them were resolved before.
+ */
+export async function reuseFindings(
+  trx: Knex.Transaction,
+  evaluationId: string,
+  runId: string,
+  seenAt: string,
+  reuse: { evaluationId: string; runId: string; rules: string[]; freshTypes: string[] },
+): Promise<{ reused: number; reopened: number }> {
+  const { rows } = await trx.raw(
+    `WITH reused AS (
+       SELECT f.id, f.status FROM evaluation_findings ef JOIN findings f ON f.id = ef.finding_id
+       WHERE ef.evaluation_id = :base AND ef.reported
+         AND f.rule_id = ANY(CAST(:rules AS text[])) AND NOT f.resource_type = ANY(CAST(:fresh AS text[]))
+         AND EXISTS (
+           SELECT 1 FROM run_items c JOIN run_items b ON b.run_id = :baseRun AND b.kind = c.kind AND b.key = c.key
+           WHERE c.run_id = :run
+             AND c.kind = CASE WHEN f.resource_type = :findingType THEN 'finding' ELSE 'resource' END
+             AND c.key = CASE WHEN f.resource_type = :findingType THEN f.resource_id
+                              ELSE f.resource_type || '|' || f.account || '|' || f.region || '|' || f.resource_id END
+             AND c.account = f.account AND c.region = f.region
+             AND c.state_sha256 IS NOT NULL AND b.state_sha256 = c.state_sha256)
+     ), updated AS (
+       UPDATE findings f SET last_seen_at = :seen, last_evaluation_id = :evaluation, status = 'open', resolved_at = NULL
+       FROM reused r WHERE f.id = r.id
+       RETURNING f.id, r.status AS previous
+     ), recorded AS (
+       INSERT INTO evaluation_findings (evaluation_id, finding_id) SELECT :evaluation, id FROM updated ON CONFLICT DO NOTHING
+     )
+     SELECT count(*)::int AS reused, (count(*) FILTER (WHERE previous = 'resolved'))::int AS reopened FROM updated`,
+    {
+      base: reuse.evaluationId,
+      baseRun: reuse.runId,
+      run: runId,
+      rules: reuse.rules,
+      fresh: reuse.freshTypes,
+      findingType: 'AWS::SecurityHub::Finding',
+      seen: seenAt,
+      evaluation: evaluationId,
+    },
+  );
+  return { reused: rows[0].reused, reopened: rows[0].reopened };
+}
+
 /** Whether the run listed type `t` completely where finding `f` is (any region of its account for account-level findings, region ''). */
 const covered = (type: string) => `(EXISTS (SELECT 1 FROM run_coverage c WHERE c.run_id = :run AND c.account = f.account AND (c.region = f.region OR f.region = '') AND c.resource_type = ${type} AND c.complete)
       AND NOT EXISTS (SELECT 1 FROM run_coverage c WHERE c.run_id = :run AND c.account = f.account AND (c.region = f.region OR f.region = '') AND c.resource_type = ${type} AND NOT c.complete))`;
@@ -111,6 +161,9 @@ export async function resolveUnreported(trx: Knex.Transaction, evaluationId: str
   const { rowCount } = await trx.raw(
     `UPDATE findings f SET status = 'resolved', resolved_at = :at, last_evaluation_id = :evaluation
      WHERE f.status IN ('open', 'excepted')
+       -- Every finding this evaluation reported has it as last_evaluation_id (upsertFindings,
+       -- reuseFindings): a cheap first test, whatever the planner makes of the NOT EXISTS.
+       AND f.last_evaluation_id IS DISTINCT FROM :evaluation
        AND NOT EXISTS (SELECT 1 FROM evaluation_findings ef WHERE ef.evaluation_id = :evaluation AND ef.finding_id = f.id)
        AND (f.resource_type LIKE 'Custos::%'
             OR (f.rule->'resource_types' @> to_jsonb(f.resource_type) AND ${covered('f.resource_type')})

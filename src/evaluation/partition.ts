@@ -27,6 +27,7 @@ import type { Knex } from 'knex';
 import { SCOPED_VIOLATIONS } from '../policy/entrypoints.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { PolicyInput, Violation } from '../policy/input.js';
+import { FINDING_TYPE, PERMISSION_TYPE } from '../sources/coverage.js';
 
 /** Items per part for resource rules: the Wasm allocator slows as its heap grows (2,000 items: ~3× faster per item than 8,000). */
 const PART_ITEMS = 2_000;
@@ -34,7 +35,6 @@ const PART_ITEMS = 2_000;
 const GROUP_ITEMS = 8_000;
 const ITEM_KINDS = ['resource', 'finding', 'permission'] as const;
 type ItemKind = (typeof ITEM_KINDS)[number];
-const FINDING_TYPE = 'AWS::SecurityHub::Finding';
 
 export type EvaluationMode = 'whole' | 'parts' | 'incremental';
 
@@ -47,6 +47,8 @@ export interface EstateResult {
   stats: { items: number; evaluated_items: number; reused_items: number; reused_violations: number; parts: number };
   /** Why the estate was evaluated whole or in full, when it was. */
   why?: string;
+  /** Incremental: the base's verdicts that stand (`violations` are then the fresh ones only). */
+  reuse?: Reuse;
 }
 
 /** What a previous evaluation left to build on. */
@@ -63,7 +65,6 @@ interface Item {
   match: string;
   account: string;
   text: string;
-  unchanged: boolean;
 }
 
 class BrokenPromise extends Error {}
@@ -139,11 +140,47 @@ class Limiter {
   }
 }
 
+/** What an incremental evaluation reuses: the base's reported verdicts of these rules on items still unchanged, not of `freshTypes`. */
+export interface Reuse {
+  evaluationId: string;
+  runId: string;
+  /** Resource rules whose every read is unchanged. */
+  rules: string[];
+  /** Types some resource rule judges afresh (it reads a changed part): their items are evaluated again, their verdicts never reused. */
+  freshTypes: string[];
+}
+
+/** The run items of some types (resource types, or the finding and permission types for those kinds), as a SQL condition on alias `c`. */
+function ofTypes(db: Knex, types: Iterable<string>): Knex.Raw {
+  const list = [...types];
+  const resources = list.filter((t) => t !== FINDING_TYPE && t !== PERMISSION_TYPE);
+  const terms: string[] = [];
+  if (resources.length > 0) terms.push(`(c.kind = 'resource' AND c.type IN (${resources.map(() => '?').join(', ')}))`);
+  if (list.includes(FINDING_TYPE)) terms.push(`c.kind = 'finding'`);
+  if (list.includes(PERMISSION_TYPE)) terms.push(`c.kind = 'permission'`);
+  return db.raw(terms.length > 0 ? `(${terms.join(' OR ')})` : 'false', resources);
+}
+
+/** An item as a part's input holds it (`text`: its stored JSON) with the identity violations about it have. */
+function toItem(row: { kind: ItemKind; key: string; account: string; region: string; text: string }): Item {
+  return {
+    kind: row.kind,
+    // A resource's key is type|account|region|id; a finding's, its id (violations name it as a Security Hub finding).
+    match: row.kind === 'finding' ? `${FINDING_TYPE}|${row.account}|${row.region}|${row.key}` : row.kind === 'resource' ? row.key : `\u0000permission|${row.key}`,
+    account: row.account,
+    text: row.text,
+  };
+}
+
 /**
  * Evaluates a run's items against the engine in parts (see the top of this file). `shared` is the
  * policy input without items; `base`, the previous evaluation to reuse verdicts from (undefined: a
- * full evaluation). Returns undefined when the bundle cannot be evaluated in parts (no scoped
+ * full evaluation). Returns { whole } when the bundle cannot be evaluated in parts (no scoped
  * entrypoints) or broke a scope's promise: the caller then evaluates the whole input.
+ *
+ * Incremental, the violations returned are the fresh ones only (items changed, new, or of a type a
+ * rule judges afresh) and `reuse` says which of the base's verdicts stand: the caller carries them
+ * over in the database (`reuseFindings`, src/evaluation/findings-repository.ts), never reading them.
  */
 export async function evaluateInParts(
   db: Knex,
@@ -165,17 +202,19 @@ export async function evaluateInParts(
   if (scopes.has('global')) return { whole: `rules of scope global: ${rules.filter((r) => r.scope === 'global').map((r) => r.id).join(', ')}` };
 
   // Incremental: resource rules whose every read is unchanged reuse the base's verdicts on unchanged items.
+  const resourceRules = rules.filter((r) => r.scope === 'resource');
   const reusable = new Set<string>();
   if (base && base.bundle_revision === engine.revision && base.input_sha256) {
-    for (const rule of rules) {
-      if (rule.scope !== 'resource') continue;
+    for (const rule of resourceRules) {
       const reads = rule.reads ?? Object.keys(inputSha256);
       if (reads.every((part) => inputSha256[part] !== undefined && base.input_sha256![part] === inputSha256[part])) reusable.add(rule.id);
     }
   }
-  const incremental = reusable.size > 0 ? base : undefined;
-  // Unchanged items are still evaluated where a resource rule that cannot reuse judges their type.
-  const freshTypes = new Set(rules.filter((r) => r.scope === 'resource' && !reusable.has(r.id)).flatMap((r) => r.resource_types));
+  // The types the resource rules judge; of those, the ones a rule that cannot reuse judges: every item of them is evaluated.
+  const judgedTypes = new Set(resourceRules.flatMap((r) => r.resource_types));
+  const freshTypes = new Set(resourceRules.filter((r) => !reusable.has(r.id)).flatMap((r) => r.resource_types));
+  const reuse: Reuse | undefined =
+    base && reusable.size > 0 ? { evaluationId: base.id, runId: base.run_id, rules: [...reusable].sort(), freshTypes: [...freshTypes].sort() } : undefined;
 
   const violations: Violation[] = [];
   const internedRules = new Map<string, { json: string; rule: Violation['rule'] }>();
@@ -206,18 +245,143 @@ export async function evaluateInParts(
     task.catch(() => {});
     return task;
   };
+  // Bounded memory: a few parts in flight while the next is read.
+  const drain = async (most: number) => {
+    const t = performance.now();
+    if (pending.length > most) await Promise.all(pending.splice(0, pending.length - most));
+    add('wait for threads', t);
+  };
 
-  // The catalog rules, once, with no items.
-  evaluate(SCOPED_VIOLATIONS.catalog, inputText(shared, []), () => true);
+  try {
+    // The catalog rules, once, with no items.
+    evaluate(SCOPED_VIOLATIONS.catalog, inputText(shared, []), () => true);
 
-  // Groups of whole accounts, from the accounts of the items and those the shared parts name.
-  const counts: Array<{ account: string; n: string }> = await db('run_items')
-    .select('account')
-    .count('* as n')
-    .where({ run_id: runId })
-    .whereIn('kind', ITEM_KINDS)
-    .groupBy('account');
-  const sizes = new Map(counts.map((c) => [c.account, Number(c.n)]));
+    // Account rules over groups of whole accounts: the items of the types they read (every item when
+    // one of them does not say), grouped by account, plus the accounts only the shared parts name.
+    const accountRules = rules.filter((r) => r.scope === 'account');
+    if (accountRules.length > 0) {
+      const itemTypes = accountRules.every((r) => Array.isArray(r.item_types)) ? new Set(accountRules.flatMap((r) => r.item_types!)) : undefined;
+      await evaluateAccounts(db, runId, shared, itemTypes, groupItems, (accounts, items) =>
+        evaluate(SCOPED_VIOLATIONS.account, inputText(restrictToAccounts(shared, accounts), items), (v) => accounts.has(v.resource.account)),
+      phases);
+      await drain(2 * engine.partThreads);
+    }
+
+    // Resource rules: parts of the items of the types they judge; incremental, only the items changed
+    // since the base run (or new) and those of fresh types. Which ones is one query over the keys;
+    // each part's items are then read by key, one part at a time.
+    if (judgedTypes.size > 0) {
+      let t = performance.now();
+      const keys = await itemsToEvaluate(db, runId, judgedTypes, reuse && { runId: reuse.runId, freshTypes });
+      add('select items', t);
+      for (const [kind, ofKind] of keys) {
+        for (let i = 0; i < ofKind.length; i += partItems) {
+          t = performance.now();
+          const rows: ItemRow[] = await db('run_items')
+            .select('kind', 'key', 'account', 'region', db.raw('data::text AS text'))
+            .where({ run_id: runId, kind })
+            .whereRaw('key = ANY(?)', [ofKind.slice(i, i + partItems)]);
+          add('read items', t);
+          const part = rows.map(toItem);
+          stats.evaluated_items += part.length;
+          const matches = new Set(part.map((item) => item.match));
+          // A resource rule's violation must be about an item of the part, of one of the rule's types.
+          evaluate(SCOPED_VIOLATIONS.resource, inputText(shared, part), (v) => matches.has(violationMatch(v)) && (byId.get(v.id)?.resource_types ?? []).includes(v.resource.type));
+          await drain(2 * engine.partThreads);
+        }
+      }
+    }
+    await drain(0);
+  } catch (error) {
+    if (error instanceof BrokenPromise) return { whole: error.message };
+    throw error;
+  }
+
+  // The run's items, and of those the resource rules judge, how many were not evaluated (their verdicts reused).
+  const t = performance.now();
+  const [counted] = await db('run_items as c')
+    .where('c.run_id', runId)
+    .whereIn('c.kind', ITEM_KINDS)
+    .select(db.raw('count(*) AS items'), db.raw(`count(*) FILTER (WHERE ${ofTypes(db, judgedTypes).toQuery()}) AS judged`));
+  add('read items', t);
+  stats.items = Number(counted.items);
+  stats.reused_items = Number(counted.judged) - stats.evaluated_items;
+  if (!reuse) return { violations, mode: 'parts', inputSha256, stats };
+  return { violations, mode: 'incremental', inputSha256, stats, reuse };
+}
+
+type ItemRow = { kind: ItemKind; key: string; account: string; region: string; text: string };
+
+/**
+ * The keys, by kind, of the run's items of `types` to evaluate: all of them, or (`changedSince`)
+ * those whose state differs from the base run's item of the same kind and key (or that it lacks,
+ * or without a hash) and every item of `freshTypes`. Joined by hash or merge, never by a lookup
+ * per item: the run was just stored and its statistics may not show it.
+ */
+async function itemsToEvaluate(db: Knex, runId: string, types: Set<string>, changedSince?: { runId: string; freshTypes: Set<string> }): Promise<Map<ItemKind, string[]>> {
+  const rows: Array<{ kind: ItemKind; key: string }> = await db.transaction(async (trx) => {
+    const query = trx('run_items as c').select('c.kind', 'c.key').where('c.run_id', runId).whereRaw(ofTypes(trx, types)).orderBy(['c.kind', 'c.key']);
+    if (changedSince) {
+      await trx.raw('SET LOCAL enable_nestloop = off');
+      query
+        .leftJoin('run_items as b', function () {
+          this.on('b.run_id', '=', trx.raw('?', [changedSince.runId])).andOn('b.kind', '=', 'c.kind').andOn('b.key', '=', 'c.key');
+        })
+        .where((q) => q.whereNull('c.state_sha256').orWhereRaw('b.state_sha256 IS DISTINCT FROM c.state_sha256').orWhereRaw(ofTypes(trx, changedSince.freshTypes)));
+    }
+    return query;
+  });
+  const keys = new Map<ItemKind, string[]>();
+  for (const { kind, key } of rows) {
+    let list = keys.get(kind);
+    if (!list) keys.set(kind, (list = []));
+    list.push(key);
+  }
+  return keys;
+}
+
+/**
+ * The account rules' inputs: the run's items of `itemTypes` (all its items when undefined), grouped
+ * into whole accounts of up to `groupItems` items, plus the accounts only the shared parts name;
+ * `evaluate` gets each group's accounts and items. Items of declared types are read in one query;
+ * every item is read a group at a time.
+ */
+async function evaluateAccounts(
+  db: Knex,
+  runId: string,
+  shared: PolicyInput,
+  itemTypes: Set<string> | undefined,
+  groupItems: number,
+  evaluate: (accounts: Set<string>, items: Item[]) => void,
+  phases: Record<string, number>,
+): Promise<void> {
+  const add = (name: string, since: number) => (phases[name] = (phases[name] ?? 0) + (performance.now() - since));
+  const read = (accounts?: string[]) => {
+    const query = db('run_items as c')
+      .select('c.kind', 'c.key', 'c.account', 'c.region', db.raw('c.data::text AS text'))
+      .where('c.run_id', runId)
+      .whereIn('c.kind', ITEM_KINDS)
+      .orderBy(['c.kind', 'c.key']);
+    if (accounts) query.whereIn('c.account', accounts);
+    if (itemTypes) query.whereRaw(ofTypes(db, itemTypes));
+    return query as unknown as Promise<ItemRow[]>;
+  };
+  let t = performance.now();
+  const sizes = new Map<string, number>();
+  let byAccount: Map<string, Item[]> | undefined;
+  if (itemTypes) {
+    byAccount = new Map();
+    for (const row of await read()) {
+      let list = byAccount.get(row.account);
+      if (!list) byAccount.set(row.account, (list = []));
+      list.push(toItem(row));
+    }
+    for (const [account, items] of byAccount) sizes.set(account, items.length);
+  } else {
+    const counts = (await db('run_items').select('account').count('* as n').where({ run_id: runId }).whereIn('kind', ITEM_KINDS).groupBy('account')) as unknown as Array<{ account: string; n: string }>;
+    for (const c of counts) sizes.set(c.account, Number(c.n));
+  }
+  add('read items', t);
   for (const account of sharedAccounts(shared)) if (!sizes.has(account)) sizes.set(account, 0);
   const groups: string[][] = [];
   let group: string[] = [];
@@ -233,109 +397,10 @@ export async function evaluateInParts(
     size += n;
   }
   if (group.length > 0) groups.push(group);
-
-  const unchangedMatches = new Set<string>();
-  const resourceRuleIds = new Set(rules.filter((r) => r.scope === 'resource').map((r) => r.id));
-  try {
-    for (const accounts of groups) {
-      let t = performance.now();
-      const items = await readItems(db, runId, accounts, incremental?.run_id);
-      add('read items', t);
-      t = performance.now();
-      stats.items += items.length;
-      const groupAccounts = new Set(accounts);
-      // Account rules: the whole group, restricted to its accounts.
-      evaluate(SCOPED_VIOLATIONS.account, inputText(restrictToAccounts(shared, groupAccounts), items), (v) => groupAccounts.has(v.resource.account));
-      // Resource rules: parts of the items to evaluate (changed ones, or any of a type a fresh rule judges).
-      const toEvaluate: Item[] = [];
-      for (const item of items) {
-        if (item.unchanged) unchangedMatches.add(item.match);
-        if (!item.unchanged || freshTypes.has(item.match.slice(0, item.match.indexOf('|')))) toEvaluate.push(item);
-        else stats.reused_items++;
-      }
-      stats.evaluated_items += toEvaluate.length;
-      for (let i = 0; i < toEvaluate.length; i += partItems) {
-        const part = toEvaluate.slice(i, i + partItems);
-        const matches = new Set(part.map((item) => item.match));
-        // A resource rule's violation must be about an item of the part, of one of the rule's types.
-        evaluate(SCOPED_VIOLATIONS.resource, inputText(shared, part), (v) => matches.has(violationMatch(v)) && (byId.get(v.id)?.resource_types ?? []).includes(v.resource.type));
-      }
-      // Bounded memory: at most a few groups' parts in flight while the next group is read.
-      add('build inputs', t);
-      t = performance.now();
-      if (pending.length > 4 * engine.partThreads) await Promise.all(pending.splice(0, pending.length - 2 * engine.partThreads));
-      add('wait for threads', t);
-    }
-    const t = performance.now();
-    await Promise.all(pending);
-    add('wait for threads', t);
-  } catch (error) {
-    if (error instanceof BrokenPromise) return { whole: error.message };
-    throw error;
+  for (const accounts of groups) {
+    t = performance.now();
+    const items = byAccount ? accounts.flatMap((a) => byAccount.get(a) ?? []) : (await read(accounts)).map(toItem);
+    add('read items', t);
+    evaluate(new Set(accounts), items);
   }
-
-  if (!incremental) return { violations, mode: 'parts', inputSha256, stats };
-
-  // Incremental: fresh verdicts of reusable rules on unchanged items duplicate the base's; drop them,
-  // then add the base's verdicts of reusable rules on items that are still unchanged.
-  const result = violations.filter((v) => !(reusable.has(v.id) && unchangedMatches.has(violationMatch(v))));
-  const t = performance.now();
-  const reused = await reusedViolations(db, incremental.id, [...reusable]);
-  add('read reused verdicts', t);
-  for (const v of reused) {
-    if (!unchangedMatches.has(violationMatch(v))) continue;
-    if (!resourceRuleIds.has(v.id)) continue;
-    result.push(v);
-    stats.reused_violations++;
-  }
-  return { violations: result, mode: 'incremental', inputSha256, stats };
 }
-
-/** The items of some accounts, with whether each is unchanged since the base run (same state_sha256). */
-async function readItems(db: Knex, runId: string, accounts: string[], baseRunId?: string): Promise<Item[]> {
-  const query = db('run_items as c')
-    .select('c.kind', 'c.key', 'c.type', 'c.account', 'c.region', db.raw('c.data::text AS text'))
-    .where('c.run_id', runId)
-    .whereIn('c.kind', ITEM_KINDS)
-    .whereIn('c.account', accounts)
-    .orderBy(['c.kind', 'c.key']);
-  if (baseRunId) {
-    query
-      .leftJoin('run_items as b', function () {
-        this.on('b.run_id', '=', db.raw('?', [baseRunId])).andOn('b.kind', '=', 'c.kind').andOn('b.key', '=', 'c.key');
-      })
-      .select(db.raw('(c.state_sha256 IS NOT NULL AND b.state_sha256 = c.state_sha256) AS unchanged'));
-  }
-  const rows: Array<{ kind: ItemKind; key: string; type: string; account: string; region: string; text: string; unchanged?: boolean }> = await query;
-  return rows.map((row) => ({
-    kind: row.kind,
-    // A resource's key is type|account|region|id; a finding's, its id (violations name it as a Security Hub finding).
-    match: row.kind === 'finding' ? `${FINDING_TYPE}|${row.account}|${row.region}|${row.key}` : row.kind === 'resource' ? row.key : `\u0000permission|${row.key}`,
-    account: row.account,
-    text: row.text,
-    unchanged: row.unchanged === true,
-  }));
-}
-
-/** The violations an evaluation reported for some rules, rebuilt from their findings (every field a violation has). */
-async function reusedViolations(db: Knex, evaluationId: string, ruleIds: string[]): Promise<Violation[]> {
-  const rows = await db('evaluation_findings as ef')
-    .join('findings as f', 'f.id', 'ef.finding_id')
-    .select('f.rule_id', 'f.severity', 'f.controls', 'f.msg', 'f.rule', 'f.resource_type', 'f.resource_id', 'f.account', 'f.region')
-    .where({ 'ef.evaluation_id': evaluationId, 'ef.reported': true })
-    .whereIn('f.rule_id', ruleIds);
-  const interned = new Map<string, Violation['rule']>();
-  return rows.map((f) => {
-    const json = JSON.stringify(f.rule);
-    if (!interned.has(json)) interned.set(json, f.rule);
-    return {
-      id: f.rule_id,
-      severity: f.severity,
-      controls: f.controls,
-      msg: f.msg,
-      resource: { type: f.resource_type, id: f.resource_id, account: f.account, region: f.region },
-      rule: interned.get(json)!,
-    } as Violation;
-  });
-}
-

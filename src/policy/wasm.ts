@@ -54,6 +54,11 @@ export interface RuleMetadata {
   scope: RuleScope;
   /** Scope resource: the shared parts of the input it reads besides its items (now, catalog, ...); absent: all of them. */
   reads?: string[];
+  /**
+   * Scope account: the types of the items it reads (resources of those types; AWS::SecurityHub::Finding
+   * for findings, AWS::LakeFormation::Permission for permissions); absent: every item of its accounts.
+   */
+  item_types?: string[];
   package: string;
 }
 
@@ -127,6 +132,9 @@ export async function inspectBundle(archive: Buffer): Promise<Inspection> {
     if (!RULE_SCOPES.includes(rule.scope)) throw new InvalidBundleError(`rule ${rule.id}: scope must be one of ${RULE_SCOPES.join(', ')}, got ${JSON.stringify(rule.scope)}`);
     if (rule.reads !== undefined && !(Array.isArray(rule.reads) && rule.reads.every((r) => typeof r === 'string'))) {
       throw new InvalidBundleError(`rule ${rule.id}: reads must be a list of input parts`);
+    }
+    if (rule.item_types !== undefined && !(Array.isArray(rule.item_types) && rule.item_types.every((r) => typeof r === 'string'))) {
+      throw new InvalidBundleError(`rule ${rule.id}: item_types must be a list of item types`);
     }
   }
   return {

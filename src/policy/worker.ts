@@ -84,25 +84,35 @@ export async function evaluateInputs(bundle: SharedBundle, data: SharedData, ent
   return outcomes;
 }
 
-// Compiled modules of the bundles this thread evaluated estate parts with (compiling is the slow step;
-// an instance is cheap and each part gets its own, so Wasm memory is given back after each part).
-const partModules = new Map<string, WebAssembly.Module>();
+// The instance this thread evaluates estate parts with: one, of the latest bundle, with the data
+// version it loaded. Each evaluation starts from the heap as it was after the data was loaded
+// (the SDK sets the heap pointer back), so memory is the largest part's, kept for the next part,
+// rather than one fresh memory per part left for the garbage collector to find.
+let partInstance: { key: string; policy: LoadedPolicy; version: number } | undefined;
 
 /**
  * One part of an estate (src/evaluation/partition.ts): its input as JSON text, evaluated with each
- * entrypoint in a fresh instance (Wasm memory never shrinks: a part's peak is dropped with it).
+ * entrypoint. A trap (out of memory, say) drops the instance: the next part gets a new one.
  */
 async function evaluatePart(task: Extract<Task, { kind: 'evaluate-part' }>): Promise<Outcome[]> {
-  let module = partModules.get(task.bundle.key);
-  if (!module) {
-    partModules.clear();
-    partModules.set(task.bundle.key, (module = new WebAssembly.Module(new Uint8Array(task.bundle.wasm).slice())));
+  if (partInstance?.key !== task.bundle.key) {
+    partInstance = undefined;
+    const module = new WebAssembly.Module(new Uint8Array(task.bundle.wasm).slice());
+    partInstance = { key: task.bundle.key, policy: await instantiate(module, LARGE_MEMORY), version: -1 };
   }
-  const policy = await instantiate(module, LARGE_MEMORY);
-  policy.setData(copy(task.data.json));
-  // The SDK reads an ArrayBuffer input as JSON text, without parsing it in JavaScript.
-  const input = task.input.buffer.slice(task.input.byteOffset, task.input.byteOffset + task.input.byteLength) as ArrayBuffer;
-  return task.entrypoints.map((entrypoint) => toEvaluation(policy.evaluate(input, entrypoint)));
+  const instance = partInstance;
+  try {
+    if (instance.version !== task.data.version) {
+      instance.policy.setData(copy(task.data.json));
+      instance.version = task.data.version;
+    }
+    // The SDK reads an ArrayBuffer input as JSON text, without parsing it in JavaScript.
+    const input = task.input.buffer.slice(task.input.byteOffset, task.input.byteOffset + task.input.byteLength) as ArrayBuffer;
+    return task.entrypoints.map((entrypoint) => toEvaluation(instance.policy.evaluate(input, entrypoint)));
+  } catch (error) {
+    partInstance = undefined;
+    throw error;
+  }
 }
 
 export default async function run(task: Task): Promise<Outcome[] | Outcome | InspectOutcome> {

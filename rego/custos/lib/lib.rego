@@ -29,11 +29,12 @@ absence(chain) := {"absence_is_compliance": true} if {
 
 # `hint` (how to fix it, in words) and `seed` (the seed document and section that asks for it), for
 # the rules that give them; `reads` (the parts of the input besides its own items that a rule of
-# scope resource reads: now, catalog, coverage, lf_tag_assignments), for the rules that declare it.
+# scope resource reads: now, catalog, coverage, lf_tag_assignments) and `item_types` (the types of the
+# items a rule of scope account reads), for the rules that declare them.
 references(chain) := {k: v |
 	some entry in chain
 	entry.annotations.scope == "package"
-	some k in ["hint", "seed", "reads"]
+	some k in ["hint", "seed", "reads", "item_types"]
 	v := entry.annotations.custom[k]
 }
 

@@ -4,6 +4,7 @@
 # custom:
 #   id: accessanalyzer.analyzer_present
 #   scope: account
+#   item_types: [AWS::AccessAnalyzer::RegionalSettings]
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::AccessAnalyzer::RegionalSettings]

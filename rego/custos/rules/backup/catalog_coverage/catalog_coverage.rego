@@ -4,6 +4,7 @@
 # custom:
 #   id: backup.catalog_coverage
 #   scope: account
+#   item_types: [AWS::RDS::DBCluster, AWS::DynamoDB::Table, AWS::Backup::BackupPlan]
 #   severity: high
 #   controls: [A1.2]
 #   resource_types: [AWS::RDS::DBCluster, AWS::DynamoDB::Table]

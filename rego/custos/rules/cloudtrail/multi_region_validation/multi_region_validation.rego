@@ -9,6 +9,7 @@
 # custom:
 #   id: cloudtrail.multi_region_validation
 #   scope: account
+#   item_types: [AWS::CloudTrail::Trail]
 #   severity: high
 #   controls: [CC7.2, CC7.3]
 #   resource_types: [AWS::CloudTrail::Trail]

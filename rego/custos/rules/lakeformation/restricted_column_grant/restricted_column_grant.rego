@@ -12,6 +12,7 @@
 # custom:
 #   id: lakeformation.restricted_column_grant
 #   scope: account
+#   item_types: [AWS::LakeFormation::Permission]
 #   severity: critical
 #   controls: [CC6.1, CC6.3, C1.1]
 #   resource_types: [AWS::LakeFormation::Permission]

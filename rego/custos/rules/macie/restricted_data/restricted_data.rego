@@ -4,6 +4,7 @@
 # custom:
 #   id: macie.restricted_data
 #   scope: account
+#   item_types: [AWS::Macie::RegionalSettings, AWS::S3::Bucket]
 #   severity: high
 #   controls: [CC6.1, C1.1]
 #   resource_types: [AWS::Macie::RegionalSettings]
