@@ -31,8 +31,8 @@ import { FINDING_TYPE, PERMISSION_TYPE } from '../sources/coverage.js';
 
 /** Items per part for resource rules: the Wasm allocator slows as its heap grows (2,000 items: ~3× faster per item than 8,000). */
 const PART_ITEMS = 2_000;
-/** Items per group of whole accounts for account rules (an account larger than this is a group alone). */
-const GROUP_ITEMS = 8_000;
+/** Items per group of whole accounts for account rules (an account larger than this is a group alone): small groups, small Wasm heaps. */
+const GROUP_ITEMS = 2_000;
 const ITEM_KINDS = ['resource', 'finding', 'permission'] as const;
 type ItemKind = (typeof ITEM_KINDS)[number];
 

@@ -23,6 +23,11 @@ export async function recordEvaluationEvidence(
     .where('ef.evaluation_id', evaluation.id)
     .select('f.id', 'f.rule_id', 'f.severity', 'f.resource_type', 'f.resource_id', 'f.account', 'f.region', 'f.msg', 'f.controls', 'ef.exception_id')
     .orderBy('f.id');
+  // Which slice (resource type, or kind) each item is of, and per set of slices the digest of its
+  // items: controls whose rules check the same slices share it.
+  const sliceOf = (kind: string, type?: string) => (kind === 'resource' ? `resource|${type}` : kind);
+  const itemSlices = items.map((i) => sliceOf(i.kind, i.type));
+  const digests = new Map<string, ReturnType<typeof runItemsDigest>>();
   const evidence = [];
   for (const control of catalog.controls) {
     const controlRules = rules.filter((r) => r.controls.includes(control.id));
@@ -32,7 +37,14 @@ export async function recordEvaluationEvidence(
     const failing = ofControl.filter((f) => !f.exception_id).map(({ controls, exception_id, ...f }) => f);
     const excepted = ofControl.filter((f) => f.exception_id).map(({ controls, ...f }) => f);
     const slices = controlRules.flatMap((r) => r.resource_types.map(itemSlice)).filter((s): s is NonNullable<ReturnType<typeof itemSlice>> => s !== undefined);
-    const checkedItems = items.filter((i) => slices.some((s) => s.kind === i.kind && (!s.type || s.type === i.type)));
+    const checkedSlices = new Set(slices.map((s) => (s.type ? sliceOf(s.kind, s.type) : s.kind)));
+    const slicesKey = [...checkedSlices].sort().join('\u0000');
+    let checked = digests.get(slicesKey);
+    if (!checked) {
+      // A slice without a type (findings, permissions) is its whole kind; resources are always typed.
+      checked = runItemsDigest(items.filter((_, n) => checkedSlices.has(itemSlices[n]!) || checkedSlices.has(items[n]!.kind)));
+      digests.set(slicesKey, checked);
+    }
     const byRule: RuleCounts = new Map();
     for (const f of ofControl) {
       const c = byRule.get(f.rule_id) ?? { open: 0, excepted: 0 };
@@ -55,7 +67,7 @@ export async function recordEvaluationEvidence(
         coverage,
         rules: controlRules.map((r) => ({ id: r.id, title: r.title, severity: r.severity })),
         evaluation: { id: evaluation.id, run_id: evaluation.run_id, run_partial: evaluation.run_partial, bundle_revision: evaluation.bundle_revision, catalog_sha256: evaluation.catalog_sha256, finished_at: evaluation.finished_at },
-        checked: runItemsDigest(checkedItems),
+        checked,
         failing_findings: failing,
         excepted_findings: excepted,
       },

@@ -161,6 +161,12 @@ export function runItemsDigest(items: RunItemRef[]): { counts: Record<string, nu
     const name = i.kind === 'resource' ? i.type : i.kind;
     counts[name] = (counts[name] ?? 0) + 1;
   }
-  const items_sha256 = createHash('sha256').update(items.map((i) => `${i.kind}|${i.key}|${i.hash}`).join('\n'), 'utf8').digest('hex');
-  return { counts, items_sha256 };
+  // The lines joined by newlines, hashed as they come rather than as one string of every line.
+  const hash = createHash('sha256');
+  let first = true;
+  for (const i of items) {
+    hash.update(`${first ? '' : '\n'}${i.kind}|${i.key}|${i.hash}`, 'utf8');
+    first = false;
+  }
+  return { counts, items_sha256: hash.digest('hex') };
 }
