@@ -33,6 +33,7 @@ const Rule = Type.Object({
   listed_types: Type.Optional(Type.Array(Type.String(), { description: 'with listing_scope: the types whose complete listing it needs (default: its resource_types)' })),
   scope: Type.Optional(StringEnum(RULE_SCOPES, { description: 'how its violations depend on the input: an estate is evaluated in parts, and incrementally, by it' })),
   reads: Type.Optional(Type.Array(Type.String(), { description: 'scope resource: the shared parts of the input it reads besides its items (now, catalog, coverage, lf_tag_assignments)' })),
+  item_types: Type.Optional(Type.Array(Type.String(), { description: 'scope account: the types of the items it reads (absent: every item of its accounts)' })),
   package: Type.String(),
 });
 

@@ -28764,6 +28764,9 @@ export interface operations {
                      *           "reads": [
                      *             "x"
                      *           ],
+                     *           "item_types": [
+                     *             "x"
+                     *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ],
@@ -28782,6 +28785,8 @@ export interface operations {
                             description: string;
                             /** @example s3.bucket_public_read */
                             id: string;
+                            /** @description scope account: the types of the items it reads (absent: every item of its accounts) */
+                            item_types?: string[];
                             /** @description with listing_scope: the types whose complete listing it needs (default: its resource_types) */
                             listed_types?: string[];
                             /**
@@ -28951,6 +28956,9 @@ export interface operations {
                      *       "reads": [
                      *         "x"
                      *       ],
+                     *       "item_types": [
+                     *         "x"
+                     *       ],
                      *       "package": "custos.rules.s3.bucket_public_read",
                      *       "bundle_revision": "rego-2026-01-01"
                      *     }
@@ -28965,6 +28973,8 @@ export interface operations {
                         description: string;
                         /** @example s3.bucket_public_read */
                         id: string;
+                        /** @description scope account: the types of the items it reads (absent: every item of its accounts) */
+                        item_types?: string[];
                         /** @description with listing_scope: the types whose complete listing it needs (default: its resource_types) */
                         listed_types?: string[];
                         /**
@@ -29318,6 +29328,9 @@ export interface operations {
                      *           "reads": [
                      *             "x"
                      *           ],
+                     *           "item_types": [
+                     *             "x"
+                     *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ]
@@ -29349,6 +29362,8 @@ export interface operations {
                             description: string;
                             /** @example s3.bucket_public_read */
                             id: string;
+                            /** @description scope account: the types of the items it reads (absent: every item of its accounts) */
+                            item_types?: string[];
                             /** @description with listing_scope: the types whose complete listing it needs (default: its resource_types) */
                             listed_types?: string[];
                             /**
@@ -29417,6 +29432,9 @@ export interface operations {
                      *           "reads": [
                      *             "x"
                      *           ],
+                     *           "item_types": [
+                     *             "x"
+                     *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ]
@@ -29448,6 +29466,8 @@ export interface operations {
                             description: string;
                             /** @example s3.bucket_public_read */
                             id: string;
+                            /** @description scope account: the types of the items it reads (absent: every item of its accounts) */
+                            item_types?: string[];
                             /** @description with listing_scope: the types whose complete listing it needs (default: its resource_types) */
                             listed_types?: string[];
                             /**
@@ -29654,6 +29674,9 @@ export interface operations {
                      *           "reads": [
                      *             "x"
                      *           ],
+                     *           "item_types": [
+                     *             "x"
+                     *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
                      *       ]
@@ -29685,6 +29708,8 @@ export interface operations {
                             description: string;
                             /** @example s3.bucket_public_read */
                             id: string;
+                            /** @description scope account: the types of the items it reads (absent: every item of its accounts) */
+                            item_types?: string[];
                             /** @description with listing_scope: the types whose complete listing it needs (default: its resource_types) */
                             listed_types?: string[];
                             /**
