@@ -7,8 +7,9 @@
  *   that item, of one of the rule's resource_types) and depends on it alone plus the shared parts of
  *   the input it `reads` (now, catalog, coverage, lf_tag_assignments): any split of the items gives
  *   the same violations. Items are evaluated in parts of PART_ITEMS.
- * - `account`: depends on the items of one account: evaluated over groups of whole accounts, each
- *   group's input restricted to its accounts (items and the account-keyed shared parts).
+ * - `account`: depends on the items of one account of the types the rule lists in `item_types`
+ *   (every item when some account rule does not say): evaluated over groups of whole accounts, each
+ *   group's input restricted to its accounts (those items and the account-keyed shared parts).
  * - `catalog`: depends on the shared parts alone: evaluated once, with no items.
  * - `global`: evaluated once over the whole input.
  * The union equals one evaluation of the whole input. What the parts report is checked against
@@ -18,8 +19,9 @@
  * Incremental: when the previous evaluation used the same bundle revision, the violations of
  * `resource` rules on items whose normalised state is unchanged (run_items.state_sha256) are taken
  * from it for every rule whose `reads` are unchanged too (same catalog sha256, and so on: a rule
- * reading `now` is always evaluated afresh); only changed items are evaluated for them. Other
- * scopes are always evaluated afresh.
+ * reading `now` is always evaluated afresh); only changed items are evaluated for them, and every
+ * item of a type some other resource rule judges afresh. The reused verdicts are carried over by
+ * the caller in the database (`reuseFindings`). Other scopes are always evaluated afresh.
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
