@@ -26,6 +26,7 @@ import * as catalogEvaluation from './021_catalog_evaluation.js';
 import * as collectionUnits from './026_collection_units.js';
 import * as incrementalEvaluation from './028_incremental_evaluation.js';
 import * as decisionLogWithoutBundleFk from './027_decision_log_without_bundle_fk.js';
+import * as apiKeyIssuer from './031_api_key_issuer.js';
 
 export interface Migration {
   name: string;
@@ -65,6 +66,7 @@ export const migrations: Migration[] = [
   { name: '026_collection_units', ...collectionUnits },
   { name: '028_incremental_evaluation', ...incrementalEvaluation },
   { name: '027_decision_log_without_bundle_fk', ...decisionLogWithoutBundleFk },
+  { name: '031_api_key_issuer', ...apiKeyIssuer },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

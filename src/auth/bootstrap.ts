@@ -22,6 +22,8 @@ export async function ensureFirstAdminKey(
       name: 'bootstrap-admin',
       role: 'admin',
       createdBy: SYSTEM.actor,
+      // No issuer: its holder (the operator) is the key's own subject, which issues every key minted with it.
+      createdBySubject: null,
       key: options.adminKey,
     });
     await recordAudit(trx, SYSTEM, { action: 'create', entity: 'api-keys', entityId: apiKey.id, newValue: apiKey });

@@ -12,6 +12,8 @@ export interface ApiKey {
   key_prefix: string;
   created_at: string;
   created_by: string;
+  /** The subject that created (or rotated) the key and so saw it: one person with its subject for four eyes (src/auth/identity.ts). null: the bootstrap key, or not known. */
+  created_by_subject: string | null;
   revoked_at: string | null;
   revoked_by: string | null;
   expires_at: string | null;
@@ -21,7 +23,7 @@ export interface ApiKey {
   principals: string[] | null;
 }
 
-const PUBLIC_COLUMNS = ['id', 'name', 'role', 'subject', 'key_prefix', 'created_at', 'created_by', 'revoked_at', 'revoked_by', 'expires_at', 'last_used_at', 'replaced_by', 'principals'];
+const PUBLIC_COLUMNS = ['id', 'name', 'role', 'subject', 'key_prefix', 'created_at', 'created_by', 'created_by_subject', 'revoked_at', 'revoked_by', 'expires_at', 'last_used_at', 'replaced_by', 'principals'];
 
 export interface ApiKeyFilters extends PageParams {
   role?: Role;
@@ -34,7 +36,7 @@ export interface ApiKeyFilters extends PageParams {
 /** Stores only the hash; the plaintext key is returned to the caller once and never again. */
 export async function createApiKey(
   trx: Knex.Transaction,
-  input: { name: string; role: Role; createdBy: string; key?: string; subject?: string; expiresAt?: string | null; principals?: string[] | null },
+  input: { name: string; role: Role; createdBy: string; createdBySubject: string | null; key?: string; subject?: string; expiresAt?: string | null; principals?: string[] | null },
 ): Promise<{ apiKey: ApiKey; key: string }> {
   const key = input.key ?? generateKey();
   const id = uuidv7();
@@ -48,6 +50,7 @@ export async function createApiKey(
       key_hash: hashKey(key),
       key_prefix: keyPrefix(key),
       created_by: input.createdBy,
+      created_by_subject: input.createdBySubject,
       expires_at: input.expiresAt ?? null,
       principals: input.principals ?? null,
     })

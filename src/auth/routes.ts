@@ -39,6 +39,10 @@ const ApiKeyView = Type.Object(
     key_prefix: Type.String({ description: 'First characters of the key, to recognise it' }),
     created_at: Type.String({ format: 'date-time' }),
     created_by: Type.String(),
+    created_by_subject: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'the subject that created (or rotated) the key and so saw it. Four-eyes checks count it as the same person as the key\'s subject (and so on up the chain of issuers): a change proposed by one is never approved by the other. null: the bootstrap key (or a key whose creation the audit log did not name)',
+    }),
     revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     revoked_by: Type.Union([Type.String(), Type.Null()]),
     expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'after this instant the key is refused (401 saying so); null: no expiry' }),
@@ -56,7 +60,7 @@ const CreatedKey = Type.Intersect([ApiKeyView, Type.Object({ key: Type.String({ 
   examples: [
     {
       id: '0190a8d2-7c1e-7000-8000-000000000001', name: 'alice', role: 'steward', subject: 'alice@bank.example', key_prefix: 'cus_AbCd', created_at: '2026-01-01T00:00:00.000Z',
-      created_by: 'bootstrap-admin', revoked_at: null, revoked_by: null, expires_at: '2027-01-01T00:00:00.000Z', last_used_at: null, replaced_by: null, principals: null, key: 'cus_AbCd…',
+      created_by: 'bootstrap-admin', created_by_subject: 'key:0190a8d2-7c1e-7000-8000-000000000000', revoked_at: null, revoked_by: null, expires_at: '2027-01-01T00:00:00.000Z', last_used_at: null, replaced_by: null, principals: null, key: 'cus_AbCd…',
     },
   ],
 });
@@ -84,6 +88,7 @@ export default async function apiKeyRoutes(app: FastifyInstance) {
       description:
         '`subject` names the person or machine the key belongs to (e.g. their SSO subject or e-mail): keys with one subject are one identity for four-eyes checks. ' +
         'Default `key:<id>`, so unrelated keys are distinct. `key:` and `system:` are reserved prefixes. ' +
+        'The caller is recorded as the key\'s issuer (`created_by_subject`): four-eyes checks count the caller and the key\'s subject as one person. ' +
         'A pipeline key may be bound to `principals`: it then asks access decisions about those only (others: 403 naming the field); rotation keeps the binding.',
       body: Type.Object(
         {
@@ -114,7 +119,7 @@ export default async function apiKeyRoutes(app: FastifyInstance) {
       }
       if (expires_at !== undefined && Date.parse(expires_at) <= Date.now()) throw invalidField('expires_at', 'must be in the future');
       const { apiKey, key } = await mutate(request, { action: 'create', entity: 'api-keys' }, async (trx) => {
-        const created = await createApiKey(trx, { name, role, subject, expiresAt: expires_at, createdBy: request.actor.name, principals: principals && distinct(principals) });
+        const created = await createApiKey(trx, { name, role, subject, expiresAt: expires_at, createdBy: request.actor.name, createdBySubject: request.actor.subject, principals: principals && distinct(principals) });
         // The audit row records the key's metadata, never the key or its hash.
         return { result: created, entityId: created.apiKey.id, newValue: created.apiKey };
       });
@@ -128,7 +133,9 @@ export default async function apiKeyRoutes(app: FastifyInstance) {
     schema: {
       tags: ['access control'],
       summary: 'Rotate an API key: a new key with its name, role, subject and principals; the old one is revoked at once',
-      description: 'The new key is shown in this response only. The old key then gets a 401 naming its replacement. `expires_at` sets the new key\'s expiry (default: the old key\'s, if still ahead).',
+      description:
+        'The new key is shown in this response only, so the caller becomes its issuer (`created_by_subject`: one person with its subject for four-eyes checks). ' +
+        'The old key then gets a 401 naming its replacement. `expires_at` sets the new key\'s expiry (default: the old key\'s, if still ahead).',
       params: IdParams,
       body: Type.Object(
         { expires_at: Type.Optional(Instant('the new key is refused after this instant (a date-time or a date)')) },
@@ -149,7 +156,7 @@ export default async function apiKeyRoutes(app: FastifyInstance) {
         // The name is unique among active keys: the old key is revoked first, in the same transaction.
         const revoked = await revokeApiKey(trx, id, request.actor.name);
         // The replacement keeps the binding: rotating never widens what a pipeline key may ask about.
-        const created = await createApiKey(trx, { name: current.name, role: current.role, subject: current.subject, expiresAt: expires_at ?? inherited, createdBy: request.actor.name, principals: current.principals });
+        const created = await createApiKey(trx, { name: current.name, role: current.role, subject: current.subject, expiresAt: expires_at ?? inherited, createdBy: request.actor.name, createdBySubject: request.actor.subject, principals: current.principals });
         await trx('api_keys').update({ replaced_by: created.apiKey.id }).where({ id });
         return { result: created, entityId: id, oldValue: current, newValue: { ...revoked, replaced_by: created.apiKey.id } };
       });

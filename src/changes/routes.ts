@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { ACCESS_DATA_CHANNEL } from '../access/runtime.js';
 import { recordAudit } from '../audit/repository.js';
+import { relativesOf, samePersonAs } from '../auth/identity.js';
 import { auditContext } from '../auth/plugin.js';
 import { CATALOG_READERS } from '../auth/roles.js';
 import { paginate } from '../db/pagination.js';
@@ -29,8 +30,10 @@ export function sendOutcome(reply: FastifyReply, outcome: { applied: unknown } |
 
 /** Routes of pending changes (four-eyes): list, read, approve, reject, withdraw. */
 export default async function pendingChangeRoutes(app: FastifyInstance): Promise<void> {
-  const send = (reply: FastifyReply, row: ChangeRow, request: FastifyRequest) => {
-    const view = changeView(row, request.actor);
+  const send = async (reply: FastifyReply, row: ChangeRow, request: FastifyRequest) => {
+    // can_approve compares the caller with the proposer as one person (key issuance included).
+    const relatives = row.status === 'pending' ? await relativesOf(app.db, request.actor.subject) : undefined;
+    const view = changeView(row, request.actor, relatives);
     return reply.header('etag', etagOf(view)).send(view);
   };
 
@@ -64,19 +67,20 @@ export default async function pendingChangeRoutes(app: FastifyInstance): Promise
       const query = app.db('pending_changes').select('*');
       for (const [field, value] of Object.entries({ status, kind, entity, entity_id, proposer_subject })) if (value !== undefined) query.where(field, value);
       if (break_glass !== undefined) query[break_glass ? 'whereNotNull' : 'whereNull']('break_glass_reason');
+      const relatives = await relativesOf(app.db, request.actor.subject);
       if (can_approve !== undefined) {
         const { role, subject } = request.actor;
         const approvable = (qb: any) =>
           qb
             .where('status', 'pending')
             .where('expires_at', '>', app.db.fn.now())
-            .whereNot('proposer_subject', subject)
+            .whereNotIn('proposer_subject', [subject, ...relatives.issuers, ...relatives.issued])
             .where((inner: any) => inner.whereRaw('approver_roles @> ?::jsonb', [JSON.stringify([role])]).orWhereRaw('approver_subjects @> ?::jsonb', [JSON.stringify([subject])]));
         if (can_approve) query.where(approvable);
         else query.whereNot(approvable);
       }
       const result = await paginate<ChangeRow & Record<string, unknown>>(query, page);
-      return { items: result.items.map((row) => changeView(row, request.actor)), next_cursor: result.next_cursor };
+      return { items: result.items.map((row) => changeView(row, request.actor, relatives)), next_cursor: result.next_cursor };
     },
   });
 
@@ -113,7 +117,17 @@ export default async function pendingChangeRoutes(app: FastifyInstance): Promise
         if (request.actor.subject === current.proposer_subject) {
           throw new HttpProblem(403, 'forbidden', `${request.actor.subject} proposed this change and may not approve it: a second person approves (an admin may break glass on the original request instead)`);
         }
-        if (!mayApprove(request.actor, current)) {
+        // A key issued by the proposer, or the issuer of the proposer's key, is the proposer again.
+        const relatives = await relativesOf(trx, request.actor.subject);
+        const same = samePersonAs(relatives, current.proposer_subject);
+        if (same) {
+          throw new HttpProblem(
+            403,
+            'forbidden',
+            `${current.proposer_subject} proposed this change and ${request.actor.subject} counts as the same person: ${same}. A second person, who neither issued the proposer's key nor holds a key the proposer issued, approves (an admin may break glass on the original request instead)`,
+          );
+        }
+        if (!mayApprove(request.actor, current, relatives)) {
           const who = [...current.approver_roles.map((r) => `role ${r}`), ...current.approver_subjects].join(', ');
           throw new HttpProblem(403, 'forbidden', `only ${who} may approve this change; this key's subject is ${request.actor.subject} (${request.actor.role})`);
         }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { AuditContext } from '../audit/repository.js';
+import { samePersonAs, type Relatives } from '../auth/identity.js';
 import type { Actor } from '../auth/plugin.js';
 import type { Role } from '../http/schemas.js';
 
@@ -42,19 +43,23 @@ export interface ChangeRow {
   updated_at: string;
 }
 
-/** Four eyes: never the proposer (by subject); then a listed role or a listed subject. */
-export function mayApprove(actor: Actor, change: Pick<ChangeRow, 'proposer_subject' | 'approver_roles' | 'approver_subjects'>): boolean {
-  if (actor.subject === change.proposer_subject) return false;
+/**
+ * Four eyes: never the proposer, compared as one person (src/auth/identity.ts: the same subject, or
+ * one issued a key of the other); then a listed role or a listed subject. `relatives` are the
+ * actor's (`relativesOf(actor.subject)`); without them only the subject itself is compared.
+ */
+export function mayApprove(actor: Actor, change: Pick<ChangeRow, 'proposer_subject' | 'approver_roles' | 'approver_subjects'>, relatives?: Relatives): boolean {
+  if (samePersonAs(relatives ?? { subject: actor.subject, issuers: new Set(), issued: new Set() }, change.proposer_subject)) return false;
   return change.approver_roles.includes(actor.role) || change.approver_subjects.includes(actor.subject);
 }
 
-/** The API view: the row plus who may approve it and whether the caller may. */
-export function changeView(row: ChangeRow, actor?: Actor) {
+/** The API view: the row plus who may approve it and whether the caller (with their relatives by key issuance) may. */
+export function changeView(row: ChangeRow, actor?: Actor, relatives?: Relatives) {
   const { approver_roles, approver_subjects, ...rest } = row;
   return {
     ...rest,
     approvers: { roles: approver_roles, subjects: approver_subjects, never: row.proposer_subject },
-    can_approve: actor !== undefined && row.status === 'pending' && Date.parse(row.expires_at) > Date.now() && mayApprove(actor, row),
+    can_approve: actor !== undefined && row.status === 'pending' && Date.parse(row.expires_at) > Date.now() && mayApprove(actor, row, relatives),
   };
 }
 export type ChangeView = ReturnType<typeof changeView>;

@@ -2,6 +2,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
+import { samePerson } from '../auth/identity.js';
 import { sameSubject } from '../auth/plugin.js';
 import { CATALOG_READERS, RISK_OWNERS } from '../auth/roles.js';
 import { paginate, type SortKey } from '../db/pagination.js';
@@ -55,10 +56,18 @@ function checkExpiry(expiresAt: string): string {
   return at.toISOString();
 }
 
-/** Four eyes: a compliance officer or admin decides, never the one who asked, by identity (the table's check enforces it too). */
-function assertNotRequester(request: FastifyRequest, current: ExceptionRow, verb: string): void {
+/**
+ * Four eyes: a compliance officer or admin decides, never the one who asked, by identity (the table's
+ * check enforces it too for the subject itself): a key the requester issued, or whose issuer is the
+ * requester, counts as the requester (src/auth/identity.ts).
+ */
+async function assertNotRequester(trx: Knex.Transaction, request: FastifyRequest, current: ExceptionRow, verb: string): Promise<void> {
   if (sameSubject(request.actor, current.requester_subject)) {
     throw new HttpProblem(403, 'forbidden', `${request.actor.name} requested this exception and may not ${verb} it: a second compliance officer or an admin decides`);
+  }
+  const same = await samePerson(trx, request.actor, current.requester_subject);
+  if (same) {
+    throw new HttpProblem(403, 'forbidden', `${current.requester_subject} requested this exception and ${request.actor.subject} counts as the same person (${same}): a second compliance officer or an admin, unrelated by key issuance, may ${verb} it`);
   }
 }
 
@@ -187,7 +196,7 @@ export default async function exceptionRoutes(app: FastifyInstance): Promise<voi
       'Queues a re-evaluation of the latest finished collection run, so control status reflects it.',
     body: OptionalNoteBody,
     change: async (trx, current, request, note) => {
-      assertNotRequester(request, current, 'approve');
+      await assertNotRequester(trx, request, current, 'approve');
       if (Date.parse(current.expires_at) <= Date.now()) throw conflict(`exception ${current.id} expired at ${current.expires_at} before it was approved: request a new one`);
       const row = await changeException(trx, current, decided(request, 'approved', note));
       return { event: 'approved', view: exceptionView(row), findings: await exceptCoveredFindings(trx, current.id) };
@@ -200,7 +209,7 @@ export default async function exceptionRoutes(app: FastifyInstance): Promise<voi
     description: 'Same deciders as approval.',
     body: RequiredNoteBody,
     change: async (trx, current, request, note) => {
-      assertNotRequester(request, current, 'reject');
+      await assertNotRequester(trx, request, current, 'reject');
       const row = await changeException(trx, current, decided(request, 'rejected', note));
       return { event: 'rejected', view: exceptionView(row), findings: [] };
     },

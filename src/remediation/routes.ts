@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
+import { samePerson } from '../auth/identity.js';
 import { auditContext, sameSubject } from '../auth/plugin.js';
 import { guardedChange, PendingChange, sendOutcome, stale } from '../changes/index.js';
 import { OVERSIGHT, RISK_OWNERS } from '../auth/roles.js';
@@ -27,11 +28,15 @@ async function send(app: FastifyInstance, reply: FastifyReply, remediation: Reme
   return reply.code(status).header('etag', etagOf(remediation)).send({ ...(await remediationView(app.db, remediation)), ...extra });
 }
 
-/** Four-eyes: a compliance officer or admin who is not the requester, by identity (subject). */
-function assertNotRequester(request: FastifyRequest, remediation: RemediationRow) {
+/** Four-eyes: a compliance officer or admin who is not the requester, by identity (subject, and key issuance: src/auth/identity.ts). */
+async function assertNotRequester(trx: Knex.Transaction, request: FastifyRequest, remediation: RemediationRow): Promise<void> {
   const actor = request.actor;
   if (sameSubject(actor, remediation.requester_subject)) {
     throw new HttpProblem(403, 'forbidden', `${actor.name} requested remediation ${remediation.id} and may not approve it: a compliance officer or admin who is not the requester approves`);
+  }
+  const same = await samePerson(trx, actor, remediation.requester_subject);
+  if (same) {
+    throw new HttpProblem(403, 'forbidden', `${remediation.requester_subject} requested remediation ${remediation.id} and ${actor.subject} counts as the same person (${same}): a compliance officer or admin unrelated by key issuance approves`);
   }
 }
 
@@ -129,7 +134,7 @@ export default async function remediationRoutes(app: FastifyInstance): Promise<v
       const approved = await app.db.transaction(async (trx) => {
         const current = await lockedIn(trx, request, id);
         if (!EXECUTABLE.includes(current.status)) throw conflict(`remediation ${id} is ${current.status}: there is nothing to approve`);
-        assertNotRequester(request, current);
+        await assertNotRequester(trx, request, current);
         await assertNotBusy(trx, await findingIdsOf(trx, id), id);
         const [approval] = await trx('remediation_approvals')
           .insert({

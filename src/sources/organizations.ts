@@ -6,6 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { recordAudit } from '../audit/repository.js';
 import { guardedChange, PendingChange, stale, type ChangeKind } from '../changes/index.js';
 import { breakGlassOf } from '../changes/gate.js';
+import { relativesOf } from '../auth/identity.js';
 import { changeView, type ChangeRow, type ChangeView } from '../changes/store.js';
 import { canonicalJson } from '../evidence/chain.js';
 import { collectsLess, SOURCE_APPROVERS } from './guard.js';
@@ -222,7 +223,7 @@ export async function syncOrganization(request: FastifyRequest, narrowing: Chang
       const pending: ChangeRow[] = await trx('pending_changes').where({ kind: narrowing.kind, entity_id: org.id, status: 'pending' }).where('expires_at', '>', trx.fn.now());
       const same = pending.find((p) => canonicalJson(p.payload) === canonicalJson(payload));
       if (same) {
-        existing = changeView(same, request.actor);
+        existing = changeView(same, request.actor, await relativesOf(trx, request.actor.subject));
         return { entityId: org.id, baseVersion: null, payload: { sources: [] }, summary: '', reasons: [], approvers: SOURCE_APPROVERS };
       }
     }

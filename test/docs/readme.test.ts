@@ -52,6 +52,9 @@ t.test('every sh block of the README runs, in order, against a fresh service', {
   await untilListening(server, () => serverLog, 'the service', 180);
   const output = await runBlocks(t, blocks, { home, port });
   dataQualityWalkthrough(t, blocks, output);
+  // Four eyes by identity: the principal joins the Client domain once its owner approves; the admin,
+  // who made the steward's key, could not have (src/auth/identity.ts).
+  t.match(outputOf(blocks, output, /steward-principals/), /"status": "applied",\s*"kind": "principals\.create"/, 'the domain owner approved the steward\'s change');
 });
 
 /** The output of the block whose code matches `code`: from its marker to the next block's. */

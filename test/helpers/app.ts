@@ -101,12 +101,28 @@ export async function testApp(test: Test, options: BuildAppOptions = {}): Promis
   };
 
   const keys = { admin: ADMIN_KEY } as Record<Role, string>;
+  const ids: string[] = [];
   for (const role of ROLES.filter((r) => r !== 'admin')) {
     const created = await call('POST', '/v1/api-keys', { body: { role, name: `test-${role}` } });
     if (created.status !== 201) throw new Error(`could not create ${role} key: ${JSON.stringify(created.body)}`);
     keys[role] = created.body.key;
+    ids.push(created.body.id);
   }
-  return { app, databaseUrl, keys, call };
+  const api = { app, databaseUrl, keys, call };
+  // The role keys stand for people other than the bootstrap admin (each test's cast of characters).
+  await handOver(api, ...ids);
+  return api;
+}
+
+/**
+ * Makes keys the bootstrap admin created through the API stand for other people: their issuer is
+ * cleared, as if they had been handed over and the admin kept no copy. Without this, four-eyes counts
+ * the admin and the key's subject as one person (src/auth/identity.ts), which is what
+ * test/security/key-issuer.test.ts checks. Use it only where a test's two parties are meant to be two
+ * people, never to test issuance itself.
+ */
+export async function handOver(api: Pick<TestApp, 'app'>, ...ids: string[]): Promise<void> {
+  await api.app.db('api_keys').whereIn('id', ids).update({ created_by_subject: null });
 }
 
 /** Creates an entity and returns it with its ETag. */
@@ -180,8 +196,11 @@ const secondAdmins = new WeakMap<TestApp, string>();
 export async function mapGroup(api: TestApp, group: string, role: string) {
   let second = secondAdmins.get(api);
   if (!second) {
-    second = (await create(api, '/v1/api-keys', { name: 'second-admin', role: 'admin', subject: 'second-admin@test' })).key as string;
-    secondAdmins.set(api, second);
+    const created = await create(api, '/v1/api-keys', { name: 'second-admin', role: 'admin', subject: 'second-admin@test' });
+    // Another person than the bootstrap admin who proposes: not one the proposer issued a key to.
+    await handOver(api, created.id);
+    second = created.key as string;
+    secondAdmins.set(api, second!);
   }
   await approvePending(api, await api.call('POST', '/v1/role-mappings', { body: { group, role } }), { key: second });
   const mapping = (await api.call('GET', '/v1/role-mappings?limit=100')).body.items.find((m: { group: string }) => m.group === group);

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { loadDemoData } from '../../src/demo/load.js';
 import { expirePendingChanges } from '../../src/changes/index.js';
 import { shippedAsRevision } from '../helpers/bundles.js';
-import { approvePending, create, testApp, until, type TestApp } from '../helpers/app.js';
+import { approvePending, create, handOver, testApp, until, type TestApp } from '../helpers/app.js';
 
 // The issue's reproductions: one person alone lowered protection. Each is now a pending change that
 // a second person (another subject, never the proposer) approves; raising protection stays immediate.
@@ -294,7 +294,10 @@ t.test('a remediation rollback changes AWS only once a second officer approves i
 
 t.test('one admin maps an IdP group to admin: pending until a second admin (another subject) approves; removing is immediate', async (t) => {
   const api = await testApp(t);
-  const admin2 = (await create(api, '/v1/api-keys', { name: 'second-admin', role: 'admin', subject: 'second.admin@bank.example' })).key as string;
+  const second = await create(api, '/v1/api-keys', { name: 'second-admin', role: 'admin', subject: 'second.admin@bank.example' });
+  // Another person's key: had the proposing admin kept it, it would count as the proposer (test/security/key-issuer.test.ts).
+  await handOver(api, second.id);
+  const admin2 = second.key as string;
   const officer = (await create(api, '/v1/api-keys', { name: 'officer', role: 'compliance_officer', subject: 'officer@bank.example' })).key as string;
   const mapped = async () => (await api.call('GET', '/v1/role-mappings', { as: 'auditor' })).body.items.map((m: any) => `${m.group}:${m.role}`);
 

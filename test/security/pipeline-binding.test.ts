@@ -5,7 +5,7 @@
  * those only. Rotation keeps the binding; widening it waits for a second admin; all of it is audited.
  */
 import t, { type Test } from 'tap';
-import { approvePending, create, testApp, type TestApp } from '../helpers/app.js';
+import { approvePending, create, handOver, testApp, type TestApp } from '../helpers/app.js';
 
 const MINE = 'arn:aws:iam::111122223333:role/analytics-etl';
 const OTHER = 'arn:aws:iam::111122223333:role/payments-etl';
@@ -67,7 +67,9 @@ t.test('a bound pipeline key asks only about its principals', async (t) => {
 
 t.test('changing a binding: narrowing applies at once, widening waits for a second admin', async (t) => {
   const api = await testApp(t);
-  const secondAdmin = (await create(api, '/v1/api-keys', { role: 'admin', name: 'second-admin', subject: 'bob@bank.example' })).key as string;
+  const bob = await create(api, '/v1/api-keys', { role: 'admin', name: 'second-admin', subject: 'bob@bank.example' });
+  await handOver(api, bob.id); // Bob's key, not one the proposing admin kept (src/auth/identity.ts)
+  const secondAdmin = bob.key as string;
   const key = await create(api, '/v1/api-keys', { role: 'pipeline', name: 'etl', principals: [MINE, OTHER] });
   const bind = (principals: string[] | null, opts: { key?: string; headers?: Record<string, string> } = {}) => api.call('PUT', `/v1/api-keys/${key.id}/principals`, { ...opts, body: { principals } });
 

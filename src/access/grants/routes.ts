@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { recordAudit } from '../../audit/repository.js';
+import { samePerson } from '../../auth/identity.js';
 import { auditContext, sameSubject, type Actor } from '../../auth/plugin.js';
 import { CATALOG_READERS, RISK_OWNERS } from '../../auth/roles.js';
 import { paginate } from '../../db/pagination.js';
@@ -58,6 +59,11 @@ async function assertCanDecide(request: FastifyRequest, db: Knex, subject: Reque
   const actor = request.actor;
   if (sameSubject(actor, subject.requester_subject)) {
     throw forbidden(`${actor.subject} made this request and may not ${verb} it: the owner or steward of the owning domain, or an admin, decides`);
+  }
+  // A key the requester issued, or whose issuer is the requester, is the requester again (src/auth/identity.ts).
+  const same = await samePerson(db, actor, subject.requester_subject);
+  if (same) {
+    throw forbidden(`${subject.requester_subject} made this request and ${actor.subject} counts as the same person (${same}): the owner or steward of the owning domain, or an admin, unrelated by key issuance, decides`);
   }
   if (actor.role === 'admin') return;
   const domain = await owningDomain(db, subject);

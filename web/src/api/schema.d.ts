@@ -460,7 +460,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (the key is shown in this response only)
-         * @description `subject` names the person or machine the key belongs to (e.g. their SSO subject or e-mail): keys with one subject are one identity for four-eyes checks. Default `key:<id>`, so unrelated keys are distinct. `key:` and `system:` are reserved prefixes. A pipeline key may be bound to `principals`: it then asks access decisions about those only (others: 403 naming the field); rotation keeps the binding.
+         * @description `subject` names the person or machine the key belongs to (e.g. their SSO subject or e-mail): keys with one subject are one identity for four-eyes checks. Default `key:<id>`, so unrelated keys are distinct. `key:` and `system:` are reserved prefixes. The caller is recorded as the key's issuer (`created_by_subject`): four-eyes checks count the caller and the key's subject as one person. A pipeline key may be bound to `principals`: it then asks access decisions about those only (others: 403 naming the field); rotation keeps the binding.
          */
         post: operations["postApiKeys"];
         delete?: never;
@@ -521,7 +521,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate an API key: a new key with its name, role, subject and principals; the old one is revoked at once
-         * @description The new key is shown in this response only. The old key then gets a 401 naming its replacement. `expires_at` sets the new key's expiry (default: the old key's, if still ahead).
+         * @description The new key is shown in this response only, so the caller becomes its issuer (`created_by_subject`: one person with its subject for four-eyes checks). The old key then gets a 401 naming its replacement. `expires_at` sets the new key's expiry (default: the old key's, if still ahead).
          */
         post: operations["postApiKeysByIdRotate"];
         delete?: never;
@@ -8073,6 +8073,7 @@ export interface operations {
                      *           "key_prefix": "cus_AbCd",
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "created_by": "admin",
+                     *           "created_by_subject": null,
                      *           "revoked_at": null,
                      *           "revoked_by": null,
                      *           "expires_at": null,
@@ -8089,6 +8090,8 @@ export interface operations {
                             /** Format: date-time */
                             created_at: string;
                             created_by: string;
+                            /** @description the subject that created (or rotated) the key and so saw it. Four-eyes checks count it as the same person as the key's subject (and so on up the chain of issuers): a change proposed by one is never approved by the other. null: the bootstrap key (or a key whose creation the audit log did not name) */
+                            created_by_subject: string | null;
                             /**
                              * Format: date-time
                              * @description after this instant the key is refused (401 saying so); null: no expiry
@@ -8243,6 +8246,7 @@ export interface operations {
                      *       "key_prefix": "cus_AbCd",
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "created_by": "bootstrap-admin",
+                     *       "created_by_subject": "key:0190a8d2-7c1e-7000-8000-000000000000",
                      *       "revoked_at": null,
                      *       "revoked_by": null,
                      *       "expires_at": "2027-01-01T00:00:00.000Z",
@@ -8256,6 +8260,8 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         created_by: string;
+                        /** @description the subject that created (or rotated) the key and so saw it. Four-eyes checks count it as the same person as the key's subject (and so on up the chain of issuers): a change proposed by one is never approved by the other. null: the bootstrap key (or a key whose creation the audit log did not name) */
+                        created_by_subject: string | null;
                         /**
                          * Format: date-time
                          * @description after this instant the key is refused (401 saying so); null: no expiry
@@ -8420,6 +8426,7 @@ export interface operations {
                      *       "key_prefix": "cus_AbCd",
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "created_by": "admin",
+                     *       "created_by_subject": null,
                      *       "revoked_at": null,
                      *       "revoked_by": null,
                      *       "expires_at": null,
@@ -8432,6 +8439,8 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         created_by: string;
+                        /** @description the subject that created (or rotated) the key and so saw it. Four-eyes checks count it as the same person as the key's subject (and so on up the chain of issuers): a change proposed by one is never approved by the other. null: the bootstrap key (or a key whose creation the audit log did not name) */
+                        created_by_subject: string | null;
                         /**
                          * Format: date-time
                          * @description after this instant the key is refused (401 saying so); null: no expiry
@@ -8752,6 +8761,7 @@ export interface operations {
                      *       "key_prefix": "cus_AbCd",
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "created_by": "admin",
+                     *       "created_by_subject": null,
                      *       "revoked_at": null,
                      *       "revoked_by": null,
                      *       "expires_at": null,
@@ -8764,6 +8774,8 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         created_by: string;
+                        /** @description the subject that created (or rotated) the key and so saw it. Four-eyes checks count it as the same person as the key's subject (and so on up the chain of issuers): a change proposed by one is never approved by the other. null: the bootstrap key (or a key whose creation the audit log did not name) */
+                        created_by_subject: string | null;
                         /**
                          * Format: date-time
                          * @description after this instant the key is refused (401 saying so); null: no expiry
@@ -9061,6 +9073,7 @@ export interface operations {
                      *       "key_prefix": "cus_AbCd",
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "created_by": "bootstrap-admin",
+                     *       "created_by_subject": "key:0190a8d2-7c1e-7000-8000-000000000000",
                      *       "revoked_at": null,
                      *       "revoked_by": null,
                      *       "expires_at": "2027-01-01T00:00:00.000Z",
@@ -9074,6 +9087,8 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         created_by: string;
+                        /** @description the subject that created (or rotated) the key and so saw it. Four-eyes checks count it as the same person as the key's subject (and so on up the chain of issuers): a change proposed by one is never approved by the other. null: the bootstrap key (or a key whose creation the audit log did not name) */
+                        created_by_subject: string | null;
                         /**
                          * Format: date-time
                          * @description after this instant the key is refused (401 saying so); null: no expiry
