@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readBundle } from '../src/policy/bundle.js';
 import { ENTRYPOINTS, RULE_SCOPES, SCOPED_VIOLATIONS } from '../src/policy/entrypoints.js';
-import { sharedPartsRead, undeclaredReads } from './rego-reads.js';
+import { itemTypesRead, sharedPartsRead, undeclaredItemTypes, undeclaredReads } from './rego-reads.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const regoDir = path.join(root, 'rego');
@@ -64,6 +64,7 @@ function checkScopes(opa: string) {
   const inspected = JSON.parse(execFileSync(opa, ['inspect', '-a', '--format', 'json', 'rego'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, cwd: root }));
   const problems: string[] = [];
   const resourceRules: Array<{ where: string; file: string; reads: string[] }> = [];
+  const accountRules: Array<{ where: string; file: string; itemTypes: string[] }> = [];
   for (const { annotations, path: refPath, location } of inspected.annotations ?? []) {
     const custom = annotations?.custom;
     if (annotations?.scope !== 'package' || typeof custom?.id !== 'string') continue;
@@ -75,11 +76,15 @@ function checkScopes(opa: string) {
     else if (custom.scope === 'account' && !(Array.isArray(custom.item_types) && custom.item_types.every((t: unknown) => typeof t === 'string'))) {
       problems.push(`${where}: a rule of scope account lists in custom.item_types the types of the items it reads (AWS::SecurityHub::Finding for findings, AWS::LakeFormation::Permission for permissions)`);
     }
+    if (custom.scope === 'account' && Array.isArray(custom.item_types) && location?.file) accountRules.push({ where, file: path.resolve(root, location.file), itemTypes: custom.item_types });
   }
   // What the rules really read, from their syntax trees: an under-declared `reads` would let an
   // incremental evaluation reuse a verdict after what it depends on changed (scripts/rego-reads.ts).
   const read = sharedPartsRead(opa, path.join(regoDir, 'custos', 'lib', 'lib.rego'), resourceRules.map((r) => r.file));
   for (const rule of resourceRules) for (const problem of undeclaredReads(read.get(rule.file)!, rule.reads, SHARED_PARTS)) problems.push(`${rule.where}: ${problem}`);
+  // And an account rule's item types: one reading a type it does not declare would miss those items in parts.
+  const items = itemTypesRead(opa, path.join(regoDir, 'custos', 'lib', 'lib.rego'), accountRules.map((r) => r.file));
+  for (const rule of accountRules) for (const problem of undeclaredItemTypes(items.get(rule.file)!, rule.itemTypes)) problems.push(`${rule.where}: ${problem}`);
   if (problems.length) {
     console.error(`rule metadata incomplete:\n  ${problems.join('\n  ')}`);
     process.exit(1);
