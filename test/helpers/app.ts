@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import { buildApp, type BuildAppOptions } from '../../src/app.js';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { ROLES, type Role } from '../../src/http/schemas.js';
-import { copyTemplateCluster, TEMPLATE_DATABASE } from './template-cluster.js';
+import { TEMPLATE_DATABASE, useTemplateCluster } from './template-cluster.js';
 
 // Random-looking: CUSTOS_ADMIN_KEY refuses keys made of words and sequences (test/security/admin-key.test.ts).
 export const ADMIN_KEY = 'test-admin-key-Xq7vR2mLk9PzT4wYb8Nc';
@@ -39,7 +39,7 @@ function sharedCluster(): Promise<EmbeddedDatabase & { migratedTemplate: boolean
   if (!cluster) {
     // A copy of the run's template cluster when there is one (test/helpers/template-cluster.ts), else a new one.
     cluster = tempDir('custos-pg-').then(async (dir) => {
-      const copied = await copyTemplateCluster(dir).catch(() => false);
+      const copied = await useTemplateCluster(dir).catch(() => false);
       return { ...(await startEmbeddedPostgres(dir, () => {}, { runtimeDir: process.env.CUSTOS_PG_RUNTIME_DIR })), migratedTemplate: copied };
     });
     cluster.catch((error: unknown) => {

@@ -1,13 +1,15 @@
 /**
- * A PostgreSQL cluster initialised once per test run, copied by each test file instead of running
- * initdb itself, with a database `custos_template` already migrated, from which each test app's
- * database is created (CREATE DATABASE … TEMPLATE) instead of migrating a new one. Both are plain
- * copies of what every test file used to make for itself: the suite spends its CPU on the tests.
+ * A PostgreSQL cluster initialised once per machine and set of migrations, copied by each test file
+ * instead of running initdb itself, with a database `custos_template` already migrated, from which
+ * each test app's database is created (CREATE DATABASE … TEMPLATE) instead of migrating a new one.
+ * Both are plain copies of what every test file used to make for itself: the suite spends its CPU
+ * on the tests.
  *
- * tap runs this file first (`before` in package.json). It builds the template in a directory of
- * its own and renames it into place, named after the migrations and the PostgreSQL binaries, so
- * concurrent runs (other checkouts) never see a half-built one and a changed migration gets a new
- * one. Where it cannot be built, the tests fall back to initdb and migrations as before.
+ * The first test file that finds none builds it (others meanwhile initialise their own, as before),
+ * in a directory of its own renamed into place, named after the migrations and the PostgreSQL
+ * binaries: concurrent files and runs (other checkouts) never see a half-built one, and a changed
+ * migration gets a new one. Where it cannot be built, the tests fall back to initdb and migrations.
+ * (Not tap's `before` module: tap reports that module's coverage and fails the run on it.)
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -77,13 +79,27 @@ async function build(): Promise<void> {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const started = Date.now();
+/**
+ * The template for this test file: copied into `dataDir` if there is one; else built here unless
+ * another file is building it (then false: this file initialises its own cluster).
+ */
+export async function useTemplateCluster(dataDir: string): Promise<boolean> {
+  if (await copyTemplateCluster(dataDir)) return true;
+  const lock = `${templateDir()}.lock`;
+  // A lock left by a process that died while building (a build takes seconds) is taken over.
+  const stale = await fs.stat(lock).then((s) => Date.now() - s.mtimeMs > 10 * 60_000, () => false);
+  if (stale) await fs.rm(lock, { recursive: true, force: true });
+  try {
+    await fs.mkdir(lock);
+  } catch {
+    return false;
+  }
   try {
     await build();
-    console.log(`# test database template ready (${templateDir()}, ${Date.now() - started} ms)`);
-  } catch (error) {
-    // Not fatal: each test file then initialises and migrates its own, as it did before.
-    console.log(`# no test database template (${String((error as Error)?.message ?? error).split('\n')[0]}): each test file initialises its own`);
+  } catch {
+    return false; // not fatal: this file initialises its own, as it did before
+  } finally {
+    await fs.rm(lock, { recursive: true, force: true });
   }
+  return copyTemplateCluster(dataDir);
 }
