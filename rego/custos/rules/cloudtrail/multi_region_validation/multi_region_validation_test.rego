@@ -148,6 +148,7 @@ test_metadata_comes_from_the_annotations if {
 		"listing_scope": "account_regions",
 		"listed_types": ["AWS::CloudTrail::Trail"],
 		"scope": "account",
+		"item_types": ["AWS::CloudTrail::Trail"],
 		"package": "custos.rules.cloudtrail.multi_region_validation",
 	}
 }

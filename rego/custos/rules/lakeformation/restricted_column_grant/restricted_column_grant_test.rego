@@ -242,6 +242,7 @@ test_metadata_comes_from_the_annotations if {
 		"absence_is_compliance": true,
 		"remediation": "lakeformation_revoke",
 		"scope": "account",
+		"item_types": ["AWS::LakeFormation::Permission"],
 		"package": "custos.rules.lakeformation.restricted_column_grant",
 	}
 }
