@@ -30,10 +30,10 @@ const Rule = Type.Object({
   auto_remediate: Type.Optional(Type.Boolean({ description: 'low-risk remediation may run without approval when CUSTOS_AUTO_REMEDIATE is on' })),
   absence_is_compliance: Type.Optional(Type.Boolean({ description: 'no resource of its types is compliance, where the types were listed completely' })),
   listing_scope: Type.Optional(StringEnum(['region', 'account', 'account_regions', 'resources'], { description: 'the rule concludes from absence: where its listed_types must have been listed completely, else it is not_tested there' })),
-  listed_types: Type.Optional(Type.Array(Type.String(), { description: 'with listing_scope: the types whose complete listing it needs (default: its resource_types)' })),
+  listed_types: Type.Optional(Type.Array(Type.String({ examples: ['AWS::CloudTrail::Trail'] }), { description: 'with listing_scope: the types whose complete listing it needs (default: its resource_types)' })),
   scope: Type.Optional(StringEnum(RULE_SCOPES, { description: 'how its violations depend on the input: an estate is evaluated in parts, and incrementally, by it' })),
-  reads: Type.Optional(Type.Array(Type.String(), { description: 'scope resource: the shared parts of the input it reads besides its items (now, catalog, coverage, lf_tag_assignments)' })),
-  item_types: Type.Optional(Type.Array(Type.String(), { description: 'scope account: the types of the items it reads (absent: every item of its accounts)' })),
+  reads: Type.Optional(Type.Array(Type.String({ examples: ['catalog'] }), { description: 'scope resource: the shared parts of the input it reads besides its items (now, catalog, coverage, lf_tag_assignments)' })),
+  item_types: Type.Optional(Type.Array(Type.String({ examples: ['AWS::S3::Bucket'] }), { description: 'scope account: the types of the items it reads (absent: every item of its accounts)' })),
   package: Type.String(),
 });
 
