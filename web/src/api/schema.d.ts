@@ -28773,14 +28773,14 @@ export interface operations {
                      *           "absence_is_compliance": true,
                      *           "listing_scope": "region",
                      *           "listed_types": [
-                     *             "x"
+                     *             "AWS::CloudTrail::Trail"
                      *           ],
                      *           "scope": "resource",
                      *           "reads": [
-                     *             "x"
+                     *             "catalog"
                      *           ],
                      *           "item_types": [
-                     *             "x"
+                     *             "AWS::S3::Bucket"
                      *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
@@ -28965,14 +28965,14 @@ export interface operations {
                      *       "absence_is_compliance": true,
                      *       "listing_scope": "region",
                      *       "listed_types": [
-                     *         "x"
+                     *         "AWS::CloudTrail::Trail"
                      *       ],
                      *       "scope": "resource",
                      *       "reads": [
-                     *         "x"
+                     *         "catalog"
                      *       ],
                      *       "item_types": [
-                     *         "x"
+                     *         "AWS::S3::Bucket"
                      *       ],
                      *       "package": "custos.rules.s3.bucket_public_read",
                      *       "bundle_revision": "rego-2026-01-01"
@@ -29337,14 +29337,14 @@ export interface operations {
                      *           "absence_is_compliance": true,
                      *           "listing_scope": "region",
                      *           "listed_types": [
-                     *             "x"
+                     *             "AWS::CloudTrail::Trail"
                      *           ],
                      *           "scope": "resource",
                      *           "reads": [
-                     *             "x"
+                     *             "catalog"
                      *           ],
                      *           "item_types": [
-                     *             "x"
+                     *             "AWS::S3::Bucket"
                      *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
@@ -29441,14 +29441,14 @@ export interface operations {
                      *           "absence_is_compliance": true,
                      *           "listing_scope": "region",
                      *           "listed_types": [
-                     *             "x"
+                     *             "AWS::CloudTrail::Trail"
                      *           ],
                      *           "scope": "resource",
                      *           "reads": [
-                     *             "x"
+                     *             "catalog"
                      *           ],
                      *           "item_types": [
-                     *             "x"
+                     *             "AWS::S3::Bucket"
                      *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
@@ -29683,14 +29683,14 @@ export interface operations {
                      *           "absence_is_compliance": true,
                      *           "listing_scope": "region",
                      *           "listed_types": [
-                     *             "x"
+                     *             "AWS::CloudTrail::Trail"
                      *           ],
                      *           "scope": "resource",
                      *           "reads": [
-                     *             "x"
+                     *             "catalog"
                      *           ],
                      *           "item_types": [
-                     *             "x"
+                     *             "AWS::S3::Bucket"
                      *           ],
                      *           "package": "custos.rules.s3.bucket_public_read"
                      *         }
