@@ -39,10 +39,7 @@ function readsOfModule(module: { rules?: Array<{ head: { name?: string; ref?: Te
     const name = rule.head.name ?? ((rule.head.ref?.[0]?.value as string | undefined) ?? '');
     const entry = rules.get(name) ?? { parts: new Set<string>(), names: new Set<string>() };
     rules.set(name, entry);
-    const visit = (node: unknown): void => {
-      if (Array.isArray(node)) return node.forEach((child) => visit(child));
-      if (!node || typeof node !== 'object') return;
-      const term = node as Term;
+    visitTerms(rule, (term) => {
       if (term.type === 'ref' && Array.isArray(term.value)) {
         const ref = term.value as Term[];
         const head = ref[0];
@@ -53,14 +50,9 @@ function readsOfModule(module: { rules?: Array<{ head: { name?: string; ref?: Te
           const libRule = head.value === 'lib' ? ref[1] : head.value === 'data' && ref[1]?.value === 'custos' && ref[2]?.value === 'lib' ? ref[3] : undefined;
           if (libRule?.type === 'string') entry.names.add(`lib.${libRule.value as string}`);
         }
-        ref.slice(1).forEach((child) => visit(child));
-        return;
-      }
-      if (term.type === 'var' && term.value === 'input') entry.parts.add(ALL);
+      } else if (term.type === 'var' && term.value === 'input') entry.parts.add(ALL);
       else if (term.type === 'var' && typeof term.value === 'string') entry.names.add(term.value);
-      for (const value of Object.values(node)) visit(value);
-    };
-    visit(rule);
+    });
   }
   return rules;
 }
@@ -151,7 +143,7 @@ export function itemTypesRead(opa: string, libFile: string, ruleFiles: string[])
     visitRefs(rule, (ref) => {
       if (ref[0]?.type === 'var' && ref[0].value === 'input') itemsOfInputRef(ref).forEach((t) => items.add(t));
     });
-    if (awsInputVar(rule)) items.add(ALL);
+    if (readsWholeInput(rule)) items.add(ALL);
   }
   const result = new Map<string, Set<string>>();
   for (const file of ruleFiles) {
@@ -200,7 +192,7 @@ function visitTerms(node: unknown, visit: (term: Term) => void): void {
 }
 const visitRefs = (node: unknown, visit: (ref: Term[]) => void) => visitTerms(node, (term) => term.type === 'ref' && Array.isArray(term.value) && visit(term.value as Term[]));
 /** A bare `input` (the whole input) anywhere in the rule. */
-function awsInputVar(node: unknown): boolean {
+function readsWholeInput(node: unknown): boolean {
   let whole = false;
   visitTerms(node, (term) => {
     if (term.type === 'var' && term.value === 'input') whole = true;

@@ -13,6 +13,13 @@ if (!opa && IN_CI) t.fail('the OPA CLI is required in CI (npm run tools:opa): th
 const SHARED = ['now', 'catalog', 'coverage', 'lf_tag_assignments'];
 const LIB = path.resolve('rego/custos/lib/lib.rego');
 
+/** The shipped rules' policy files (not their tests). */
+const shippedRuleFiles = () =>
+  fs
+    .readdirSync('rego/custos/rules', { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.rego') && !e.name.endsWith('_test.rego'))
+    .map((e) => path.resolve(e.parentPath, e.name));
+
 function rule(dir: string, name: string, body: string): string {
   const file = path.join(dir, `${name}.rego`);
   fs.writeFileSync(file, `package custos.rules.test.${name}\n\nimport data.custos.lib\n\n${body}\n`);
@@ -45,10 +52,7 @@ t.test('what a rule reads, directly or through the library, against what it decl
 });
 
 t.test('every shipped resource rule declares what it reads', { skip: opa ? false : 'OPA CLI not installed (npm run tools:opa)' }, async (t) => {
-  const files = fs
-    .readdirSync('rego/custos/rules', { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.rego') && !e.name.endsWith('_test.rego'))
-    .map((e) => path.resolve(e.parentPath, e.name));
+  const files = shippedRuleFiles();
   const read = sharedPartsRead(opa!, LIB, files);
   let checked = 0;
   for (const file of files) {
@@ -87,11 +91,7 @@ t.test('the item types an account rule reads, against its custom.item_types', { 
 });
 
 t.test('every shipped account rule declares the item types it reads', { skip: opa ? false : 'OPA CLI not installed (npm run tools:opa)' }, async (t) => {
-  const files = fs
-    .readdirSync('rego/custos/rules', { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.rego') && !e.name.endsWith('_test.rego'))
-    .map((e) => path.resolve(e.parentPath, e.name))
-    .filter((file) => /#\s+scope: account/.test(fs.readFileSync(file, 'utf8')));
+  const files = shippedRuleFiles().filter((file) => /#\s+scope: account/.test(fs.readFileSync(file, 'utf8')));
   const read = itemTypesRead(opa!, LIB, files);
   for (const file of files) {
     const declared = (fs.readFileSync(file, 'utf8').match(/#\s+item_types: \[(.*)\]/)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
