@@ -9,8 +9,10 @@
  *
  * Two processes, so that the memory figure is the service's own: this one generates the estate and
  * imports both runs into a fresh embedded PostgreSQL, then stops its instance; a child process
- * builds the service on that database (nothing else: no estate, no import garbage) and runs the
- * evaluations. This process samples the child's resident set (VmRSS in /proc/<pid>/status: its
+ * (bench/evaluate-service.mjs) builds the service on that database (nothing else: no estate, no
+ * import garbage) and runs the evaluations. The child runs the compiled build under plain node, as
+ * production does (built first if the sources changed); BENCH_SERVICE=tsx runs the sources under
+ * tsx instead. This process samples the child's resident set (VmRSS in /proc/<pid>/status: its
  * main thread and every worker thread; PostgreSQL, a process of its own, is not counted) every
  * 20 ms while each evaluation runs, and prints the peak.
  * Sizes scale with BENCH_SCALE=0.1. BENCH_CPU_PROF=<dir> writes the service's CPU profiles there;
@@ -26,7 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../src/app.js';
 import { loadDemoData } from '../src/demo/load.js';
-import { createEvaluation, runEvaluation, type EvaluationRecord } from '../src/evaluation/evaluate.js';
+import type { EvaluationRecord } from '../src/evaluation/evaluate.js';
 import { importSnapshot } from '../src/sources/collections.js';
 import { changeResources, syntheticEstate, type EstateSizes } from './synthetic-estate.js';
 
@@ -36,38 +38,17 @@ const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 const appConfig = (dataDir: string) => ({ config: { dataDir, logLevel: 'silent' as const, adminKey: 'bench-admin-key-000000000000000' }, announce: () => {}, workers: false });
 
-/** Messages from the service process to this one. */
+/** The service process (bench/evaluate-service.mjs): compiled (dist/) unless BENCH_SERVICE=tsx. */
+const SERVICE = fileURLToPath(new URL('./evaluate-service.mjs', import.meta.url));
+const compiled = process.env.BENCH_SERVICE !== 'tsx';
+
+/** Messages from the service process to this one (bench/evaluate-service.mjs). */
 type Message =
   | { kind: 'ready'; rss: number }
   | { kind: 'start'; label: string }
   | { kind: 'done'; label: string; seconds: number; cpuSeconds: number; evaluation: EvaluationRecord; phases: Record<string, number> };
 
-if (process.argv[2] === '--service') await service(process.argv[3]!, process.argv.slice(4));
-else await main();
-
-/** The service: builds the app on the prepared database and evaluates each run, reporting to the parent. */
-async function service(dataDir: string, runIds: string[]): Promise<void> {
-  const send = (message: Message) => new Promise<void>((resolve) => process.send!(message, () => resolve()));
-  const app = await buildApp(appConfig(dataDir));
-  try {
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await send({ kind: 'ready', rss: process.memoryUsage().rss });
-    for (const [i, runId] of runIds.entries()) {
-      const label = i === 0 ? 'first' : 'again';
-      const evaluation = await createEvaluation(app.db, { runId, trigger: 'api', requestedBy: 'bench' });
-      await send({ kind: 'start', label });
-      const phases: Record<string, number> = {};
-      const cpu = process.cpuUsage();
-      const started = performance.now();
-      const done = await runEvaluation(app.db, app.policy, evaluation.id, { phases });
-      const seconds = (performance.now() - started) / 1000;
-      const used = process.cpuUsage(cpu);
-      await send({ kind: 'done', label, seconds, cpuSeconds: (used.user + used.system) / 1e6, evaluation: done, phases });
-    }
-  } finally {
-    await app.close();
-  }
-}
+await main();
 
 async function main(): Promise<void> {
   const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -78,13 +59,16 @@ async function main(): Promise<void> {
     accounts: 50,
     regions: 4,
   };
+  // The compiled service is built first when the sources changed since the last build.
+  if (compiled) execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build-if-changed.mjs', import.meta.url))], { stdio: 'inherit' });
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'custos-bench-'));
   await fs.chmod(dataDir, 0o755);
   try {
     const rows = sizes.resources + sizes.findings + sizes.permissions;
     console.log(
       `Custos evaluation benchmark — ${sizes.resources} resources, ${sizes.findings} findings, ${sizes.permissions} permissions ` +
-        `over ${sizes.accounts} accounts × ${sizes.regions} regions; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}\n`,
+        `over ${sizes.accounts} accounts × ${sizes.regions} regions; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}; ` +
+        `service ${compiled ? 'compiled (dist/, plain node, as production runs)' : 'from the sources under tsx (BENCH_SERVICE=tsx)'}\n`,
     );
     // Both runs imported here, in this process; the service process below never holds the estate.
     const runIds: string[] = [];
@@ -111,7 +95,8 @@ async function main(): Promise<void> {
     }
 
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
-    const child = fork(fileURLToPath(import.meta.url), ['--service', dataDir, ...runIds], { execArgv: [...process.execArgv, ...profile], stdio: 'inherit' });
+    // The service as production runs it: the compiled build under plain node (BENCH_SERVICE=tsx: the sources under tsx).
+    const child = fork(SERVICE, [dataDir, ...runIds], { execArgv: [...(compiled ? [] : process.execArgv), ...profile], stdio: 'inherit' });
     const rssOfChild = () => {
       try {
         const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];

@@ -75,8 +75,12 @@ export function syntheticEstate(sizes: EstateSizes) {
  */
 export function changeResources<E extends ReturnType<typeof syntheticEstate>>(estate: E, share: number, sizes: EstateSizes): E {
   const every = Math.max(1, Math.round(1 / share));
+  // One resource in each block of `every`, at an offset that moves from block to block: resource i
+  // is in account i mod accounts, so a fixed offset (i mod every = 3, as before) changed resources
+  // of one account only when `every` is a multiple of the account count.
+  const isChanged = (i: number) => i % every === (Math.floor(i / every) * 7 + 3) % every;
   const resources = estate.resources.map((r, i) => {
-    if (i % every !== 3) return r;
+    if (!isChanged(i)) return r;
     const other = wealthEstate.resources.find((t) => t.type === r.type && isDefective(t) !== (i % 10 === 0));
     const changed = other ? resource(i, other, sizes) : r;
     return { ...changed, id: r.id, account: r.account, region: r.region, ...('arn' in r ? { arn: r.arn } : {}), tags: { ...(('tags' in r ? r.tags : {}) as object), Revision: 'changed' } } as Resource;
