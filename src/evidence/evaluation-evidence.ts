@@ -3,7 +3,7 @@ import type { Catalog } from '../controls/catalog.js';
 import { statusOf, type EvaluationSummary, type RuleCounts } from '../controls/status.js';
 import type { RuleMetadata } from '../policy/engine.js';
 import { itemSlice } from '../sources/coverage.js';
-import { runItemRefs, runItemsDigest } from '../sources/run-store.js';
+import { runItemsDigests } from '../sources/run-store.js';
 import { appendEvidence } from './chain.js';
 
 /**
@@ -17,34 +17,44 @@ export async function recordEvaluationEvidence(
   context: { evaluation: { id: string; run_id: string; bundle_revision: string; catalog_sha256: string; run_partial: boolean; finished_at: string; rule_coverage: EvaluationSummary['rule_coverage'] }; observedAt: string; catalog: Catalog; rules: RuleMetadata[] },
 ): Promise<number> {
   const { evaluation, catalog, rules } = context;
-  const items = await runItemRefs(trx, evaluation.run_id);
   const findings: Array<{ id: string; rule_id: string; severity: string; resource_type: string; resource_id: string; account: string; region: string; msg: string; controls: string[]; exception_id: string | null }> = await trx('findings as f')
     .join('evaluation_findings as ef', 'ef.finding_id', 'f.id')
     .where('ef.evaluation_id', evaluation.id)
     .select('f.id', 'f.rule_id', 'f.severity', 'f.resource_type', 'f.resource_id', 'f.account', 'f.region', 'f.msg', 'f.controls', 'ef.exception_id')
     .orderBy('f.id');
   // Which slice (resource type, or kind) each item is of, and per set of slices the digest of its
-  // items: controls whose rules check the same slices share it.
+  // items: controls whose rules check the same slices share it. Every digest is made in one pass
+  // over the run's items, read a batch at a time (runItemsDigests), never all held at once.
   const sliceOf = (kind: string, type?: string) => (kind === 'resource' ? `resource|${type}` : kind);
-  const itemSlices = items.map((i) => sliceOf(i.kind, i.type));
-  const digests = new Map<string, ReturnType<typeof runItemsDigest>>();
+  const tested = catalog.controls
+    .map((control) => ({ control, controlRules: rules.filter((r) => r.controls.includes(control.id)) }))
+    .filter(({ control, controlRules }) => control.automation !== 'manual' && controlRules.length > 0);
+  const sliceSets = new Map<string, Set<string>>();
+  const slicesKeyOf = tested.map(({ controlRules }) => {
+    const slices = controlRules.flatMap((r) => r.resource_types.map(itemSlice)).filter((s): s is NonNullable<ReturnType<typeof itemSlice>> => s !== undefined);
+    const checkedSlices = new Set(slices.map((s) => (s.type ? sliceOf(s.kind, s.type) : s.kind)));
+    const slicesKey = [...checkedSlices].sort().join('\u0000');
+    sliceSets.set(slicesKey, checkedSlices);
+    return slicesKey;
+  });
+  // A slice without a type (findings, permissions) is its whole kind; resources are always typed.
+  const keys = [...sliceSets.keys()];
+  const made = await runItemsDigests(
+    trx,
+    evaluation.run_id,
+    keys.map((key) => {
+      const checkedSlices = sliceSets.get(key)!;
+      return (item) => checkedSlices.has(sliceOf(item.kind, item.type)) || checkedSlices.has(item.kind);
+    }),
+  );
+  const digests = new Map(keys.map((key, n) => [key, made[n]!]));
   const evidence = [];
-  for (const control of catalog.controls) {
-    const controlRules = rules.filter((r) => r.controls.includes(control.id));
-    if (control.automation === 'manual' || controlRules.length === 0) continue;
+  for (const [n, { control, controlRules }] of tested.entries()) {
     // Findings an approved exception covered when this evaluation saw them do not fail the control.
     const ofControl = findings.filter((f) => f.controls.includes(control.id));
     const failing = ofControl.filter((f) => !f.exception_id).map(({ controls, exception_id, ...f }) => f);
     const excepted = ofControl.filter((f) => f.exception_id).map(({ controls, ...f }) => f);
-    const slices = controlRules.flatMap((r) => r.resource_types.map(itemSlice)).filter((s): s is NonNullable<ReturnType<typeof itemSlice>> => s !== undefined);
-    const checkedSlices = new Set(slices.map((s) => (s.type ? sliceOf(s.kind, s.type) : s.kind)));
-    const slicesKey = [...checkedSlices].sort().join('\u0000');
-    let checked = digests.get(slicesKey);
-    if (!checked) {
-      // A slice without a type (findings, permissions) is its whole kind; resources are always typed.
-      checked = runItemsDigest(items.filter((_, n) => checkedSlices.has(itemSlices[n]!) || checkedSlices.has(items[n]!.kind)));
-      digests.set(slicesKey, checked);
-    }
+    const checked = digests.get(slicesKeyOf[n]!)!;
     const byRule: RuleCounts = new Map();
     for (const f of ofControl) {
       const c = byRule.get(f.rule_id) ?? { open: 0, excepted: 0 };

@@ -151,6 +151,54 @@ export function runItemRefs(db: Knex | Knex.Transaction, runId: string): Promise
   return db('run_items').select('kind', 'type', 'key', 'hash').where({ run_id: runId }).orderBy(['kind', 'key']);
 }
 
+/** Item references read per batch by `runItemsDigests`. */
+const DIGEST_BATCH = 10_000;
+
+/**
+ * `runItemsDigest` of several selections of a run's items at once, each a predicate over an item's
+ * kind and type, in one pass over the run's items in digest order (kind, key): one query, read
+ * through a cursor `batch` rows at a time, so the run's references are never all held at once. The
+ * same digests as `runItemsDigest(items.filter(...))` of `runItemRefs`.
+ */
+export async function runItemsDigests(
+  db: Knex | Knex.Transaction,
+  runId: string,
+  selections: Array<(item: { kind: string; type: string }) => boolean>,
+  batch = DIGEST_BATCH,
+): Promise<Array<{ counts: Record<string, number>; items_sha256: string }>> {
+  // A cursor lives in a transaction: the caller's, or one of its own.
+  if (!db.isTransaction) return db.transaction((trx) => runItemsDigests(trx, runId, selections, batch));
+  const digests = selections.map(() => ({ counts: {} as Record<string, number>, hash: createHash('sha256'), first: true }));
+  // Which selections take an item of this kind and type, asked once per kind and type.
+  const takers = new Map<string, number[]>();
+  const cursor = `run_item_refs_${++cursors}`;
+  // Every row is read: plan for all of them (a sort), not for the first few (an index scan's random reads).
+  await db.raw('SET LOCAL cursor_tuple_fraction = 1');
+  await db.raw(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT kind, type, key, hash FROM run_items WHERE run_id = ? ORDER BY kind, key`, [runId]);
+  // Closed when done; on an error the transaction's end closes it.
+  for (;;) {
+    const { rows } = (await db.raw(`FETCH ${Math.max(1, Math.floor(batch))} FROM ${cursor}`)) as { rows: RunItemRef[] };
+    for (const item of rows) {
+      const slice = `${item.kind}\u0000${item.type}`;
+      let indices = takers.get(slice);
+      if (!indices) takers.set(slice, (indices = selections.flatMap((take, n) => (take(item) ? [n] : []))));
+      if (indices.length === 0) continue;
+      const name = item.kind === 'resource' ? item.type : item.kind;
+      const line = `${item.kind}|${item.key}|${item.hash}`;
+      for (const n of indices) {
+        const digest = digests[n]!;
+        digest.counts[name] = (digest.counts[name] ?? 0) + 1;
+        digest.hash.update(digest.first ? line : `\n${line}`, 'utf8');
+        digest.first = false;
+      }
+    }
+    if (rows.length < batch) break;
+  }
+  await db.raw(`CLOSE ${cursor}`);
+  return digests.map((d) => ({ counts: d.counts, items_sha256: d.hash.digest('hex') }));
+}
+let cursors = 0;
+
 /**
  * Counts per resource type (other kinds by kind) and the SHA-256 of the lines `kind|key|hash`, in the
  * order given: an auditor recomputes it from GET /v1/collections/:id/resources.
