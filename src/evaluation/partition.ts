@@ -61,7 +61,7 @@ export interface EvaluationBase {
   input_sha256: Record<string, string> | null;
 }
 
-interface Item {
+export interface Item {
   kind: ItemKind;
   /** The identity a violation on this item has: type|account|region|id. */
   match: string;
@@ -110,19 +110,51 @@ function sharedAccounts(shared: PolicyInput): string[] {
   return [...accounts];
 }
 
-/** The input as JSON text: the shared parts with these items spliced in (their stored JSON, never parsed here). */
-function inputText(shared: PolicyInput, items: Item[]): Uint8Array {
+/**
+ * The input as JSON text: the shared parts with these items spliced in (their stored JSON, never
+ * parsed here), written straight into one buffer: no joined or replaced string of the part's items,
+ * which would be two more copies of them (large strings, old-generation garbage) per part.
+ */
+export function inputText(shared: PolicyInput, items: Array<Pick<Item, 'kind' | 'text'>>): Uint8Array {
   const lists: Record<ItemKind, string[]> = { resource: [], finding: [], permission: [] };
   for (const item of items) lists[item.kind].push(item.text);
-  const mark = (kind: string) => `\u0000${kind}`;
-  let text = JSON.stringify({
+  const mark = (kind: string) => JSON.stringify(`\u0000${kind}`);
+  const skeleton = JSON.stringify({
     ...shared,
-    resources: mark('resource'),
-    findings: mark('finding'),
-    lake_formation: { ...shared.lake_formation, permissions: mark('permission') },
+    resources: `\u0000resource`,
+    findings: `\u0000finding`,
+    lake_formation: { ...shared.lake_formation, permissions: `\u0000permission` },
   });
-  for (const kind of ITEM_KINDS) text = text.replace(JSON.stringify(mark(kind)), () => `[${lists[kind].join(',')}]`);
-  return Buffer.from(text, 'utf8');
+  // The skeleton cut at each kind's mark, in the order the marks appear: text, then a kind's list, ...
+  const at = ITEM_KINDS.map((kind) => ({ kind, index: skeleton.indexOf(mark(kind)) })).sort((a, b) => a.index - b.index);
+  const pieces: Array<{ text: string } | { kind: ItemKind }> = [];
+  let from = 0;
+  for (const { kind, index } of at) {
+    pieces.push({ text: skeleton.slice(from, index) }, { kind });
+    from = index + mark(kind).length;
+  }
+  pieces.push({ text: skeleton.slice(from) });
+  let size = 0;
+  for (const piece of pieces) {
+    if ('text' in piece) size += Buffer.byteLength(piece.text);
+    else for (const text of lists[piece.kind]) size += Buffer.byteLength(text) + 1;
+  }
+  const buffer = Buffer.allocUnsafeSlow(size + 2 * ITEM_KINDS.length);
+  let offset = 0;
+  for (const piece of pieces) {
+    if ('text' in piece) {
+      offset += buffer.write(piece.text, offset);
+      continue;
+    }
+    offset += buffer.write('[', offset);
+    const texts = lists[piece.kind];
+    for (let i = 0; i < texts.length; i++) {
+      if (i > 0) offset += buffer.write(',', offset);
+      offset += buffer.write(texts[i]!, offset);
+    }
+    offset += buffer.write(']', offset);
+  }
+  return buffer.subarray(0, offset);
 }
 
 /** Runs tasks with at most `limit` at once, in order of creation. */
@@ -263,10 +295,10 @@ export async function evaluateInParts(
     const accountRules = rules.filter((r) => r.scope === 'account');
     if (accountRules.length > 0) {
       const itemTypes = accountRules.every((r) => Array.isArray(r.item_types)) ? new Set(accountRules.flatMap((r) => r.item_types!)) : undefined;
-      await evaluateAccounts(db, runId, shared, itemTypes, groupItems, (accounts, items) =>
-        evaluate(SCOPED_VIOLATIONS.account, inputText(restrictToAccounts(shared, accounts), items), (v) => accounts.has(v.resource.account)),
-      phases);
-      await drain(2 * engine.partThreads);
+      await evaluateAccounts(db, runId, shared, itemTypes, groupItems, async (accounts, items) => {
+        evaluate(SCOPED_VIOLATIONS.account, inputText(restrictToAccounts(shared, accounts), items), (v) => accounts.has(v.resource.account));
+        await drain(2 * engine.partThreads);
+      }, phases);
     }
 
     // Resource rules: parts of the items of the types they judge; incremental, only the items changed
@@ -342,54 +374,41 @@ async function itemsToEvaluate(db: Knex, runId: string, types: Set<string>, chan
   return keys;
 }
 
+/** Rows of a run's items read per FETCH while streaming the account rules' inputs. */
+const ACCOUNT_FETCH = 2_000;
+
 /**
  * The account rules' inputs: the run's items of `itemTypes` (all its items when undefined), grouped
  * into whole accounts of up to `groupItems` items, plus the accounts only the shared parts name;
- * `evaluate` gets each group's accounts and items. Items of declared types are read in one query;
- * every item is read a group at a time.
+ * `evaluate` gets each group's accounts and items, and is awaited before the next group is read.
+ * How many items each account has is one query; the items are then read in one query ordered by
+ * account, through a cursor ACCOUNT_FETCH rows at a time, so no more than a group (and one fetch)
+ * is held at once rather than every item of those types.
  */
-async function evaluateAccounts(
+export async function evaluateAccounts(
   db: Knex,
   runId: string,
   shared: PolicyInput,
   itemTypes: Set<string> | undefined,
   groupItems: number,
-  evaluate: (accounts: Set<string>, items: Item[]) => void,
-  phases: Record<string, number>,
+  evaluate: (accounts: Set<string>, items: Item[]) => Promise<void>,
+  phases: Record<string, number> = {},
+  fetch = ACCOUNT_FETCH,
 ): Promise<void> {
   const add = (name: string, since: number) => (phases[name] = (phases[name] ?? 0) + (performance.now() - since));
-  const read = (accounts?: string[]) => {
-    const query = db('run_items as c')
-      .select('c.kind', 'c.key', 'c.account', 'c.region', db.raw('c.data::text AS text'))
-      .where('c.run_id', runId)
-      .whereIn('c.kind', ITEM_KINDS)
-      .orderBy(['c.kind', 'c.key']);
-    if (accounts) query.whereIn('c.account', accounts);
+  const ofRun = (query: Knex.QueryBuilder) => {
+    query.where('c.run_id', runId).whereIn('c.kind', ITEM_KINDS);
     if (itemTypes) query.whereRaw(ofTypes(db, itemTypes));
-    return query as unknown as Promise<ItemRow[]>;
+    return query;
   };
   let t = performance.now();
-  const sizes = new Map<string, number>();
-  let byAccount: Map<string, Item[]> | undefined;
-  if (itemTypes) {
-    byAccount = new Map();
-    for (const row of await read()) {
-      let list = byAccount.get(row.account);
-      if (!list) byAccount.set(row.account, (list = []));
-      list.push(toItem(row));
-    }
-    for (const [account, items] of byAccount) sizes.set(account, items.length);
-  } else {
-    const counts = (await db('run_items').select('account').count('* as n').where({ run_id: runId }).whereIn('kind', ITEM_KINDS).groupBy('account')) as unknown as Array<{ account: string; n: string }>;
-    for (const c of counts) sizes.set(c.account, Number(c.n));
-  }
+  // Accounts in the database's order (the order the items will come in), each with its item count.
+  const counts = (await ofRun(db('run_items as c').select('c.account').count('* as n').groupBy('c.account').orderBy('c.account'))) as unknown as Array<{ account: string; n: string }>;
   add('read items', t);
-  for (const account of sharedAccounts(shared)) if (!sizes.has(account)) sizes.set(account, 0);
   const groups: string[][] = [];
   let group: string[] = [];
   let size = 0;
-  for (const account of [...sizes.keys()].sort()) {
-    const n = sizes.get(account)!;
+  const place = (account: string, n: number) => {
     if (group.length > 0 && size + n > groupItems) {
       groups.push(group);
       group = [];
@@ -397,12 +416,47 @@ async function evaluateAccounts(
     }
     group.push(account);
     size += n;
+  };
+  const withItems = new Set<string>();
+  for (const c of counts) {
+    withItems.add(c.account);
+    place(c.account, Number(c.n));
   }
+  // Accounts only the shared parts name (no items): judged too, in groups after the others.
+  for (const account of sharedAccounts(shared).sort()) if (!withItems.has(account)) place(account, 0);
   if (group.length > 0) groups.push(group);
-  for (const accounts of groups) {
-    t = performance.now();
-    const items = byAccount ? accounts.flatMap((a) => byAccount.get(a) ?? []) : (await read(accounts)).map(toItem);
-    add('read items', t);
-    evaluate(new Set(accounts), items);
+  if (groups.length === 0) return;
+
+  // The groups in order, each evaluated as soon as its last account's items have been read.
+  let current = 0;
+  let accounts = new Set(groups[0]);
+  let items: Item[] = [];
+  const next = async () => {
+    await evaluate(accounts, items);
+    current++;
+    accounts = new Set(groups[current] ?? []);
+    items = [];
+  };
+  if (withItems.size > 0) {
+    await db.transaction(async (trx) => {
+      await trx.raw('SET LOCAL cursor_tuple_fraction = 1');
+      const query = ofRun(trx('run_items as c').select('c.kind', 'c.key', 'c.account', 'c.region', trx.raw('c.data::text AS text')).orderBy(['c.account', 'c.kind', 'c.key'])).toSQL();
+      await trx.raw(`DECLARE account_items NO SCROLL CURSOR FOR ${query.sql}`, query.bindings);
+      for (;;) {
+        t = performance.now();
+        const { rows } = (await trx.raw(`FETCH ${fetch} FROM account_items`)) as { rows: ItemRow[] };
+        add('read items', t);
+        for (const row of rows) {
+          while (!accounts.has(row.account)) {
+            if (current >= groups.length) throw new Error(`account ${row.account} of run ${runId} was not counted`);
+            await next();
+          }
+          items.push(toItem(row));
+        }
+        if (rows.length < fetch) break;
+      }
+      await trx.raw('CLOSE account_items');
+    });
   }
+  while (current < groups.length) await next();
 }
