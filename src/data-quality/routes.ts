@@ -74,8 +74,12 @@ export default async function dataQualityRoutes(app: FastifyInstance) {
   registerCrudRoutes(app, dataQualityConnections);
 
   async function start(request: FastifyRequest, scope: RunScope, ruleIds: string[]) {
-    const run = await app.db.transaction((trx) => createRun(trx, { ruleIds, scope, trigger: 'api', context: auditContext(request) }));
-    await app.jobs.send(RUN_QUEUE, { runId: run.id }, `${RUN_QUEUE}:${run.id}`);
+    // The run and its job in one transaction: never a `queued` run without a job (src/jobs/workflows.ts enqueue).
+    const run = await app.db.transaction(async (trx) => {
+      const created = await createRun(trx, { ruleIds, scope, trigger: 'api', context: auditContext(request) });
+      await app.jobs.enqueue(trx, RUN_QUEUE, created.id, { runId: created.id });
+      return created;
+    });
     return present(run);
   }
 

@@ -7,7 +7,8 @@ export const SCHEDULE_QUEUE = 'data-quality-schedule';
 
 export interface DataQualityJobContext extends RunnerOptions {
   db: Knex;
-  send(queue: string, data: Record<string, string>, key: string): Promise<void>;
+  /** Enqueues a job in the transaction `trx`, with the id given (src/jobs/workflows.ts enqueue). */
+  enqueue(trx: Knex.Transaction, queue: string, id: string, data: Record<string, string>): Promise<void>;
 }
 
 const SYSTEM = { actor: 'system:schedule', actorKeyId: null, role: 'system' };
@@ -37,10 +38,11 @@ export async function queueScheduledRuns(context: DataQualityJobContext, now = n
       if (previous <= new Date(since)) continue;
       const run = await createRun(trx, { ruleIds: [rule.id], scope: { rule_id: rule.id, schedule: true }, trigger: 'schedule', context: SYSTEM });
       await trx('data_quality_rules').where({ id: rule.id }).update({ last_scheduled_at: now });
+      // Its job commits with it: a run is never `queued` without one.
+      await context.enqueue(trx, RUN_QUEUE, run.id, { runId: run.id });
       runs.push(run.id);
     }
     return runs;
   });
-  for (const id of queued) await context.send(RUN_QUEUE, { runId: id }, `${RUN_QUEUE}:${id}`);
   return queued;
 }

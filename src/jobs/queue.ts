@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Knex } from 'knex';
 import PgBossModule from 'pg-boss';
 
 // pg-boss is CommonJS; under ESM its class may arrive as the default export or as `.PgBoss`.
@@ -33,6 +34,28 @@ export interface QueueDefinition {
   retryDelaySeconds?: number;
   /** Queue that receives the job's data once every attempt has failed (pg-boss dead letter; it must be defined before this one). */
   deadLetter?: string;
+}
+
+/**
+ * The caller's knex transaction as pg-boss's `db` option (pg-boss 10: `insert(jobs, { db })` runs its
+ * statement through `db.executeSql(text, values)`), so that a job commits or rolls back with the rows
+ * that need it. pg-boss writes `$1`..`$n`; knex binds `?` in order, so each `$n` becomes a `?` bound to
+ * its value (an absent value as NULL: knex refuses undefined bindings; pg sends both as NULL).
+ */
+function onTransaction(trx: Knex.Transaction) {
+  return {
+    async executeSql(text: string, values: unknown[] = []): Promise<{ rows: any[] }> {
+      // pg-boss's job statements have no `?` of their own; one would be taken for a binding.
+      if (text.includes('?')) throw new Error('pg-boss statement with a "?" cannot run on a knex transaction');
+      const bindings: unknown[] = [];
+      const sql = text.replace(/\$(\d+)/g, (_, n: string) => {
+        bindings.push(values[Number(n) - 1] ?? null);
+        return '?';
+      });
+      const result = await trx.raw(sql, bindings as Knex.RawBinding[]);
+      return { rows: result.rows };
+    },
+  };
 }
 
 /**
@@ -83,7 +106,10 @@ export class JobQueue {
     for (const { queue, cron } of options.schedules ?? []) await this.boss.schedule(queue, cron, {});
   }
 
-  /** Enqueues a job; the same key is not queued twice while one is pending. */
+  /**
+   * Enqueues a job. In a queue of the `short` policy the same key is not queued twice while one
+   * waits; in a `standard` queue pg-boss does not dedupe by key (use `insert` with the row's id).
+   */
   async send(queue: string, data: Record<string, string>, key: string): Promise<void> {
     await this.boss.send(queue, data, { singletonKey: key });
   }
@@ -91,9 +117,11 @@ export class JobQueue {
   /**
    * Enqueues jobs with ids of their own (a row's id): a job whose id is already queued or running is
    * not queued twice, so re-sending after a crash is harmless. `expireInSeconds` overrides the queue's.
+   * With `trx`, the jobs are written in that transaction: they exist if and only if it commits.
    */
-  async insert(queue: string, jobs: Array<{ id: string; data: Record<string, string>; expireInSeconds?: number }>): Promise<void> {
-    for (let i = 0; i < jobs.length; i += 1_000) await this.boss.insert(jobs.slice(i, i + 1_000).map((job) => ({ name: queue, ...job })));
+  async insert(queue: string, jobs: Array<{ id: string; data: Record<string, string>; expireInSeconds?: number; singletonKey?: string }>, trx?: Knex.Transaction): Promise<void> {
+    const options = trx ? { db: onTransaction(trx) } : {};
+    for (let i = 0; i < jobs.length; i += 1_000) await this.boss.insert(jobs.slice(i, i + 1_000).map((job) => ({ name: queue, ...job })), options);
   }
 
   /** Enqueues a job that starts no earlier than `startAfter` (a retry with backoff). */

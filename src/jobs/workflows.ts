@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Knex } from 'knex';
 import { grantQueues, grantSchedules } from '../access/grants/index.js';
-import { dataQualityQueues, dataQualitySchedules } from '../data-quality/index.js';
+import { dataQualityQueues, dataQualitySchedules, RUN_QUEUE } from '../data-quality/index.js';
 import { changeQueues, changeSchedules } from '../changes/index.js';
 import { CHECKPOINT_QUEUE } from '../integrity/index.js';
 import { exceptionQueues, exceptionSchedules } from '../exceptions/index.js';
@@ -29,6 +29,8 @@ export const COLLECTION_UNIT_ATTEMPTS = 3;
  * one waiting per run and step).
  */
 export const COLLECTION_QUEUE = 'collection';
+/** An evaluation (data: evaluationId; the job's id is the evaluation's). */
+export const EVALUATION_QUEUE = 'evaluation';
 /** A run step that failed every attempt (pg-boss dead letter of `collection`): the run ends `failed`. */
 export const COLLECTION_GAVE_UP_QUEUE = 'collection-gave-up';
 /** Attempts at planning, and at finalising, a run before it ends `failed`. */
@@ -113,7 +115,7 @@ export class Workflows {
           deadLetter: COLLECTION_UNIT_GAVE_UP_QUEUE,
           handler: async ({ unitId }) => this.collectUnit(unitId!),
         },
-        { name: 'evaluation', expireInSeconds: 1800, handler: async ({ evaluationId }) => this.afterEvaluation(await runEvaluation(this.db, this.policy, evaluationId!)) },
+        { name: EVALUATION_QUEUE, expireInSeconds: 1800, handler: async ({ evaluationId }) => this.afterEvaluation(await runEvaluation(this.db, this.policy, evaluationId!)) },
         { name: 'scheduled-collection', expireInSeconds: 600, handler: () => this.scheduledCollection() },
         { name: CATALOG_EVALUATION_QUEUE, expireInSeconds: 600, policy: 'short', handler: () => this.catalog.evaluate() },
         ...grantQueues({ db: this.db, log: this.log, awsEndpointUrl: this.options.awsEndpointUrl, awsMaxAttempts: this.options.awsMaxAttempts }),
@@ -126,7 +128,7 @@ export class Workflows {
         ...dataQualityQueues({
           db: this.db,
           aws: { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts },
-          send: (queue, data, key) => this.queue.send(queue, data, key),
+          enqueue: (trx, queue, id, data) => this.enqueue(trx, queue, id, data),
         }),
       ],
       {
@@ -136,6 +138,8 @@ export class Workflows {
     );
     // Executions whose process died resume now rather than at the next minute's sweep.
     if (this.options.work) await this.queue.send(RESUME_QUEUE, {}, `${RESUME_QUEUE}:start`);
+    // Rows an earlier version left `queued` without a job get theirs.
+    if (this.options.work) await this.requeueQueued();
     // Partitions for the coming months exist from the first start, not only after the first night.
     if (this.options.work) await this.queue.send(DECISION_LOG_QUEUE, {}, `${DECISION_LOG_QUEUE}:start`);
     // Catalog changes a stopped process committed but did not evaluate are evaluated now.
@@ -171,16 +175,65 @@ export class Workflows {
     return this.queue.send(queue, data, key);
   }
 
-  /** Queues a run created by createRun. */
-  collect(runId: string): Promise<void> {
-    return this.queue.send(COLLECTION_QUEUE, { runId }, `collection:${runId}`);
+  /**
+   * Enqueues a row's job in the transaction that inserts the row (`queued`), with the row's id as the
+   * job's: both commit or neither does, so no row is ever `queued` without a job to run it (before, the
+   * job was sent after the commit, and a process that died in between left the row `queued` for good).
+   * Chosen over a sweep that re-sends jobs for old `queued` rows: nothing to time, no grace period in
+   * which the API shows a run no job will take, and no second job for a row whose job is only late.
+   * The job's id dedupes: inserting it again while it is queued or running adds nothing.
+   */
+  enqueue(trx: Knex.Transaction, queue: string, id: string, data: Record<string, string>, singletonKey?: string): Promise<void> {
+    return this.queue.insert(queue, [{ id, data, ...(singletonKey ? { singletonKey } : {}) }], trx);
   }
 
-  /** Queues an evaluation of a finished run. */
-  async evaluateRun(runId: string, trigger: 'api' | 'collection' | 'schedule' | 'demo', requestedBy: string) {
-    const evaluation = await createEvaluation(this.db, { runId, trigger, requestedBy });
-    await this.queue.send('evaluation', { evaluationId: evaluation.id }, `evaluation:${evaluation.id}`);
-    return evaluation;
+  /**
+   * Once at start: a job for every row still `queued` with none in pg-boss, by its id or by the
+   * singleton key earlier versions sent it with. Since rows and jobs commit together (enqueue) there
+   * are none of these but the rows earlier versions left when their process died between the commit
+   * and the send (and the demo estate's evaluation, run in process, when it died before running it).
+   * The handlers take a row `queued` as new work, and any other as done or under way. Returns how
+   * many jobs it queued, per queue.
+   */
+  async requeueQueued(): Promise<Record<string, number>> {
+    const kinds = [
+      { table: 'collection_runs', queue: COLLECTION_QUEUE, field: 'runId', key: 'collection:' },
+      { table: 'evaluations', queue: EVALUATION_QUEUE, field: 'evaluationId', key: 'evaluation:' },
+      { table: 'data_quality_runs', queue: RUN_QUEUE, field: 'runId', key: `${RUN_QUEUE}:` },
+    ];
+    const queued: Record<string, number> = {};
+    for (const { table, queue, field, key } of kinds) {
+      const ids: string[] = await this.db(`${table} as r`)
+        .where('r.status', 'queued')
+        .whereNotExists((q) =>
+          q.select(this.db.raw('1')).from('pgboss.job as j').where('j.name', queue).where((w) => w.whereRaw('j.id = r.id').orWhere((o) => o.whereRaw(`j.singleton_key = ? || r.id::text`, [key]).whereIn('j.state', ['created', 'retry', 'active']))),
+        )
+        .orderBy('r.id')
+        .pluck('r.id');
+      if (ids.length === 0) continue;
+      this.log.warn({ queue, rows: ids.length }, 'queued rows without a job: queued again');
+      await this.queue.insert(queue, ids.map((id) => ({ id, data: { [field]: id }, ...(queue === COLLECTION_QUEUE ? { singletonKey: `collection:${id}` } : {}) })));
+      queued[queue] = ids.length;
+    }
+    return queued;
+  }
+
+  /** Queues a collection run: the run (createRun) and its planning job in one transaction. */
+  startCollection(values: Parameters<typeof createRun>[1]) {
+    return this.db.transaction(async (trx) => {
+      const run = await createRun(trx, values);
+      await this.enqueue(trx, COLLECTION_QUEUE, run.id, { runId: run.id }, `collection:${run.id}`);
+      return run;
+    });
+  }
+
+  /** Queues an evaluation of a finished run: the evaluation and its job in one transaction. */
+  evaluateRun(runId: string, trigger: 'api' | 'collection' | 'schedule' | 'demo', requestedBy: string) {
+    return this.db.transaction(async (trx) => {
+      const evaluation = await createEvaluation(trx, { runId, trigger, requestedBy });
+      await this.enqueue(trx, EVALUATION_QUEUE, evaluation.id, { evaluationId: evaluation.id });
+      return evaluation;
+    });
   }
 
   /**
@@ -250,25 +303,26 @@ export class Workflows {
 
   /**
    * Finalises the run when no unit is left (only one caller succeeds); the evaluation that follows
-   * is created in the same transaction, so a run is evaluated once. Its job is queued after the
-   * commit, and again by any later call (its id is the evaluation's, so never twice): a crash between
-   * the two is repaired by the finalisation job's retry.
+   * and its job are created in the same transaction, so a run is evaluated once and its evaluation
+   * never waits without a job. A later call queues the job of any evaluation of the run still
+   * `queued` again (its id is the evaluation's, so never twice): runs finalised by earlier versions,
+   * which queued it after the commit.
    */
   private async finalise(runId: string) {
     const finished = await finaliseRun(this.db, runId, async (trx) => {
-      await createEvaluation(trx, { runId, trigger: 'collection', requestedBy: 'system:collection' });
+      const evaluation = await createEvaluation(trx, { runId, trigger: 'collection', requestedBy: 'system:collection' });
+      await this.enqueue(trx, EVALUATION_QUEUE, evaluation.id, { evaluationId: evaluation.id });
     });
-    if (finished) await this.options.alerts?.trigger('collection run finished');
-    else if (!['complete', 'partial'].includes((await this.db('collection_runs').select('status').where({ id: runId }).first())?.status)) return;
+    if (finished) return this.options.alerts?.trigger('collection run finished');
+    if (!['complete', 'partial'].includes((await this.db('collection_runs').select('status').where({ id: runId }).first())?.status)) return;
     const queued: Array<{ id: string }> = await this.db('evaluations').select('id').where({ run_id: runId, trigger: 'collection', status: 'queued' });
-    if (queued.length) await this.queue.insert('evaluation', queued.map(({ id }) => ({ id, data: { evaluationId: id } })));
+    if (queued.length) await this.queue.insert(EVALUATION_QUEUE, queued.map(({ id }) => ({ id, data: { evaluationId: id } })));
   }
 
   private async scheduledCollection() {
     const context = { actor: 'system:schedule', actorKeyId: null, role: 'system' };
     try {
-      const run = await this.db.transaction((trx) => createRun(trx, { trigger: 'schedule', context }));
-      await this.collect(run.id);
+      await this.startCollection({ trigger: 'schedule', context });
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, 'scheduled collection not started');
     }

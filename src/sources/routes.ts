@@ -11,7 +11,7 @@ import { EntityMeta, IdParams, IsoDateTime, Page, PageQuery, StringEnum, Uuid } 
 import { COLLECTORS } from './collectors/index.js';
 import { collectsLess, SOURCE_APPROVERS } from './guard.js';
 import type { Knex } from 'knex';
-import { createRun, getRun, importSnapshot, unitProgress, type RunProgress } from './collections.js';
+import { getRun, importSnapshot, unitProgress, type RunProgress } from './collections.js';
 import { diffRuns, listRunItems } from './run-store.js';
 import { registerSnapshotImportParser } from './snapshot-import.js';
 import { epochSeconds } from '../policy/input.js';
@@ -135,10 +135,7 @@ export default async function sourceRoutes(app: FastifyInstance) {
         return reply.code(201).header('location', `/v1/collections/${run.id}`).send(withDuration(run));
       }
       if (body.snapshot !== undefined) throw new HttpProblem(400, 'validation-error', 'snapshot: only with source "file"', [{ location: 'body', field: 'snapshot', message: 'only with source "file"' }]);
-      const run = await app.db.transaction((trx) =>
-        createRun(trx, { sourceNames: body.sources, since: body.since ? epochSeconds(body.since) : undefined, trigger: 'api', context }),
-      );
-      await app.jobs.collect(run.id);
+      const run = await app.jobs.startCollection({ sourceNames: body.sources, since: body.since ? epochSeconds(body.since) : undefined, trigger: 'api', context });
       return reply.code(202).header('location', `/v1/collections/${run.id}`).send(withDuration(run));
     },
   });

@@ -71,7 +71,7 @@ t.test('rules with a cron are queued once per occurrence', async (t) => {
   await create(api, '/v1/data-quality-rules', { asset_id: asset.id, name: 'on demand', rule_type: 'row_count', severity: 'low', definition: { min: 1 } }, 'steward');
   await api.app.db('data_quality_rules').where({ id: rule.id }).update({ created_at: new Date('2026-01-01T09:30:00Z') });
   const sent: string[] = [];
-  const context = { db: api.app.db, aws: {}, send: async (_queue: string, data: Record<string, string>) => void sent.push(data.runId!) };
+  const context = { db: api.app.db, aws: {}, enqueue: async (_trx: unknown, _queue: string, id: string) => void sent.push(id) };
   const first = await queueScheduledRuns(context, new Date('2026-01-01T10:05:00Z'));
   t.equal(first.length, 1, 'the 10:00 occurrence after creation at 09:30');
   t.same(sent, first, 'and its job is queued');
