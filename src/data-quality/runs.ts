@@ -252,37 +252,64 @@ export async function executeRun(db: Knex, runId: string, options: RunnerOptions
 
 async function finishRun(db: Knex, runId: string, connectionErrors: string[]): Promise<DataQualityRun> {
   return db.transaction(async (trx) => {
-    const results: ResultRow[] = await trx('data_quality_results').where({ run_id: runId }).orderBy('id');
-    const counts: Record<string, number> = { rules: results.length, passed: 0, failed: 0, not_tested: 0, error: 0 };
-    for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    const { results, counts } = await tally(trx, runId);
     const status = results.length > 0 && counts.error === results.length ? 'failed' : counts.error! > 0 ? 'partial' : 'complete';
     const errors = [...new Set([...connectionErrors, ...results.filter((r) => r.status === 'error').map((r) => r.error!)])];
-    const [run] = await trx('data_quality_runs')
-      .where({ id: runId })
-      .update({ status, counts: JSON.stringify(counts), error: errors.length ? errors.slice(0, 5).join('; ') : null, finished_at: trx.fn.now() })
-      .returning('*');
-    // Every run is evidence, whatever its outcome: what was checked, how it came out, what could not run.
-    const body = {
-      run_id: run.id,
-      status,
-      trigger: run.trigger,
-      scope: run.scope,
-      counts,
-      error: run.error,
-      results: results.map((r) => ({
-        rule_id: r.rule_id,
-        rule_type: r.rule_type,
-        status: r.status,
-        complete: r.complete,
-        rows_checked: Number(r.rows_checked),
-        rows_failing: Number(r.rows_failing),
-        ratio: r.ratio,
-        threshold: r.threshold,
-        finding_id: r.finding_id,
-      })),
-    };
-    const at = new Date(run.finished_at).toISOString();
-    await appendEvidence(trx, EVIDENCE_CONTROLS.map((control_id) => ({ control_id, kind: 'data_quality' as const, source_id: run.id, collected_at: at, bundle_revision: null, body })));
-    return run as DataQualityRun;
+    return endRun(trx, runId, results, counts, status, errors.length ? errors.slice(0, 5).join('; ') : null);
   });
+}
+
+/**
+ * Ends a run whose job gave up (every attempt failed, or the last one expired: the dead letter
+ * queue of `data-quality-run`): `failed`, with `error` saying why, its counts from the results it
+ * stored, and its evidence, only if it is still `queued` or `running` (a finished run is left as it
+ * is). The results it stored stand, with the finding each opened or resolved; it resolves nothing
+ * more. Returns the failed run, or undefined.
+ */
+export async function giveUpRun(db: Knex, runId: string, error: string): Promise<DataQualityRun | undefined> {
+  return db.transaction(async (trx) => {
+    const run = await trx('data_quality_runs').where({ id: runId }).whereIn('status', ['queued', 'running']).forUpdate().first();
+    if (!run) return undefined;
+    const { results, counts } = await tally(trx, runId);
+    return endRun(trx, runId, results, counts, 'failed', error.slice(0, 2000));
+  });
+}
+
+/** A run's results so far, and how many have each status. */
+async function tally(trx: Knex.Transaction, runId: string) {
+  const results: ResultRow[] = await trx('data_quality_results').where({ run_id: runId }).orderBy('id');
+  const counts: Record<string, number> = { rules: results.length, passed: 0, failed: 0, not_tested: 0, error: 0 };
+  for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return { results, counts };
+}
+
+/** The run's end: status, counts, error, and its evidence (every run is evidence, whatever its outcome). */
+async function endRun(trx: Knex.Transaction, runId: string, results: ResultRow[], counts: Record<string, number>, status: DataQualityRun['status'], error: string | null): Promise<DataQualityRun> {
+  const [run] = await trx('data_quality_runs')
+    .where({ id: runId })
+    .update({ status, counts: JSON.stringify(counts), error, finished_at: trx.fn.now() })
+    .returning('*');
+  // What was checked, how it came out, what could not run.
+  const body = {
+    run_id: run.id,
+    status,
+    trigger: run.trigger,
+    scope: run.scope,
+    counts,
+    error: run.error,
+    results: results.map((r) => ({
+      rule_id: r.rule_id,
+      rule_type: r.rule_type,
+      status: r.status,
+      complete: r.complete,
+      rows_checked: Number(r.rows_checked),
+      rows_failing: Number(r.rows_failing),
+      ratio: r.ratio,
+      threshold: r.threshold,
+      finding_id: r.finding_id,
+    })),
+  };
+  const at = new Date(run.finished_at).toISOString();
+  await appendEvidence(trx, EVIDENCE_CONTROLS.map((control_id) => ({ control_id, kind: 'data_quality' as const, source_id: run.id, collected_at: at, bundle_revision: null, body })));
+  return run as DataQualityRun;
 }

@@ -1,4 +1,5 @@
 import cronParser from 'cron-parser';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Knex } from 'knex';
 import { createRun, type RunnerOptions } from './runs.js';
 
@@ -7,6 +8,8 @@ export const SCHEDULE_QUEUE = 'data-quality-schedule';
 
 export interface DataQualityJobContext extends RunnerOptions {
   db: Knex;
+  /** Where a run that gave up is logged. */
+  log?: FastifyBaseLogger;
   /** Enqueues a job in the transaction `trx`, with the id given (src/jobs/workflows.ts enqueue). */
   enqueue(trx: Knex.Transaction, queue: string, id: string, data: Record<string, string>): Promise<void>;
 }

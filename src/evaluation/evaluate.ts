@@ -150,6 +150,21 @@ export async function runEvaluation(
   }
 }
 
+/**
+ * Ends an evaluation that cannot finish (its job gave up: src/jobs/workflows.ts): `failed`, with
+ * `error` saying why, only if it is still `queued` or `running`; a finished one is left as it is.
+ * Nothing else is written: its findings commit with `complete` only, so a failed evaluation
+ * resolves, opens and excepts nothing. Returns the failed evaluation, or undefined.
+ */
+export async function failEvaluation(db: Knex, evaluationId: string, error: string): Promise<EvaluationRecord | undefined> {
+  const [failed] = await db('evaluations')
+    .update({ status: 'failed', error: error.slice(0, 2000), finished_at: db.fn.now() })
+    .where({ id: evaluationId })
+    .whereIn('status', ['queued', 'running'])
+    .returning('*');
+  return failed;
+}
+
 /** The policy input of a run: what it saw and how completely, the catalog now, and its observation time as `now`. */
 export async function runInput(db: Knex, run: { id: string; observed_at: string }): Promise<{ input: PolicyInput; catalog: PolicyInput['catalog']; sha256: string }> {
   const { input: shared, catalog, sha256 } = await sharedInput(db, run);

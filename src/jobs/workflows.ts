@@ -8,13 +8,14 @@ import { changeQueues, changeSchedules } from '../changes/index.js';
 import { CHECKPOINT_QUEUE } from '../integrity/index.js';
 import { exceptionQueues, exceptionSchedules } from '../exceptions/index.js';
 import { autoRemediate, remediationQueues, remediationSchedules, RESUME_QUEUE, type RemediationJobContext } from '../remediation/index.js';
-import { createEvaluation, runEvaluation } from '../evaluation/evaluate.js';
+import { createEvaluation, failEvaluation, runEvaluation } from '../evaluation/evaluate.js';
 import { CATALOG_EVALUATION_QUEUE, CATALOG_EVALUATION_SCHEDULE, CatalogEvaluator } from '../evaluation/catalog-evaluation.js';
 import type { PolicyService } from '../policy/service.js';
-import { createRun, errorMessage, executeUnit, failRun, finaliseRun, giveUpUnit, isPermanentError, planRun } from '../sources/collections.js';
+import { createRun, executeUnit, failRun, finaliseRun, giveUpUnit, isPermanentError, planRun } from '../sources/collections.js';
 import { AwsThrottle } from '../sources/throttle.js';
 import { decisionLogQueues, decisionLogSchedules, DECISION_LOG_QUEUE } from '../policy/decision-log-retention.js';
 import type { AlertService } from '../alerts/service.js';
+import { deadLetterError, gaveUpError, stepError } from './gave-up.js';
 import { JobQueue, type JobMeta } from './queue.js';
 
 /** One unit (source, service) of a collection run: any instance with workers takes them. */
@@ -31,24 +32,14 @@ export const COLLECTION_UNIT_ATTEMPTS = 3;
 export const COLLECTION_QUEUE = 'collection';
 /** An evaluation (data: evaluationId; the job's id is the evaluation's). */
 export const EVALUATION_QUEUE = 'evaluation';
+/** An evaluation whose every attempt failed, or whose last attempt expired (pg-boss dead letter of `evaluation`): it ends `failed`. */
+export const EVALUATION_GAVE_UP_QUEUE = 'evaluation-gave-up';
+/** Attempts at an evaluation before it ends `failed` (pg-boss retries: one less). */
+export const EVALUATION_ATTEMPTS = 3;
 /** A run step that failed every attempt (pg-boss dead letter of `collection`): the run ends `failed`. */
 export const COLLECTION_GAVE_UP_QUEUE = 'collection-gave-up';
 /** Attempts at planning, and at finalising, a run before it ends `failed`. */
 export const COLLECTION_STEP_ATTEMPTS = 3;
-
-/** The error of a step of a run that failed, naming the step: `planning failed after 3 attempts: <why>`. */
-function stepError(step: 'planning' | 'finalisation', attempts: number | 'permanent', why: unknown): string {
-  const message = (why instanceof Error ? errorMessage(why) : typeof why === 'string' ? why : undefined) || 'unknown error';
-  return attempts === 'permanent' ? `${step} failed (not retried: the error would recur): ${message}` : `${step} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${message}`;
-}
-
-/** The last error of a dead-lettered job, which pg-boss keeps in the job's output. */
-const deadLetterError = (meta: JobMeta) => {
-  const output = meta.output as { message?: unknown; value?: unknown; code?: unknown } | null | undefined;
-  const message = typeof output?.message === 'string' ? output.message : typeof output?.value === 'string' ? output.value : undefined;
-  // The serialised error keeps the database's code, so the SQL knex put before the message goes as for a live error.
-  return message === undefined ? undefined : errorMessage(Object.assign(new Error(message), { code: output?.code }));
-};
 
 /**
  * The background work of Custos as durable jobs: a collection run, then the evaluation that follows
@@ -115,7 +106,16 @@ export class Workflows {
           deadLetter: COLLECTION_UNIT_GAVE_UP_QUEUE,
           handler: async ({ unitId }) => this.collectUnit(unitId!),
         },
-        { name: EVALUATION_QUEUE, expireInSeconds: 1800, handler: async ({ evaluationId }) => this.afterEvaluation(await runEvaluation(this.db, this.policy, evaluationId!)) },
+        { name: EVALUATION_GAVE_UP_QUEUE, expireInSeconds: 600, handler: async ({ evaluationId }, meta) => this.evaluationGaveUp(evaluationId!, meta) },
+        {
+          name: EVALUATION_QUEUE,
+          expireInSeconds: 1800,
+          retryLimit: EVALUATION_ATTEMPTS - 1,
+          retryDelaySeconds: 2,
+          // Every attempt failed, or the last one expired (its instance died): the evaluation ends `failed`, never `running` for good.
+          deadLetter: EVALUATION_GAVE_UP_QUEUE,
+          handler: async ({ evaluationId }) => this.afterEvaluation(await runEvaluation(this.db, this.policy, evaluationId!)),
+        },
         { name: 'scheduled-collection', expireInSeconds: 600, handler: () => this.scheduledCollection() },
         { name: CATALOG_EVALUATION_QUEUE, expireInSeconds: 600, policy: 'short', handler: () => this.catalog.evaluate() },
         ...grantQueues({ db: this.db, log: this.log, awsEndpointUrl: this.options.awsEndpointUrl, awsMaxAttempts: this.options.awsMaxAttempts }),
@@ -127,6 +127,7 @@ export class Workflows {
         ...(this.options.checkpoint ? [{ name: CHECKPOINT_QUEUE, expireInSeconds: 600, handler: async () => void (await this.options.checkpoint!.write()) }] : []),
         ...dataQualityQueues({
           db: this.db,
+          log: this.log,
           aws: { endpoint: this.options.awsEndpointUrl, maxAttempts: this.options.awsMaxAttempts },
           enqueue: (trx, queue, id, data) => this.enqueue(trx, queue, id, data),
         }),
@@ -292,9 +293,18 @@ export class Workflows {
 
   /** A step's job failed every attempt (its dead letter): the run ends `failed`, naming the step and its last error. */
   private async stepGaveUp(runId: string, step: 'planning' | 'finalisation', meta: JobMeta) {
-    const why = deadLetterError(meta) ?? 'the instance running it stopped or its attempt timed out';
-    this.log.error({ runId, step, err: why }, `collection run ${step} gave up`);
-    await this.ended(await failRun(this.db, runId, stepError(step, meta.retryLimit + 1, why)));
+    this.log.error({ runId, step, err: deadLetterError(meta) }, `collection run ${step} gave up`);
+    await this.ended(await failRun(this.db, runId, gaveUpError(step, meta)));
+  }
+
+  /**
+   * An evaluation's job failed every attempt, or its last attempt expired (its dead letter): the
+   * evaluation ends `failed`, naming the step and its last error, unless it had finished already. It
+   * wrote no findings (they commit with `complete` only), so it resolves nothing.
+   */
+  private async evaluationGaveUp(evaluationId: string, meta: JobMeta) {
+    this.log.error({ evaluationId, err: deadLetterError(meta) }, 'evaluation gave up');
+    if (await failEvaluation(this.db, evaluationId, gaveUpError('evaluation', meta))) await this.options.alerts?.trigger('evaluation finished');
   }
 
   private async ended(run: { id: string } | undefined) {
