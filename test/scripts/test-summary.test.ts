@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 
@@ -16,7 +15,10 @@ const run = (file: string) =>
   });
 
 t.test('a failing assertion is repeated at the end, with the subtests it sits in; the exit code is tap’s', async (t) => {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'custos-summary-'));
+  // Inside the checkout's ignored test-artifacts/: tap saves each file's results under .tap/ by the
+  // file's path relative to the project, which for a file outside it lands beside the sources.
+  await fs.mkdir(path.join(root, 'test-artifacts'), { recursive: true });
+  const dir = await fs.mkdtemp(path.join(root, 'test-artifacts', 'summary-'));
   t.teardown(() => fs.rm(dir, { recursive: true, force: true }));
   const failing = path.join(dir, 'failing.test.mjs');
   await fs.writeFile(failing, `import t from '${path.join(root, 'node_modules/tap/dist/esm/index.js')}';\nt.test('outer', async (t) => { t.test('inner', async (t) => { t.equal(1, 2, 'one is two'); t.ok(true, 'fine'); }); });\n`);
