@@ -252,6 +252,19 @@ export const METRICS: MetricDefinition[] = [
     },
   },
   {
+    name: 'evaluations.failed',
+    description: 'The latest finished compliance evaluation ended failed (value 1, with its link; its error says why): the findings and control statuses shown are still the previous complete evaluation\'s. Resolves when a later evaluation completes.',
+    unit: 'flag',
+    dimensions: [],
+    events: ['evaluation finished'],
+    schedule: 'minute',
+    async compute(context) {
+      const latest: { id: string; status: string } | undefined = await context.db('evaluations').select('id', 'status').whereIn('status', ['complete', 'failed']).orderBy('id', 'desc').first();
+      if (!latest || latest.status === 'complete') return [];
+      return [{ dimensions: {}, num: 1, links: [{ rel: 'evaluation', href: `/v1/evaluations/${latest.id}` }] }];
+    },
+  },
+  {
     name: 'access.denied',
     description: 'Denied access decisions within the window (default 5 minutes).',
     unit: 'count',

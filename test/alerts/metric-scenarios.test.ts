@@ -6,6 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { evaluateAlerts } from '../../src/alerts/evaluate.js';
+import { createEvaluation, failEvaluation } from '../../src/evaluation/evaluate.js';
 import { createKnex } from '../../src/db/database.js';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
 import { shippedAsRevision } from '../helpers/bundles.js';
@@ -58,6 +59,20 @@ t.test('collections.unsuccessful: a partial run fires, a complete one resolves',
   }, 'the run');
   t.equal(run.status, 'partial', 'a snapshot declaring incomplete coverage is a partial run');
   await firesThenResolves(t, api, alert, { status: 'partial' }, () => evaluateSnapshot(api, wealthEstate));
+});
+
+t.test('evaluations.failed: an evaluation that ended failed fires, a later complete one resolves', async (t) => {
+  const api = await testApp(t);
+  const alert = await alertOn(api, 'evaluations.failed');
+  const complete = await evaluateSnapshot(api, wealthEstate);
+  await evaluate(api);
+  t.same(await events(api, alert.id, 'open'), [], 'a complete evaluation: nothing fires');
+  // A later evaluation of the same run whose job gave up, ended as the dead letter queue ends it
+  // (test/jobs/runs-end.test.ts drives that queue itself).
+  const queued = await createEvaluation(api.app.db, { runId: complete.run_id, trigger: 'api', requestedBy: 'test' });
+  t.ok(await failEvaluation(api.app.db, queued.id, 'evaluation failed after 3 attempts: injected'), 'ended failed');
+  const open = await firesThenResolves(t, api, alert, {}, () => evaluateSnapshot(api, wealthEstate));
+  t.match(open.links, [{ rel: 'evaluation', href: `/v1/evaluations/${queued.id}` }]);
 });
 
 t.test('policy.bundle_activated: an activation fires, and the alert resolves once it is outside the window', async (t) => {

@@ -6527,7 +6527,7 @@ export interface operations {
                             group_by: string[] | null;
                             /** Format: uuid */
                             id: string;
-                            /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
+                            /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, evaluations.failed, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                             metric: string;
                             /** @example Critical findings open */
                             name: string;
@@ -6689,7 +6689,7 @@ export interface operations {
                     enabled?: boolean;
                     /** @description dimensions that make an alert’s key (one open alert per key); default: all the metric’s dimensions */
                     group_by?: string[] | null;
-                    /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
+                    /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, evaluations.failed, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                     metric: string;
                     /** @example Critical findings open */
                     name: string;
@@ -6780,7 +6780,7 @@ export interface operations {
                         group_by: string[] | null;
                         /** Format: uuid */
                         id: string;
-                        /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
+                        /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, evaluations.failed, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                         metric: string;
                         /** @example Critical findings open */
                         name: string;
@@ -7033,7 +7033,7 @@ export interface operations {
                         group_by: string[] | null;
                         /** Format: uuid */
                         id: string;
-                        /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
+                        /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, evaluations.failed, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                         metric: string;
                         /** @example Critical findings open */
                         name: string;
@@ -7398,7 +7398,7 @@ export interface operations {
                     enabled?: boolean;
                     /** @description dimensions that make an alert’s key (one open alert per key); default: all the metric’s dimensions */
                     group_by?: string[] | null;
-                    /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
+                    /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, evaluations.failed, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                     metric?: string;
                     /** @example Critical findings open */
                     name?: string;
@@ -7489,7 +7489,7 @@ export interface operations {
                         group_by: string[] | null;
                         /** Format: uuid */
                         id: string;
-                        /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
+                        /** @description one of findings.open, controls.status, securityhub.sla_breaches, exceptions.expiring, grants.expiring, approvals.expiring, approvals.pending, reviews.due, collections.unsuccessful, evaluations.failed, access.denied, access.denied_rate, evidence.chain_verification, policy.bundle_activated, data_quality.failures (GET /v1/alert-metrics) */
                         metric: string;
                         /** @example Critical findings open */
                         name: string;
