@@ -228,13 +228,17 @@ export class Workflows {
     });
   }
 
-  /** Queues an evaluation of a finished run: the evaluation and its job in one transaction. */
-  evaluateRun(runId: string, trigger: 'api' | 'collection' | 'schedule' | 'demo', requestedBy: string) {
-    return this.db.transaction(async (trx) => {
+  /**
+   * Queues an evaluation of a finished run: the evaluation and its job in one transaction (the
+   * caller's, when given: a snapshot import stores its run and queues its evaluation together).
+   */
+  evaluateRun(runId: string, trigger: 'api' | 'collection' | 'schedule' | 'demo', requestedBy: string, trx?: Knex.Transaction) {
+    const queue = async (trx: Knex.Transaction) => {
       const evaluation = await createEvaluation(trx, { runId, trigger, requestedBy });
       await this.enqueue(trx, EVALUATION_QUEUE, evaluation.id, { evaluationId: evaluation.id });
       return evaluation;
-    });
+    };
+    return trx ? queue(trx) : this.db.transaction(queue);
   }
 
   /**

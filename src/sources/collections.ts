@@ -77,8 +77,16 @@ export async function createRun(
 
 const countsOf = (state: RunState) => ({ resources: state.resources.length, findings: state.findings.length, permissions: state.permissions.length, settings: state.settings.length });
 
-/** Imports a snapshot document as a finished run, in one transaction; a malformed one stores nothing. */
-export async function importSnapshot(db: Knex, snapshot: unknown, values: { trigger: 'file' | 'demo'; context: AuditContext }): Promise<CollectionRun> {
+/**
+ * Imports a snapshot document as a finished run, in one transaction; a malformed one stores nothing.
+ * `then` runs in that transaction once the run is stored (the API queues its evaluation there, so a
+ * run is never stored without the evaluation that judges it).
+ */
+export async function importSnapshot(
+  db: Knex,
+  snapshot: unknown,
+  values: { trigger: 'file' | 'demo'; context: AuditContext; then?: (trx: Knex.Transaction, run: CollectionRun) => Promise<unknown> },
+): Promise<CollectionRun> {
   // A large request body was checked and prepared in a worker thread (snapshot-import.ts); a
   // document given here is checked now, yielding to the event loop between slices.
   const state = snapshot instanceof PreparedSnapshot ? snapshot.data : await prepareSnapshot(snapshot);
@@ -97,6 +105,7 @@ export async function importSnapshot(db: Knex, snapshot: unknown, values: { trig
       .returning('*');
     await recordAudit(trx, values.context, { action: 'import', entity: 'collections', entityId: id, newValue: { trigger: values.trigger, counts: state.counts, observed_at: observedAt } });
     await recordCollectionEvidence(trx, id);
+    await values.then?.(trx, run);
     return run;
   });
 }

@@ -130,8 +130,7 @@ export default async function sourceRoutes(app: FastifyInstance) {
       const context = auditContext(request);
       if (body.source === 'file') {
         if (body.snapshot === undefined) throw new HttpProblem(400, 'validation-error', 'snapshot: is required with source "file"', [{ location: 'body', field: 'snapshot', message: 'is required with source "file"' }]);
-        const run = await importSnapshot(app.db, body.snapshot, { trigger: 'file', context });
-        await app.jobs.evaluateRun(run.id, 'collection', context.actor);
+        const run = await importSnapshot(app.db, body.snapshot, { trigger: 'file', context, then: (trx, run) => app.jobs.evaluateRun(run.id, 'collection', context.actor, trx) });
         return reply.code(201).header('location', `/v1/collections/${run.id}`).send(withDuration(run));
       }
       if (body.snapshot !== undefined) throw new HttpProblem(400, 'validation-error', 'snapshot: only with source "file"', [{ location: 'body', field: 'snapshot', message: 'only with source "file"' }]);

@@ -14,6 +14,7 @@ import { createRun as createDqRun } from '../../src/data-quality/runs.js';
 import { queueScheduledRuns, RUN_QUEUE } from '../../src/data-quality/schedule.js';
 import { createEvaluation } from '../../src/evaluation/evaluate.js';
 import { createRun } from '../../src/sources/collections.js';
+import { wealthEstate } from '../../src/demo/wealth-estate.js';
 import { buildApp } from '../../src/app.js';
 import { ADMIN_KEY, create, tempDir, testApp, waitFor, type TestApp } from '../helpers/app.js';
 
@@ -69,6 +70,24 @@ t.test('a collection run whose job could not be queued is not kept queued; the n
   t.same(planning.map((j) => j.id), [runId], "one planning job, with the run's id");
   t.same((await jobsOf(owner, 'evaluation', 'evaluationId', evaluation.id)).map((j) => j.id), [evaluation.id], "one evaluation job, with the evaluation's id");
   t.same(await owner('collection_runs').where({ status: 'queued' }).select('id'), [], 'no run queued');
+});
+
+t.test('a snapshot import whose evaluation could not be queued stores no run; the next one is evaluated once', async (t) => {
+  const api = await testApp(t);
+  const owner = ownerOf(t, api);
+  const snapshot = { ...wealthEstate, findings: wealthEstate.findings.slice(0, 3) };
+  const allow = await refuseJobs(owner, 'evaluation');
+  const refused = await api.call('POST', '/v1/collections', { as: 'compliance_officer', body: { source: 'file', snapshot } });
+  t.not(refused.status, 201, `not stored (${refused.status})`);
+  t.same(await owner('collection_runs').select('id'), [], 'no run stored without the evaluation that judges it');
+  t.same(await owner('evaluations').select('id'), [], 'and no evaluation');
+  await allow();
+
+  const imported = await api.call('POST', '/v1/collections', { as: 'compliance_officer', body: { source: 'file', snapshot } });
+  t.equal(imported.status, 201, JSON.stringify(imported.body));
+  const evaluation = await waitFor(async () => (await api.call('GET', `/v1/evaluations?collection_id=${imported.body.id}`)).body.items.find((e: { status: string }) => e.status === 'complete'), 'its evaluation');
+  t.equal((await owner('evaluations').where({ run_id: imported.body.id })).length, 1, 'evaluated once');
+  t.same((await jobsOf(owner, 'evaluation', 'evaluationId', evaluation.id)).map((j) => j.id), [evaluation.id], "one evaluation job, with the evaluation's id");
 });
 
 t.test('an evaluation whose job could not be queued is not kept queued; the next one runs once', async (t) => {
