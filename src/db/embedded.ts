@@ -378,7 +378,10 @@ export async function startEmbeddedPostgres(
 
   const port = await freePort();
   const postgres = path.join(nativeDir, 'bin', 'postgres');
-  const server = await startPostmaster(postgres, ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'], user, env, databaseDir, onLog);
+  // 200 connections rather than PostgreSQL's 100: each Custos instance holds up to a few dozen (knex's
+  // pool, pg-boss's, its LISTEN connections), and several instances on one embedded database (the
+  // distributed collection test, bench:collect) ran out ("sorry, too many clients already").
+  const server = await startPostmaster(postgres, ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'], user, env, databaseDir, onLog);
   // Checked on every start, so a first run interrupted after initdb still ends up with the database.
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'custos', password, database: 'postgres' });
   try {
