@@ -168,7 +168,7 @@ export async function runItemsDigests(
 ): Promise<Array<{ counts: Record<string, number>; items_sha256: string }>> {
   // A cursor lives in a transaction: the caller's, or one of its own.
   if (!db.isTransaction) return db.transaction((trx) => runItemsDigests(trx, runId, selections, batch));
-  const digests = selections.map(() => ({ counts: {} as Record<string, number>, hash: createHash('sha256'), first: true }));
+  const digests = selections.map(() => new ItemsDigest());
   // Which selections take an item of this kind and type, asked once per kind and type.
   const takers = new Map<string, number[]>();
   const cursor = `run_item_refs_${++cursors}`;
@@ -182,39 +182,40 @@ export async function runItemsDigests(
       const slice = `${item.kind}\u0000${item.type}`;
       let indices = takers.get(slice);
       if (!indices) takers.set(slice, (indices = selections.flatMap((take, n) => (take(item) ? [n] : []))));
-      if (indices.length === 0) continue;
-      const name = item.kind === 'resource' ? item.type : item.kind;
-      const line = `${item.kind}|${item.key}|${item.hash}`;
-      for (const n of indices) {
-        const digest = digests[n]!;
-        digest.counts[name] = (digest.counts[name] ?? 0) + 1;
-        digest.hash.update(digest.first ? line : `\n${line}`, 'utf8');
-        digest.first = false;
-      }
+      for (const n of indices) digests[n]!.add(item);
     }
     if (rows.length < batch) break;
   }
   await db.raw(`CLOSE ${cursor}`);
-  return digests.map((d) => ({ counts: d.counts, items_sha256: d.hash.digest('hex') }));
+  return digests.map((d) => d.result());
 }
 let cursors = 0;
 
 /**
  * Counts per resource type (other kinds by kind) and the SHA-256 of the lines `kind|key|hash`, in the
- * order given: an auditor recomputes it from GET /v1/collections/:id/resources.
+ * order added, joined by newlines: an auditor recomputes it from GET /v1/collections/:id/resources.
+ * Built item by item, so a digest need not hold its items (runItemsDigests streams them).
  */
+class ItemsDigest {
+  private readonly counts: Record<string, number> = {};
+  private readonly hash = createHash('sha256');
+  private first = true;
+
+  add(item: Pick<RunItemRef, 'kind' | 'type' | 'key' | 'hash'>): void {
+    const name = item.kind === 'resource' ? item.type : item.kind;
+    this.counts[name] = (this.counts[name] ?? 0) + 1;
+    this.hash.update(`${this.first ? '' : '\n'}${item.kind}|${item.key}|${item.hash}`, 'utf8');
+    this.first = false;
+  }
+
+  result(): { counts: Record<string, number>; items_sha256: string } {
+    return { counts: this.counts, items_sha256: this.hash.digest('hex') };
+  }
+}
+
+/** The digest (ItemsDigest) of these items, in the order given. */
 export function runItemsDigest(items: RunItemRef[]): { counts: Record<string, number>; items_sha256: string } {
-  const counts: Record<string, number> = {};
-  for (const i of items) {
-    const name = i.kind === 'resource' ? i.type : i.kind;
-    counts[name] = (counts[name] ?? 0) + 1;
-  }
-  // The lines joined by newlines, hashed as they come rather than as one string of every line.
-  const hash = createHash('sha256');
-  let first = true;
-  for (const i of items) {
-    hash.update(`${first ? '' : '\n'}${i.kind}|${i.key}|${i.hash}`, 'utf8');
-    first = false;
-  }
-  return { counts, items_sha256: hash.digest('hex') };
+  const digest = new ItemsDigest();
+  for (const item of items) digest.add(item);
+  return digest.result();
 }
