@@ -27,6 +27,8 @@ import * as collectionUnits from './026_collection_units.js';
 import * as incrementalEvaluation from './028_incremental_evaluation.js';
 import * as decisionLogWithoutBundleFk from './027_decision_log_without_bundle_fk.js';
 import * as apiKeyIssuer from './031_api_key_issuer.js';
+import * as pendingViolations from './029_pending_violations.js';
+import * as findingsFillfactor from './030_findings_fillfactor.js';
 
 export interface Migration {
   name: string;
@@ -67,6 +69,8 @@ export const migrations: Migration[] = [
   { name: '028_incremental_evaluation', ...incrementalEvaluation },
   { name: '027_decision_log_without_bundle_fk', ...decisionLogWithoutBundleFk },
   { name: '031_api_key_issuer', ...apiKeyIssuer },
+  { name: '029_pending_violations', ...pendingViolations },
+  { name: '030_findings_fillfactor', ...findingsFillfactor },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -13,7 +13,8 @@ import type { SourceSetting } from '../sources/types.js';
 import { catalogInput } from './catalog-input.js';
 import { evaluateInParts, sharedParts, type EvaluationBase, type EvaluationMode } from './partition.js';
 import { lockCatalogEvaluations, settleCatalogRequests } from './catalog-requests.js';
-import { carryOpenFindings, resolveUnreported, reuseFindings, upsertFindings } from './findings-repository.js';
+import { carryOpenFindings, carryPendingViolations, pendingRows, resolveUnreported, reuseFindings, storePendingViolations, upsertFindings } from './findings-repository.js';
+import { splitAt, withRules } from './time-bound.js';
 import { coverageInput, observedCounts, readCoverage, ruleCoverage, type CoverageRule, type RuleCoverage } from '../sources/coverage.js';
 
 export interface EvaluationRecord {
@@ -82,16 +83,24 @@ export async function runEvaluation(
     const { input: shared, catalog, sha256 } = await sharedInput(db, run);
     // In parts on every core, reusing the previous evaluation's verdicts on unchanged items unless
     // told not to; the whole input at once when the bundle cannot be evaluated in parts.
-    const base = options.incremental === false ? undefined : await evaluationBase(db, evaluationId);
+    const base = options.incremental === false ? undefined : await evaluationBase(db, evaluationId, run.observed_at);
     phase('shared input');
     let estate = await evaluateInParts(db, engine, run.id, shared, base, {}, phases);
     mark = performance.now();
     if ('whole' in estate) {
       const { input } = await runInput(db, run);
-      const violations = (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[];
+      const violations = withRules((await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[], engine.rules());
       estate = { violations, mode: 'whole', inputSha256: sharedParts(shared), stats: { items: 0, evaluated_items: 0, reused_items: 0, reused_violations: 0, parts: 1 }, why: estate.whole };
     }
-    const { violations, mode, stats } = estate;
+    const { mode, stats } = estate;
+    // What holds at the run's now is reported; what begins later (violates_after) is kept for the
+    // next evaluation (src/evaluation/time-bound.ts): only the resource rules' (what reuse carries).
+    const { holding, later } = splitAt(estate.violations, shared.now);
+    const scopeOf = new Map(engine.rules().map((r) => [r.id, r.scope]));
+    // Kept as rows of JSON text, not objects (there can be more of them than of violations that hold).
+    const pending = pendingRows(later.filter((v) => scopeOf.get(v.id) === 'resource'));
+    later.length = 0;
+    estate.violations = [];
     const partial = run.status === 'partial';
     const ruleCoverages = await coverageOfRules(db, run.id, engine.rules(), catalog);
     phase('rule coverage');
@@ -101,7 +110,11 @@ export async function runEvaluation(
       await lockCatalogEvaluations(trx);
       await trx('evaluation_findings').where({ evaluation_id: evaluationId }).delete();
       phase('lock');
-      const reported = await upsertFindings(trx, evaluationId, run.observed_at, violations);
+      // Incremental: the base's pending violations on unchanged items, reported if they hold now.
+      const begun = estate.reuse ? await carryPendingViolations(trx, evaluationId, run.id, shared.now, estate.reuse, new Map(engine.rules().map((r) => [r.id, r]))) : [];
+      await storePendingViolations(trx, evaluationId, pending);
+      phase('pending violations');
+      const reported = await upsertFindings(trx, evaluationId, run.observed_at, begun.length ? [...holding, ...begun] : holding);
       phase('upsert findings');
       // Incremental: the base's verdicts that stand are carried over in the database, never read.
       const reused = estate.reuse ? await reuseFindings(trx, evaluationId, run.id, run.observed_at, estate.reuse) : { reused: 0, reopened: 0 };
@@ -201,16 +214,22 @@ export async function sharedInput(db: Knex, run: { id: string; observed_at: stri
  * The evaluation to reuse verdicts from: the latest complete evaluation of a run (not a catalog
  * evaluation, which sees no resources), evaluated in parts, whose input hashes were recorded.
  */
-async function evaluationBase(db: Knex, evaluationId: string): Promise<EvaluationBase | undefined> {
-  return db('evaluations')
-    .select('id', 'run_id', 'bundle_revision', 'input_sha256')
-    .where({ status: 'complete' })
-    .whereIn('mode', ['parts', 'incremental'])
-    .whereNot('trigger', 'catalog')
-    .whereNot('id', evaluationId)
-    .whereNotNull('input_sha256')
-    .orderBy('finished_at', 'desc')
+async function evaluationBase(db: Knex, evaluationId: string, observedAt: string): Promise<EvaluationBase | undefined> {
+  const base = await db('evaluations as e')
+    .join('collection_runs as r', 'r.id', 'e.run_id')
+    .select('e.id', 'e.run_id', 'e.bundle_revision', 'e.input_sha256', 'r.observed_at')
+    .where('e.status', 'complete')
+    .whereIn('e.mode', ['parts', 'incremental'])
+    .whereNot('e.trigger', 'catalog')
+    .whereNot('e.id', evaluationId)
+    .whereNotNull('e.input_sha256')
+    .orderBy('e.finished_at', 'desc')
     .first();
+  // Verdicts that begin at a time (src/evaluation/time-bound.ts) are reused only forward in time: a
+  // violation the base reported may not hold yet at an earlier now.
+  if (!base || new Date(base.observed_at).getTime() > new Date(observedAt).getTime()) return undefined;
+  const { observed_at: _observed, ...rest } = base;
+  return rest;
 }
 
 /**

@@ -145,6 +145,75 @@ export async function reuseFindings(
   return { reused: rows[0].reused, reopened: rows[0].reopened };
 }
 
+/** The run item a violation is about: a Security Hub finding by its id, a resource by type|account|region|id. */
+function itemOf(v: Violation): { item_kind: 'finding' | 'resource'; item_key: string } {
+  const { type, id, account, region } = v.resource;
+  return type === FINDING_TYPE ? { item_kind: 'finding', item_key: id } : { item_kind: 'resource', item_key: `${type}|${account}|${region}|${id}` };
+}
+const FINDING_TYPE = 'AWS::SecurityHub::Finding';
+
+/** Violations that begin later, as the JSON lines storePendingViolations writes (without their rule's metadata). */
+export function pendingRows(later: Violation[]): string[] {
+  return later.map((v) => {
+    const { rule: _rule, ...violation } = v;
+    return JSON.stringify({ rule_id: v.id, resource_type: v.resource.type, ...itemOf(v), violates_after: v.violates_after, violation });
+  });
+}
+
+/**
+ * Keeps the violations of an evaluation that begin after its `now` (src/evaluation/time-bound.ts;
+ * rows from pendingRows), so that the next evaluation can report them when they begin without
+ * judging their items again. One statement per 5,000 rows, each a JSON array.
+ */
+export async function storePendingViolations(trx: Knex.Transaction, evaluationId: string, rows: string[]): Promise<number> {
+  for (let i = 0; i < rows.length; i += 5_000) {
+    await trx.raw(
+      `INSERT INTO evaluation_pending_violations (evaluation_id, rule_id, resource_type, item_kind, item_key, violates_after, violation)
+       SELECT :evaluation, x.rule_id, x.resource_type, x.item_kind, x.item_key, x.violates_after, x.violation
+       FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(rule_id text, resource_type text, item_kind text, item_key text, violates_after double precision, violation jsonb)`,
+      { evaluation: evaluationId, rows: `[${rows.slice(i, i + 5_000).join(',')}]` },
+    );
+  }
+  return rows.length;
+}
+
+/**
+ * Incremental: the base evaluation's pending violations (rules of `reuse.rules`, not of its fresh
+ * types) on items unchanged since its run. Those that hold at `now` are returned, with their rule's
+ * metadata, to be reported as this evaluation's own; the others stay pending for this evaluation.
+ * Nothing else is carried: a changed item was judged again, and its violations are fresh.
+ */
+export async function carryPendingViolations(
+  trx: Knex.Transaction,
+  evaluationId: string,
+  runId: string,
+  now: number,
+  reuse: { evaluationId: string; runId: string; rules: string[]; freshTypes: string[] },
+  rules: ReadonlyMap<string, object>,
+): Promise<Violation[]> {
+  const { rows } = await trx.raw(
+    `WITH carried AS (
+       SELECT p.* FROM evaluation_pending_violations p
+       WHERE p.evaluation_id = :base AND p.rule_id = ANY(CAST(:rules AS text[])) AND NOT p.resource_type = ANY(CAST(:fresh AS text[]))
+         AND EXISTS (
+           SELECT 1 FROM run_items c JOIN run_items b ON b.run_id = :baseRun AND b.kind = c.kind AND b.key = c.key
+           WHERE c.run_id = :run AND c.kind = p.item_kind AND c.key = p.item_key
+             AND c.state_sha256 IS NOT NULL AND b.state_sha256 = c.state_sha256)
+     ), kept AS (
+       INSERT INTO evaluation_pending_violations (evaluation_id, rule_id, resource_type, item_kind, item_key, violates_after, violation)
+       SELECT :evaluation, rule_id, resource_type, item_kind, item_key, violates_after, violation FROM carried WHERE NOT :now > violates_after
+     )
+     SELECT violation FROM carried WHERE :now > violates_after`,
+    { base: reuse.evaluationId, baseRun: reuse.runId, run: runId, rules: reuse.rules, fresh: reuse.freshTypes, evaluation: evaluationId, now },
+  );
+  return (rows as Array<{ violation: Omit<Violation, 'rule'> }>).map(({ violation }) => {
+    const rule = rules.get(violation.id);
+    // Same bundle revision as the base (reuse requires it): every rule is known.
+    if (!rule) throw new Error(`pending violation of rule ${violation.id}, which the bundle does not have`);
+    return { ...violation, rule: rule as Violation['rule'] };
+  });
+}
+
 /** Whether the run listed type `t` completely where finding `f` is (any region of its account for account-level findings, region ''). */
 const covered = (type: string) => `(EXISTS (SELECT 1 FROM run_coverage c WHERE c.run_id = :run AND c.account = f.account AND (c.region = f.region OR f.region = '') AND c.resource_type = ${type} AND c.complete)
       AND NOT EXISTS (SELECT 1 FROM run_coverage c WHERE c.run_id = :run AND c.account = f.account AND (c.region = f.region OR f.region = '') AND c.resource_type = ${type} AND NOT c.complete))`;

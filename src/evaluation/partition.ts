@@ -253,6 +253,13 @@ export async function evaluateInParts(
   const violations: Violation[] = [];
   const internedRules = new Map<string, { json: string; rule: Violation['rule'] }>();
   const keep = (v: Violation) => {
+    // A time-bound violation leaves its rule's metadata out (lib.violation_after): the bundle's, by id.
+    if (!v.rule) {
+      const rule = byId.get(v.id);
+      if (rule) v.rule = rule as unknown as Violation['rule'];
+      violations.push(v);
+      return;
+    }
     // Every violation of a rule carries the same metadata: one object per rule, not one per violation.
     const json = JSON.stringify(v.rule);
     const known = internedRules.get(v.id);

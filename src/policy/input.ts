@@ -223,5 +223,7 @@ export const Violation = Type.Object({
   msg: Str,
   resource: Type.Object({ type: Str, id: Str, account: Str, region: Str }),
   rule: Type.Record(Str, Type.Unknown()),
+  /** Seconds since the epoch: the violation holds only at a `now` later than this (src/evaluation/time-bound.ts). */
+  violates_after: Type.Optional(Type.Number()),
 });
 export type Violation = Static<typeof Violation>;

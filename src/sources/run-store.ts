@@ -182,7 +182,9 @@ export async function runItemsDigests(
       const slice = `${item.kind}\u0000${item.type}`;
       let indices = takers.get(slice);
       if (!indices) takers.set(slice, (indices = selections.flatMap((take, n) => (take(item) ? [n] : []))));
-      for (const n of indices) digests[n]!.add(item);
+      if (indices.length === 0) continue;
+      const line = `${item.kind}|${item.key}|${item.hash}`;
+      for (const n of indices) digests[n]!.add(item, line);
     }
     if (rows.length < batch) break;
   }
@@ -200,15 +202,24 @@ class ItemsDigest {
   private readonly counts: Record<string, number> = {};
   private readonly hash = createHash('sha256');
   private first = true;
+  // Lines waiting to be hashed: one update per batch rather than one per item (flush).
+  private pending = '';
 
-  add(item: Pick<RunItemRef, 'kind' | 'type' | 'key' | 'hash'>): void {
+  add(item: Pick<RunItemRef, 'kind' | 'type' | 'key' | 'hash'>, line = `${item.kind}|${item.key}|${item.hash}`): void {
     const name = item.kind === 'resource' ? item.type : item.kind;
     this.counts[name] = (this.counts[name] ?? 0) + 1;
-    this.hash.update(`${this.first ? '' : '\n'}${item.kind}|${item.key}|${item.hash}`, 'utf8');
+    this.pending += this.first ? line : `\n${line}`;
     this.first = false;
+    if (this.pending.length > 1 << 20) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending) this.hash.update(this.pending, 'utf8');
+    this.pending = '';
   }
 
   result(): { counts: Record<string, number>; items_sha256: string } {
+    this.flush();
     return { counts: this.counts, items_sha256: this.hash.digest('hex') };
   }
 }

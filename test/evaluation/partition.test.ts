@@ -12,6 +12,7 @@ import { createEvaluation, runEvaluation, runInput, sharedInput } from '../../sr
 import { evaluateInParts } from '../../src/evaluation/partition.js';
 import { COMPLIANCE_VIOLATIONS } from '../../src/policy/entrypoints.js';
 import type { Violation } from '../../src/policy/input.js';
+import { holdsAt, withRules } from '../../src/evaluation/time-bound.js';
 import { importSnapshot } from '../../src/sources/collections.js';
 import { testApp } from '../helpers/app.js';
 
@@ -42,7 +43,8 @@ t.test('in parts = whole: the demo estate and a synthetic one, with the compiled
     ['synthetic estate', syntheticEstate(SIZES)],
   ] as const) {
     const run = await importSnapshot(db, snapshot, { trigger: 'file', context });
-    const whole = (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, (await runInput(db, asRun(run))).input)).result as Violation[];
+    // With each rule's metadata attached where a violation leaves it out, as the evaluation does.
+    const whole = withRules((await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, (await runInput(db, asRun(run))).input)).result as Violation[], engine.rules());
     // Small parts and groups, so that the synthetic estate spans several of each.
     const parts = await evaluateInParts(db, engine, run.id, (await sharedInput(db, asRun(run))).input, undefined, { partItems: 400, groupItems: 2_500 });
     if ('whole' in parts) throw new Error(`evaluated whole: ${parts.whole}`);
@@ -96,28 +98,53 @@ t.test('incremental after 1% of resources changed = a full evaluation; the mode 
 
   // And both equal one evaluation of the whole input.
   const { engine } = policy.current();
-  const whole = (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, (await runInput(db, asRun(second))).input)).result as Violation[];
+  const input = (await runInput(db, asRun(second))).input;
+  const whole = ((await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[]).filter((v) => holdsAt(v, input.now));
   t.equal(new Set(whole.map((v) => `${v.id}|${v.resource.type}|${v.resource.account}|${v.resource.region}|${v.resource.id}`)).size, full.counts.violations);
 });
 
-t.test('a rule reading `now` is evaluated afresh although no item changed', async (t) => {
+t.test('violations that begin at a time: unchanged items are not judged again, yet each is reported once it holds, as a full evaluation does', async (t) => {
   const api = await testApp(t, { workers: false });
   const { db, policy } = api.app;
   await loadDemoData(db);
   const estate = syntheticEstate(SIZES);
-  const evaluate = async (runId: string) => runEvaluation(db, policy, (await createEvaluation(db, { runId, trigger: 'api', requestedBy: 'test' })).id);
-  const slaFindings = async (evaluationId: string) =>
-    Number((await db('evaluation_findings as ef').join('findings as f', 'f.id', 'ef.finding_id').where({ 'ef.evaluation_id': evaluationId, 'ef.reported': true, 'f.rule_id': 'securityhub.finding_sla' }).count('* as n').first())!.n);
+  const evaluate = async (runId: string, incremental?: boolean) =>
+    runEvaluation(db, policy, (await createEvaluation(db, { runId, trigger: 'api', requestedBy: 'test' })).id, incremental === undefined ? {} : { incremental });
+  const TIMED = ['securityhub.finding_sla', 'iam.access_key_rotation', 'iam.unused_credentials'];
+  const reported = async (evaluationId: string) =>
+    (
+      await db('evaluation_findings as ef')
+        .join('findings as f', 'f.id', 'ef.finding_id')
+        .select('f.fingerprint', 'f.msg', 'f.rule_id')
+        .where({ 'ef.evaluation_id': evaluationId, 'ef.reported': true })
+    )
+      .map((row) => JSON.stringify(row))
+      .sort();
+  const timed = (rows: string[]) => rows.filter((row) => TIMED.some((id) => row.includes(`"rule_id":"${id}"`)));
+  const at = (days: number) => ({ ...estate, observed_at: new Date(Date.parse(estate.observed_at!) + days * 86_400_000).toISOString() });
 
-  const earlier = { ...estate, observed_at: new Date(Date.parse(estate.observed_at!) - 40 * 86_400_000).toISOString() };
-  const first = await evaluate((await importSnapshot(db, earlier, { trigger: 'file', context })).id);
-  // The same items seen 40 days later: HIGH findings on time then (30-day SLA) are late now.
-  const later = await importSnapshot(db, estate, { trigger: 'file', context });
+  const first = await evaluate((await importSnapshot(db, at(-40), { trigger: 'file', context })).id);
+  t.ok(Number((await db("evaluation_pending_violations").where({ evaluation_id: first.id }).count("* as n").first())!.n) > 0, 'violations that begin later are kept');
+  // The same items seen 40 days later: HIGH findings on time then (30-day SLA) are late now, and
+  // access keys rotated or used within 90 days then may not be now.
+  const later = await importSnapshot(db, at(0), { trigger: 'file', context });
   const again = await evaluate(later.id);
   t.equal(again.mode, 'incremental');
+  t.equal(again.counts.evaluated_items, 0, 'no item changed: none is judged again, the time-bound rules included');
+  const full = await evaluate(later.id, false);
+  t.equal(full.mode, 'parts');
+  const [fromIncremental, fromFull, fromFirst] = await Promise.all([reported(again.id), reported(full.id), reported(first.id)]);
+  t.ok(timed(fromFull).length > timed(fromFirst).length, `${timed(fromFull).length} time-bound findings 40 days later, ${timed(fromFirst).length} before`);
+  t.strictSame(fromIncremental, fromFull, 'the incremental evaluation reported exactly what a full one did');
+
+  // And what one evaluation of the whole input holds at that now.
   const { engine } = policy.current();
-  const whole = (await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, (await runInput(db, asRun(later))).input)).result as Violation[];
-  const expected = whole.filter((v) => v.id === 'securityhub.finding_sla').length;
-  t.ok(expected > (await slaFindings(first.id)), `${expected} findings past their SLA 40 days later`);
-  t.equal(await slaFindings(again.id), expected, 'SLA verdicts follow now, not the previous evaluation');
+  const input = (await runInput(db, asRun(later))).input;
+  const whole = ((await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[]).filter((v) => holdsAt(v, input.now));
+  t.equal(new Set(whole.map((v) => `${v.id}|${v.resource.type}|${v.resource.account}|${v.resource.region}|${v.resource.id}`)).size, full.counts.violations);
+
+  // Back in time: a run observed before the base is evaluated in full, never from a later now's verdicts.
+  const earlier = await evaluate((await importSnapshot(db, at(-20), { trigger: 'file', context })).id);
+  t.equal(earlier.mode, 'parts', 'a run observed before the base reuses nothing');
+  t.strictSame(timed(await reported(earlier.id)).length < timed(fromFull).length, true, 'fewer time-bound findings 20 days earlier');
 });

@@ -77,6 +77,66 @@ violation(chain, resource, msg) := {
 	m := metadata(chain)
 }
 
+# A violation that holds only once input.now is later than `after` (seconds since the epoch). A rule
+# whose verdict depends on the time reports when the violation begins instead of reading input.now
+# (and its message must not depend on the time either): its verdict on an item then depends on the
+# item alone, so an unchanged item's verdict is reused, and Custos reports the violation once the
+# evaluation's now is later than `after` (src/evaluation/time-bound.ts), however many evaluations
+# later that is.
+#
+# Unlike violation, it does not carry the rule's metadata (`rule`): most of these violations begin
+# later, and the metadata is most of a violation's size, so Custos attaches it by rule id instead.
+violation_after(chain, resource, msg, after) := {
+	"id": a.custom.id,
+	"severity": a.custom.severity,
+	"controls": a.custom.controls,
+	"msg": msg,
+	"resource": {
+		"type": resource.type,
+		"id": resource.id,
+		"account": object.get(resource, "account", ""),
+		"region": object.get(resource, "region", ""),
+	},
+	"violates_after": after,
+} if {
+	some entry in chain
+	entry.annotations.scope == "package"
+	a := entry.annotations
+}
+
+# Whether violation v holds at `now`: what an evaluation reports (the rules' tests ask it too).
+holds(v, _) if not has(v, "violates_after")
+
+holds(v, now) if now > v.violates_after
+
+# The UTC date (YYYY-MM-DD) of a time in seconds since the epoch, from 1970 on: the time.* builtins
+# are not compiled into Wasm. Howard Hinnant's days-to-civil algorithm, in integers.
+date(seconds) := concat("-", [format_int(year, 10), two_digits(month), two_digits(day)]) if {
+	z := floor(seconds / 86400) + 719468
+	era := idiv(z, 146097)
+	doe := z - (era * 146097)
+	yoe := idiv(((doe - idiv(doe, 1460)) + idiv(doe, 36524)) - idiv(doe, 146096), 365)
+	doy := doe - (((365 * yoe) + idiv(yoe, 4)) - idiv(yoe, 100))
+	mp := idiv((5 * doy) + 2, 153)
+	day := (doy - idiv((153 * mp) + 2, 5)) + 1
+	month := civil_month(mp)
+	year := (yoe + (era * 400)) + january_or_february(month)
+}
+
+idiv(a, b) := (a - (a % b)) / b
+
+civil_month(mp) := mp + 3 if mp < 10
+
+else := mp - 9
+
+january_or_february(month) := 1 if month <= 2
+
+else := 0
+
+two_digits(n) := concat("", ["0", format_int(n, 10)]) if n < 10
+
+else := format_int(n, 10)
+
 # Coverage: input.coverage[type][account][region] is true where the run listed the type completely
 # there, false where it listed it incompletely; absent where it did not list it (src/policy/input.ts).
 # A rule that concludes from absence ("no trail", "no detector", "no plan selects it") asks one of

@@ -1107,7 +1107,7 @@ export interface paths {
         put?: never;
         /**
          * Evaluate one entrypoint of the active bundle for one input
-         * @description Every decision is logged with the bundle revision that made it. 503 when no bundle is loaded or evaluation fails: never a guess.
+         * @description Every decision is logged with the bundle revision that made it. 503 when no bundle is loaded or evaluation fails: never a guess. A compliance violations entrypoint answers the violations that hold at `input.now` (a violation with `violates_after` begins after that time); without a numeric `input.now`, every violation the rules report. Each violation carries its rule's metadata (`rule`).
          */
         post: operations["postDecisions"];
         delete?: never;

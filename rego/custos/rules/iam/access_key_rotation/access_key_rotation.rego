@@ -4,7 +4,7 @@
 # custom:
 #   id: iam.access_key_rotation
 #   scope: resource
-#   reads: [now]
+#   reads: []
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::IAM::User]
@@ -17,16 +17,16 @@ import data.custos.lib
 
 metadata := lib.metadata(rego.metadata.chain())
 
+# Once 90 days have passed since the key's last rotation (violates_after); at once when it was never
+# rotated (unknown: fail closed).
 violations contains v if {
 	some r in lib.resources("AWS::IAM::User")
 	some i, key in r.configuration.access_keys
 	key.active == true
-	not rotated_recently(key)
 	msg := concat("", ["access key ", format_int(i + 1, 10), " of IAM user ", r.id, " was not rotated within 90 days"])
-	v := lib.violation(rego.metadata.chain(), r, msg)
+	v := rotation_violation(rego.metadata.chain(), r, msg, object.get(key, "last_rotated", null))
 }
 
-rotated_recently(key) if {
-	key.last_rotated != null
-	input.now - key.last_rotated <= lib.days(90)
-}
+rotation_violation(chain, r, msg, rotated) := lib.violation_after(chain, r, msg, rotated + lib.days(90)) if rotated != null
+
+rotation_violation(chain, r, msg, null) := lib.violation(chain, r, msg)

@@ -4,7 +4,7 @@
 # custom:
 #   id: iam.unused_credentials
 #   scope: resource
-#   reads: [now]
+#   reads: []
 #   severity: medium
 #   controls: [CC6.1, CC6.2]
 #   resource_types: [AWS::IAM::User]
@@ -20,30 +20,22 @@ metadata := lib.metadata(rego.metadata.chain())
 violations contains v if {
 	some r in lib.resources("AWS::IAM::User")
 	r.configuration.password_enabled == true
-	stale(object.get(r.configuration, "password_last_used", null), object.get(r.configuration, "created", null))
 	msg := concat("", ["console password of IAM user ", r.id, " not used for 90 days"])
-	v := lib.violation(rego.metadata.chain(), r, msg)
+	v := stale(rego.metadata.chain(), r, msg, object.get(r.configuration, "password_last_used", null), object.get(r.configuration, "created", null))
 }
 
 violations contains v if {
 	some r in lib.resources("AWS::IAM::User")
 	some i, key in r.configuration.access_keys
 	key.active == true
-	stale(key.last_used, key.last_rotated)
 	msg := concat("", ["access key ", format_int(i + 1, 10), " of IAM user ", r.id, " not used for 90 days"])
-	v := lib.violation(rego.metadata.chain(), r, msg)
+	v := stale(rego.metadata.chain(), r, msg, key.last_used, key.last_rotated)
 }
 
-# Last used more than 90 days ago; never used: since the fallback time (creation, rotation), or
-# unknown, which is stale (fail closed).
-stale(used, _) if {
-	used != null
-	input.now - used > lib.days(90)
-}
+# Stale once 90 days have passed since the last use (violates_after); never used: since the fallback
+# time (creation, rotation); both unknown: stale at once (fail closed).
+stale(chain, r, msg, used, _) := lib.violation_after(chain, r, msg, used + lib.days(90)) if used != null
 
-stale(null, since) if {
-	since != null
-	input.now - since > lib.days(90)
-}
+stale(chain, r, msg, null, since) := lib.violation_after(chain, r, msg, since + lib.days(90)) if since != null
 
-stale(null, null)
+stale(chain, r, msg, null, null) := lib.violation(chain, r, msg)

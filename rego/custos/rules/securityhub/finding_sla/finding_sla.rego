@@ -3,10 +3,12 @@
 # description: |
 #   An active, failing Security Hub finding that is still NEW or NOTIFIED longer than its severity's
 #   remediation SLA allows: 7 days for CRITICAL, 30 days for HIGH, counted from first_observed_at.
+#   It holds once the evaluation's now is past the deadline (violates_after), so the verdict on an
+#   unchanged finding is reused rather than judged again every day.
 # custom:
 #   id: securityhub.finding_sla
 #   scope: resource
-#   reads: [now]
+#   reads: []
 #   severity: high
 #   controls: [CC7.3, CC7.4]
 #   resource_types: [AWS::SecurityHub::Finding]
@@ -29,11 +31,11 @@ violations contains v if {
 	finding.workflow_status in open_workflow_statuses
 	finding.compliance_status != "PASSED"
 	sla := sla_days[finding.severity]
-	open_seconds := input.now - finding.first_observed_at
-	open_seconds > lib.days(sla)
-	open_days := (open_seconds - (open_seconds % 86400)) / 86400
+	due := finding.first_observed_at + lib.days(sla)
 	resource := {"type": "AWS::SecurityHub::Finding", "id": finding.id, "account": finding.account, "region": finding.region}
+
 	# concat and format_int run inside Wasm; sprintf is a call out to JS, slow over 50,000 findings.
-	msg := concat("", [finding.severity, " finding \"", finding.title, "\" has been open ", format_int(open_days, 10), " days, past its ", format_int(sla, 10), "-day SLA"])
-	v := lib.violation(rego.metadata.chain(), resource, msg)
+	# Dates rather than a count of days: the message does not change while the finding does not.
+	msg := concat("", [finding.severity, " finding \"", finding.title, "\" open since ", lib.date(finding.first_observed_at), " is past its ", format_int(sla, 10), "-day SLA (due ", lib.date(due), ")"])
+	v := lib.violation_after(rego.metadata.chain(), resource, msg, due)
 }

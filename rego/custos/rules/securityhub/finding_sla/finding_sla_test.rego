@@ -1,5 +1,6 @@
 package custos.rules.securityhub.finding_sla_test
 
+import data.custos.lib
 import data.custos.rules.securityhub.finding_sla
 
 now := 1750000000
@@ -25,8 +26,12 @@ finding(fields) := object.union(
 	fields,
 )
 
-evaluate(findings) := vs if {
-	vs := finding_sla.violations with input as {"now": now, "findings": findings}
+# What an evaluation at `now` reports: the violations that hold then.
+evaluate(findings) := {v | some v in whenever(findings); lib.holds(v, now)}
+
+# The rule's violations, whenever they begin.
+whenever(findings) := vs if {
+	vs := finding_sla.violations with input as {"findings": findings}
 }
 
 test_critical_finding_past_seven_days_is_a_violation if {
@@ -42,15 +47,18 @@ test_critical_finding_past_seven_days_is_a_violation if {
 		"account": "111122223333",
 		"region": "us-east-1",
 	}
-	v.msg == `CRITICAL finding "S3 general purpose buckets should block public access" has been open 10 days, past its 7-day SLA`
-	v.rule.remediation == "securityhub_workflow_update"
+	v.msg == `CRITICAL finding "S3 general purpose buckets should block public access" open since 2025-06-05 is past its 7-day SLA (due 2025-06-12)`
+
+	# The rule's metadata is attached by id (lib.violation_after), not carried by each violation.
+	not lib.has(v, "rule")
+	finding_sla.metadata.remediation == "securityhub_workflow_update"
 }
 
 test_high_finding_past_thirty_days_counts_whole_days if {
-	# 45 days and 23 hours: reported as 45 days.
+	# 45 days and 23 hours ago: due 30 days after it was first observed.
 	f := finding({"id": "f-high", "title": "IAM root user should have MFA", "severity": "HIGH", "workflow_status": "NOTIFIED", "first_observed_at": (now - (45 * day)) - 82800})
 	vs := evaluate([f])
-	{v.msg | some v in vs} == {`HIGH finding "IAM root user should have MFA" has been open 45 days, past its 30-day SLA`}
+	{v.msg | some v in vs} == {`HIGH finding "IAM root user should have MFA" open since 2025-04-30 is past its 30-day SLA (due 2025-05-30)`}
 }
 
 test_missing_compliance_status_is_still_failing if {
@@ -66,7 +74,14 @@ test_exactly_at_the_sla_is_not_a_violation if {
 
 test_one_second_past_the_sla_is_a_violation if {
 	vs := evaluate([finding({"first_observed_at": (now - (7 * day)) - 1})])
-	{v.msg | some v in vs} == {`CRITICAL finding "S3 general purpose buckets should block public access" has been open 7 days, past its 7-day SLA`}
+	{v.msg | some v in vs} == {`CRITICAL finding "S3 general purpose buckets should block public access" open since 2025-06-08 is past its 7-day SLA (due 2025-06-15)`}
+}
+
+test_the_violation_begins_at_the_deadline_whatever_now if {
+	# The rule does not read now: an unchanged finding's verdict is reused (src/evaluation/time-bound.ts).
+	vs := whenever([finding({"first_observed_at": 1000})])
+	{v.violates_after | some v in vs} == {1000 + (7 * day)}
+	vs == finding_sla.violations with input as {"now": 0, "findings": [finding({"first_observed_at": 1000})]}
 }
 
 test_high_finding_within_thirty_days_passes if {
@@ -98,14 +113,14 @@ test_metadata_comes_from_the_annotations if {
 	finding_sla.metadata == {
 		"id": "securityhub.finding_sla",
 		"title": "Security Hub finding open past its SLA",
-		"description": "An active, failing Security Hub finding that is still NEW or NOTIFIED longer than its severity's\nremediation SLA allows: 7 days for CRITICAL, 30 days for HIGH, counted from first_observed_at.\n",
+		"description": "An active, failing Security Hub finding that is still NEW or NOTIFIED longer than its severity's\nremediation SLA allows: 7 days for CRITICAL, 30 days for HIGH, counted from first_observed_at.\nIt holds once the evaluation's now is past the deadline (violates_after), so the verdict on an\nunchanged finding is reused rather than judged again every day.\n",
 		"severity": "high",
 		"controls": ["CC7.3", "CC7.4"],
 		"resource_types": ["AWS::SecurityHub::Finding"],
 		"absence_is_compliance": true,
 		"remediation": "securityhub_workflow_update",
 		"scope": "resource",
-		"reads": ["now"],
+		"reads": [],
 		"package": "custos.rules.securityhub.finding_sla",
 	}
 }

@@ -1,0 +1,44 @@
+/**
+ * Violations that begin at a time. A rule whose verdict depends on the time (a Security Hub finding
+ * past its SLA, an access key not rotated within 90 days) does not read the input's `now`: it reports
+ * the violation with `violates_after`, the time after which it holds (`lib.violation_after`), and a
+ * message that does not change with the time. Its verdict on an item then depends on the item alone,
+ * so an incremental evaluation reuses it for an unchanged item (src/evaluation/partition.ts) instead
+ * of judging every item again at every evaluation.
+ *
+ * An evaluation reports what holds at its `now` (the run's observed_at); what begins later is kept
+ * (`evaluation_pending_violations`, src/evaluation/findings-repository.ts) and the next evaluation
+ * reports it once its own `now` is past `violates_after`, if the item is unchanged (a changed item is
+ * judged again). Time only moves forward for this: an evaluation of a run observed before its base's
+ * reuses nothing (evaluate.ts).
+ */
+import type { Violation } from '../policy/input.js';
+
+/** Whether violation `v` holds at `now` (seconds since the epoch): the rule of `lib.holds` in rego/custos/lib. */
+export function holdsAt(v: Violation, now: number): boolean {
+  return v.violates_after === undefined || v.violates_after === null || now > v.violates_after;
+}
+
+/** The violations that hold at `now`, and those that begin later. */
+export function splitAt(violations: Violation[], now: number): { holding: Violation[]; later: Violation[] } {
+  const holding: Violation[] = [];
+  const later: Violation[] = [];
+  for (const v of violations) (holdsAt(v, now) ? holding : later).push(v);
+  return { holding, later };
+}
+
+/**
+ * Each violation with its rule's metadata: a time-bound violation (`lib.violation_after`) leaves it
+ * out, and it is attached here by rule id, the same object for every violation of a rule. A
+ * violation that carries its own is left as it is.
+ */
+export function withRules<V extends Omit<Violation, 'rule'> & { rule?: Violation['rule'] }>(violations: V[], rules: ReadonlyArray<{ id: string }>): Violation[] {
+  let byId: Map<string, Violation['rule']> | undefined;
+  for (const v of violations) {
+    if (v.rule) continue;
+    byId ??= new Map(rules.map((r) => [r.id, r as unknown as Violation['rule']]));
+    const rule = byId.get(v.id);
+    if (rule) v.rule = rule;
+  }
+  return violations as Violation[];
+}
