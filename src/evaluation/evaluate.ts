@@ -98,7 +98,7 @@ export async function runEvaluation(
     const { holding, later } = splitAt(estate.violations, shared.now);
     const scopeOf = new Map(engine.rules().map((r) => [r.id, r.scope]));
     // Kept as rows of JSON text, not objects (there can be more of them than of violations that hold).
-    const pending = pendingRows(later.filter((v) => scopeOf.get(v.id) === 'resource'));
+    const pending = [...(estate.later ?? []), ...pendingRows(later.filter((v) => scopeOf.get(v.id) === 'resource'))];
     later.length = 0;
     estate.violations = [];
     const partial = run.status === 'partial';

@@ -154,10 +154,13 @@ const FINDING_TYPE = 'AWS::SecurityHub::Finding';
 
 /** Violations that begin later, as the JSON lines storePendingViolations writes (without their rule's metadata). */
 export function pendingRows(later: Violation[]): string[] {
-  return later.map((v) => {
-    const { rule: _rule, ...violation } = v;
-    return JSON.stringify({ rule_id: v.id, resource_type: v.resource.type, ...itemOf(v), violates_after: v.violates_after, violation });
-  });
+  return later.map(pendingRow);
+}
+
+/** One violation that begins later, as a row of JSON text (see pendingRows). */
+export function pendingRow(v: Violation): string {
+  const { rule: _rule, ...violation } = v;
+  return JSON.stringify({ rule_id: v.id, resource_type: v.resource.type, ...itemOf(v), violates_after: v.violates_after, violation });
 }
 
 /**

@@ -30,6 +30,8 @@ import { SCOPED_VIOLATIONS } from '../policy/entrypoints.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { PolicyInput, Violation } from '../policy/input.js';
 import { FINDING_TYPE, PERMISSION_TYPE } from '../sources/coverage.js';
+import { pendingRow } from './findings-repository.js';
+import { holdsAt } from './time-bound.js';
 
 /** Items per part for resource rules: the Wasm allocator slows as its heap grows (2,000 items: ~3× faster per item than 8,000). */
 const PART_ITEMS = 2_000;
@@ -41,7 +43,10 @@ type ItemKind = (typeof ITEM_KINDS)[number];
 export type EvaluationMode = 'whole' | 'parts' | 'incremental';
 
 export interface EstateResult {
+  /** Incremental or not, the violations found (parts: only those that hold at the input's now). */
   violations: Violation[];
+  /** Parts: the resource rules' violations that begin after the input's now, as pendingRows (src/evaluation/time-bound.ts). */
+  later?: string[];
   mode: EvaluationMode;
   /** Per shared part of the input (now, catalog, ...), the SHA-256 of its JSON: what the next evaluation compares to reuse verdicts. */
   inputSha256: Record<string, string>;
@@ -252,7 +257,14 @@ export async function evaluateInParts(
 
   const violations: Violation[] = [];
   const internedRules = new Map<string, { json: string; rule: Violation['rule'] }>();
+  const later: string[] = [];
   const keep = (v: Violation) => {
+    // One that begins later is kept as a row of text at once, not as an object: there can be more of
+    // them than of violations that hold. Only the resource rules' are kept (what reuse carries).
+    if (!holdsAt(v, shared.now)) {
+      if (byId.get(v.id)?.scope === 'resource') later.push(pendingRow(v));
+      return;
+    }
     // A time-bound violation leaves its rule's metadata out (lib.violation_after): the bundle's, by id.
     if (!v.rule) {
       const rule = byId.get(v.id);
@@ -347,8 +359,8 @@ export async function evaluateInParts(
   add('read items', t);
   stats.items = Number(counted.items);
   stats.reused_items = Number(counted.judged) - stats.evaluated_items;
-  if (!reuse) return { violations, mode: 'parts', inputSha256, stats };
-  return { violations, mode: 'incremental', inputSha256, stats, reuse };
+  if (!reuse) return { violations, later, mode: 'parts', inputSha256, stats };
+  return { violations, later, mode: 'incremental', inputSha256, stats, reuse };
 }
 
 type ItemRow = { kind: ItemKind; key: string; account: string; region: string; text: string };
