@@ -12,6 +12,7 @@
  * judged again). Time only moves forward for this: an evaluation of a run observed before its base's
  * reuses nothing (evaluate.ts).
  */
+import { COMPLIANCE_VIOLATIONS, SCOPED_VIOLATIONS } from '../policy/entrypoints.js';
 import type { Violation } from '../policy/input.js';
 
 /** Whether violation `v` holds at `now` (seconds since the epoch): the rule of `lib.holds` in rego/custos/lib. */
@@ -41,4 +42,18 @@ export function withRules<V extends Omit<Violation, 'rule'> & { rule?: Violation
     if (rule) v.rule = rule;
   }
   return violations as Violation[];
+}
+
+/**
+ * What POST /v1/decisions answers (and logs, and a replay compares) for an entrypoint's result: for
+ * a compliance violations entrypoint, the violations that hold at the input's `now`, each with its
+ * rule's metadata, as an evaluation records them (every violation, when the input has no numeric
+ * `now`); any other entrypoint's result as it is.
+ */
+export function complianceAnswer(entrypoint: string, input: unknown, result: unknown, rules: ReadonlyArray<{ id: string }>): unknown {
+  const compliance = entrypoint === COMPLIANCE_VIOLATIONS || Object.values(SCOPED_VIOLATIONS).includes(entrypoint);
+  if (!compliance || !Array.isArray(result)) return result;
+  const violations = withRules(result as Violation[], rules);
+  const now = (input as { now?: unknown } | null)?.now;
+  return typeof now === 'number' ? violations.filter((v) => holdsAt(v, now)) : violations;
 }

@@ -6,6 +6,7 @@ import { fieldErrors, validatorCompiler } from '../http/validation.js';
 import type { PolicyEngine } from './engine.js';
 import { ACCESS_DECISION } from './entrypoints.js';
 import { diffResults, sameResult, type Difference } from './result-diff.js';
+import { complianceAnswer } from '../evaluation/time-bound.js';
 import type { DecisionRecord } from './repository.js';
 import type { PolicyService } from './service.js';
 import { InvalidBundleError } from './bundle.js';
@@ -53,7 +54,8 @@ export async function answer(policy: PolicyService, engine: PolicyEngine, entryp
   if (!engine.entrypoints.includes(entrypoint)) return { defined: false, result: null, error: `bundle ${engine.revision} has no entrypoint ${entrypoint}` };
   const [outcome] = await engine.evaluateMany(entrypoint, [input ?? null]);
   if (!outcome || 'error' in outcome) return { defined: false, result: null, error: outcome?.error ?? 'no answer', engineError: outcome?.error ?? 'no answer' };
-  return { defined: outcome.defined, result: outcome.result ?? null, error: null };
+  // Answered as the route answers it (violations that hold at the input's now, with their rules).
+  return { defined: outcome.defined, result: complianceAnswer(entrypoint, input, outcome.result ?? null, engine.rules()), error: null };
 }
 
 /** The part of an answer that a change of policy can change: whether there is one, and what it is. */

@@ -12,9 +12,8 @@ import { InvalidBundleError } from './bundle.js';
 import { getArchive, getBundle, getDecision, insertDecision, listBundles, listDecisions, findBundleBySha, type BundleRecord } from './repository.js';
 import { guardedChange, PendingChange, sendOutcome } from '../changes/index.js';
 import { checkPrincipalBinding } from '../access/binding.js';
-import { ACCESS_DECISION, COMPLIANCE_VIOLATIONS, RULE_SCOPES, SCOPED_VIOLATIONS } from './entrypoints.js';
-import type { Violation } from './input.js';
-import { holdsAt, withRules } from '../evaluation/time-bound.js';
+import { ACCESS_DECISION, RULE_SCOPES } from './entrypoints.js';
+import { complianceAnswer } from '../evaluation/time-bound.js';
 
 const MAX_BUNDLE_BYTES = 20 * 1024 * 1024;
 const POLICY_READERS: readonly Role[] = ['admin', 'steward', 'compliance_officer', 'auditor'];
@@ -274,7 +273,7 @@ export default async function policyRoutes(app: FastifyInstance) {
       try {
         evaluation = await engine.evaluate(entrypoint, input ?? null);
         // The log keeps what was answered.
-        evaluation = { ...evaluation, result: holdingAtInputNow(entrypoint, input, evaluation.result, engine.rules()) };
+        evaluation = { ...evaluation, result: complianceAnswer(entrypoint, input, evaluation.result, engine.rules()) };
       } catch (error) {
         failure = String((error as { message?: string }).message ?? error);
       }
@@ -330,17 +329,4 @@ export default async function policyRoutes(app: FastifyInstance) {
       return decision;
     },
   });
-}
-
-/**
- * The violations of a compliance entrypoint that hold at the input's now (src/evaluation/time-bound.ts),
- * as an evaluation would report them; other entrypoints' results, and inputs without a numeric now, as they are.
- */
-function holdingAtInputNow(entrypoint: string, input: unknown, result: unknown, rules: ReadonlyArray<{ id: string }>): unknown {
-  const compliance = entrypoint === COMPLIANCE_VIOLATIONS || Object.values(SCOPED_VIOLATIONS).includes(entrypoint);
-  if (!compliance || !Array.isArray(result)) return result;
-  // Each violation with its rule's metadata, as an evaluation records it (time-bound ones leave it out).
-  const violations = withRules(result as Violation[], rules);
-  const now = (input as { now?: unknown } | null)?.now;
-  return typeof now === 'number' ? violations.filter((v) => holdsAt(v, now)) : violations;
 }
