@@ -129,6 +129,8 @@ export async function runEvaluation(
       // Approved, unexpired exceptions turn what they cover excepted, recorded per evaluation.
       const excepted = await applyExceptions(trx, evaluationId);
       phase('exceptions');
+      // Findings reported at this evaluation, each once (one reported afresh may also be carried over).
+      const violationCount = (await trx('evaluation_findings').where({ evaluation_id: evaluationId, reported: true }).count('* as n').first())?.n ?? 0;
       const [done] = await trx('evaluations')
         .update({
           status: 'complete',
@@ -138,7 +140,7 @@ export async function runEvaluation(
           run_partial: partial,
           rule_coverage: JSON.stringify(ruleCoverages),
           counts: JSON.stringify({
-            violations: reported.ids.length + reused.reused, new: reported.created, reopened: reported.reopened + reused.reopened, resolved, carried, excepted,
+            violations: Number(violationCount), new: reported.created, reopened: reported.reopened + reused.reopened, resolved, carried, excepted,
             items: stats.items, evaluated_items: stats.evaluated_items, reused_items: stats.reused_items, reused_violations: stats.reused_violations,
           }),
           mode,

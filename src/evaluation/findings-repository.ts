@@ -209,12 +209,32 @@ export async function carryPendingViolations(
      SELECT violation FROM carried WHERE :now > violates_after`,
     { base: reuse.evaluationId, baseRun: reuse.runId, run: runId, rules: reuse.rules, fresh: reuse.freshTypes, evaluation: evaluationId, now },
   );
-  return (rows as Array<{ violation: Omit<Violation, 'rule'> }>).map(({ violation }) => {
+  const begun = (rows as Array<{ violation: Omit<Violation, 'rule'> }>).map(({ violation }) => {
     const rule = rules.get(violation.id);
     // Same bundle revision as the base (reuse requires it): every rule is known.
     if (!rule) throw new Error(`pending violation of rule ${violation.id}, which the bundle does not have`);
     return { ...violation, rule: rule as Violation['rule'] };
   });
+  if (begun.length === 0) return begun;
+  // A rule may report several violations about one item (two access keys of a user), recorded as one
+  // finding with the greatest message. Where the base already reported that finding, its violation
+  // goes with the ones that begin now, so the message chosen is the one a full evaluation chooses.
+  const reportedBefore: Array<Pick<Finding, 'rule_id' | 'severity' | 'controls' | 'msg' | 'rule' | 'resource_type' | 'resource_id' | 'account' | 'region'>> = await trx('findings as f')
+    .join('evaluation_findings as ef', 'ef.finding_id', 'f.id')
+    .where({ 'ef.evaluation_id': reuse.evaluationId, 'ef.reported': true })
+    .whereIn('f.fingerprint', [...new Set(begun.map(fingerprintOf))])
+    .select('f.rule_id', 'f.severity', 'f.controls', 'f.msg', 'f.rule', 'f.resource_type', 'f.resource_id', 'f.account', 'f.region');
+  return [
+    ...begun,
+    ...reportedBefore.map((f) => ({
+      id: f.rule_id,
+      severity: f.severity as Violation['severity'],
+      controls: f.controls,
+      msg: f.msg,
+      resource: { type: f.resource_type, id: f.resource_id, account: f.account, region: f.region },
+      rule: f.rule,
+    })),
+  ];
 }
 
 /** Whether the run listed type `t` completely where finding `f` is (any region of its account for account-level findings, region ''). */

@@ -82,10 +82,8 @@ t.test('incremental after 1% of resources changed = a full evaluation; the mode 
   t.ok(incremental.counts.reused_items! > SIZES.resources * 0.9, `${incremental.counts.reused_items} items not evaluated again`);
   t.ok(incremental.counts.new! > 0 || incremental.counts.resolved! > 0, 'the changes opened or resolved findings');
 
-  const full = await evaluate(second.id, false);
-  t.match(full, { status: 'complete', mode: 'parts', counts: { reused_items: 0, new: 0, resolved: 0, reopened: 0 } });
-
-  // What each evaluation reported, finding by finding (fingerprint and content).
+  // What each evaluation reported, finding by finding (fingerprint and content). Findings are one
+  // row per rule and resource, which the full evaluation rewrites: read the incremental one's first.
   const reported = async (evaluationId: string) =>
     (
       await db('evaluation_findings as ef')
@@ -95,7 +93,11 @@ t.test('incremental after 1% of resources changed = a full evaluation; the mode 
     )
       .map((row) => JSON.stringify(row))
       .sort();
-  const [fromIncremental, fromFull] = await Promise.all([reported(incremental.id), reported(full.id)]);
+  const fromIncremental = await reported(incremental.id);
+
+  const full = await evaluate(second.id, false);
+  t.match(full, { status: 'complete', mode: 'parts', counts: { reused_items: 0, new: 0, resolved: 0, reopened: 0 } });
+  const fromFull = await reported(full.id);
   t.ok(fromFull.length > 0);
   t.strictSame(fromIncremental, fromFull, 'the incremental evaluation reported exactly what the full one did');
   t.equal(incremental.counts.violations, full.counts.violations);
@@ -135,9 +137,11 @@ t.test('violations that begin at a time: unchanged items are not judged again, y
   const again = await evaluate(later.id);
   t.equal(again.mode, 'incremental');
   t.equal(again.counts.evaluated_items, 0, 'no item changed: none is judged again, the time-bound rules included');
+  // Read before the full evaluation, which writes the same findings (one row per rule and resource).
+  const fromIncremental = await reported(again.id);
   const full = await evaluate(later.id, false);
   t.equal(full.mode, 'parts');
-  const [fromIncremental, fromFull, fromFirst] = await Promise.all([reported(again.id), reported(full.id), reported(first.id)]);
+  const [fromFull, fromFirst] = await Promise.all([reported(full.id), reported(first.id)]);
   t.ok(timed(fromFull).length > timed(fromFirst).length, `${timed(fromFull).length} time-bound findings 40 days later, ${timed(fromFirst).length} before`);
   t.strictSame(fromIncremental, fromFull, 'the incremental evaluation reported exactly what a full one did');
 
@@ -151,4 +155,35 @@ t.test('violations that begin at a time: unchanged items are not judged again, y
   const earlier = await evaluate((await importSnapshot(db, at(-20), { trigger: 'file', context })).id);
   t.equal(earlier.mode, 'parts', 'a run observed before the base reuses nothing');
   t.strictSame(timed(await reported(earlier.id)).length < timed(fromFull).length, true, 'fewer time-bound findings 20 days earlier');
+});
+
+t.test('two violations of one rule about one item, one beginning later: the carried-over finding keeps the message a full evaluation chooses', async (t) => {
+  const api = await testApp(t, { workers: false });
+  const { db, policy } = api.app;
+  const evaluate = async (runId: string, incremental?: boolean) =>
+    runEvaluation(db, policy, (await createEvaluation(db, { runId, trigger: 'api', requestedBy: 'test' })).id, incremental === undefined ? {} : { incremental });
+  const day = 86_400;
+  const base = Date.parse('2026-06-01T00:00:00Z') / 1000;
+  // Key 2 is overdue at both runs; key 1 becomes overdue between them (rotated 80 days before the first).
+  const user = {
+    type: 'AWS::IAM::User', id: 'carol', account: '111122223333', region: 'us-east-1',
+    configuration: { created: base - 400 * day, password_enabled: false, password_last_used: null, mfa_active: true,
+      access_keys: [{ active: true, last_rotated: base - 80 * day, last_used: base }, { active: true, last_rotated: base - 200 * day, last_used: base }] },
+  };
+  const snapshot = (days: number) => ({ observed_at: new Date((base + days * day) * 1000).toISOString(), resources: [user], findings: [], lake_formation: { permissions: [] }, settings: [] });
+  const rotation = async (evaluationId: string) =>
+    (await db('evaluation_findings as ef').join('findings as f', 'f.id', 'ef.finding_id').where({ 'ef.evaluation_id': evaluationId, 'ef.reported': true, 'f.rule_id': 'iam.access_key_rotation' }).select('f.msg')).map((r) => r.msg);
+
+  const first = await evaluate((await importSnapshot(db, snapshot(0), { trigger: 'file', context })).id);
+  t.same(await rotation(first.id), ['access key 2 of IAM user carol was not rotated within 90 days']);
+  const later = await importSnapshot(db, snapshot(20), { trigger: 'file', context });
+  const again = await evaluate(later.id);
+  t.equal(again.mode, 'incremental');
+  t.equal(again.counts.evaluated_items, 0, 'the user did not change: not judged again');
+  // Read before the full evaluation, which writes the same finding (one row per rule and resource).
+  const fromIncremental = await rotation(again.id);
+  const full = await evaluate(later.id, false);
+  t.same(await rotation(full.id), ['access key 2 of IAM user carol was not rotated within 90 days'], 'one finding, the greatest message');
+  t.same(fromIncremental, await rotation(full.id), 'the incremental evaluation chose the same message');
+  t.equal(again.counts.violations, full.counts.violations, 'each finding counted once');
 });
