@@ -5,7 +5,7 @@ import { shippedCatalog } from '../controls/catalog.js';
 import { recordEvaluationEvidence } from '../evidence/evaluation-evidence.js';
 import { applyExceptions } from '../exceptions/findings.js';
 import { COMPLIANCE_VIOLATIONS } from '../policy/entrypoints.js';
-import { holdsAt, withRules } from './time-bound.js';
+import { violationsAt } from './time-bound.js';
 import { epochSeconds, type PolicyInput, type Violation } from '../policy/input.js';
 import type { PolicyService } from '../policy/service.js';
 import { coverageInput, isCatalogType, PERMISSION_TYPE, readCoverage } from '../sources/coverage.js';
@@ -78,7 +78,7 @@ export async function evaluateCatalog(db: Knex, policy: PolicyService): Promise<
       coverage: coverageInput(await readCoverage(trx, base.run_id), (type) => type === PERMISSION_TYPE),
     };
     // What holds at this now (src/evaluation/time-bound.ts); only the catalog rules' are kept below.
-    const all = withRules((await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[], engine.rules()).filter((v) => holdsAt(v, input.now));
+    const all = violationsAt((await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[], input.now, engine.rules());
     const violations = await freshViolations(trx, all, run.observed_at);
 
     const [evaluation] = await trx('evaluations')

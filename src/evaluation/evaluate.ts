@@ -13,8 +13,8 @@ import type { SourceSetting } from '../sources/types.js';
 import { catalogInput } from './catalog-input.js';
 import { evaluateInParts, sharedParts, type EvaluationBase, type EvaluationMode } from './partition.js';
 import { lockCatalogEvaluations, settleCatalogRequests } from './catalog-requests.js';
-import { carryOpenFindings, carryPendingViolations, pendingRows, resolveUnreported, reuseFindings, storePendingViolations, upsertFindings } from './findings-repository.js';
-import { splitAt, withRules } from './time-bound.js';
+import { carryOpenFindings, carryPendingViolations, resolveUnreported, reuseFindings, storePendingViolations, upsertFindings } from './findings-repository.js';
+import { violationsAt } from './time-bound.js';
 import { coverageInput, observedCounts, readCoverage, ruleCoverage, type CoverageRule, type RuleCoverage } from '../sources/coverage.js';
 
 export interface EvaluationRecord {
@@ -89,18 +89,13 @@ export async function runEvaluation(
     mark = performance.now();
     if ('whole' in estate) {
       const { input } = await runInput(db, run);
-      const violations = withRules((await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[], engine.rules());
+      // Only what holds now: a whole evaluation is never a base, so nothing of it is kept for later.
+      const violations = violationsAt((await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[], shared.now, engine.rules());
       estate = { violations, mode: 'whole', inputSha256: sharedParts(shared), stats: { items: 0, evaluated_items: 0, reused_items: 0, reused_violations: 0, parts: 1 }, why: estate.whole };
     }
-    const { mode, stats } = estate;
-    // What holds at the run's now is reported; what begins later (violates_after) is kept for the
-    // next evaluation (src/evaluation/time-bound.ts): only the resource rules' (what reuse carries).
-    const { holding, later } = splitAt(estate.violations, shared.now);
-    const scopeOf = new Map(engine.rules().map((r) => [r.id, r.scope]));
-    // Kept as rows of JSON text, not objects (there can be more of them than of violations that hold).
-    const pending = [...(estate.later ?? []), ...pendingRows(later.filter((v) => scopeOf.get(v.id) === 'resource'))];
-    later.length = 0;
-    estate.violations = [];
+    // What holds at the run's now is reported; the resource rules' violations that begin later
+    // (violates_after) are kept for the next evaluation (src/evaluation/time-bound.ts).
+    const { violations: holding, mode, stats } = estate;
     const partial = run.status === 'partial';
     const ruleCoverages = await coverageOfRules(db, run.id, engine.rules(), catalog);
     phase('rule coverage');
@@ -112,7 +107,7 @@ export async function runEvaluation(
       phase('lock');
       // Incremental: the base's pending violations on unchanged items, reported if they hold now.
       const begun = estate.reuse ? await carryPendingViolations(trx, evaluationId, run.id, shared.now, estate.reuse, new Map(engine.rules().map((r) => [r.id, r]))) : [];
-      await storePendingViolations(trx, evaluationId, pending);
+      await storePendingViolations(trx, evaluationId, estate.later ?? []);
       phase('pending violations');
       const reported = await upsertFindings(trx, evaluationId, run.observed_at, begun.length ? [...holding, ...begun] : holding);
       phase('upsert findings');

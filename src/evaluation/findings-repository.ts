@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { paginate, type Page, type PageParams } from '../db/pagination.js';
 import type { Violation } from '../policy/input.js';
+import { FINDING_TYPE } from '../sources/coverage.js';
 
 export interface Finding {
   id: string;
@@ -137,7 +138,7 @@ export async function reuseFindings(
       run: runId,
       rules: reuse.rules,
       fresh: reuse.freshTypes,
-      findingType: 'AWS::SecurityHub::Finding',
+      findingType: FINDING_TYPE,
       seen: seenAt,
       evaluation: evaluationId,
     },
@@ -150,14 +151,8 @@ function itemOf(v: Violation): { item_kind: 'finding' | 'resource'; item_key: st
   const { type, id, account, region } = v.resource;
   return type === FINDING_TYPE ? { item_kind: 'finding', item_key: id } : { item_kind: 'resource', item_key: `${type}|${account}|${region}|${id}` };
 }
-const FINDING_TYPE = 'AWS::SecurityHub::Finding';
 
-/** Violations that begin later, as the JSON lines storePendingViolations writes (without their rule's metadata). */
-export function pendingRows(later: Violation[]): string[] {
-  return later.map(pendingRow);
-}
-
-/** One violation that begins later, as a row of JSON text (see pendingRows). */
+/** One violation that begins later, as a row of JSON text (what storePendingViolations writes, without its rule's metadata). */
 export function pendingRow(v: Violation): string {
   const { rule: _rule, ...violation } = v;
   return JSON.stringify({ rule_id: v.id, resource_type: v.resource.type, ...itemOf(v), violates_after: v.violates_after, violation });
@@ -165,7 +160,7 @@ export function pendingRow(v: Violation): string {
 
 /**
  * Keeps the violations of an evaluation that begin after its `now` (src/evaluation/time-bound.ts;
- * rows from pendingRows), so that the next evaluation can report them when they begin without
+ * rows from pendingRow), so that the next evaluation can report them when they begin without
  * judging their items again. One statement per 5,000 rows, each a JSON array.
  */
 export async function storePendingViolations(trx: Knex.Transaction, evaluationId: string, rows: string[]): Promise<number> {

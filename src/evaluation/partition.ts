@@ -45,7 +45,7 @@ export type EvaluationMode = 'whole' | 'parts' | 'incremental';
 export interface EstateResult {
   /** Incremental or not, the violations found (parts: only those that hold at the input's now). */
   violations: Violation[];
-  /** Parts: the resource rules' violations that begin after the input's now, as pendingRows (src/evaluation/time-bound.ts). */
+  /** Parts: the resource rules' violations that begin after the input's now, as pendingRow's rows (src/evaluation/time-bound.ts). */
   later?: string[];
   mode: EvaluationMode;
   /** Per shared part of the input (now, catalog, ...), the SHA-256 of its JSON: what the next evaluation compares to reuse verdicts. */

@@ -20,14 +20,6 @@ export function holdsAt(v: Violation, now: number): boolean {
   return v.violates_after === undefined || v.violates_after === null || now > v.violates_after;
 }
 
-/** The violations that hold at `now`, and those that begin later. */
-export function splitAt(violations: Violation[], now: number): { holding: Violation[]; later: Violation[] } {
-  const holding: Violation[] = [];
-  const later: Violation[] = [];
-  for (const v of violations) (holdsAt(v, now) ? holding : later).push(v);
-  return { holding, later };
-}
-
 /**
  * Each violation with its rule's metadata: a time-bound violation (`lib.violation_after`) leaves it
  * out, and it is attached here by rule id, the same object for every violation of a rule. A
@@ -53,7 +45,11 @@ export function withRules<V extends Omit<Violation, 'rule'> & { rule?: Violation
 export function complianceAnswer(entrypoint: string, input: unknown, result: unknown, rules: ReadonlyArray<{ id: string }>): unknown {
   const compliance = entrypoint === COMPLIANCE_VIOLATIONS || Object.values(SCOPED_VIOLATIONS).includes(entrypoint);
   if (!compliance || !Array.isArray(result)) return result;
-  const violations = withRules(result as Violation[], rules);
   const now = (input as { now?: unknown } | null)?.now;
-  return typeof now === 'number' ? violations.filter((v) => holdsAt(v, now)) : violations;
+  return typeof now === 'number' ? violationsAt(result as Violation[], now, rules) : withRules(result as Violation[], rules);
+}
+
+/** A whole evaluation's violations as it reports them: those that hold at `now`, each with its rule's metadata. */
+export function violationsAt(violations: Violation[], now: number, rules: ReadonlyArray<{ id: string }>): Violation[] {
+  return withRules(violations, rules).filter((v) => holdsAt(v, now));
 }

@@ -4,7 +4,7 @@ import { runInput } from '../evaluation/evaluate.js';
 import type { PolicyEngine } from './engine.js';
 import { ACCESS_DECISION, COMPLIANCE_VIOLATIONS } from './entrypoints.js';
 import type { Violation } from './input.js';
-import { holdsAt } from '../evaluation/time-bound.js';
+import { violationsAt } from '../evaluation/time-bound.js';
 import { answer, incompleteInput, sameAnswer, type Answered } from './replay.js';
 import { diffResults, type Difference } from './result-diff.js';
 import type { PolicyService } from './service.js';
@@ -84,8 +84,8 @@ export async function findingsImpact(db: Knex, baseline: PolicyEngine, candidate
   let after: Violation[];
   try {
     // What each bundle would report at the run's now: violations that begin later do not count yet.
-    before = ((await baseline.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[]).filter((v) => holdsAt(v, input.now));
-    after = ((await candidate.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[]).filter((v) => holdsAt(v, input.now));
+    before = violationsAt((await baseline.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[], input.now, baseline.rules());
+    after = violationsAt((await candidate.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[], input.now, candidate.rules());
   } catch (error) {
     return { status: 'not_tested', reason: `the evaluation of run ${run.id} failed: ${String((error as Error).message).slice(0, 300)}`, collection_id: run.id, observed_at: observedAt, ...empty };
   }

@@ -12,10 +12,10 @@ import { InvalidBundleError } from './bundle.js';
 import { PolicyEngine, type RuleMetadata } from './engine.js';
 import type { Inspection } from './wasm.js';
 import { PolicyWorkers, type PolicyWorkerOptions } from './workers.js';
+import { activateBundle, activeBundleId, findBundleBySha, getArchive, insertBundle, type BundleRecord } from './repository.js';
 
 /** How long the check of the shipped bundle may take: start-up's own limit (src/app.ts pluginTimeout). */
 const SHIPPED_INSPECT_MS = 120_000;
-import { activateBundle, activeBundleId, findBundleBySha, getArchive, insertBundle, type BundleRecord } from './repository.js';
 
 export const BUNDLE_CHANNEL = 'custos_policy_bundle';
 /** A safety net under LISTEN/NOTIFY: how often each instance re-checks the active bundle. */
