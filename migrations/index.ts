@@ -28,6 +28,7 @@ import * as incrementalEvaluation from './028_incremental_evaluation.js';
 import * as decisionLogWithoutBundleFk from './027_decision_log_without_bundle_fk.js';
 import * as apiKeyIssuer from './031_api_key_issuer.js';
 import * as pendingViolations from './029_pending_violations.js';
+import * as runSliceDigests from './032_run_slice_digests.js';
 import * as findingsFillfactor from './030_findings_fillfactor.js';
 
 export interface Migration {
@@ -71,6 +72,7 @@ export const migrations: Migration[] = [
   { name: '031_api_key_issuer', ...apiKeyIssuer },
   { name: '029_pending_violations', ...pendingViolations },
   { name: '030_findings_fillfactor', ...findingsFillfactor },
+  { name: '032_run_slice_digests', ...runSliceDigests },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -85,6 +85,10 @@ export async function runEvaluation(
     // told not to; the whole input at once when the bundle cannot be evaluated in parts.
     const base = options.incremental === false ? undefined : await evaluationBase(db, evaluationId, run.observed_at);
     phase('shared input');
+    // Which rules the run lets this evaluation test depends on the run and the catalog, not on the
+    // verdicts: read while the rules run (an error is raised where it is awaited).
+    const coverage = coverageOfRules(db, run.id, engine.rules(), catalog);
+    coverage.catch(() => {});
     let estate = await evaluateInParts(db, engine, run.id, shared, base, {}, phases);
     mark = performance.now();
     if ('whole' in estate) {
@@ -97,7 +101,7 @@ export async function runEvaluation(
     // (violates_after) are kept for the next evaluation (src/evaluation/time-bound.ts).
     const { violations: holding, mode, stats } = estate;
     const partial = run.status === 'partial';
-    const ruleCoverages = await coverageOfRules(db, run.id, engine.rules(), catalog);
+    const ruleCoverages = await coverage;
     phase('rule coverage');
     return await db.transaction(async (trx) => {
       // One writer of findings at a time with catalog evaluations (src/evaluation/catalog-evaluation.ts);

@@ -3,14 +3,15 @@ import type { Catalog } from '../controls/catalog.js';
 import { statusOf, type EvaluationSummary, type RuleCounts } from '../controls/status.js';
 import type { RuleMetadata } from '../policy/engine.js';
 import { itemSlice } from '../sources/coverage.js';
-import { runItemsDigests } from '../sources/run-store.js';
+import { EMPTY_SHA256, runSliceDigests } from '../sources/run-store.js';
 import { appendEvidence } from './chain.js';
 
 /**
  * One evidence item per tested control for a finished evaluation: its status and reason, the open
  * findings that fail it (and apart, those an exception covered, with its id), and what was
- * checked: counts and a SHA-256 digest of the exact run items (key and content hash) its rules
- * read, which an auditor can recompute from GET /v1/collections/:id/resources. Written in the evaluation's transaction.
+ * checked: per slice of the run its rules read (the resources of a type, or the findings or
+ * permissions), how many items and the SHA-256 of their keys and content hashes, which an auditor
+ * can recompute from GET /v1/collections/:id/resources?kind=&type=. Written in the evaluation's transaction.
  */
 export async function recordEvaluationEvidence(
   trx: Knex.Transaction,
@@ -22,39 +23,36 @@ export async function recordEvaluationEvidence(
     .where('ef.evaluation_id', evaluation.id)
     .select('f.id', 'f.rule_id', 'f.severity', 'f.resource_type', 'f.resource_id', 'f.account', 'f.region', 'f.msg', 'f.controls', 'ef.exception_id')
     .orderBy('f.id');
-  // Which slice (resource type, or kind) each item is of, and per set of slices the digest of its
-  // items: controls whose rules check the same slices share it. Every digest is made in one pass
-  // over the run's items, read a batch at a time (runItemsDigests), never all held at once.
-  const sliceOf = (kind: string, type?: string) => (kind === 'resource' ? `resource|${type}` : kind);
+  // What each control's rules checked: the run's slices (resources of a type, or a whole kind) of
+  // their resource types, each as digested once when the run finished (run_slice_digests), a slice
+  // the run holds nothing of as 0 items and the empty digest.
   const tested = catalog.controls
     .map((control) => ({ control, controlRules: rules.filter((r) => r.controls.includes(control.id)) }))
     .filter(({ control, controlRules }) => control.automation !== 'manual' && controlRules.length > 0);
-  const sliceSets = new Map<string, Set<string>>();
-  const slicesKeyOf = tested.map(({ controlRules }) => {
-    const slices = controlRules.flatMap((r) => r.resource_types.map(itemSlice)).filter((s): s is NonNullable<ReturnType<typeof itemSlice>> => s !== undefined);
-    const checkedSlices = new Set(slices.map((s) => (s.type ? sliceOf(s.kind, s.type) : s.kind)));
-    const slicesKey = [...checkedSlices].sort().join('\u0000');
-    sliceSets.set(slicesKey, checkedSlices);
-    return slicesKey;
-  });
-  // A slice without a type (findings, permissions) is its whole kind; resources are always typed.
-  const keys = [...sliceSets.keys()];
-  const made = await runItemsDigests(
-    trx,
-    evaluation.run_id,
-    keys.map((key) => {
-      const checkedSlices = sliceSets.get(key)!;
-      return (item) => checkedSlices.has(sliceOf(item.kind, item.type)) || checkedSlices.has(item.kind);
-    }),
-  );
-  const digests = new Map(keys.map((key, n) => [key, made[n]!]));
+  const runSlices = new Map((await runSliceDigests(trx, evaluation.run_id)).map((s) => [`${s.kind}\u0000${s.type}`, s]));
+  const checkedBy = (controlRules: RuleMetadata[]) => {
+    const names = new Set<string>();
+    for (const rule of controlRules) {
+      for (const resourceType of rule.resource_types) {
+        const slice = itemSlice(resourceType);
+        if (slice) names.add(`${slice.kind}\u0000${slice.type ?? ''}`);
+      }
+    }
+    const slices = [...names].sort().map((name) => {
+      const [kind, type] = name.split('\u0000') as [string, string];
+      const { items, items_sha256 } = runSlices.get(name) ?? { items: 0, items_sha256: EMPTY_SHA256 };
+      return type ? { kind, type, items, items_sha256 } : { kind, items, items_sha256 };
+    });
+    const counts = Object.fromEntries(slices.filter((s) => s.items > 0).map((s) => ['type' in s ? s.type : s.kind, s.items]));
+    return { counts, slices };
+  };
   const evidence = [];
-  for (const [n, { control, controlRules }] of tested.entries()) {
+  for (const { control, controlRules } of tested) {
     // Findings an approved exception covered when this evaluation saw them do not fail the control.
     const ofControl = findings.filter((f) => f.controls.includes(control.id));
     const failing = ofControl.filter((f) => !f.exception_id).map(({ controls, exception_id, ...f }) => f);
     const excepted = ofControl.filter((f) => f.exception_id).map(({ controls, ...f }) => f);
-    const checked = digests.get(slicesKeyOf[n]!)!;
+    const checked = checkedBy(controlRules);
     const byRule: RuleCounts = new Map();
     for (const f of ofControl) {
       const c = byRule.get(f.rule_id) ?? { open: 0, excepted: 0 };

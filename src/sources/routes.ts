@@ -173,7 +173,10 @@ export default async function sourceRoutes(app: FastifyInstance) {
     },
   });
 
-  const Item = Type.Object({ kind: Type.String({ examples: ['resource'] }), key: Type.String({ examples: ['AWS::S3::Bucket/wealth-public-site'] }), type: Type.String(), account: Type.String(), region: Type.String(), data: Type.Unknown() });
+  const Item = Type.Object({ kind: Type.String({ examples: ['resource'] }), key: Type.String({ examples: ['AWS::S3::Bucket/wealth-public-site'] }), type: Type.String(), account: Type.String(), region: Type.String(),
+    hash: Type.String({ description: "MD5 of the item's data as PostgreSQL prints jsonb: what the evidence digests name (lines `kind|key|hash`)", examples: ['9e107d9d372bb6826bd81d3542a419d6'] }),
+    data: Type.Unknown(),
+  });
   app.get('/v1/collections/:id/resources', {
     config: { roles: CATALOG_READERS },
     schema: {

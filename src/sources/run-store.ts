@@ -100,10 +100,11 @@ export interface ItemFilters extends PageParams {
   region?: string;
 }
 
-export async function listRunItems(db: Knex, runId: string, filters: ItemFilters): Promise<Page<ItemRow>> {
-  const query = db('run_items').select('kind', 'key', 'type', 'account', 'region', 'data').where({ run_id: runId });
+export async function listRunItems(db: Knex, runId: string, filters: ItemFilters): Promise<Page<ItemRow & { hash: string }>> {
+  // With its content hash: the evidence digests are of `kind|key|hash` lines, recomputable from this list.
+  const query = db('run_items').select('kind', 'key', 'type', 'account', 'region', 'hash', 'data').where({ run_id: runId });
   for (const field of ['kind', 'type', 'account', 'region'] as const) if (filters[field]) query.where(field, filters[field]);
-  return paginate<ItemRow & Record<string, unknown>>(query, filters, [
+  return paginate<ItemRow & { hash: string } & Record<string, unknown>>(query, filters, [
     { sql: 'kind', field: 'kind' },
     { sql: 'key', field: 'key' },
   ]);
@@ -151,26 +152,39 @@ export function runItemRefs(db: Knex | Knex.Transaction, runId: string): Promise
   return db('run_items').select('kind', 'type', 'key', 'hash').where({ run_id: runId }).orderBy(['kind', 'key']);
 }
 
-/** Item references read per batch by `runItemsDigests`. */
+/** Item references read per batch by `runDigests`. */
 const DIGEST_BATCH = 10_000;
 
+/** The SHA-256 of nothing: the digest of a slice the run holds no item of. */
+export const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
 /**
- * `runItemsDigest` of several selections of a run's items at once, each a predicate over an item's
- * kind and type, in one pass over the run's items in digest order (kind, key): one query, read
- * through a cursor `batch` rows at a time, so the run's references are never all held at once. The
- * same digests as `runItemsDigest(items.filter(...))` of `runItemRefs`.
+ * A slice of a run's items: the resources of one type (`type`), or every item of another kind (`type`
+ * ''), with how many and the SHA-256 of their lines `kind|key|hash` in key order. What an evaluation's
+ * evidence says its rules checked; an auditor recomputes it from GET /v1/collections/:id/resources?kind=&type=.
  */
-export async function runItemsDigests(
+export interface SliceDigest {
+  kind: string;
+  type: string;
+  items: number;
+  items_sha256: string;
+}
+
+/**
+ * One pass over a run's items in digest order (kind, key), read through a cursor `batch` rows at a
+ * time so the run's references are never all held at once: the digest of all of them (collection
+ * evidence) and of each slice (evaluation evidence). The same digests as `runItemsDigest` of
+ * `runItemRefs`, all or filtered to the slice.
+ */
+export async function runDigests(
   db: Knex | Knex.Transaction,
   runId: string,
-  selections: Array<(item: { kind: string; type: string }) => boolean>,
   batch = DIGEST_BATCH,
-): Promise<Array<{ counts: Record<string, number>; items_sha256: string }>> {
+): Promise<{ all: { items: number; counts: Record<string, number>; items_sha256: string }; slices: SliceDigest[] }> {
   // A cursor lives in a transaction: the caller's, or one of its own.
-  if (!db.isTransaction) return db.transaction((trx) => runItemsDigests(trx, runId, selections, batch));
-  const digests = selections.map(() => new ItemsDigest());
-  // Which selections take an item of this kind and type, asked once per kind and type.
-  const takers = new Map<string, number[]>();
+  if (!db.isTransaction) return db.transaction((trx) => runDigests(trx, runId, batch));
+  const all = new ItemsDigest();
+  const slices = new Map<string, { kind: string; type: string; digest: ItemsDigest }>();
   const cursor = `run_item_refs_${++cursors}`;
   // Every row is read: plan for all of them (a sort), not for the first few (an index scan's random reads).
   await db.raw('SET LOCAL cursor_tuple_fraction = 1');
@@ -179,37 +193,61 @@ export async function runItemsDigests(
   for (;;) {
     const { rows } = (await db.raw(`FETCH ${Math.max(1, Math.floor(batch))} FROM ${cursor}`)) as { rows: RunItemRef[] };
     for (const item of rows) {
-      const slice = `${item.kind}\u0000${item.type}`;
-      let indices = takers.get(slice);
-      if (!indices) takers.set(slice, (indices = selections.flatMap((take, n) => (take(item) ? [n] : []))));
-      if (indices.length === 0) continue;
       const line = `${item.kind}|${item.key}|${item.hash}`;
-      for (const n of indices) digests[n]!.add(item, line);
+      all.add(item, line);
+      const type = item.kind === 'resource' ? item.type : '';
+      const name = `${item.kind}\u0000${type}`;
+      let slice = slices.get(name);
+      if (!slice) slices.set(name, (slice = { kind: item.kind, type, digest: new ItemsDigest() }));
+      slice.digest.add(item, line);
     }
     if (rows.length < batch) break;
   }
   await db.raw(`CLOSE ${cursor}`);
-  return digests.map((d) => d.result());
+  return {
+    all: { items: all.size, ...all.result() },
+    slices: [...slices.values()]
+      .map(({ kind, type, digest }) => ({ kind, type, items: digest.size, items_sha256: digest.result().items_sha256 }))
+      .sort((a, b) => (a.kind === b.kind ? (a.type < b.type ? -1 : 1) : a.kind < b.kind ? -1 : 1)),
+  };
 }
 let cursors = 0;
+
+/** Keeps a finished run's slice digests (migration 032), in the transaction that finishes it. */
+export async function storeSliceDigests(trx: Knex.Transaction, runId: string, slices: SliceDigest[]): Promise<void> {
+  // A run made its digests once; a second writer (two evaluations of a run finished before 032) wrote the same.
+  if (slices.length > 0) await trx('run_slice_digests').insert(slices.map((s) => ({ run_id: runId, ...s }))).onConflict(['run_id', 'kind', 'type']).ignore();
+}
+
+/**
+ * A finished run's slice digests, kept when it finished; for a run finished before they were kept
+ * (migration 032), made now from its items and kept.
+ */
+export async function runSliceDigests(trx: Knex.Transaction, runId: string): Promise<SliceDigest[]> {
+  const stored: SliceDigest[] = await trx('run_slice_digests').select('kind', 'type', 'items', 'items_sha256').where({ run_id: runId }).orderBy(['kind', 'type']);
+  if (stored.length > 0) return stored;
+  const { slices } = await runDigests(trx, runId);
+  await storeSliceDigests(trx, runId, slices);
+  return slices;
+}
 
 /**
  * Counts per resource type (other kinds by kind) and the SHA-256 of the lines `kind|key|hash`, in the
  * order added, joined by newlines: an auditor recomputes it from GET /v1/collections/:id/resources.
- * Built item by item, so a digest need not hold its items (runItemsDigests streams them).
+ * Built item by item, so a digest need not hold its items (runDigests streams them).
  */
 class ItemsDigest {
   private readonly counts: Record<string, number> = {};
   private readonly hash = createHash('sha256');
-  private first = true;
+  size = 0;
   // Lines waiting to be hashed: one update per batch rather than one per item (flush).
   private pending = '';
 
   add(item: Pick<RunItemRef, 'kind' | 'type' | 'key' | 'hash'>, line = `${item.kind}|${item.key}|${item.hash}`): void {
     const name = item.kind === 'resource' ? item.type : item.kind;
     this.counts[name] = (this.counts[name] ?? 0) + 1;
-    this.pending += this.first ? line : `\n${line}`;
-    this.first = false;
+    this.pending += this.size === 0 ? line : `\n${line}`;
+    this.size++;
     if (this.pending.length > 1 << 20) this.flush();
   }
 

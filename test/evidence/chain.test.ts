@@ -49,9 +49,24 @@ t.test('each collection run and evaluation stores chained evidence per control',
   t.match(cc66.body, { status: 'failing', evaluation: { run_id: run.id, run_partial: false }, checked: { counts: { 'AWS::S3::Bucket': 4 } } });
   t.equal(cc66.body.failing_findings.length, 2);
   t.equal(cc66.body_sha256, sha256(canonicalJson(cc66.body)), 'content-addressed');
-  // The digest of what was checked can be recomputed from the run's stored items.
-  const buckets = await api.app.db('run_items').where({ run_id: run.id, kind: 'resource' }).whereIn('type', ['AWS::S3::Bucket', 'AWS::S3::AccountPublicAccessBlock']).orderBy(['kind', 'key']).select('kind', 'key', 'hash');
-  t.equal(cc66.body.checked.items_sha256, sha256(buckets.map((b) => `${b.kind}|${b.key}|${b.hash}`).join('\n')));
+  // What was checked, slice by slice (a resource type, or the findings), as an auditor recomputes it
+  // from the run's items listed by the API: every type its rules read, one it holds none of included.
+  t.match(cc66.body.checked.slices, [{ kind: 'resource', type: 'AWS::S3::AccountPublicAccessBlock' }, { kind: 'resource', type: 'AWS::S3::Bucket', items: 4 }]);
+  const recomputed = async (slice: { kind: string; type?: string }) => {
+    const lines: string[] = [];
+    let url: string | null = `/v1/collections/${run.id}/resources?kind=${slice.kind}${slice.type ? `&type=${encodeURIComponent(slice.type)}` : ''}&limit=500`;
+    while (url) {
+      const page: { items: Array<{ kind: string; key: string; hash: string }>; next_cursor: string | null } = (await api.call('GET', url, { as: 'auditor' })).body;
+      lines.push(...page.items.map((i) => `${i.kind}|${i.key}|${i.hash}`));
+      url = page.next_cursor ? `${url.replace(/&cursor=[^&]*/, '')}&cursor=${encodeURIComponent(page.next_cursor)}` : null;
+    }
+    return { items: lines.length, items_sha256: sha256(lines.join('\n')) };
+  };
+  for (const item of items) {
+    for (const slice of item.body.checked.slices) t.match(await recomputed(slice), { items: slice.items, items_sha256: slice.items_sha256 }, `${item.control_id}: ${slice.kind} ${slice.type ?? ''}`);
+  }
+  const cc73 = items.find((i: { control_id: string }) => i.control_id === 'CC7.3');
+  t.ok(cc73.body.checked.slices.some((s: { kind: string; type?: string }) => s.kind === 'finding' && s.type === undefined), 'findings are one slice');
 
   const result = await verify(api);
   t.same(result, { ok: true, items: all.length, head: all.at(-1).hash });

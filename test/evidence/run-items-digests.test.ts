@@ -2,28 +2,38 @@ import t from 'tap';
 import { loadDemoData } from '../../src/demo/load.js';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
 import { importSnapshot } from '../../src/sources/collections.js';
-import { runItemRefs, runItemsDigest, runItemsDigests } from '../../src/sources/run-store.js';
+import { EMPTY_SHA256, runDigests, runItemRefs, runItemsDigest, runSliceDigests } from '../../src/sources/run-store.js';
 import { testApp } from '../helpers/app.js';
 
-// Evaluation evidence digests what each control's rules checked in one pass over the run's item
-// references read a batch at a time (issue 17: the references of 170,000 items were held at once).
-t.test('runItemsDigests: in batches, the digests of runItemsDigest over the selected references', async (t) => {
+// A run's items are digested in one pass read a batch at a time (issue 17: the references of 170,000
+// items were held at once): all of them for the collection evidence, and each slice (the resources of
+// a type, or a whole other kind) once, when the run finishes, for the evidence of its evaluations.
+t.test('runDigests: in batches, the digest of all the run items and of each slice', async (t) => {
   const api = await testApp(t, { workers: false });
   const { db } = api.app;
   await loadDemoData(db);
   const run = await importSnapshot(db, wealthEstate, { trigger: 'file', context: { actor: 'test', actorKeyId: null, role: 'system' } });
   const refs = await runItemRefs(db, run.id);
   t.ok(refs.length > 20, `${refs.length} items`);
-  const selections: Array<(item: { kind: string; type: string }) => boolean> = [
-    () => true,
-    (i) => i.kind === 'resource' && i.type === 'AWS::S3::Bucket',
-    (i) => i.kind === 'finding' || (i.kind === 'resource' && i.type.startsWith('AWS::IAM::')),
-    () => false,
-  ];
-  const expected = selections.map((take) => runItemsDigest(refs.filter(take)));
+  const sliceOf = (r: { kind: string; type: string }) => `${r.kind}|${r.kind === 'resource' ? r.type : ''}`;
+  const names = [...new Set(refs.map(sliceOf))].sort();
+  t.ok(names.includes('resource|AWS::S3::Bucket') && names.includes('finding|'), names.join(', '));
+  const expected = {
+    all: { items: refs.length, ...runItemsDigest(refs) },
+    slices: names.map((name) => {
+      const of = refs.filter((r) => sliceOf(r) === name);
+      return { kind: of[0]!.kind, type: of[0]!.kind === 'resource' ? of[0]!.type : '', items: of.length, items_sha256: runItemsDigest(of).items_sha256 };
+    }),
+  };
   // Batches smaller than the run, one that ends exactly on a batch boundary, and one batch for all.
-  for (const batch of [1, 7, refs.length, refs.length + 1]) {
-    t.strictSame(await runItemsDigests(db, run.id, selections, batch), expected, `batches of ${batch}`);
-  }
-  t.strictSame(expected[3], { counts: {}, items_sha256: runItemsDigest([]).items_sha256 }, 'an empty selection digests nothing');
+  for (const batch of [1, 7, refs.length, refs.length + 1]) t.strictSame(await runDigests(db, run.id, batch), expected, `batches of ${batch}`);
+
+  // Kept when the run finished: what its evaluations read, not made again.
+  const kept = await db.transaction((trx) => runSliceDigests(trx, run.id));
+  t.strictSame(kept, expected.slices, 'the slice digests were kept when the run finished');
+  // A run finished before they were kept (migration 032): made and kept at its first evaluation.
+  await db('run_slice_digests').where({ run_id: run.id }).delete();
+  t.strictSame(await db.transaction((trx) => runSliceDigests(trx, run.id)), expected.slices, 'made from the items when missing');
+  t.equal(Number((await db('run_slice_digests').where({ run_id: run.id }).count('* as n'))[0]!.n), names.length, 'and kept');
+  t.equal(runItemsDigest([]).items_sha256, EMPTY_SHA256, 'nothing digests to the SHA-256 of nothing');
 });

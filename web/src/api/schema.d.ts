@@ -13591,6 +13591,7 @@ export interface operations {
                      *           "type": "AWS::S3::Bucket",
                      *           "account": "123456789012",
                      *           "region": "us-east-1",
+                     *           "hash": "9e107d9d372bb6826bd81d3542a419d6",
                      *           "data": {}
                      *         }
                      *       ],
@@ -13601,6 +13602,11 @@ export interface operations {
                         items: {
                             account: string;
                             data: unknown;
+                            /**
+                             * @description MD5 of the item's data as PostgreSQL prints jsonb: what the evidence digests name (lines `kind|key|hash`)
+                             * @example 9e107d9d372bb6826bd81d3542a419d6
+                             */
+                            hash: string;
                             /** @example AWS::S3::Bucket/wealth-public-site */
                             key: string;
                             /** @example resource */
