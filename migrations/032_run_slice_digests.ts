@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 /**
  * Per finished run, the digest of each slice of its items (the resources of one type, or every item
  * of another kind): how many, and the SHA-256 of their lines `kind|key|hash` in key order. Made once
- * when the run finishes (src/sources/run-store.ts, `sliceDigests`), so an evaluation's evidence names
+ * when the run finishes (src/sources/run-store.ts, `runDigests`), so an evaluation's evidence names
  * what its rules checked without reading the run's items again; an auditor recomputes each from
  * GET /v1/collections/:id/resources?kind=&type=.
  */

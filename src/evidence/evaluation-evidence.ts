@@ -3,7 +3,7 @@ import type { Catalog } from '../controls/catalog.js';
 import { statusOf, type EvaluationSummary, type RuleCounts } from '../controls/status.js';
 import type { RuleMetadata } from '../policy/engine.js';
 import { itemSlice } from '../sources/coverage.js';
-import { EMPTY_SHA256, runSliceDigests } from '../sources/run-store.js';
+import { EMPTY_SHA256, runSliceDigests, sliceName } from '../sources/run-store.js';
 import { appendEvidence } from './chain.js';
 
 /**
@@ -29,17 +29,17 @@ export async function recordEvaluationEvidence(
   const tested = catalog.controls
     .map((control) => ({ control, controlRules: rules.filter((r) => r.controls.includes(control.id)) }))
     .filter(({ control, controlRules }) => control.automation !== 'manual' && controlRules.length > 0);
-  const runSlices = new Map((await runSliceDigests(trx, evaluation.run_id)).map((s) => [`${s.kind}\u0000${s.type}`, s]));
+  const runSlices = new Map((await runSliceDigests(trx, evaluation.run_id)).map((s) => [sliceName(s.kind, s.type), s]));
   const checkedBy = (controlRules: RuleMetadata[]) => {
-    const names = new Set<string>();
+    const read = new Map<string, { kind: string; type: string }>();
     for (const rule of controlRules) {
       for (const resourceType of rule.resource_types) {
         const slice = itemSlice(resourceType);
-        if (slice) names.add(`${slice.kind}\u0000${slice.type ?? ''}`);
+        if (slice) read.set(sliceName(slice.kind, slice.type ?? ''), { kind: slice.kind, type: slice.type ?? '' });
       }
     }
-    const slices = [...names].sort().map((name) => {
-      const [kind, type] = name.split('\u0000') as [string, string];
+    const slices = [...read.keys()].sort().map((name) => {
+      const { kind, type } = read.get(name)!;
       const { items, items_sha256 } = runSlices.get(name) ?? { items: 0, items_sha256: EMPTY_SHA256 };
       return type ? { kind, type, items, items_sha256 } : { kind, items, items_sha256 };
     });

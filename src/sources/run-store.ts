@@ -147,11 +147,6 @@ export interface RunItemRef {
   hash: string;
 }
 
-/** Every item of a run, ordered by kind and key (the order evidence digests use). */
-export function runItemRefs(db: Knex | Knex.Transaction, runId: string): Promise<RunItemRef[]> {
-  return db('run_items').select('kind', 'type', 'key', 'hash').where({ run_id: runId }).orderBy(['kind', 'key']);
-}
-
 /** Item references read per batch by `runDigests`. */
 const DIGEST_BATCH = 10_000;
 
@@ -170,11 +165,13 @@ export interface SliceDigest {
   items_sha256: string;
 }
 
+/** A slice's name: its kind and its type ('' unless a resource). */
+export const sliceName = (kind: string, type: string): string => `${kind}\u0000${type}`;
+
 /**
  * One pass over a run's items in digest order (kind, key), read through a cursor `batch` rows at a
  * time so the run's references are never all held at once: the digest of all of them (collection
- * evidence) and of each slice (evaluation evidence). The same digests as `runItemsDigest` of
- * `runItemRefs`, all or filtered to the slice.
+ * evidence) and of each slice (evaluation evidence), slices in code-point order of kind and type.
  */
 export async function runDigests(
   db: Knex | Knex.Transaction,
@@ -196,7 +193,7 @@ export async function runDigests(
       const line = `${item.kind}|${item.key}|${item.hash}`;
       all.add(item, line);
       const type = item.kind === 'resource' ? item.type : '';
-      const name = `${item.kind}\u0000${type}`;
+      const name = sliceName(item.kind, type);
       let slice = slices.get(name);
       if (!slice) slices.set(name, (slice = { kind: item.kind, type, digest: new ItemsDigest() }));
       slice.digest.add(item, line);
@@ -224,7 +221,8 @@ export async function storeSliceDigests(trx: Knex.Transaction, runId: string, sl
  * (migration 032), made now from its items and kept.
  */
 export async function runSliceDigests(trx: Knex.Transaction, runId: string): Promise<SliceDigest[]> {
-  const stored: SliceDigest[] = await trx('run_slice_digests').select('kind', 'type', 'items', 'items_sha256').where({ run_id: runId }).orderBy(['kind', 'type']);
+  // In the order runDigests gives (code points, not the database's collation).
+  const stored: SliceDigest[] = await trx('run_slice_digests').select('kind', 'type', 'items', 'items_sha256').where({ run_id: runId }).orderByRaw('kind COLLATE "C", type COLLATE "C"');
   if (stored.length > 0) return stored;
   const { slices } = await runDigests(trx, runId);
   await storeSliceDigests(trx, runId, slices);
@@ -239,16 +237,21 @@ export async function runSliceDigests(trx: Knex.Transaction, runId: string): Pro
 class ItemsDigest {
   private readonly counts: Record<string, number> = {};
   private readonly hash = createHash('sha256');
-  size = 0;
+  private added = 0;
   // Lines waiting to be hashed: one update per batch rather than one per item (flush).
   private pending = '';
 
-  add(item: Pick<RunItemRef, 'kind' | 'type' | 'key' | 'hash'>, line = `${item.kind}|${item.key}|${item.hash}`): void {
+  /** The item's line is `kind|key|hash`, made once by the caller for every digest it goes into. */
+  add(item: Pick<RunItemRef, 'kind' | 'type'>, line: string): void {
     const name = item.kind === 'resource' ? item.type : item.kind;
     this.counts[name] = (this.counts[name] ?? 0) + 1;
-    this.pending += this.size === 0 ? line : `\n${line}`;
-    this.size++;
+    this.pending += this.added === 0 ? line : `\n${line}`;
+    this.added++;
     if (this.pending.length > 1 << 20) this.flush();
+  }
+
+  get size(): number {
+    return this.added;
   }
 
   flush(): void {
@@ -262,9 +265,3 @@ class ItemsDigest {
   }
 }
 
-/** The digest (ItemsDigest) of these items, in the order given. */
-export function runItemsDigest(items: RunItemRef[]): { counts: Record<string, number>; items_sha256: string } {
-  const digest = new ItemsDigest();
-  for (const item of items) digest.add(item);
-  return digest.result();
-}
