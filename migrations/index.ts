@@ -29,6 +29,7 @@ import * as decisionLogWithoutBundleFk from './027_decision_log_without_bundle_f
 import * as apiKeyIssuer from './031_api_key_issuer.js';
 import * as pendingViolations from './029_pending_violations.js';
 import * as runSliceDigests from './032_run_slice_digests.js';
+import * as pendingAccountViolations from './033_pending_account_violations.js';
 import * as findingsFillfactor from './030_findings_fillfactor.js';
 
 export interface Migration {
@@ -73,6 +74,7 @@ export const migrations: Migration[] = [
   { name: '029_pending_violations', ...pendingViolations },
   { name: '030_findings_fillfactor', ...findingsFillfactor },
   { name: '032_run_slice_digests', ...runSliceDigests },
+  { name: '033_pending_account_violations', ...pendingAccountViolations },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

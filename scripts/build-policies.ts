@@ -51,37 +51,38 @@ function capabilitiesFile(opa: string, dir: string): string {
   return file;
 }
 
-/** The input's shared parts a resource rule may read (src/evaluation/partition.ts, sharedParts). */
+/** The input's shared parts a resource or account rule may read (src/evaluation/partition.ts, sharedParts). */
 const SHARED_PARTS = ['now', 'catalog', 'coverage', 'lf_tag_assignments'] as const;
 
 /**
  * Every rule's METADATA says how its violations depend on the input (custom.scope), a rule of
- * scope resource which shared parts it reads (custom.reads), and a rule of scope account the types
- * of the items it reads (custom.item_types): the service evaluates estates in parts by them
- * (src/evaluation/partition.ts), so a rule that does not say is refused here.
+ * scope resource or account which shared parts it reads (custom.reads), and a rule of scope
+ * account the types of the items it reads (custom.item_types): the service evaluates estates in
+ * parts and reuses verdicts by them (src/evaluation/partition.ts), so a rule that does not say is
+ * refused here.
  */
 function checkScopes(opa: string) {
   const inspected = JSON.parse(execFileSync(opa, ['inspect', '-a', '--format', 'json', 'rego'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, cwd: root }));
   const problems: string[] = [];
-  const resourceRules: Array<{ where: string; file: string; reads: string[] }> = [];
+  const readingRules: Array<{ where: string; file: string; reads: string[] }> = [];
   const accountRules: Array<{ where: string; file: string; itemTypes: string[] }> = [];
   for (const { annotations, path: refPath, location } of inspected.annotations ?? []) {
     const custom = annotations?.custom;
     if (annotations?.scope !== 'package' || typeof custom?.id !== 'string') continue;
     const where = `${custom.id} (${(refPath ?? []).map((p: { value: string }) => p.value).join('.')})`;
     if (!RULE_SCOPES.includes(custom.scope)) problems.push(`${where}: custom.scope must be one of ${RULE_SCOPES.join(', ')}`);
-    else if (custom.scope === 'resource' && !(Array.isArray(custom.reads) && custom.reads.every((r: unknown) => (SHARED_PARTS as readonly unknown[]).includes(r)))) {
-      problems.push(`${where}: a rule of scope resource lists in custom.reads the shared input parts it reads ([] for none; ${SHARED_PARTS.join(', ')})`);
-    } else if (custom.scope === 'resource' && location?.file) resourceRules.push({ where, file: path.resolve(root, location.file), reads: custom.reads });
-    else if (custom.scope === 'account' && !(Array.isArray(custom.item_types) && custom.item_types.every((t: unknown) => typeof t === 'string'))) {
+    else if (['resource', 'account'].includes(custom.scope) && !(Array.isArray(custom.reads) && custom.reads.every((r: unknown) => (SHARED_PARTS as readonly unknown[]).includes(r)))) {
+      problems.push(`${where}: a rule of scope ${custom.scope} lists in custom.reads the shared input parts it reads ([] for none; ${SHARED_PARTS.join(', ')})`);
+    } else if (['resource', 'account'].includes(custom.scope) && location?.file) readingRules.push({ where, file: path.resolve(root, location.file), reads: custom.reads });
+    if (custom.scope === 'account' && !(Array.isArray(custom.item_types) && custom.item_types.every((t: unknown) => typeof t === 'string'))) {
       problems.push(`${where}: a rule of scope account lists in custom.item_types the types of the items it reads (AWS::SecurityHub::Finding for findings, AWS::LakeFormation::Permission for permissions)`);
     }
     if (custom.scope === 'account' && Array.isArray(custom.item_types) && location?.file) accountRules.push({ where, file: path.resolve(root, location.file), itemTypes: custom.item_types });
   }
   // What the rules really read, from their syntax trees: an under-declared `reads` would let an
   // incremental evaluation reuse a verdict after what it depends on changed (scripts/rego-reads.ts).
-  const read = sharedPartsRead(opa, path.join(regoDir, 'custos', 'lib', 'lib.rego'), resourceRules.map((r) => r.file));
-  for (const rule of resourceRules) for (const problem of undeclaredReads(read.get(rule.file)!, rule.reads, SHARED_PARTS)) problems.push(`${rule.where}: ${problem}`);
+  const read = sharedPartsRead(opa, path.join(regoDir, 'custos', 'lib', 'lib.rego'), readingRules.map((r) => r.file));
+  for (const rule of readingRules) for (const problem of undeclaredReads(read.get(rule.file)!, rule.reads, SHARED_PARTS)) problems.push(`${rule.where}: ${problem}`);
   // And an account rule's item types: one reading a type it does not declare would miss those items in parts.
   const items = itemTypesRead(opa, path.join(regoDir, 'custos', 'lib', 'lib.rego'), accountRules.map((r) => r.file));
   for (const rule of accountRules) for (const problem of undeclaredItemTypes(items.get(rule.file)!, rule.itemTypes)) problems.push(`${rule.where}: ${problem}`);

@@ -95,7 +95,7 @@ export async function runEvaluation(
       const { input } = await runInput(db, run);
       // Only what holds now: a whole evaluation is never a base, so nothing of it is kept for later.
       const violations = violationsAt((await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[], shared.now, engine.rules());
-      estate = { violations, mode: 'whole', inputSha256: sharedParts(shared), stats: { items: 0, evaluated_items: 0, reused_items: 0, reused_violations: 0, parts: 1 }, why: estate.whole };
+      estate = { violations, mode: 'whole', inputSha256: sharedParts(shared), stats: { items: 0, evaluated_items: 0, reused_items: 0, reused_violations: 0, evaluated_account_items: 0, parts: 1 }, why: estate.whole };
     }
     // What holds at the run's now is reported; the resource rules' violations that begin later
     // (violates_after) are kept for the next evaluation (src/evaluation/time-bound.ts).
@@ -141,6 +141,7 @@ export async function runEvaluation(
           counts: JSON.stringify({
             violations: Number(violationCount), new: reported.created, reopened: reported.reopened + reused.reopened, resolved, carried, excepted,
             items: stats.items, evaluated_items: stats.evaluated_items, reused_items: stats.reused_items, reused_violations: stats.reused_violations,
+            evaluated_account_items: stats.evaluated_account_items,
           }),
           mode,
           input_sha256: JSON.stringify(estate.inputSha256),

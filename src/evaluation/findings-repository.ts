@@ -98,18 +98,20 @@ export async function upsertFindings(trx: Knex.Transaction, evaluationId: string
 
 /**
  * Incremental evaluation (src/evaluation/partition.ts): carries over the base evaluation's reported
- * findings of the reusable rules about items whose normalised state is unchanged since the base run
- * (same state_sha256, non-null, for the item with the same kind and key) and of no fresh type, as an
- * upsert of the same violation would: reported by this evaluation, seen at `seenAt`, open again if
- * it was resolved (or excepted: applyExceptions excepts it again). Nothing is read back: one
- * statement. Returns how many were carried over and how many of them were resolved before.
+ * findings that stand, as an upsert of the same violation would: reported by this evaluation, seen
+ * at `seenAt`, open again if it was resolved (or excepted: applyExceptions excepts it again). They
+ * are those of the reusable resource rules about items whose normalised state is unchanged since
+ * the base run (same state_sha256, non-null, for the item with the same kind and key) and of no
+ * fresh type, and those of each reusable account rule in the accounts where its items are unchanged
+ * (`reuse.accounts`: every account but those where its items changed). Nothing is read back: one statement. Returns how many were carried over and
+ * how many of them were resolved before.
  */
 export async function reuseFindings(
   trx: Knex.Transaction,
   evaluationId: string,
   runId: string,
   seenAt: string,
-  reuse: { evaluationId: string; runId: string; rules: string[]; freshTypes: string[] },
+  reuse: ReuseOf,
 ): Promise<{ reused: number; reopened: number }> {
   const { rows } = await trx.raw(
     `WITH reused AS (
@@ -124,6 +126,10 @@ export async function reuseFindings(
                               ELSE f.resource_type || '|' || f.account || '|' || f.region || '|' || f.resource_id END
              AND c.account = f.account AND c.region = f.region
              AND c.state_sha256 IS NOT NULL AND b.state_sha256 = c.state_sha256)
+       UNION ALL
+       SELECT f.id, f.status FROM evaluation_findings ef JOIN findings f ON f.id = ef.finding_id
+       WHERE ef.evaluation_id = :base AND ef.reported
+         AND ${accountStands('f', 'f.account')}
      ), updated AS (
        UPDATE findings f SET last_seen_at = :seen, last_evaluation_id = :evaluation, status = 'open', resolved_at = NULL
        FROM reused r WHERE f.id = r.id
@@ -138,6 +144,7 @@ export async function reuseFindings(
       run: runId,
       rules: reuse.rules,
       fresh: reuse.freshTypes,
+      ...accountPairs(reuse),
       findingType: FINDING_TYPE,
       seen: seenAt,
       evaluation: evaluationId,
@@ -146,16 +153,42 @@ export async function reuseFindings(
   return { reused: rows[0].reused, reopened: rows[0].reopened };
 }
 
-/** The run item a violation is about: a Security Hub finding by its id, a resource by type|account|region|id. */
-function itemOf(v: Violation): { item_kind: 'finding' | 'resource'; item_key: string } {
+/** What an incremental evaluation carries over from its base (src/evaluation/partition.ts, Reuse). */
+export interface ReuseOf {
+  evaluationId: string;
+  runId: string;
+  /** Resource rules whose verdicts on unchanged items stand, but on items of `freshTypes`. */
+  rules: string[];
+  freshTypes: string[];
+  /** Account rules whose verdicts stand in every account but those paired with them in `fresh` (where their items changed). */
+  accounts: { rules: string[]; fresh: Array<{ rule: string; account: string }> };
+}
+
+/** The account rules reused, and the pairs of rule and account judged afresh as two parallel arrays, for unnest. */
+const accountPairs = (reuse: ReuseOf) => ({
+  accountRules: reuse.accounts.rules,
+  freshRules: reuse.accounts.fresh.map((p) => p.rule),
+  freshAccounts: reuse.accounts.fresh.map((p) => p.account),
+});
+/** SQL: the row (alias `alias`, its rule and account columns) is of a reused account rule, in an account where it stands. */
+const accountStands = (alias: string, account: string) => `${alias}.rule_id = ANY(CAST(:accountRules AS text[]))
+         AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:freshRules AS text[]), CAST(:freshAccounts AS text[])) AS x(rule_id, account)
+                         WHERE x.rule_id = ${alias}.rule_id AND x.account = ${account})`;
+
+/**
+ * What a violation that begins later is about: for a resource rule, the run item (a Security Hub
+ * finding by its id, a resource by type|account|region|id); for an account rule, its account.
+ */
+function itemOf(v: Violation, scope: 'resource' | 'account'): { item_kind: 'finding' | 'resource' | 'account'; item_key: string } {
   const { type, id, account, region } = v.resource;
+  if (scope === 'account') return { item_kind: 'account', item_key: account };
   return type === FINDING_TYPE ? { item_kind: 'finding', item_key: id } : { item_kind: 'resource', item_key: `${type}|${account}|${region}|${id}` };
 }
 
 /** One violation that begins later, as a row of JSON text (what storePendingViolations writes, without its rule's metadata). */
-export function pendingRow(v: Violation): string {
+export function pendingRow(v: Violation, scope: 'resource' | 'account'): string {
   const { rule: _rule, ...violation } = v;
-  return JSON.stringify({ rule_id: v.id, resource_type: v.resource.type, ...itemOf(v), violates_after: v.violates_after, violation });
+  return JSON.stringify({ rule_id: v.id, resource_type: v.resource.type, ...itemOf(v, scope), violates_after: v.violates_after, violation });
 }
 
 /**
@@ -176,17 +209,19 @@ export async function storePendingViolations(trx: Knex.Transaction, evaluationId
 }
 
 /**
- * Incremental: the base evaluation's pending violations (rules of `reuse.rules`, not of its fresh
- * types) on items unchanged since its run. Those that hold at `now` are returned, with their rule's
- * metadata, to be reported as this evaluation's own; the others stay pending for this evaluation.
- * Nothing else is carried: a changed item was judged again, and its violations are fresh.
+ * Incremental: the base evaluation's pending violations that stand, as reuseFindings chooses them:
+ * of resource rules of `reuse.rules` (not of its fresh types) on items unchanged since its run, and
+ * of reused account rules in the accounts where they stand. Those that hold at `now` are
+ * returned, with their rule's metadata, to be reported as this evaluation's own; the others stay
+ * pending for this evaluation. Nothing else is carried: a changed item or account was judged again,
+ * and its violations are fresh.
  */
 export async function carryPendingViolations(
   trx: Knex.Transaction,
   evaluationId: string,
   runId: string,
   now: number,
-  reuse: { evaluationId: string; runId: string; rules: string[]; freshTypes: string[] },
+  reuse: ReuseOf,
   rules: ReadonlyMap<string, object>,
 ): Promise<Violation[]> {
   const { rows } = await trx.raw(
@@ -197,12 +232,16 @@ export async function carryPendingViolations(
            SELECT 1 FROM run_items c JOIN run_items b ON b.run_id = :baseRun AND b.kind = c.kind AND b.key = c.key
            WHERE c.run_id = :run AND c.kind = p.item_kind AND c.key = p.item_key
              AND c.state_sha256 IS NOT NULL AND b.state_sha256 = c.state_sha256)
+       UNION ALL
+       SELECT p.* FROM evaluation_pending_violations p
+       WHERE p.evaluation_id = :base AND p.item_kind = 'account'
+         AND ${accountStands('p', 'p.item_key')}
      ), kept AS (
        INSERT INTO evaluation_pending_violations (evaluation_id, rule_id, resource_type, item_kind, item_key, violates_after, violation)
        SELECT :evaluation, rule_id, resource_type, item_kind, item_key, violates_after, violation FROM carried WHERE NOT :now > violates_after
      )
      SELECT violation FROM carried WHERE :now > violates_after`,
-    { base: reuse.evaluationId, baseRun: reuse.runId, run: runId, rules: reuse.rules, fresh: reuse.freshTypes, evaluation: evaluationId, now },
+    { base: reuse.evaluationId, baseRun: reuse.runId, run: runId, rules: reuse.rules, fresh: reuse.freshTypes, ...accountPairs(reuse), evaluation: evaluationId, now },
   );
   const begun = (rows as Array<{ violation: Omit<Violation, 'rule'> }>).map(({ violation }) => {
     const rule = rules.get(violation.id);

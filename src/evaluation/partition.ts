@@ -30,7 +30,7 @@ import { SCOPED_VIOLATIONS } from '../policy/entrypoints.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { PolicyInput, Violation } from '../policy/input.js';
 import { FINDING_TYPE, PERMISSION_TYPE } from '../sources/coverage.js';
-import { pendingRow } from './findings-repository.js';
+import { pendingRow, type ReuseOf } from './findings-repository.js';
 import { holdsAt } from './time-bound.js';
 
 /**
@@ -56,8 +56,8 @@ export interface EstateResult {
   mode: EvaluationMode;
   /** Per shared part of the input (now, catalog, ...), the SHA-256 of its JSON: what the next evaluation compares to reuse verdicts. */
   inputSha256: Record<string, string>;
-  /** Items evaluated with the resource rules, items whose verdicts were reused, violations reused. */
-  stats: { items: number; evaluated_items: number; reused_items: number; reused_violations: number; parts: number };
+  /** Items evaluated with the resource rules, items whose verdicts were reused, violations reused, items evaluated with the account rules. */
+  stats: { items: number; evaluated_items: number; reused_items: number; reused_violations: number; evaluated_account_items: number; parts: number };
   /** Why the estate was evaluated whole or in full, when it was. */
   why?: string;
   /** Incremental: the base's verdicts that stand (`violations` are then the fresh ones only). */
@@ -185,15 +185,8 @@ class Limiter {
   }
 }
 
-/** What an incremental evaluation reuses: the base's reported verdicts of these rules on items still unchanged, not of `freshTypes`. */
-export interface Reuse {
-  evaluationId: string;
-  runId: string;
-  /** Resource rules whose every read is unchanged. */
-  rules: string[];
-  /** Types some resource rule judges afresh (it reads a changed part): their items are evaluated again, their verdicts never reused. */
-  freshTypes: string[];
-}
+/** What an incremental evaluation reuses: the base's reported verdicts that stand (src/evaluation/findings-repository.ts). */
+export type Reuse = ReuseOf;
 
 /** The run items of some types (resource types, or the finding and permission types for those kinds), as a SQL condition on alias `c`. */
 function ofTypes(db: Knex, types: Iterable<string>): Knex.Raw {
@@ -246,29 +239,38 @@ export async function evaluateInParts(
   const scopes = new Set(rules.map((r) => r.scope));
   if (scopes.has('global')) return { whole: `rules of scope global: ${rules.filter((r) => r.scope === 'global').map((r) => r.id).join(', ')}` };
 
-  // Incremental: resource rules whose every read is unchanged reuse the base's verdicts on unchanged items.
+  // Incremental: a rule whose every read is unchanged (same bundle revision) reuses the base's
+  // verdicts: a resource rule's on unchanged items, an account rule's in accounts whose items of its
+  // types are unchanged.
+  const readsUnchanged = (rule: (typeof rules)[number]) =>
+    base !== undefined && base.bundle_revision === engine.revision && base.input_sha256 !== null &&
+    (rule.reads ?? Object.keys(inputSha256)).every((part) => inputSha256[part] !== undefined && base.input_sha256![part] === inputSha256[part]);
   const resourceRules = rules.filter((r) => r.scope === 'resource');
-  const reusable = new Set<string>();
-  if (base && base.bundle_revision === engine.revision && base.input_sha256) {
-    for (const rule of resourceRules) {
-      const reads = rule.reads ?? Object.keys(inputSha256);
-      if (reads.every((part) => inputSha256[part] !== undefined && base.input_sha256![part] === inputSha256[part])) reusable.add(rule.id);
-    }
-  }
+  const reusable = new Set(resourceRules.filter(readsUnchanged).map((r) => r.id));
   // The types the resource rules judge; of those, the ones a rule that cannot reuse judges: every item of them is evaluated.
   const judgedTypes = new Set(resourceRules.flatMap((r) => r.resource_types));
   const freshTypes = new Set(resourceRules.filter((r) => !reusable.has(r.id)).flatMap((r) => r.resource_types));
+  const accountRules = rules.filter((r) => r.scope === 'account');
+  const reusableAccount = accountRules.filter((r) => Array.isArray(r.item_types) && readsUnchanged(r));
+  // Per account, the types of the reusable account rules' items that changed since the base run.
+  let t0 = performance.now();
+  const changed = base && reusableAccount.length > 0 ? await changedAccountTypes(db, runId, base.run_id, new Set(reusableAccount.flatMap((r) => r.item_types!))) : new Map<string, Set<string>>();
+  add('select items', t0);
+  const accountPlan = planAccounts(accountRules, new Set(reusableAccount.map((r) => r.id)), changed);
   const reuse: Reuse | undefined =
-    base && reusable.size > 0 ? { evaluationId: base.id, runId: base.run_id, rules: [...reusable].sort(), freshTypes: [...freshTypes].sort() } : undefined;
+    base && (reusable.size > 0 || reusableAccount.length > 0)
+      ? { evaluationId: base.id, runId: base.run_id, rules: [...reusable].sort(), freshTypes: [...freshTypes].sort(), accounts: { rules: reusableAccount.map((r) => r.id).sort(), fresh: accountPlan.freshPairs } }
+      : undefined;
 
   const violations: Violation[] = [];
   const internedRules = new Map<string, { json: string; rule: Violation['rule'] }>();
   const later: string[] = [];
   const keep = (v: Violation) => {
     // One that begins later is kept as a row of text at once, not as an object: there can be more of
-    // them than of violations that hold. Only the resource rules' are kept (what reuse carries).
+    // them than of violations that hold. Only the resource and account rules' are kept (what reuse carries).
     if (!holdsAt(v, shared.now)) {
-      if (byId.get(v.id)?.scope === 'resource') later.push(pendingRow(v));
+      const scope = byId.get(v.id)?.scope;
+      if (scope === 'resource' || scope === 'account') later.push(pendingRow(v, scope));
       return;
     }
     // A time-bound violation leaves its rule's metadata out (lib.violation_after): the bundle's, by id.
@@ -285,10 +287,12 @@ export async function evaluateInParts(
     else if (!known) internedRules.set(v.id, { json, rule: v.rule });
     violations.push(v);
   };
-  const stats = { items: 0, evaluated_items: 0, reused_items: 0, reused_violations: 0, parts: 0 };
+  const stats = { items: 0, evaluated_items: 0, reused_items: 0, reused_violations: 0, evaluated_account_items: 0, parts: 0 };
   const limiter = new Limiter(engine.partThreads);
   const pending: Array<Promise<void>> = [];
-  const evaluate = (entrypoint: string, input: Uint8Array, check: (v: Violation) => boolean) => {
+  // `check`: the scope's promise (a violation outside it breaks the bundle's word); `wanted`: which
+  // of the part's violations are judged afresh here (the others' verdicts are reused).
+  const evaluate = (entrypoint: string, input: Uint8Array, check: (v: Violation) => boolean, wanted: (v: Violation) => boolean = () => true) => {
     stats.parts++;
     const task = limiter.run(async () => {
       const t = performance.now();
@@ -296,7 +300,7 @@ export async function evaluateInParts(
       add(`thread ${entrypoint.split('/').pop()}`, t);
       for (const v of (answer!.result ?? []) as Violation[]) {
         if (!check(v)) throw new BrokenPromise(`${entrypoint}: rule ${v.id} reported ${violationMatch(v)} outside its part`);
-        keep(v);
+        if (wanted(v)) keep(v);
       }
     });
     pending.push(task);
@@ -317,11 +321,12 @@ export async function evaluateInParts(
 
     // Account rules over groups of whole accounts: the items of the types they read (every item when
     // one of them does not say), grouped by account, plus the accounts only the shared parts name.
-    const accountRules = rules.filter((r) => r.scope === 'account');
-    if (accountRules.length > 0) {
-      const itemTypes = accountRules.every((r) => Array.isArray(r.item_types)) ? new Set(accountRules.flatMap((r) => r.item_types!)) : undefined;
-      await evaluateAccounts(db, runId, shared, itemTypes, groupItems, async (accounts, items) => {
-        evaluate(SCOPED_VIOLATIONS.account, inputText(restrictToAccounts(shared, accounts), items), (v) => accounts.has(v.resource.account));
+    // Incremental, a reusable rule is judged only in the accounts where its items changed: only those
+    // accounts' items of its types are read, and only its violations there are kept.
+    if (accountPlan.everywhere !== null || accountPlan.changed.size > 0) {
+      await evaluateAccounts(db, runId, shared, accountPlan, groupItems, async (accounts, items) => {
+        stats.evaluated_account_items += items.length;
+        evaluate(SCOPED_VIOLATIONS.account, inputText(restrictToAccounts(shared, accounts), items), (v) => accounts.has(v.resource.account), (v) => accountPlan.fresh(v.id, v.resource.account));
         await drain(2 * engine.partThreads);
       }, phases);
     }
@@ -372,7 +377,10 @@ export async function evaluateInParts(
   return { violations, later, mode: 'incremental', inputSha256, stats, reuse };
 }
 
-type ItemRow = { kind: ItemKind; key: string; account: string; region: string; text: string };
+type ItemRow = { kind: ItemKind; type?: string; key: string; account: string; region: string; text: string };
+
+/** An item's type as rules name it: a resource's own, else its kind's (findings, permissions). */
+const itemType = (kind: ItemKind, type: string | undefined) => (kind === 'finding' ? FINDING_TYPE : kind === 'permission' ? PERMISSION_TYPE : type!);
 
 /**
  * The keys, by kind, of the run's items of `types` to evaluate: all of them, or (`changedSince`)
@@ -402,6 +410,67 @@ async function itemsToEvaluate(db: Knex, runId: string, types: Set<string>, chan
   return keys;
 }
 
+/** Which account rules an evaluation judges where (the others' verdicts are reused: findings-repository.ts, reuseFindings). */
+export interface AccountPlan {
+  /** Types of the items read in every account, for the rules judged everywhere: undefined, every item (one of them does not name its types); null, none (no such rule). */
+  everywhere: Set<string> | undefined | null;
+  /** Per account where a reusable rule's items changed, the types of those rules' items: read there too. */
+  changed: Map<string, Set<string>>;
+  /** The pairs of reusable rule and account judged afresh. */
+  freshPairs: Array<{ rule: string; account: string }>;
+  /** Whether rule `rule`'s violations in `account` are judged afresh (else its base verdicts stand). */
+  fresh: (rule: string, account: string) => boolean;
+}
+
+/**
+ * The account rules' plan: a rule that cannot reuse (a read changed, or no named item types) is
+ * judged in every account; a reusable one only in the accounts where its items changed
+ * (`changedTypes`: per account, the item types whose items differ from the base run's).
+ */
+export function planAccounts(accountRules: ReadonlyArray<{ id: string; item_types?: string[] }>, reusable: ReadonlySet<string>, changedTypes: ReadonlyMap<string, ReadonlySet<string>>): AccountPlan {
+  const everywhereRules = accountRules.filter((r) => !reusable.has(r.id));
+  const everywhere = everywhereRules.length === 0 ? null : everywhereRules.every((r) => Array.isArray(r.item_types)) ? new Set(everywhereRules.flatMap((r) => r.item_types!)) : undefined;
+  const changed = new Map<string, Set<string>>();
+  const freshPairs: AccountPlan['freshPairs'] = [];
+  for (const account of [...changedTypes.keys()].sort()) {
+    const types = changedTypes.get(account)!;
+    const hit = accountRules.filter((r) => reusable.has(r.id) && (r.item_types ?? []).some((t) => types.has(t)));
+    if (hit.length === 0) continue;
+    changed.set(account, new Set(hit.flatMap((r) => r.item_types ?? [])));
+    for (const r of hit) freshPairs.push({ rule: r.id, account });
+  }
+  const freshSet = new Set(freshPairs.map((p) => `${p.rule}\u0000${p.account}`));
+  return { everywhere, changed, freshPairs, fresh: (rule, account) => !reusable.has(rule) || freshSet.has(`${rule}\u0000${account}`) };
+}
+
+/**
+ * Per account, the item types (of `types`) whose items differ between the run and the base run:
+ * added, removed, changed (state_sha256), moved between accounts, or without a hash. Both runs'
+ * items of those types, joined by hash (they may be just stored, without statistics).
+ */
+async function changedAccountTypes(db: Knex, runId: string, baseRunId: string, types: Set<string>): Promise<Map<string, Set<string>>> {
+  const rows: Array<{ account: string; kind: ItemKind; type: string }> = await db.transaction(async (trx) => {
+    await trx.raw('SET LOCAL enable_nestloop = off');
+    const items = (run: string) => trx('run_items as c').select('c.kind', 'c.type', 'c.key', 'c.account', 'c.state_sha256').where('c.run_id', run).whereRaw(ofTypes(trx, types));
+    const { rows } = await trx.raw(
+      `SELECT DISTINCT x.account, x.kind, x.type FROM (
+         SELECT c.account AS a, b.account AS b_account, coalesce(c.kind, b.kind) AS kind, coalesce(c.type, b.type) AS type
+         FROM (${items(runId).toQuery()}) c FULL JOIN (${items(baseRunId).toQuery()}) b ON b.kind = c.kind AND b.key = c.key
+         WHERE c.key IS NULL OR b.key IS NULL OR c.state_sha256 IS NULL OR b.state_sha256 IS DISTINCT FROM c.state_sha256 OR b.account <> c.account
+       ) d CROSS JOIN LATERAL (VALUES (d.a, d.kind, d.type), (d.b_account, d.kind, d.type)) AS x(account, kind, type)
+       WHERE x.account IS NOT NULL`,
+    );
+    return rows;
+  });
+  const changed = new Map<string, Set<string>>();
+  for (const { account, kind, type } of rows) {
+    let set = changed.get(account);
+    if (!set) changed.set(account, (set = new Set()));
+    set.add(itemType(kind, type));
+  }
+  return changed;
+}
+
 /** Rows of a run's items read per FETCH while streaming the account rules' inputs. */
 const ACCOUNT_FETCH = 2_000;
 
@@ -417,17 +486,30 @@ export async function evaluateAccounts(
   db: Knex,
   runId: string,
   shared: PolicyInput,
-  itemTypes: Set<string> | undefined,
+  plan: Pick<AccountPlan, 'everywhere' | 'changed'>,
   groupItems: number,
   evaluate: (accounts: Set<string>, items: Item[]) => Promise<void>,
   phases: Record<string, number> = {},
   fetch = ACCOUNT_FETCH,
 ): Promise<void> {
   const add = (name: string, since: number) => (phases[name] = (phases[name] ?? 0) + (performance.now() - since));
+  const { everywhere, changed } = plan;
+  const changedTypes = new Set([...changed.values()].flatMap((types) => [...types]));
   const ofRun = (query: Knex.QueryBuilder) => {
     query.where('c.run_id', runId).whereIn('c.kind', ITEM_KINDS);
-    if (itemTypes) query.whereRaw(ofTypes(db, itemTypes));
+    // Every account's items of the types read everywhere, and the changed accounts' of their changed rules' types.
+    query.where((q) => {
+      if (everywhere === undefined) q.whereRaw('true');
+      else if (everywhere !== null) q.whereRaw(ofTypes(db, everywhere));
+      if (changed.size > 0) q.orWhere((c) => c.whereIn('c.account', [...changed.keys()]).whereRaw(ofTypes(db, changedTypes)));
+    });
     return query;
+  };
+  // What the query reads for the changed accounts' union of types, only the types of that account.
+  const wanted = (row: ItemRow) => {
+    if (everywhere === undefined) return true;
+    const type = itemType(row.kind, row.type);
+    return everywhere?.has(type) || changed.get(row.account)?.has(type) === true;
   };
   let t = performance.now();
   // Accounts in the database's order (the order the items will come in), each with its item count.
@@ -450,8 +532,9 @@ export async function evaluateAccounts(
     withItems.add(c.account);
     place(c.account, Number(c.n));
   }
-  // Accounts only the shared parts name (no items): judged too, in groups after the others.
-  for (const account of sharedAccounts(shared).sort()) if (!withItems.has(account)) place(account, 0);
+  // Accounts only the shared parts name (no items): judged too, in groups after the others (by the
+  // rules judged everywhere; a reused rule's verdicts there stand, since the shared parts it reads did).
+  if (everywhere !== null) for (const account of sharedAccounts(shared).sort()) if (!withItems.has(account)) place(account, 0);
   if (group.length > 0) groups.push(group);
   if (groups.length === 0) return;
 
@@ -468,13 +551,14 @@ export async function evaluateAccounts(
   if (withItems.size > 0) {
     await db.transaction(async (trx) => {
       await trx.raw('SET LOCAL cursor_tuple_fraction = 1');
-      const query = ofRun(trx('run_items as c').select('c.kind', 'c.key', 'c.account', 'c.region', trx.raw('c.data::text AS text')).orderBy(['c.account', 'c.kind', 'c.key'])).toSQL();
+      const query = ofRun(trx('run_items as c').select('c.kind', 'c.type', 'c.key', 'c.account', 'c.region', trx.raw('c.data::text AS text')).orderBy(['c.account', 'c.kind', 'c.key'])).toSQL();
       await trx.raw(`DECLARE account_items NO SCROLL CURSOR FOR ${query.sql}`, query.bindings);
       for (;;) {
         t = performance.now();
         const { rows } = (await trx.raw(`FETCH ${fetch} FROM account_items`)) as { rows: ItemRow[] };
         add('read items', t);
         for (const row of rows) {
+          if (!wanted(row)) continue;
           while (!accounts.has(row.account)) {
             if (current >= groups.length) throw new Error(`account ${row.account} of run ${runId} was not counted`);
             await next();

@@ -23,7 +23,7 @@ const Evaluation = Type.Object({
     }),
   ),
   counts: Type.Record(Type.String(), Type.Integer(), {
-    description: 'violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation)',
+    description: 'violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation), evaluated_account_items (items the account rules were given: incremental, only the accounts where a rule\'s items changed)',
   }),
   mode: Nullable(StringEnum(['whole', 'parts', 'incremental'], { description: 'whole: one input; parts: split by resource and account over every core; incremental: verdicts on unchanged resources reused' })),
   error: Nullable(Type.String()),

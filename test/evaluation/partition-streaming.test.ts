@@ -61,7 +61,7 @@ t.test('account rules: items read a fetch at a time, evaluated a group of whole 
   db.on('query-response', measure);
   const groups: Array<{ accounts: string[]; items: Item[] }> = [];
   let evaluating = false;
-  await evaluateAccounts(db, run.id, shared, itemTypes, 150, async (accounts, items) => {
+  await evaluateAccounts(db, run.id, shared, { everywhere: itemTypes, changed: new Map() }, 150, async (accounts, items) => {
     t.notOk(evaluating, 'one group at a time: the next is read after this one was handed over');
     evaluating = true;
     await new Promise((resolve) => setTimeout(resolve, 5));

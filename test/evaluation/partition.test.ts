@@ -5,6 +5,7 @@
  * of several accounts and regions (src/evaluation/partition.ts).
  */
 import t from 'tap';
+import { v7 as uuidv7 } from 'uuid';
 import { changeResources, syntheticEstate, type EstateSizes } from '../../bench/synthetic-estate.js';
 import { loadDemoData } from '../../src/demo/load.js';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
@@ -186,4 +187,90 @@ t.test('two violations of one rule about one item, one beginning later: the carr
   t.same(await rotation(full.id), ['access key 2 of IAM user carol was not rotated within 90 days'], 'one finding, the greatest message');
   t.same(fromIncremental, await rotation(full.id), 'the incremental evaluation chose the same message');
   t.equal(again.counts.violations, full.counts.violations, 'each finding counted once');
+});
+
+/** What an evaluation reported, finding by finding (fingerprint, rule and message). */
+const reportedBy = async (db: import('knex').Knex, evaluationId: string) =>
+  (
+    await db('evaluation_findings as ef')
+      .join('findings as f', 'f.id', 'ef.finding_id')
+      .select('f.fingerprint', 'f.rule_id', 'f.account', 'f.msg')
+      .where({ 'ef.evaluation_id': evaluationId, 'ef.reported': true })
+  )
+    .map((row) => JSON.stringify(row))
+    .sort();
+
+t.test('account rules: judged again only in the accounts where their items changed; the others keep their verdicts, as a full evaluation finds them', async (t) => {
+  const api = await testApp(t, { workers: false });
+  const { db, policy } = api.app;
+  await loadDemoData(db);
+  const estate = syntheticEstate(SIZES);
+  const evaluate = async (runId: string, incremental?: boolean) =>
+    runEvaluation(db, policy, (await createEvaluation(db, { runId, trigger: 'api', requestedBy: 'test' })).id, incremental === undefined ? {} : { incremental });
+
+  const first = await evaluate((await importSnapshot(db, estate, { trigger: 'file', context })).id);
+  t.ok(first.counts.evaluated_account_items! > SIZES.permissions, `a full evaluation gives the account rules every item of their types (${first.counts.evaluated_account_items})`);
+
+  // The same estate, but one Lake Formation permission of one account now reaches a restricted table.
+  const permissions = estate.lake_formation.permissions.map((p) => ({ ...p, resource: { ...p.resource } }));
+  const target = permissions.findIndex((p) => p.resource.table !== 'clients');
+  const account = permissions[target]!.account;
+  permissions[target]!.resource.table = 'clients';
+  permissions[target]!.principal = `${permissions[target]!.principal}-new`;
+  const second = await importSnapshot(db, { ...estate, lake_formation: { permissions } }, { trigger: 'file', context });
+  const incremental = await evaluate(second.id);
+  t.equal(incremental.mode, 'incremental');
+  t.equal(incremental.counts.evaluated_items, 0, 'no resource or finding changed');
+  // The run's permissions (identical ones are one item), of that account and of all.
+  const stored = async (where: Record<string, string>) => Number((await db('run_items').where({ run_id: second.id, kind: 'permission', ...where }).count('* as n').first())!.n);
+  const ofAccount = await stored({ account });
+  t.equal(incremental.counts.evaluated_account_items, ofAccount, `only the changed account's permissions were given to the account rules (${ofAccount} of ${await stored({})})`);
+  const fromIncremental = await reportedBy(db, incremental.id);
+  t.ok(fromIncremental.some((row) => row.includes('"rule_id":"lakeformation.restricted_column_grant"') && row.includes(`-new can SELECT restricted column`)), 'the new exposure is reported');
+  t.ok(fromIncremental.filter((row) => row.includes('"rule_id":"lakeformation.restricted_column_grant"') && !row.includes(`"account":"${account}"`)).length > 0, "the other accounts' exposures are carried over");
+
+  const full = await evaluate(second.id, false);
+  const accountTypes = policy.current().engine.rules().filter((r) => r.scope === 'account').flatMap((r) => r.item_types ?? []);
+  const accountRuleItems = Number(
+    (await db('run_items').where({ run_id: second.id }).where((q) => q.where({ kind: 'resource' }).whereIn('type', accountTypes).orWhere({ kind: 'permission' })).count('* as n').first())!.n,
+  );
+  t.equal(full.counts.evaluated_account_items, accountRuleItems, `a full evaluation gives them every item of their types again (${accountRuleItems})`);
+  t.strictSame(fromIncremental, await reportedBy(db, full.id), 'the incremental evaluation reported exactly what the full one did');
+});
+
+t.test('an account rule whose verdict begins at a time: a grant that ends between two evaluations is reported then, without judging the account again', async (t) => {
+  const api = await testApp(t, { workers: false });
+  const { db, policy } = api.app;
+  await loadDemoData(db);
+  const estate = syntheticEstate(SIZES);
+  const evaluate = async (runId: string, incremental?: boolean) =>
+    runEvaluation(db, policy, (await createEvaluation(db, { runId, trigger: 'api', requestedBy: 'test' })).id, incremental === undefined ? {} : { incremental });
+  const at = (days: number) => ({ ...estate, observed_at: new Date(Date.parse(estate.observed_at!) + days * 86_400_000).toISOString() });
+  // A permission on the restricted table, covered by an approved whole-table grant that ends 20 days before the estate's time.
+  const exposed = estate.lake_formation.permissions.find((p) => p.resource.table === 'clients')!;
+  const requestId = uuidv7();
+  await db('principals').insert({ id: uuidv7(), arn: exposed.principal, name: 'team', kind: 'pipeline' });
+  await db('access_requests').insert({
+    id: requestId, requester: 'test', requester_subject: 'test', principal: exposed.principal, scope: 'table', store: 'aurora', database: 'wealth', table_name: 'clients',
+    columns: JSON.stringify([]), permissions: JSON.stringify(['SELECT']), purpose: 'review', duration_days: 30, status: 'approved',
+  });
+  await db('access_grants').insert({
+    id: uuidv7(), request_id: requestId, principal: exposed.principal, scope: 'table', store: 'aurora', database: 'wealth', table_name: 'clients',
+    columns: JSON.stringify([]), permissions: JSON.stringify(['SELECT']), purpose: 'review',
+    starts_at: new Date(Date.parse(estate.observed_at!) - 60 * 86_400_000), expires_at: new Date(Date.parse(estate.observed_at!) - 20 * 86_400_000), status: 'active',
+  });
+  const covered = (rows: string[]) => rows.filter((row) => row.includes(`${exposed.principal} can SELECT restricted column`));
+
+  const first = await evaluate((await importSnapshot(db, at(-40), { trigger: 'file', context })).id);
+  t.same(covered(await reportedBy(db, first.id)), [], 'while the grant is live, its principal is not reported');
+  t.ok(Number((await db('evaluation_pending_violations').where({ evaluation_id: first.id, item_kind: 'account', item_key: exposed.account }).count('* as n').first())!.n) > 0, 'the violations that begin when it ends are kept, by account');
+
+  const later = await importSnapshot(db, at(0), { trigger: 'file', context });
+  const again = await evaluate(later.id);
+  t.equal(again.mode, 'incremental');
+  t.equal(again.counts.evaluated_account_items, 0, 'no item changed: no account is judged again');
+  const fromIncremental = covered(await reportedBy(db, again.id));
+  t.ok(fromIncremental.length > 0 && fromIncremental.every((row) => row.includes('without an expired grant')), `reported once the grant ended (${fromIncremental.length})`);
+  const full = await evaluate(later.id, false);
+  t.strictSame(await reportedBy(db, again.id), await reportedBy(db, full.id), 'the incremental evaluation reported exactly what the full one did');
 });

@@ -5,6 +5,7 @@
 #   id: accessanalyzer.analyzer_present
 #   scope: account
 #   item_types: [AWS::AccessAnalyzer::RegionalSettings]
+#   reads: [coverage]
 #   severity: medium
 #   controls: [CC6.1]
 #   resource_types: [AWS::AccessAnalyzer::RegionalSettings]

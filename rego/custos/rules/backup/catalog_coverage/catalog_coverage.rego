@@ -5,6 +5,7 @@
 #   id: backup.catalog_coverage
 #   scope: account
 #   item_types: [AWS::RDS::DBCluster, AWS::DynamoDB::Table, AWS::Backup::BackupPlan]
+#   reads: [catalog, coverage]
 #   severity: high
 #   controls: [A1.2]
 #   resource_types: [AWS::RDS::DBCluster, AWS::DynamoDB::Table]

@@ -10,6 +10,7 @@
 #   id: cloudtrail.multi_region_validation
 #   scope: account
 #   item_types: [AWS::CloudTrail::Trail]
+#   reads: [coverage]
 #   severity: high
 #   controls: [CC7.2, CC7.3]
 #   resource_types: [AWS::CloudTrail::Trail]

@@ -149,6 +149,7 @@ test_metadata_comes_from_the_annotations if {
 		"listed_types": ["AWS::CloudTrail::Trail"],
 		"scope": "account",
 		"item_types": ["AWS::CloudTrail::Trail"],
+		"reads": ["coverage"],
 		"package": "custos.rules.cloudtrail.multi_region_validation",
 	}
 }

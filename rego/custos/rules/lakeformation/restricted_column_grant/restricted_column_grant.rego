@@ -13,6 +13,7 @@
 #   id: lakeformation.restricted_column_grant
 #   scope: account
 #   item_types: [AWS::LakeFormation::Permission]
+#   reads: [catalog, lf_tag_assignments]
 #   severity: critical
 #   controls: [CC6.1, CC6.3, C1.1]
 #   resource_types: [AWS::LakeFormation::Permission]
@@ -39,29 +40,24 @@ restricted_columns := {[asset.database, asset.table]: columns |
 	}
 }
 
-# Approved grants as keys, so a check is one lookup: [principal, database, table, column, live] for
-# column grants, [principal, database, table, live] for whole-table grants (no columns).
-column_grants contains [grant.principal, grant.database, grant.table, column, live] if {
+# When the approved grants end, keyed for one lookup per exposure: column grants by [principal,
+# database, table, column], whole-table grants (no columns) by [principal, database, table]. Expired
+# ones count too: the message names them.
+column_grant_ends[[grant.principal, grant.database, grant.table, column]] contains grant.expires_at if {
 	some grant in input.catalog.approved_grants
 	object.get(grant, "scope", "table") == "table"
 	some column in grant.columns
-	live := grant.expires_at > input.now
 }
 
-table_grants contains [grant.principal, grant.database, grant.table, live] if {
+table_grant_ends[[grant.principal, grant.database, grant.table]] contains grant.expires_at if {
 	some grant in input.catalog.approved_grants
 	object.get(grant, "scope", "table") == "table"
 	count(grant.columns) == 0
-	live := grant.expires_at > input.now
 }
 
-granted(principal, database, table, column, live) if {
-	[principal, database, table, column, live] in column_grants
-}
-
-granted(principal, database, table, _, live) if {
-	[principal, database, table, live] in table_grants
-}
+# When the grants covering a column end: its column grants' and its table's. (object.get reads an
+# array key as a path: the key, an array itself, is the path's one step.)
+grant_expiries(principal, database, table, column) := object.get(column_grant_ends, [[principal, database, table, column]], set()) | object.get(table_grant_ends, [[principal, database, table]], set())
 
 reads(permission) if {
 	some p in permission.permissions
@@ -110,11 +106,10 @@ exposures contains [permission.principal, permission.account, permission.region,
 # LF-tag policies. An expression is [{key, values}]: AND across keys, OR across values.
 expression_key(expression) := {[term.key, {v | some v in term.values}] | some term in expression}
 
-# Approved lf_tag grants as [principal, expression, live].
-lf_tag_grants contains [grant.principal, expression_key(grant.lf_tag_expression), live] if {
+# When the approved lf_tag grants end, by [principal, expression].
+lf_tag_grant_ends[[grant.principal, expression_key(grant.lf_tag_expression)]] contains grant.expires_at if {
 	some grant in input.catalog.approved_grants
 	object.get(grant, "scope", "table") == "lf_tag"
-	live := grant.expires_at > input.now
 }
 
 # Tags as {key: {values}}; a key listed twice gets the union of its values.
@@ -144,7 +139,7 @@ lf_tag_exposures contains [permission.principal, permission.account, permission.
 	reads(permission)
 	expression := permission.resource.expression
 	count(expression) > 0
-	some assignment in object.get(input.lake_formation, "lf_tag_assignments", [])
+	some assignment in lf_tag_assignments
 	assignment.account == permission.account
 	assignment.region == permission.region
 	database := assignment.database
@@ -154,35 +149,45 @@ lf_tag_exposures contains [permission.principal, permission.account, permission.
 	matches(expression, effective_tags(assignment, column))
 }
 
+default lf_tag_assignments := []
+
+lf_tag_assignments := input.lake_formation.lf_tag_assignments
+
+# Which grant the message says is missing: an expired one where a grant existed (a violation holds
+# only once every grant covering the column has ended), else an approved one.
 missing(principal, database, table, column) := "an expired grant" if {
-	granted(principal, database, table, column, false)
+	count(grant_expiries(principal, database, table, column)) > 0
 } else := "an approved grant"
+
+# The violation, time-bound: it does not read `now`. Without any grant covering the column it holds
+# at once; with grants, it begins when the last of them ends (a grant is live while now is before
+# its expires_at: the violation holds from expires_at on, and times are whole seconds). So an
+# unchanged permission's verdict stands from one evaluation to the next and the violation is
+# reported the day the grant ends (src/evaluation/time-bound.ts).
+violation(resource, msg, expiries) := lib.violation(rego.metadata.chain(), resource, msg) if {
+	count(expiries) == 0
+} else := lib.violation_after(rego.metadata.chain(), resource, msg, max(expiries) - 1)
+
+permission_resource(principal, account, region, database, table, column) := {
+	"type": "AWS::LakeFormation::Permission",
+	"id": concat("", [principal, ":", database, ".", table, ".", column]),
+	"account": account,
+	"region": region,
+}
 
 violations contains v if {
 	some [principal, account, region, database, table, column] in exposures
-	not granted(principal, database, table, column, true)
-	resource := {
-		"type": "AWS::LakeFormation::Permission",
-		"id": concat("", [principal, ":", database, ".", table, ".", column]),
-		"account": account,
-		"region": region,
-	}
+	resource := permission_resource(principal, account, region, database, table, column)
+
 	# concat runs inside Wasm; sprintf is a call out to JS, slow over many permissions.
 	msg := concat("", [principal, " can SELECT restricted column ", database, ".", table, ".", column, " without ", missing(principal, database, table, column)])
-	v := lib.violation(rego.metadata.chain(), resource, msg)
+	v := violation(resource, msg, grant_expiries(principal, database, table, column))
 }
 
 violations contains v if {
 	some [principal, account, region, database, table, column, expression] in lf_tag_exposures
 	not [principal, account, region, database, table, column] in exposures
-	not granted(principal, database, table, column, true)
-	not [principal, expression, true] in lf_tag_grants
-	resource := {
-		"type": "AWS::LakeFormation::Permission",
-		"id": concat("", [principal, ":", database, ".", table, ".", column]),
-		"account": account,
-		"region": region,
-	}
+	resource := permission_resource(principal, account, region, database, table, column)
 	msg := concat("", [principal, " can SELECT restricted column ", database, ".", table, ".", column, " through an LF-tag policy without ", missing(principal, database, table, column)])
-	v := lib.violation(rego.metadata.chain(), resource, msg)
+	v := violation(resource, msg, grant_expiries(principal, database, table, column) | object.get(lf_tag_grant_ends, [[principal, expression]], set()))
 }

@@ -1,5 +1,6 @@
 package custos.rules.lakeformation.restricted_column_grant_test
 
+import data.custos.lib
 import data.custos.rules.lakeformation.restricted_column_grant
 
 now := 1750000000
@@ -72,7 +73,11 @@ live := now + 86400
 
 expired := now - 86400
 
-evaluate(permissions, grants) := vs if {
+# The violations that hold at now, as an evaluation reports them.
+evaluate(permissions, grants) := {v | some v in every_violation(permissions, grants); lib.holds(v, now)}
+
+# Every violation, those that begin later too (when the last grant covering the column ends).
+every_violation(permissions, grants) := vs if {
 	vs := restricted_column_grant.violations with input as {
 		"now": now,
 		"lake_formation": {"permissions": permissions},
@@ -118,6 +123,39 @@ test_a_grant_expiring_now_has_expired if {
 
 test_a_live_whole_table_grant_covers_every_column if {
 	count(evaluate([permission(on_table("clients"), ["SELECT"])], [grant(analytics, "clients", [], live)])) == 0
+}
+
+# Time-bound: the verdict does not read now. A covered column's violation begins when the last grant
+# covering it ends (it holds from expires_at on), with the message it will have then.
+test_a_live_grant_defers_the_violation_to_its_end if {
+	vs := every_violation([permission(on_table("client_tax_information"), ["SELECT"])], [grant(analytics, "client_tax_information", [], live)])
+	count(vs) == 1
+	some v in vs
+	v.violates_after == live - 1
+	not lib.holds(v, now)
+	not lib.holds(v, live - 1)
+	lib.holds(v, live)
+	v.msg == "arn:aws:iam::111122223333:role/analytics can SELECT restricted column wealth.client_tax_information.tax_id without an expired grant"
+	v.id == "lakeformation.restricted_column_grant"
+	v.severity == "critical"
+	v.resource.id == "arn:aws:iam::111122223333:role/analytics:wealth.client_tax_information.tax_id"
+}
+
+test_the_last_grant_to_end_decides_when_the_violation_begins if {
+	grants := [grant(analytics, "clients", [], live), grant(analytics, "clients", ["ssn"], live + 3600), grant(analytics, "clients", ["ssn"], expired)]
+	vs := every_violation([permission(on_table("clients"), ["SELECT"])], grants)
+	{[v.resource.id, v.violates_after] | some v in vs} == {
+		["arn:aws:iam::111122223333:role/analytics:wealth.clients.ssn", (live + 3600) - 1],
+		["arn:aws:iam::111122223333:role/analytics:wealth.clients.date_of_birth", live - 1],
+	}
+}
+
+test_without_any_grant_the_violation_holds_whatever_the_time if {
+	vs := every_violation([permission(on_table("client_tax_information"), ["SELECT"])], [grant(advisors, "client_tax_information", [], live)])
+	count(vs) == 1
+	some v in vs
+	not v.violates_after
+	lib.holds(v, 0)
 }
 
 test_live_column_grants_cover_only_their_columns if {
@@ -243,6 +281,7 @@ test_metadata_comes_from_the_annotations if {
 		"remediation": "lakeformation_revoke",
 		"scope": "account",
 		"item_types": ["AWS::LakeFormation::Permission"],
+		"reads": ["catalog", "lf_tag_assignments"],
 		"package": "custos.rules.lakeformation.restricted_column_grant",
 	}
 }
@@ -262,7 +301,9 @@ clients_tags := {
 	"lf_tags_on_columns": [{"column": "date_of_birth", "lf_tags": [tag("classification", ["internal"])]}],
 }
 
-evaluate_tags(permissions, grants, assignments) := vs if {
+evaluate_tags(permissions, grants, assignments) := {v | some v in every_violation_tags(permissions, grants, assignments); lib.holds(v, now)}
+
+every_violation_tags(permissions, grants, assignments) := vs if {
 	vs := restricted_column_grant.violations with input as {
 		"now": now,
 		"lake_formation": {"permissions": permissions, "lf_tag_assignments": assignments},
@@ -277,6 +318,7 @@ lf_grant(principal, expression, expires_at) := {
 
 test_lf_tag_policy_reaches_the_restricted_columns_its_tags_match if {
 	vs := evaluate_tags([permission(on_tags([tag("classification", ["restricted", "confidential"])]), ["SELECT"])], [], [clients_tags])
+
 	# ssn inherits the table's tag; date_of_birth's own tag (internal) overrides it.
 	{v.resource.id | some v in vs} == {"arn:aws:iam::111122223333:role/analytics:wealth.clients.ssn"}
 	some v in vs
@@ -304,8 +346,11 @@ test_lf_tag_policy_judged_like_named_grants if {
 	count(expired_vs) == 1
 	some v in expired_vs
 	contains(v.msg, "without an expired grant")
-	# An approved lf_tag grant of the same expression (values in any order) approves the policy.
+
+	# An approved lf_tag grant of the same expression (values in any order) approves the policy, until it ends.
 	count(evaluate_tags([policy], [lf_grant(analytics, [tag("classification", ["restricted"])], live)], [clients_tags])) == 0
+	later := every_violation_tags([policy], [lf_grant(analytics, [tag("classification", ["restricted"])], live)], [clients_tags])
+	{v.violates_after | some v in later} == {live - 1}
 	count(evaluate_tags([policy], [lf_grant(analytics, [tag("classification", ["restricted", "confidential"])], live)], [clients_tags])) == 1
 	count(evaluate_tags([policy], [lf_grant(advisors, [tag("classification", ["restricted"])], live)], [clients_tags])) == 1
 }

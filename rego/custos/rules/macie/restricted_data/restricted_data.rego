@@ -5,6 +5,7 @@
 #   id: macie.restricted_data
 #   scope: account
 #   item_types: [AWS::Macie::RegionalSettings, AWS::S3::Bucket]
+#   reads: [catalog, coverage]
 #   severity: high
 #   controls: [CC6.1, C1.1]
 #   resource_types: [AWS::Macie::RegionalSettings]
