@@ -252,13 +252,8 @@ export async function evaluateInParts(
   const freshTypes = new Set(resourceRules.filter((r) => !reusable.has(r.id)).flatMap((r) => r.resource_types));
   const accountRules = rules.filter((r) => r.scope === 'account');
   const reusableAccount = accountRules.filter((r) => Array.isArray(r.item_types) && readsUnchanged(r));
-  // Which items the resource rules judge (incremental: changed, new, or of fresh types) and, per
-  // account, the types of the reusable account rules' items that changed since the base run: two
-  // queries on two connections at once, the first awaited after the account rules ran.
-  const t0 = performance.now();
-  const resourceKeys = judgedTypes.size > 0 ? itemsToEvaluate(db, runId, judgedTypes, base && reusable.size > 0 ? { runId: base.run_id, freshTypes } : undefined) : Promise.resolve(new Map<ItemKind, string[]>());
-  // A failure is raised where it is awaited; this keeps it from being unhandled meanwhile.
-  resourceKeys.catch(() => {});
+  // Per account, the types of the reusable account rules' items that changed since the base run.
+  let t0 = performance.now();
   const changed = base && reusableAccount.length > 0 ? await changedAccountTypes(db, runId, base.run_id, new Set(reusableAccount.flatMap((r) => r.item_types!))) : new Map<string, Set<string>>();
   add('select items', t0);
   const accountPlan = planAccounts(accountRules, new Set(reusableAccount.map((r) => r.id)), changed);
@@ -337,11 +332,11 @@ export async function evaluateInParts(
     }
 
     // Resource rules: parts of the items of the types they judge; incremental, only the items changed
-    // since the base run (or new) and those of fresh types. Which ones is one query over the keys
-    // (started above); each part's items are then read by key, one part at a time.
+    // since the base run (or new) and those of fresh types. Which ones is one query over the keys;
+    // each part's items are then read by key, one part at a time.
     if (judgedTypes.size > 0) {
       let t = performance.now();
-      const keys = await resourceKeys;
+      const keys = await itemsToEvaluate(db, runId, judgedTypes, reuse && { runId: reuse.runId, freshTypes });
       add('select items', t);
       const readItems = Math.max(partItems, READ_ITEMS);
       for (const [kind, ofKind] of keys) {
