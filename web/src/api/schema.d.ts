@@ -21279,7 +21279,7 @@ export interface operations {
                             bundle_id: string | null;
                             bundle_revision: string | null;
                             catalog_sha256: string | null;
-                            /** @description violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation) */
+                            /** @description violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation), evaluated_account_items (items the account rules were given: incremental, only the accounts where a rule's items changed) */
                             counts: {
                                 [key: string]: number;
                             };
@@ -21446,7 +21446,7 @@ export interface operations {
                         bundle_id: string | null;
                         bundle_revision: string | null;
                         catalog_sha256: string | null;
-                        /** @description violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation) */
+                        /** @description violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation), evaluated_account_items (items the account rules were given: incremental, only the accounts where a rule's items changed) */
                         counts: {
                             [key: string]: number;
                         };
@@ -21625,7 +21625,7 @@ export interface operations {
                         bundle_id: string | null;
                         bundle_revision: string | null;
                         catalog_sha256: string | null;
-                        /** @description violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation) */
+                        /** @description violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation), evaluated_account_items (items the account rules were given: incremental, only the accounts where a rule's items changed) */
                         counts: {
                             [key: string]: number;
                         };
