@@ -27,6 +27,16 @@ const asRun = (run: { id: string; observed_at: string | null }) => ({ id: run.id
 
 const canonical = (violations: Violation[]) => violations.map((v) => JSON.stringify(v)).sort();
 
+/** A service on the demo catalog, the synthetic estate, and an evaluation of a run (incremental unless told not to). */
+async function evaluating(t: Parameters<typeof testApp>[0]) {
+  const api = await testApp(t, { workers: false });
+  const { db, policy } = api.app;
+  await loadDemoData(db);
+  const evaluate = async (runId: string, incremental?: boolean) =>
+    runEvaluation(db, policy, (await createEvaluation(db, { runId, trigger: 'api', requestedBy: 'test' })).id, incremental === undefined ? {} : { incremental });
+  return { db, policy, estate: syntheticEstate(SIZES), evaluate };
+}
+
 t.test('in parts = whole: the demo estate and a synthetic one, with the compiled bundle', async (t) => {
   const api = await testApp(t, { workers: false });
   const { db, policy } = api.app;
@@ -61,12 +71,7 @@ t.test('in parts = whole: the demo estate and a synthetic one, with the compiled
 });
 
 t.test('incremental after 1% of resources changed = a full evaluation; the mode is recorded', async (t) => {
-  const api = await testApp(t, { workers: false });
-  const { db, policy } = api.app;
-  await loadDemoData(db);
-  const estate = syntheticEstate(SIZES);
-  const evaluate = async (runId: string, incremental?: boolean) =>
-    runEvaluation(db, policy, (await createEvaluation(db, { runId, trigger: 'api', requestedBy: 'test' })).id, incremental === undefined ? {} : { incremental });
+  const { db, policy, estate, evaluate } = await evaluating(t);
 
   const first = await importSnapshot(db, estate, { trigger: 'file', context });
   const firstEvaluation = await evaluate(first.id);
@@ -111,12 +116,7 @@ t.test('incremental after 1% of resources changed = a full evaluation; the mode 
 });
 
 t.test('violations that begin at a time: unchanged items are not judged again, yet each is reported once it holds, as a full evaluation does', async (t) => {
-  const api = await testApp(t, { workers: false });
-  const { db, policy } = api.app;
-  await loadDemoData(db);
-  const estate = syntheticEstate(SIZES);
-  const evaluate = async (runId: string, incremental?: boolean) =>
-    runEvaluation(db, policy, (await createEvaluation(db, { runId, trigger: 'api', requestedBy: 'test' })).id, incremental === undefined ? {} : { incremental });
+  const { db, policy, estate, evaluate } = await evaluating(t);
   const TIMED = ['securityhub.finding_sla', 'iam.access_key_rotation', 'iam.unused_credentials'];
   const reported = async (evaluationId: string) =>
     (
@@ -201,12 +201,7 @@ const reportedBy = async (db: import('knex').Knex, evaluationId: string) =>
     .sort();
 
 t.test('account rules: judged again only in the accounts where their items changed; the others keep their verdicts, as a full evaluation finds them', async (t) => {
-  const api = await testApp(t, { workers: false });
-  const { db, policy } = api.app;
-  await loadDemoData(db);
-  const estate = syntheticEstate(SIZES);
-  const evaluate = async (runId: string, incremental?: boolean) =>
-    runEvaluation(db, policy, (await createEvaluation(db, { runId, trigger: 'api', requestedBy: 'test' })).id, incremental === undefined ? {} : { incremental });
+  const { db, policy, estate, evaluate } = await evaluating(t);
 
   const first = await evaluate((await importSnapshot(db, estate, { trigger: 'file', context })).id);
   t.ok(first.counts.evaluated_account_items! > SIZES.permissions, `a full evaluation gives the account rules every item of their types (${first.counts.evaluated_account_items})`);
@@ -239,12 +234,7 @@ t.test('account rules: judged again only in the accounts where their items chang
 });
 
 t.test('an account rule whose verdict begins at a time: a grant that ends between two evaluations is reported then, without judging the account again', async (t) => {
-  const api = await testApp(t, { workers: false });
-  const { db, policy } = api.app;
-  await loadDemoData(db);
-  const estate = syntheticEstate(SIZES);
-  const evaluate = async (runId: string, incremental?: boolean) =>
-    runEvaluation(db, policy, (await createEvaluation(db, { runId, trigger: 'api', requestedBy: 'test' })).id, incremental === undefined ? {} : { incremental });
+  const { db, policy, estate, evaluate } = await evaluating(t);
   const at = (days: number) => ({ ...estate, observed_at: new Date(Date.parse(estate.observed_at!) + days * 86_400_000).toISOString() });
   // A permission on the restricted table, covered by an approved whole-table grant that ends 20 days before the estate's time.
   const exposed = estate.lake_formation.permissions.find((p) => p.resource.table === 'clients')!;
