@@ -82,7 +82,13 @@ async function main(): Promise<void> {
         const run = await importSnapshot(app.db, estate, { trigger: 'file', context });
         const importMs = performance.now() - started;
         console.log(`import (validate + store ${rows} items): ${(importMs / 1000).toFixed(1)} s (${Math.round(rows / (importMs / 1000))} items/s; no target)`);
-        // The next run, a day later (so rules reading `now`, such as the findings' SLA, judge every item again).
+        // The sizes printed are what the run holds (identical items would be stored once): checked, not assumed.
+        const stored = Object.fromEntries(
+          ((await app.db('run_items').where({ run_id: run.id }).select('kind').count('* as n').groupBy('kind')) as Array<{ kind: string; n: string }>).map((r) => [r.kind, Number(r.n)]),
+        );
+        const asked = { resource: sizes.resources, finding: sizes.findings, permission: sizes.permissions };
+        for (const [kind, n] of Object.entries(asked)) if ((stored[kind] ?? 0) !== n) throw new Error(`the run holds ${stored[kind] ?? 0} items of kind ${kind}, not the ${n} generated: the estate repeats some`);
+        // The next run, a day later: time-bound violations beginning that day are reported from those kept pending.
         const second = await importSnapshot(
           app.db,
           { ...changeResources(estate, 0.01, sizes), observed_at: new Date(Date.parse(estate.observed_at!) + 86_400_000).toISOString() },

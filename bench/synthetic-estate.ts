@@ -53,11 +53,13 @@ export function syntheticEstate(sizes: EstateSizes) {
     return { ...template, id: `${template.id}-${i}`, account: accountOf(i, sizes.accounts ?? 50), region: regionOf(i, sizes.regions ?? 4) };
   });
   // Table grants; one in twenty on a table with restricted columns the catalog has no grant for.
+  // Each one distinct (its principal is the i-th of its account), so the run holds as many
+  // permissions as asked for: identical permissions are one item of a run.
   const tables = ['accounts', 'transactions', 'portfolios', 'contact_information'];
   const permissions = Array.from({ length: sizes.permissions }, (_, i) => {
     const account = accountOf(i, sizes.accounts ?? 50);
     return {
-      principal: `arn:aws:iam::${account}:role/team-${i % 40}`,
+      principal: `arn:aws:iam::${account}:role/team-${Math.floor(i / (sizes.accounts ?? 50))}`,
       resource: { kind: 'table' as const, database: 'wealth', table: i % 20 === 0 ? 'clients' : tables[i % tables.length]! },
       permissions: ['SELECT'],
       grantable: [],
