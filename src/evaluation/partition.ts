@@ -532,9 +532,12 @@ export async function evaluateAccounts(
     withItems.add(c.account);
     place(c.account, Number(c.n));
   }
-  // Accounts only the shared parts name (no items): judged too, in groups after the others (by the
-  // rules judged everywhere; a reused rule's verdicts there stand, since the shared parts it reads did).
-  if (everywhere !== null) for (const account of sharedAccounts(shared).sort()) if (!withItems.has(account)) place(account, 0);
+  // Accounts without items of those types: judged too, in groups after the others. Those the shared
+  // parts name (coverage, LF-tag assignments), by the rules judged everywhere; and each changed
+  // account (its items all gone: a rule concluding from absence may report it), by its changed rules.
+  const withoutItems = new Set(changed.keys());
+  if (everywhere !== null) for (const account of sharedAccounts(shared)) withoutItems.add(account);
+  for (const account of [...withoutItems].sort()) if (!withItems.has(account)) place(account, 0);
   if (group.length > 0) groups.push(group);
   if (groups.length === 0) return;
 

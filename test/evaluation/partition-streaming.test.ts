@@ -79,3 +79,29 @@ t.test('account rules: items read a fetch at a time, evaluated a group of whole 
   t.equal(new Set(accounts).size, accounts.length, 'each account in one group');
   t.strictSame(new Set(accounts), new Set([...expected.map((e) => e.account), '999999999999']), 'every account with items, and the one only the shared parts name');
 });
+
+t.test('incremental account rules: only the changed accounts, only their changed rules\' types, and a changed account whose items are all gone', async (t) => {
+  const api = await testApp(t, { workers: false });
+  const { db } = api.app;
+  await loadDemoData(db);
+  const run = await importSnapshot(db, syntheticEstate(SIZES), { trigger: 'file', context });
+  const { input: shared } = await sharedInput(db, { id: run.id, observed_at: run.observed_at! });
+  const [first] = (await db('run_items').where({ run_id: run.id, kind: 'permission' }).distinct('account').orderBy('account')) as Array<{ account: string }>;
+  // No rule judged everywhere; one account changed for a rule of permissions, one (no longer in the run) for a rule of buckets.
+  const changed = new Map([
+    [first!.account, new Set(['AWS::LakeFormation::Permission'])],
+    ['888888888888', new Set(['AWS::S3::Bucket'])],
+  ]);
+  const groups: Array<{ accounts: string[]; items: Item[] }> = [];
+  await evaluateAccounts(db, run.id, shared, { everywhere: null, changed }, 10_000, async (accounts, items) => {
+    groups.push({ accounts: [...accounts], items });
+  });
+  const accounts = groups.flatMap((g) => g.accounts).sort();
+  t.strictSame(accounts, [first!.account, '888888888888'].sort(), 'the changed accounts only (not those the shared parts name)');
+  const items = groups.flatMap((g) => g.items);
+  const expected = Number((await db('run_items').where({ run_id: run.id, kind: 'permission', account: first!.account }).count('* as n').first())!.n);
+  t.ok(expected > 0);
+  t.equal(items.length, expected, "the changed account's permissions, and nothing else of it");
+  t.ok(items.every((i) => i.kind === 'permission' && i.account === first!.account));
+  t.ok(groups.some((g) => g.accounts.includes('888888888888')) && !items.some((i) => i.account === '888888888888'), 'the account whose items are all gone is judged, with no items');
+});
