@@ -53,6 +53,8 @@ function capabilitiesFile(opa: string, dir: string): string {
 
 /** The input's shared parts a resource or account rule may read (src/evaluation/partition.ts, sharedParts). */
 const SHARED_PARTS = ['now', 'catalog', 'coverage', 'lf_tag_assignments'] as const;
+/** The scopes whose rules declare those reads: their verdicts are reused while the reads are unchanged. */
+const READING_SCOPES = ['resource', 'account'];
 
 /**
  * Every rule's METADATA says how its violations depend on the input (custom.scope), a rule of
@@ -71,9 +73,9 @@ function checkScopes(opa: string) {
     if (annotations?.scope !== 'package' || typeof custom?.id !== 'string') continue;
     const where = `${custom.id} (${(refPath ?? []).map((p: { value: string }) => p.value).join('.')})`;
     if (!RULE_SCOPES.includes(custom.scope)) problems.push(`${where}: custom.scope must be one of ${RULE_SCOPES.join(', ')}`);
-    else if (['resource', 'account'].includes(custom.scope) && !(Array.isArray(custom.reads) && custom.reads.every((r: unknown) => (SHARED_PARTS as readonly unknown[]).includes(r)))) {
+    else if (READING_SCOPES.includes(custom.scope) && !(Array.isArray(custom.reads) && custom.reads.every((r: unknown) => (SHARED_PARTS as readonly unknown[]).includes(r)))) {
       problems.push(`${where}: a rule of scope ${custom.scope} lists in custom.reads the shared input parts it reads ([] for none; ${SHARED_PARTS.join(', ')})`);
-    } else if (['resource', 'account'].includes(custom.scope) && location?.file) readingRules.push({ where, file: path.resolve(root, location.file), reads: custom.reads });
+    } else if (READING_SCOPES.includes(custom.scope) && location?.file) readingRules.push({ where, file: path.resolve(root, location.file), reads: custom.reads });
     if (custom.scope === 'account' && !(Array.isArray(custom.item_types) && custom.item_types.every((t: unknown) => typeof t === 'string'))) {
       problems.push(`${where}: a rule of scope account lists in custom.item_types the types of the items it reads (AWS::SecurityHub::Finding for findings, AWS::LakeFormation::Permission for permissions)`);
     }

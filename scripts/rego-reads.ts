@@ -1,9 +1,10 @@
 /**
- * What each rule of scope `resource` really reads of the input's shared parts, from its syntax tree
- * (`opa parse --format json`), against what its METADATA declares in `custom.reads`.
+ * What each rule of scope `resource` or `account` really reads of the input's shared parts, from
+ * its syntax tree (`opa parse --format json`), against what its METADATA declares in `custom.reads`.
  *
- * Why: an incremental evaluation reuses a resource rule's verdicts on unchanged items when the
- * shared parts it declares are unchanged (src/evaluation/partition.ts). A rule that reads `now` or
+ * Why: an incremental evaluation reuses a resource rule's verdicts on unchanged items (an account
+ * rule's, in accounts whose items are unchanged) when the shared parts it declares are unchanged
+ * (src/evaluation/partition.ts). A rule that reads `now` or
  * the catalog without declaring it would keep yesterday's verdict after the catalog or the clock
  * moved: a verdict on data not seen. The build refuses such a rule.
  *

@@ -97,8 +97,8 @@ export async function runEvaluation(
       const violations = violationsAt((await engine.evaluateLarge(COMPLIANCE_VIOLATIONS, input)).result as Violation[], shared.now, engine.rules());
       estate = { violations, mode: 'whole', inputSha256: sharedParts(shared), stats: { items: 0, evaluated_items: 0, reused_items: 0, reused_violations: 0, evaluated_account_items: 0, parts: 1 }, why: estate.whole };
     }
-    // What holds at the run's now is reported; the resource rules' violations that begin later
-    // (violates_after) are kept for the next evaluation (src/evaluation/time-bound.ts).
+    // What holds at the run's now is reported; the resource and account rules' violations that begin
+    // later (violates_after) are kept for the next evaluation (src/evaluation/time-bound.ts).
     const { violations: holding, mode, stats } = estate;
     const partial = run.status === 'partial';
     const ruleCoverages = await coverage;

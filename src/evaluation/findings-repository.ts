@@ -96,6 +96,28 @@ export async function upsertFindings(trx: Knex.Transaction, evaluationId: string
   return { ids, created, reopened };
 }
 
+/** What an incremental evaluation carries over from its base (src/evaluation/partition.ts decides it). */
+export interface Reuse {
+  evaluationId: string;
+  runId: string;
+  /** Resource rules whose verdicts on unchanged items stand, but on items of `freshTypes`. */
+  rules: string[];
+  freshTypes: string[];
+  /** Account rules whose verdicts stand in every account but those paired with them in `fresh` (where their items changed). */
+  accounts: { rules: string[]; fresh: Array<{ rule: string; account: string }> };
+}
+
+/** The account rules reused, and the pairs of rule and account judged afresh as two parallel arrays, for unnest. */
+const accountPairs = (reuse: Reuse) => ({
+  accountRules: reuse.accounts.rules,
+  freshRules: reuse.accounts.fresh.map((p) => p.rule),
+  freshAccounts: reuse.accounts.fresh.map((p) => p.account),
+});
+/** SQL: the row (alias `alias`, its rule and account columns) is of a reused account rule, in an account where it stands. */
+const accountStands = (alias: string, account: string) => `${alias}.rule_id = ANY(CAST(:accountRules AS text[]))
+         AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:freshRules AS text[]), CAST(:freshAccounts AS text[])) AS x(rule_id, account)
+                         WHERE x.rule_id = ${alias}.rule_id AND x.account = ${account})`;
+
 /**
  * Incremental evaluation (src/evaluation/partition.ts): carries over the base evaluation's reported
  * findings that stand, as an upsert of the same violation would: reported by this evaluation, seen
@@ -103,15 +125,15 @@ export async function upsertFindings(trx: Knex.Transaction, evaluationId: string
  * are those of the reusable resource rules about items whose normalised state is unchanged since
  * the base run (same state_sha256, non-null, for the item with the same kind and key) and of no
  * fresh type, and those of each reusable account rule in the accounts where its items are unchanged
- * (`reuse.accounts`: every account but those where its items changed). Nothing is read back: one statement. Returns how many were carried over and
- * how many of them were resolved before.
+ * (`reuse.accounts`: every account but those where its items changed). Nothing is read back: one
+ * statement. Returns how many were carried over and how many of them were resolved before.
  */
 export async function reuseFindings(
   trx: Knex.Transaction,
   evaluationId: string,
   runId: string,
   seenAt: string,
-  reuse: ReuseOf,
+  reuse: Reuse,
 ): Promise<{ reused: number; reopened: number }> {
   const { rows } = await trx.raw(
     `WITH reused AS (
@@ -152,28 +174,6 @@ export async function reuseFindings(
   );
   return { reused: rows[0].reused, reopened: rows[0].reopened };
 }
-
-/** What an incremental evaluation carries over from its base (src/evaluation/partition.ts, Reuse). */
-export interface ReuseOf {
-  evaluationId: string;
-  runId: string;
-  /** Resource rules whose verdicts on unchanged items stand, but on items of `freshTypes`. */
-  rules: string[];
-  freshTypes: string[];
-  /** Account rules whose verdicts stand in every account but those paired with them in `fresh` (where their items changed). */
-  accounts: { rules: string[]; fresh: Array<{ rule: string; account: string }> };
-}
-
-/** The account rules reused, and the pairs of rule and account judged afresh as two parallel arrays, for unnest. */
-const accountPairs = (reuse: ReuseOf) => ({
-  accountRules: reuse.accounts.rules,
-  freshRules: reuse.accounts.fresh.map((p) => p.rule),
-  freshAccounts: reuse.accounts.fresh.map((p) => p.account),
-});
-/** SQL: the row (alias `alias`, its rule and account columns) is of a reused account rule, in an account where it stands. */
-const accountStands = (alias: string, account: string) => `${alias}.rule_id = ANY(CAST(:accountRules AS text[]))
-         AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:freshRules AS text[]), CAST(:freshAccounts AS text[])) AS x(rule_id, account)
-                         WHERE x.rule_id = ${alias}.rule_id AND x.account = ${account})`;
 
 /**
  * What a violation that begins later is about: for a resource rule, the run item (a Security Hub
@@ -221,7 +221,7 @@ export async function carryPendingViolations(
   evaluationId: string,
   runId: string,
   now: number,
-  reuse: ReuseOf,
+  reuse: Reuse,
   rules: ReadonlyMap<string, object>,
 ): Promise<Violation[]> {
   const { rows } = await trx.raw(

@@ -30,7 +30,7 @@ import { SCOPED_VIOLATIONS } from '../policy/entrypoints.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { PolicyInput, Violation } from '../policy/input.js';
 import { FINDING_TYPE, PERMISSION_TYPE } from '../sources/coverage.js';
-import { pendingRow, type ReuseOf } from './findings-repository.js';
+import { pendingRow, type Reuse } from './findings-repository.js';
 import { holdsAt } from './time-bound.js';
 
 /**
@@ -185,9 +185,6 @@ class Limiter {
   }
 }
 
-/** What an incremental evaluation reuses: the base's reported verdicts that stand (src/evaluation/findings-repository.ts). */
-export type Reuse = ReuseOf;
-
 /** The run items of some types (resource types, or the finding and permission types for those kinds), as a SQL condition on alias `c`. */
 function ofTypes(db: Knex, types: Iterable<string>): Knex.Raw {
   const list = [...types];
@@ -336,7 +333,7 @@ export async function evaluateInParts(
     // each part's items are then read by key, one part at a time.
     if (judgedTypes.size > 0) {
       let t = performance.now();
-      const keys = await itemsToEvaluate(db, runId, judgedTypes, reuse && { runId: reuse.runId, freshTypes });
+      const keys = await itemsToEvaluate(db, runId, judgedTypes, reuse && reusable.size > 0 ? { runId: reuse.runId, freshTypes } : undefined);
       add('select items', t);
       const readItems = Math.max(partItems, READ_ITEMS);
       for (const [kind, ofKind] of keys) {

@@ -9,8 +9,9 @@
  * An evaluation reports what holds at its `now` (the run's observed_at); what begins later is kept
  * (`evaluation_pending_violations`, src/evaluation/findings-repository.ts) and the next evaluation
  * reports it once its own `now` is past `violates_after`, if the item is unchanged (a changed item is
- * judged again; for an account rule, if its account's items of the rule's types are unchanged). Time only moves forward for this: an evaluation of a run observed before its base's
- * reuses nothing (evaluate.ts).
+ * judged again; for an account rule, if its account's items of the rule's types are unchanged).
+ * Time only moves forward for this: an evaluation of a run observed before its base's reuses
+ * nothing (evaluate.ts).
  */
 import { COMPLIANCE_VIOLATIONS, SCOPED_VIOLATIONS } from '../policy/entrypoints.js';
 import type { Violation } from '../policy/input.js';
