@@ -3,8 +3,21 @@ import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { bodyStoreOf, withBodies } from './body-store.js';
 
+/**
+ * A part of a value already written as canonical JSON, which canonicalJson copies as it is: a
+ * value that recurs across several bodies (a finding listed under each of its controls) is
+ * serialised once. Only ever made from canonicalJson's own output (`CanonicalText.of`).
+ */
+export class CanonicalText {
+  private constructor(readonly text: string) {}
+  static of(value: unknown): CanonicalText {
+    return new CanonicalText(canonicalJson(value));
+  }
+}
+
 /** JSON with object keys sorted at every level: the same value always hashes the same. */
 export function canonicalJson(value: unknown): string {
+  if (value instanceof CanonicalText) return value.text;
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value)
