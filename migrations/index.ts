@@ -30,6 +30,7 @@ import * as apiKeyIssuer from './031_api_key_issuer.js';
 import * as pendingViolations from './029_pending_violations.js';
 import * as runSliceDigests from './032_run_slice_digests.js';
 import * as pendingAccountViolations from './033_pending_account_violations.js';
+import * as evaluationBase from './034_evaluation_base.js';
 import * as findingsFillfactor from './030_findings_fillfactor.js';
 
 export interface Migration {
@@ -75,6 +76,7 @@ export const migrations: Migration[] = [
   { name: '030_findings_fillfactor', ...findingsFillfactor },
   { name: '032_run_slice_digests', ...runSliceDigests },
   { name: '033_pending_account_violations', ...pendingAccountViolations },
+  { name: '034_evaluation_base', ...evaluationBase },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -13,7 +13,7 @@ import type { SourceSetting } from '../sources/types.js';
 import { catalogInput } from './catalog-input.js';
 import { evaluateInParts, sharedParts, type EvaluationBase, type EvaluationMode } from './partition.js';
 import { lockCatalogEvaluations, settleCatalogRequests } from './catalog-requests.js';
-import { carryOpenFindings, carryPendingViolations, resolveUnreported, reuseFindings, storePendingViolations, upsertFindings } from './findings-repository.js';
+import { carryOpenFindings, carryPendingViolations, prunePendingViolations, resolveUnreported, reuseFindings, storePendingViolations, upsertFindings } from './findings-repository.js';
 import { violationsAt } from './time-bound.js';
 import { coverageInput, observedCounts, readCoverage, ruleCoverage, type CoverageRule, type RuleCoverage } from '../sources/coverage.js';
 
@@ -34,6 +34,8 @@ export interface EvaluationRecord {
   mode: EvaluationMode | null;
   /** Per shared part of the input (now, catalog, ...), its SHA-256: what the next evaluation compares to reuse verdicts. */
   input_sha256: Record<string, string> | null;
+  /** The previous evaluation it compared against (recorded when chosen; null: none was usable). */
+  base_evaluation_id: string | null;
   error: string | null;
   created_at: string;
   started_at: string | null;
@@ -112,6 +114,9 @@ export async function runEvaluation(
       // Incremental: the base's pending violations on unchanged items, reported if they hold now.
       const begun = estate.reuse ? await carryPendingViolations(trx, evaluationId, run.id, shared.now, estate.reuse, new Map(engine.rules().map((r) => [r.id, r]))) : [];
       await storePendingViolations(trx, evaluationId, estate.later ?? []);
+      // This evaluation is the next one's base from its commit: older pending violations are read by
+      // no one unless an unfinished evaluation chose their evaluation as its base.
+      if (mode !== 'whole') await prunePendingViolations(trx, evaluationId);
       phase('pending violations');
       const reported = await upsertFindings(trx, evaluationId, run.observed_at, begun.length ? [...holding, ...begun] : holding);
       phase('upsert findings');
@@ -217,21 +222,29 @@ export async function sharedInput(db: Knex, run: { id: string; observed_at: stri
  * evaluation, which sees no resources), evaluated in parts, whose input hashes were recorded.
  */
 async function evaluationBase(db: Knex, evaluationId: string, observedAt: string): Promise<EvaluationBase | undefined> {
-  const base = await db('evaluations as e')
-    .join('collection_runs as r', 'r.id', 'e.run_id')
-    .select('e.id', 'e.run_id', 'e.bundle_revision', 'e.input_sha256', 'r.observed_at')
-    .where('e.status', 'complete')
-    .whereIn('e.mode', ['parts', 'incremental'])
-    .whereNot('e.trigger', 'catalog')
-    .whereNot('e.id', evaluationId)
-    .whereNotNull('e.input_sha256')
-    .orderBy('e.finished_at', 'desc')
-    .first();
-  // Verdicts that begin at a time (src/evaluation/time-bound.ts) are reused only forward in time: a
-  // violation the base reported may not hold yet at an earlier now.
-  if (!base || new Date(base.observed_at).getTime() > new Date(observedAt).getTime()) return undefined;
-  const { observed_at: _observed, ...rest } = base;
-  return rest;
+  // Chosen and recorded under the lock a finishing evaluation holds while it drops the pending
+  // violations of evaluations no longer anyone's base (prunePendingViolations): either this choice
+  // commits first and that evaluation keeps the base's, or it commits first and is chosen here.
+  return db.transaction(async (trx) => {
+    await lockCatalogEvaluations(trx);
+    const base = await trx('evaluations as e')
+      .join('collection_runs as r', 'r.id', 'e.run_id')
+      .select('e.id', 'e.run_id', 'e.bundle_revision', 'e.input_sha256', 'r.observed_at')
+      .where('e.status', 'complete')
+      .whereIn('e.mode', ['parts', 'incremental'])
+      .whereNot('e.trigger', 'catalog')
+      .whereNot('e.id', evaluationId)
+      .whereNotNull('e.input_sha256')
+      .orderBy('e.finished_at', 'desc')
+      .first();
+    // Verdicts that begin at a time (src/evaluation/time-bound.ts) are reused only forward in time: a
+    // violation the base reported may not hold yet at an earlier now.
+    const usable = base && new Date(base.observed_at).getTime() <= new Date(observedAt).getTime();
+    await trx('evaluations').update({ base_evaluation_id: usable ? base.id : null }).where({ id: evaluationId });
+    if (!usable) return undefined;
+    const { observed_at: _observed, ...rest } = base;
+    return rest;
+  });
 }
 
 /**

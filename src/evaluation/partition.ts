@@ -88,6 +88,14 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const violationMatch = (v: Violation) => `${v.resource.type}|${v.resource.account}|${v.resource.region}|${v.resource.id}`;
 
 /** The input's shared parts (everything but its items), each hashed: what `reads` names. */
+/**
+ * What an evaluation in parts keeps for the next one, recorded beside its input hashes under this
+ * key: a base that does not say it kept as much (one made by older code: before migration 033 no
+ * pending violations of account rules were kept, before 029 none at all) lends no verdicts, since
+ * carrying its verdicts over could miss a violation that begins later.
+ */
+export const KEPT = { key: 'kept', value: 'pending violations of resource and account rules' } as const;
+
 export function sharedParts(shared: PolicyInput): Record<string, string> {
   const { resources: _r, findings: _f, lake_formation, ...rest } = shared as PolicyInput & Record<string, unknown>;
   const parts: Record<string, string> = {};
@@ -232,7 +240,7 @@ export async function evaluateInParts(
   if (!engine.partitionable) return { whole: 'the bundle has no per-scope entrypoints' };
   const rules = engine.rules();
   const byId = new Map(rules.map((r) => [r.id, r]));
-  const inputSha256 = sharedParts(shared);
+  const inputSha256: Record<string, string> = { ...sharedParts(shared), [KEPT.key]: KEPT.value };
   const scopes = new Set(rules.map((r) => r.scope));
   if (scopes.has('global')) return { whole: `rules of scope global: ${rules.filter((r) => r.scope === 'global').map((r) => r.id).join(', ')}` };
 
@@ -240,7 +248,7 @@ export async function evaluateInParts(
   // verdicts: a resource rule's on unchanged items, an account rule's in accounts whose items of its
   // types are unchanged.
   const readsUnchanged = (rule: (typeof rules)[number]) =>
-    base !== undefined && base.bundle_revision === engine.revision && base.input_sha256 !== null &&
+    base !== undefined && base.bundle_revision === engine.revision && base.input_sha256 !== null && base.input_sha256[KEPT.key] === KEPT.value &&
     (rule.reads ?? Object.keys(inputSha256)).every((part) => inputSha256[part] !== undefined && base.input_sha256![part] === inputSha256[part]);
   const resourceRules = rules.filter((r) => r.scope === 'resource');
   const reusable = new Set(resourceRules.filter(readsUnchanged).map((r) => r.id));

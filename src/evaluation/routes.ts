@@ -26,6 +26,7 @@ const Evaluation = Type.Object({
     description: 'violations, new, reopened, resolved, carried, excepted; items (of the run), evaluated_items (evaluated with the per-resource rules), reused_items and reused_violations (verdicts taken from the previous evaluation), evaluated_account_items (items the account rules were given: incremental, only the accounts where a rule\'s items changed)',
   }),
   mode: Nullable(StringEnum(['whole', 'parts', 'incremental'], { description: 'whole: one input; parts: split by resource and account over every core; incremental: verdicts on unchanged resources reused' })),
+  base_evaluation_id: Nullable(Type.String({ format: 'uuid', description: 'the previous evaluation this one compared against: in mode incremental, its verdicts on unchanged items were reused; null: none was usable (first evaluation, an earlier observation, or told not to)' })),
   error: Nullable(Type.String()),
   created_at: IsoDateTime,
   started_at: Nullable(IsoDateTime),

@@ -9,7 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { changeResources, syntheticEstate, type EstateSizes } from '../../bench/synthetic-estate.js';
 import { loadDemoData } from '../../src/demo/load.js';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
-import { createEvaluation, runEvaluation, runInput, sharedInput } from '../../src/evaluation/evaluate.js';
+import { createEvaluation, failEvaluation, runEvaluation, runInput, sharedInput } from '../../src/evaluation/evaluate.js';
 import { evaluateInParts } from '../../src/evaluation/partition.js';
 import { COMPLIANCE_VIOLATIONS } from '../../src/policy/entrypoints.js';
 import type { Violation } from '../../src/policy/input.js';
@@ -263,4 +263,58 @@ t.test('an account rule whose verdict begins at a time: a grant that ends betwee
   t.ok(fromIncremental.length > 0 && fromIncremental.every((row) => row.includes('without an expired grant')), `reported once the grant ended (${fromIncremental.length})`);
   const full = await evaluate(later.id, false);
   t.strictSame(await reportedBy(db, again.id), await reportedBy(db, full.id), 'the incremental evaluation reported exactly what the full one did');
+});
+
+t.test('pending violations are kept only where an evaluation will read them: its own, and the base an unfinished evaluation chose', async (t) => {
+  const { db, estate, evaluate } = await evaluating(t);
+  const at = (days: number) => ({ ...estate, observed_at: new Date(Date.parse(estate.observed_at!) + days * 86_400_000).toISOString() });
+  const pending = async (evaluationId: string) => Number((await db('evaluation_pending_violations').where({ evaluation_id: evaluationId }).count('* as n').first())!.n);
+  const reported = async (evaluationId: string) =>
+    (await db('evaluation_findings as ef').join('findings as f', 'f.id', 'ef.finding_id').select('f.fingerprint', 'f.msg').where({ 'ef.evaluation_id': evaluationId, 'ef.reported': true }))
+      .map((row) => JSON.stringify(row))
+      .sort();
+
+  const first = await evaluate((await importSnapshot(db, at(-40), { trigger: 'file', context })).id);
+  t.equal(first.base_evaluation_id, null, 'the first evaluation has no base');
+  t.ok((await pending(first.id)) > 0, 'violations that begin later are kept');
+  const second = await evaluate((await importSnapshot(db, at(-20), { trigger: 'file', context })).id);
+  t.equal(second.mode, 'incremental');
+  t.equal(second.base_evaluation_id, first.id, 'the base is recorded');
+  t.equal(await pending(first.id), 0, "the base's pending violations went once the next evaluation had carried them");
+  t.ok((await pending(second.id)) > 0);
+
+  // An evaluation that chose `second` as its base and has not finished keeps that base's pending
+  // violations while others finish.
+  const now = await importSnapshot(db, at(0), { trigger: 'file', context });
+  const unfinished = await createEvaluation(db, { runId: now.id, trigger: 'api', requestedBy: 'test' });
+  await db('evaluations').update({ status: 'running', base_evaluation_id: second.id }).where({ id: unfinished.id });
+  const third = await evaluate(now.id);
+  t.equal(third.base_evaluation_id, second.id);
+  t.ok((await pending(second.id)) > 0, 'kept: an unfinished evaluation will carry them');
+  t.ok((await pending(third.id)) > 0);
+  // Three evaluations chained, each pruning behind it, report what a full evaluation reports.
+  const fromThird = await reported(third.id);
+  await failEvaluation(db, unfinished.id, 'test: its job gave up');
+  const full = await evaluate(now.id, false);
+  t.equal(full.mode, 'parts');
+  t.equal(full.base_evaluation_id, null, 'told not to reuse: no base');
+  t.strictSame(fromThird, await reported(full.id), 'the incremental chain reported exactly what a full evaluation did');
+  t.equal(await pending(second.id), 0, 'gone once no unfinished evaluation names it');
+  t.equal(await pending(third.id), 0);
+  t.ok((await pending(full.id)) > 0);
+  t.equal(Number((await db('evaluation_pending_violations').countDistinct('evaluation_id as n').first())!.n), 1, 'only the latest evaluation keeps pending violations');
+});
+
+t.test('a base that does not say it kept its pending violations (made by older code) lends no verdicts', async (t) => {
+  const { db, estate, evaluate } = await evaluating(t);
+  const first = await evaluate((await importSnapshot(db, estate, { trigger: 'file', context })).id);
+  t.equal(first.input_sha256?.kept, 'pending violations of resource and account rules');
+  // As code before migration 033 recorded it: the same input hashes, nothing said of what it kept.
+  await db('evaluations').update({ input_sha256: db.raw("input_sha256 - 'kept'") }).where({ id: first.id });
+  const again = await evaluate((await importSnapshot(db, changeResources(estate, 0.01, SIZES), { trigger: 'file', context })).id);
+  t.equal(again.base_evaluation_id, first.id, 'chosen as the base');
+  t.equal(again.mode, 'parts', 'but every rule judged afresh');
+  t.equal(again.counts.reused_violations, 0);
+  const third = await evaluate((await importSnapshot(db, changeResources(estate, 0.02, SIZES), { trigger: 'file', context })).id);
+  t.equal(third.mode, 'incremental', 'the next evaluation reuses what this code kept');
 });

@@ -21265,6 +21265,7 @@ export interface operations {
                      *           "rule_coverage": null,
                      *           "counts": {},
                      *           "mode": "whole",
+                     *           "base_evaluation_id": null,
                      *           "error": null,
                      *           "created_at": "2026-01-01T00:00:00.000Z",
                      *           "started_at": null,
@@ -21276,6 +21277,11 @@ export interface operations {
                      */
                     "application/json": {
                         items: {
+                            /**
+                             * Format: uuid
+                             * @description the previous evaluation this one compared against: in mode incremental, its verdicts on unchanged items were reused; null: none was usable (first evaluation, an earlier observation, or told not to)
+                             */
+                            base_evaluation_id: string | null;
                             bundle_id: string | null;
                             bundle_revision: string | null;
                             catalog_sha256: string | null;
@@ -21436,6 +21442,7 @@ export interface operations {
                      *       "rule_coverage": null,
                      *       "counts": {},
                      *       "mode": "whole",
+                     *       "base_evaluation_id": null,
                      *       "error": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "started_at": null,
@@ -21443,6 +21450,11 @@ export interface operations {
                      *     }
                      */
                     "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description the previous evaluation this one compared against: in mode incremental, its verdicts on unchanged items were reused; null: none was usable (first evaluation, an earlier observation, or told not to)
+                         */
+                        base_evaluation_id: string | null;
                         bundle_id: string | null;
                         bundle_revision: string | null;
                         catalog_sha256: string | null;
@@ -21615,6 +21627,7 @@ export interface operations {
                      *       "rule_coverage": null,
                      *       "counts": {},
                      *       "mode": "whole",
+                     *       "base_evaluation_id": null,
                      *       "error": null,
                      *       "created_at": "2026-01-01T00:00:00.000Z",
                      *       "started_at": null,
@@ -21622,6 +21635,11 @@ export interface operations {
                      *     }
                      */
                     "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description the previous evaluation this one compared against: in mode incremental, its verdicts on unchanged items were reused; null: none was usable (first evaluation, an earlier observation, or told not to)
+                         */
+                        base_evaluation_id: string | null;
                         bundle_id: string | null;
                         bundle_revision: string | null;
                         catalog_sha256: string | null;
