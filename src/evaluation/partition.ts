@@ -87,7 +87,6 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 /** The identity of the item a violation is about (a resource's run_items key; a finding's type, account, region and id). */
 const violationMatch = (v: Violation) => `${v.resource.type}|${v.resource.account}|${v.resource.region}|${v.resource.id}`;
 
-/** The input's shared parts (everything but its items), each hashed: what `reads` names. */
 /**
  * What an evaluation in parts keeps for the next one, recorded beside its input hashes under this
  * key: a base that does not say it kept as much (one made by older code: before migration 033 no
@@ -96,6 +95,7 @@ const violationMatch = (v: Violation) => `${v.resource.type}|${v.resource.accoun
  */
 export const KEPT = { key: 'kept', value: 'pending violations of resource and account rules' } as const;
 
+/** The input's shared parts (everything but its items), each hashed: what `reads` names. */
 export function sharedParts(shared: PolicyInput): Record<string, string> {
   const { resources: _r, findings: _f, lake_formation, ...rest } = shared as PolicyInput & Record<string, unknown>;
   const parts: Record<string, string> = {};
