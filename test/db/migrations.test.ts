@@ -50,3 +50,18 @@ t.test('every constraint has a chosen name, not a generated one', async (t) => {
   const generated = rows.filter((r: { conname: string }) => /_(pkey|fkey|key|check|not_null)$/.test(r.conname));
   t.same(generated, [], 'no PostgreSQL-generated constraint names');
 });
+
+t.test('034 empties the pending violations older code kept: no evaluation reads them again', async (t) => {
+  const knex = createKnex(await freshDatabaseUrl());
+  t.teardown(() => knex.destroy());
+  const at = migrations.findIndex((m) => m.name === '034_evaluation_base');
+  for (let i = 0; i < at; i++) await knex.migrate.up();
+  const runId = '01900000-0000-7000-8000-000000000001';
+  const evaluationId = '01900000-0000-7000-8000-000000000002';
+  await knex('collection_runs').insert({ id: runId, status: 'complete', trigger: 'file', requested_by: 'test' });
+  await knex('evaluations').insert({ id: evaluationId, run_id: runId, status: 'complete', trigger: 'api', requested_by: 'test' });
+  await knex('evaluation_pending_violations').insert({ evaluation_id: evaluationId, rule_id: 'r', resource_type: 'AWS::S3::Bucket', item_kind: 'resource', item_key: 'k', violates_after: 1, violation: '{}' });
+  await knex.migrate.up();
+  t.equal(Number((await knex('evaluation_pending_violations').count('* as n').first())!.n), 0);
+  t.equal(Number((await knex('evaluations').count('* as n').first())!.n), 1, 'the evaluations stay');
+});
