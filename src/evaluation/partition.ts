@@ -247,9 +247,9 @@ export async function evaluateInParts(
   // Incremental: a rule whose every read is unchanged (same bundle revision) reuses the base's
   // verdicts: a resource rule's on unchanged items, an account rule's in accounts whose items of its
   // types are unchanged.
+  const baseHashes = base !== undefined && base.bundle_revision === engine.revision && base.input_sha256?.[KEPT.key] === KEPT.value ? base.input_sha256 : undefined;
   const readsUnchanged = (rule: (typeof rules)[number]) =>
-    base !== undefined && base.bundle_revision === engine.revision && base.input_sha256 !== null && base.input_sha256[KEPT.key] === KEPT.value &&
-    (rule.reads ?? Object.keys(inputSha256)).every((part) => inputSha256[part] !== undefined && base.input_sha256![part] === inputSha256[part]);
+    baseHashes !== undefined && (rule.reads ?? Object.keys(inputSha256)).every((part) => inputSha256[part] !== undefined && baseHashes[part] === inputSha256[part]);
   const resourceRules = rules.filter((r) => r.scope === 'resource');
   const reusable = new Set(resourceRules.filter(readsUnchanged).map((r) => r.id));
   // The types the resource rules judge; of those, the ones a rule that cannot reuse judges: every item of them is evaluated.
