@@ -30,8 +30,28 @@ async function refuseJobs(owner: Knex, queue: string): Promise<() => Promise<voi
   const name = `refuse_${queue.replace(/\W/g, '_')}`;
   await owner.raw(`CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION 'injected fault: no job for queue ${queue}'; END $$`);
-  await owner.raw(`CREATE TRIGGER ${name} BEFORE INSERT ON pgboss.job FOR EACH ROW WHEN (NEW.name = '${queue}') EXECUTE FUNCTION ${name}()`);
-  return async () => void (await owner.raw(`DROP TRIGGER ${name} ON pgboss.job`));
+  await alterJobTable(owner, `CREATE TRIGGER ${name} BEFORE INSERT ON pgboss.job FOR EACH ROW WHEN (NEW.name = '${queue}') EXECUTE FUNCTION ${name}()`);
+  return () => alterJobTable(owner, `DROP TRIGGER ${name} ON pgboss.job`);
+}
+
+/**
+ * Runs `ddl` on pg-boss's partitioned job table while the service's workers poll it. The table is
+ * locked first, parent then partitions, the order in which the workers take them: a bare DROP
+ * TRIGGER took a partition's lock before the parent's and deadlocked with a worker's fetch (CI,
+ * 40P01). Should PostgreSQL still pick this transaction as a deadlock's victim, it is tried again.
+ */
+async function alterJobTable(owner: Knex, ddl: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await owner.transaction(async (trx) => {
+        await trx.raw('LOCK TABLE pgboss.job IN ACCESS EXCLUSIVE MODE');
+        await trx.raw(ddl);
+      });
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '40P01' || attempt === 5) throw error;
+    }
+  }
 }
 
 /** Jobs of `queue` in pg-boss's job table whose data has `key` = `value`. */
