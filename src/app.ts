@@ -46,6 +46,7 @@ import healthRoutes from './health/routes.js';
 import { registerCrudRoutes } from './http/crud.js';
 import errorHandling from './http/errors.js';
 import { validatorCompiler } from './http/validation.js';
+import { serializerCompiler } from './http/serialization.js';
 import { documentRoute, TAGS } from './http/openapi.js';
 import { registerJsonBodyParser } from './http/json-body.js';
 import { createEvaluation, runEvaluation } from './evaluation/evaluate.js';
@@ -185,6 +186,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   // The API speaks JSON only: a text body gets 415, not an attempt to validate a string.
   app.removeContentTypeParser('text/plain');
   // JSON bodies nested deeper than 64 levels or holding NUL are refused (400) before anything stores them.

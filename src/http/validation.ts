@@ -39,9 +39,19 @@ function makeAjv(coerceTypes: boolean) {
 const textAjv = makeAjv(true);
 const bodyAjv = makeAjv(false);
 
+// Compiled validators by part and schema text, for the life of the process. Ajv caches by schema
+// object, but most route schemas are built inside their plugin, afresh for every app instance; the
+// test suite builds hundreds of apps in one process, and compiling every route's schemas again was
+// most of each app's start (see docs/ARCHITECTURE.md, Start-up). A validator is a pure function of
+// its schema, so equal schemas share one.
+const validators = new Map<string, ReturnType<FastifySchemaCompiler<unknown>>>();
+
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
-  const ajv = httpPart === 'body' ? bodyAjv : textAjv;
-  return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+  const coerced = httpPart !== 'body';
+  const key = `${coerced ? 'text' : 'body'} ${JSON.stringify(schema)}`;
+  let validate = validators.get(key);
+  if (!validate) validators.set(key, (validate = (coerced ? textAjv : bodyAjv).compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>));
+  return validate;
 };
 
 function toDotted(pointer: string): string {

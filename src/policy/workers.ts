@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { taskFile } from '../threads/task-file.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -45,7 +46,7 @@ const DECISION_THREAD = path.join(path.dirname(here), `decision-thread${path.ext
  */
 const startDecisionThread = () =>
   here.endsWith('.ts')
-    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ tsImport }) => tsImport(${JSON.stringify(pathToFileURL(DECISION_THREAD).href)}, ${JSON.stringify(import.meta.url)}))`, { eval: true })
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ tsImport }) => tsImport(${JSON.stringify(pathToFileURL(DECISION_THREAD).href)}, ${JSON.stringify(import.meta.url)}))`, { eval: true, execArgv: [] })
     : new Worker(DECISION_THREAD);
 /** Most groups of decisions waiting or running at once; beyond, decisions fail (callers deny). */
 const MAX_QUEUED_GROUPS = 10_000;
@@ -228,13 +229,13 @@ export class PolicyWorkers {
     this.inspectMs = options.inspectMs ?? DEFAULT_INSPECT_MS;
     this.largeMs = options.largeMs ?? DEFAULT_LARGE_MS;
     this.decisions = new DecisionThreads(threads, this.budgetMs);
-    this.inspector = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: 100, resourceLimits: INSPECT_LIMITS });
+    this.inspector = new Piscina({ ...taskFile(WORKER), minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: 100, resourceLimits: INSPECT_LIMITS });
     // One thread kept started: an evaluation job does not wait for a thread to load the engine.
-    this.large = new Piscina({ filename: WORKER, minThreads: 1, maxThreads: 1, idleTimeout: Infinity, maxQueue: 100 });
+    this.large = new Piscina({ ...taskFile(WORKER), minThreads: 1, maxThreads: 1, idleTimeout: Infinity, maxQueue: 100 });
     // Estate parts (src/evaluation/partition.ts): every core while an evaluation runs, one thread kept
     // started so an evaluation does not wait for a thread to load.
     this.partThreads = Math.max(1, os.availableParallelism());
-    this.parts = new Piscina({ filename: WORKER, minThreads: 1, maxThreads: this.partThreads, idleTimeout: 30_000, maxQueue: 1_000 });
+    this.parts = new Piscina({ ...taskFile(WORKER), minThreads: 1, maxThreads: this.partThreads, idleTimeout: 30_000, maxQueue: 1_000 });
   }
 
   /**
