@@ -5,7 +5,7 @@ import type { FastifySerializerCompiler } from 'fastify/types/schema.js';
 // compiler does (fast-json-stringify, no shared schemas), without compiling the same schema again
 // for every app instance. Route schemas are mostly built inside their plugin, so each app has its
 // own objects; the test suite builds hundreds of apps in one process, and compiling every route's
-// response schemas was about a third of each app's start (docs/ARCHITECTURE.md, Start-up).
+// response schemas was about a third of each app's start (docs/ARCHITECTURE.md, Tests).
 const serializers = new Map<string, (data: unknown) => string>();
 
 export const serializerCompiler: FastifySerializerCompiler<unknown> = ({ schema }) => {

@@ -41,9 +41,9 @@ const bodyAjv = makeAjv(false);
 
 // Compiled validators by part and schema text, for the life of the process. Ajv caches by schema
 // object, but most route schemas are built inside their plugin, afresh for every app instance; the
-// test suite builds hundreds of apps in one process, and compiling every route's schemas again was
-// most of each app's start (see docs/ARCHITECTURE.md, Start-up). A validator is a pure function of
-// its schema, so equal schemas share one.
+// test suite builds hundreds of apps in one process, and compiling every route's schemas again was,
+// with the response serialisers (./serialization.ts), a large part of each app's start (see
+// docs/ARCHITECTURE.md, Tests). A validator is a pure function of its schema, so equal schemas share one.
 const validators = new Map<string, ReturnType<FastifySchemaCompiler<unknown>>>();
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {

@@ -1,9 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
-import { taskFile } from '../threads/task-file.js';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { poolEntry, startThread } from '../threads/thread-entry.js';
 import { InvalidBundleError } from './bundle.js';
 import type { Evaluation, Inspection } from './wasm.js';
 import type { DecisionRequest } from './decision-thread.js';
@@ -39,15 +39,6 @@ interface AtomicsWaitAsync {
 const here = fileURLToPath(import.meta.url);
 const WORKER = path.join(path.dirname(here), `worker${path.extname(here)}`);
 const DECISION_THREAD = path.join(path.dirname(here), `decision-thread${path.extname(here)}`);
-/**
- * A decision thread. From the TypeScript sources (tsx, tap) its entry is loaded through tsx's API:
- * Node 20 does not apply the `--import tsx` hooks to a worker's entry (piscina gets round it by
- * loading the task file from its own JavaScript entry).
- */
-const startDecisionThread = () =>
-  here.endsWith('.ts')
-    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ tsImport }) => tsImport(${JSON.stringify(pathToFileURL(DECISION_THREAD).href)}, ${JSON.stringify(import.meta.url)}))`, { eval: true, execArgv: [] })
-    : new Worker(DECISION_THREAD);
 /** Most groups of decisions waiting or running at once; beyond, decisions fail (callers deny). */
 const MAX_QUEUED_GROUPS = 10_000;
 
@@ -96,7 +87,7 @@ class DecisionThreads {
   }
 
   private start(carried: Group[]): Thread {
-    const thread: Thread = { worker: startDecisionThread(), ready: false, dead: false, groups: new Map(), startedAt: 0, timer: undefined };
+    const thread: Thread = { worker: startThread(DECISION_THREAD), ready: false, dead: false, groups: new Map(), startedAt: 0, timer: undefined };
     thread.worker.on('message', (message: { ready: true } | { id: number; outcomes: Outcome[] }) => {
       if ('ready' in message) {
         thread.ready = true;
@@ -229,13 +220,13 @@ export class PolicyWorkers {
     this.inspectMs = options.inspectMs ?? DEFAULT_INSPECT_MS;
     this.largeMs = options.largeMs ?? DEFAULT_LARGE_MS;
     this.decisions = new DecisionThreads(threads, this.budgetMs);
-    this.inspector = new Piscina({ ...taskFile(WORKER), minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: 100, resourceLimits: INSPECT_LIMITS });
+    this.inspector = new Piscina({ ...poolEntry(WORKER), minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: 100, resourceLimits: INSPECT_LIMITS });
     // One thread kept started: an evaluation job does not wait for a thread to load the engine.
-    this.large = new Piscina({ ...taskFile(WORKER), minThreads: 1, maxThreads: 1, idleTimeout: Infinity, maxQueue: 100 });
+    this.large = new Piscina({ ...poolEntry(WORKER), minThreads: 1, maxThreads: 1, idleTimeout: Infinity, maxQueue: 100 });
     // Estate parts (src/evaluation/partition.ts): every core while an evaluation runs, one thread kept
     // started so an evaluation does not wait for a thread to load.
     this.partThreads = Math.max(1, os.availableParallelism());
-    this.parts = new Piscina({ ...taskFile(WORKER), minThreads: 1, maxThreads: this.partThreads, idleTimeout: 30_000, maxQueue: 1_000 });
+    this.parts = new Piscina({ ...poolEntry(WORKER), minThreads: 1, maxThreads: this.partThreads, idleTimeout: 30_000, maxQueue: 1_000 });
   }
 
   /**

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { taskFile } from '../threads/task-file.js';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { Piscina } from 'piscina';
+import { poolEntry } from '../threads/thread-entry.js';
 import { jsonTextParser } from '../http/json-body.js';
 import { HttpProblem } from '../http/problem.js';
 import { PreparedSnapshot } from './snapshot.js';
@@ -33,7 +33,7 @@ const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), `snapshot
  */
 export function registerSnapshotImportParser(app: FastifyInstance): void {
   // Started on first use and ended after a minute idle: most instances never import a large file.
-  const pool = new Piscina<ImportTask, ImportAnswer>({ ...taskFile(WORKER), minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: MAX_QUEUE, resourceLimits: LIMITS });
+  const pool = new Piscina<ImportTask, ImportAnswer>({ ...poolEntry(WORKER), minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: MAX_QUEUE, resourceLimits: LIMITS });
   app.addHook('onClose', async () => pool.destroy());
   const inline = jsonTextParser(app);
   app.removeContentTypeParser('application/json');
