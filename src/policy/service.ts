@@ -15,7 +15,6 @@ import { PolicyWorkers, type PolicyWorkerOptions } from './workers.js';
 import { activateBundle, activeBundleId, findBundleBySha, getArchive, insertBundle, type BundleRecord } from './repository.js';
 
 /** How long the check of the shipped bundle may take: start-up's own limit (src/app.ts pluginTimeout). */
-const SHIPPED_INSPECT_MS = 120_000;
 
 export const BUNDLE_CHANNEL = 'custos_policy_bundle';
 /** A safety net under LISTEN/NOTIFY: how often each instance re-checks the active bundle. */
@@ -100,10 +99,7 @@ export class PolicyService {
 
   private async importShipped(file: string): Promise<void> {
     const archive = readFileSync(file);
-    // The shipped bundle is Custos's own, not an upload: its check may take as long as a start-up
-    // may (the inspection thread runs at the lowest priority, which a busy machine starves; the
-    // 10 s budget guards against uploaded bundles that never finish).
-    const bundle = await this.inspect(archive, SHIPPED_INSPECT_MS);
+    const bundle = await this.inspect(archive);
     await this.db.transaction(async (trx) => {
       await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['custos:policy-bundles']);
       if (await findBundleBySha(trx, bundle.sha256)) return;
@@ -118,10 +114,10 @@ export class PolicyService {
    * Reads, compiles and test-evaluates a bundle.tar.gz in a worker thread with time and memory
    * limits (an overrun kills the thread); throws InvalidBundleError naming the problem.
    */
-  async inspect(archive: Buffer, budgetMs?: number): Promise<Inspection> {
+  async inspect(archive: Buffer): Promise<Inspection> {
     const sha256 = createHash('sha256').update(archive).digest('hex');
     if (this.lastInspection?.sha256 === sha256) return this.lastInspection;
-    const inspection = await this.workers.inspect(archive, budgetMs);
+    const inspection = await this.workers.inspect(archive);
     this.lastInspection = inspection;
     return inspection;
   }

@@ -8,7 +8,7 @@
  */
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { InvalidBundleError } from './bundle.js';
-import { EVALUATION_NICE, INSPECT_NICE, lowerThreadPriority } from './thread-priority.js';
+import { kernelThreadId } from './thread-priority.js';
 import { inspectBundle, instantiate, LARGE_MEMORY, toEvaluation, type Evaluation, type Inspection } from './wasm.js';
 
 /** A bundle's policy.wasm, shared with every worker; `key` is the archive's SHA-256. */
@@ -28,7 +28,7 @@ export type TaskBody =
   | { kind: 'evaluate-part'; bundle: SharedBundle; data: SharedData; entrypoints: string[]; input: Uint8Array }
   | { kind: 'inspect'; archive: Uint8Array };
 export type Task = TaskBody & {
-  /** Set to 1 when this thread starts the task: the caller's time budget runs from then. */
+  /** [0] set to 1 when this thread starts the task (the caller's budget runs from then), [1] its kernel thread id. */
   started: Int32Array;
 };
 
@@ -115,11 +115,12 @@ async function evaluatePart(task: Extract<Task, { kind: 'evaluate-part' }>): Pro
   }
 }
 
+/** This thread's kernel id (0 where unknown), for the caller's watch of its CPU and priority. */
+const threadId = kernelThreadId() ?? 0;
+
 export default async function run(task: Task): Promise<Outcome[] | Outcome | InspectOutcome> {
-  // The piscina pools' threads run background work (an inspection, an estate evaluation): on Linux
-  // they yield the CPU to the event loop and the decision threads, which never come here
-  // (docs/ARCHITECTURE.md, "Policy evaluation off the event loop"). Once per thread.
-  lowerThreadPriority(task.kind === 'inspect' ? INSPECT_NICE : EVALUATION_NICE);
+  // The caller watches this thread's CPU from now, and lowers its priority (src/policy/task-budget.ts).
+  Atomics.store(task.started, 1, threadId);
   Atomics.store(task.started, 0, 1);
   Atomics.notify(task.started, 0);
   switch (task.kind) {

@@ -5,6 +5,8 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { poolEntry, startThread } from '../threads/thread-entry.js';
 import { InvalidBundleError } from './bundle.js';
+import { watchTask, type TaskBudget, type Watch } from './task-budget.js';
+import { EVALUATION_NICE, INSPECT_NICE } from './thread-priority.js';
 import type { Evaluation, Inspection } from './wasm.js';
 import type { DecisionRequest } from './decision-thread.js';
 import type { InspectOutcome, Outcome, SharedBundle, SharedData, Task, TaskBody } from './worker.js';
@@ -17,9 +19,9 @@ export interface PolicyWorkerOptions {
   threads?: number;
   /** Most time one message of decisions may run; beyond it the thread is replaced and its decisions fail. */
   budgetMs?: number;
-  /** Most time reading, compiling and test-evaluating an uploaded bundle may take. */
+  /** Most CPU reading, compiling and test-evaluating an uploaded bundle may use (src/policy/task-budget.ts). */
   inspectMs?: number;
-  /** Most time one whole-estate compliance evaluation may take. */
+  /** Most CPU one whole-estate compliance evaluation may use. */
   largeMs?: number;
 }
 
@@ -29,6 +31,8 @@ const DEFAULT_LARGE_MS = 15 * 60_000;
 // An uploaded bundle is untrusted until inspected: its thread gets a small heap (a data.json bomb
 // dies there, not in the service); Wasm memory is bounded separately (src/policy/wasm.ts).
 const INSPECT_LIMITS = { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 };
+/** CPU an inspection uses at the normal priority before it is lowered (src/policy/task-budget.ts). */
+const INSPECT_GRACE_MS = 1_000;
 
 /** Node 20 has Atomics.waitAsync; TypeScript's ES2022 library does not declare it. */
 interface AtomicsWaitAsync {
@@ -204,23 +208,23 @@ class DecisionThreads {
  */
 export class PolicyWorkers {
   private readonly decisions: DecisionThreads;
-  private readonly inspector: Piscina<Task, InspectOutcome>;
+  private inspector: Piscina<Task, InspectOutcome>;
   private readonly large: Piscina<Task, Outcome>;
   private readonly parts: Piscina<Task, Outcome[]>;
   /** Threads evaluating the parts of an estate: one per CPU, so an evaluation uses every core. */
   readonly partThreads: number;
   readonly threads: number;
   readonly budgetMs: number;
-  private readonly inspectMs: number;
-  private readonly largeMs: number;
+  private readonly inspection: TaskBudget;
+  private readonly evaluationBudget: TaskBudget;
 
   constructor(options: PolicyWorkerOptions = {}) {
     const threads = (this.threads = options.threads ?? Math.max(1, os.availableParallelism() - 1));
     this.budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
-    this.inspectMs = options.inspectMs ?? DEFAULT_INSPECT_MS;
-    this.largeMs = options.largeMs ?? DEFAULT_LARGE_MS;
+    this.inspection = { cpuMs: options.inspectMs ?? DEFAULT_INSPECT_MS, nice: INSPECT_NICE, graceCpuMs: INSPECT_GRACE_MS };
+    this.evaluationBudget = { cpuMs: options.largeMs ?? DEFAULT_LARGE_MS, nice: EVALUATION_NICE, graceCpuMs: 0 };
     this.decisions = new DecisionThreads(threads, this.budgetMs);
-    this.inspector = new Piscina({ ...poolEntry(WORKER), minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: 100, resourceLimits: INSPECT_LIMITS });
+    this.inspector = inspectorPool();
     // One thread kept started: an evaluation job does not wait for a thread to load the engine.
     this.large = new Piscina({ ...poolEntry(WORKER), minThreads: 1, maxThreads: 1, idleTimeout: Infinity, maxQueue: 100 });
     // Estate parts (src/evaluation/partition.ts): every core while an evaluation runs, one thread kept
@@ -230,33 +234,41 @@ export class PolicyWorkers {
   }
 
   /**
-   * Runs a task with a budget counted from when a thread starts it (the worker flags `started`),
-   * so time spent queued or starting a thread is not charged to it; maxQueue bounds the queue.
+   * Runs a task with a budget counted from when a thread starts it (the worker flags `started` and
+   * gives its kernel thread id), so time spent queued or starting a thread is not charged to it;
+   * maxQueue bounds the queue. The budget is the thread's CPU (src/policy/task-budget.ts).
+   * `onLowered` runs after a task whose thread was lowered during it.
    */
-  private async run<R>(pool: Piscina<Task, R>, task: TaskBody, budgetMs: number, what: string): Promise<R> {
-    const started = new Int32Array(new SharedArrayBuffer(4));
+  private async run<R>(pool: Piscina<Task, R>, task: TaskBody, budget: TaskBudget, what: string, onLowered?: () => void): Promise<R> {
+    const started = new Int32Array(new SharedArrayBuffer(8));
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
+    let watch: Watch | undefined;
+    let reason = '';
     let finished = false;
     const wait = (Atomics as unknown as AtomicsWaitAsync).waitAsync(started, 0, 0);
-    const startTimer = () => {
+    const startWatch = () => {
       // The wait resolves on a later turn of the event loop, possibly after the task has finished:
-      // a budget timer started then would never be cleared and would keep the process alive.
+      // a watch started then would never be ended and would keep the process alive.
       if (finished) return;
-      timer = setTimeout(() => controller.abort(), budgetMs);
+      const tid = Atomics.load(started, 1);
+      watch = watchTask(tid > 0 ? tid : undefined, budget, (why) => {
+        reason = why;
+        controller.abort();
+      });
     };
-    if (wait.async) void wait.value.then(startTimer);
-    else startTimer();
+    if (wait.async) void wait.value.then(startWatch);
+    else startWatch();
     try {
       return await pool.run({ ...task, started } as Task, { signal: controller.signal });
     } catch (error) {
       const e = error as { name?: string; code?: string; message?: string };
-      if (controller.signal.aborted) throw new EngineUnavailableError(`${what} took longer than ${budgetMs} ms and was stopped`);
+      if (controller.signal.aborted) throw new EngineUnavailableError(`${what} ${reason}`);
       if (e.code === 'ERR_WORKER_OUT_OF_MEMORY') throw new EngineUnavailableError(`${what} ran out of memory and was stopped`);
       throw new EngineUnavailableError(`${what} failed: ${String(e.message ?? error).slice(0, 300)}`);
     } finally {
       finished = true;
-      clearTimeout(timer);
+      watch?.end();
+      if (watch?.lowered) onLowered?.();
       // Wakes the waiter if the task never started (queue full, pool closed), so it does not linger.
       Atomics.store(started, 0, 2);
       Atomics.notify(started, 0);
@@ -270,7 +282,7 @@ export class PolicyWorkers {
 
   /** One whole-estate evaluation in a fresh, large instance. */
   async evaluateLarge(bundle: SharedBundle, data: SharedData, entrypoint: string, input: unknown): Promise<Evaluation> {
-    const outcome = await this.run(this.large, { kind: 'evaluate-large', bundle, data, entrypoint, input }, this.largeMs, 'compliance evaluation');
+    const outcome = await this.run(this.large, { kind: 'evaluate-large', bundle, data, entrypoint, input }, this.evaluationBudget, 'compliance evaluation');
     if ('error' in outcome) throw new EngineUnavailableError(outcome.error);
     return outcome;
   }
@@ -281,19 +293,16 @@ export class PolicyWorkers {
    */
   async evaluatePart(bundle: SharedBundle, data: SharedData, entrypoints: string[], input: Uint8Array): Promise<Evaluation[]> {
     const task = { kind: 'evaluate-part', bundle, data, entrypoints, input } as const;
-    const outcomes = await this.run(this.parts, task, this.largeMs, 'compliance evaluation');
+    const outcomes = await this.run(this.parts, task, this.evaluationBudget, 'compliance evaluation');
     for (const outcome of outcomes) if ('error' in outcome) throw new EngineUnavailableError(outcome.error);
     return outcomes as Evaluation[];
   }
 
-  /**
-   * Reads, compiles and test-evaluates a bundle.tar.gz off the event loop. Throws InvalidBundleError.
-   * `budgetMs` (default: the inspection budget) is for Custos's own shipped bundle only.
-   */
-  async inspect(archive: Buffer, budgetMs = this.inspectMs): Promise<Inspection> {
+  /** Reads, compiles and test-evaluates a bundle.tar.gz off the event loop. Throws InvalidBundleError. */
+  async inspect(archive: Buffer): Promise<Inspection> {
     let outcome: InspectOutcome;
     try {
-      outcome = await this.run(this.inspector, { kind: 'inspect', archive: new Uint8Array(archive) }, budgetMs, 'checking the bundle');
+      outcome = await this.run(this.inspector, { kind: 'inspect', archive: new Uint8Array(archive) }, this.inspection, 'checking the bundle', () => this.replaceInspector());
     } catch (error) {
       // Whatever stopped the check (time, memory) came from the bundle: it is refused, not stored.
       throw new InvalidBundleError((error as Error).message);
@@ -302,9 +311,23 @@ export class PolicyWorkers {
     return outcome.inspection;
   }
 
+  /**
+   * A thread lowered during an inspection cannot be raised again: the next upload gets a new thread
+   * at the normal priority, with its grace. The old pool ends once its started tasks have.
+   */
+  private replaceInspector(): void {
+    const lowered = this.inspector;
+    this.inspector = inspectorPool();
+    void lowered.close();
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.decisions.close(), this.inspector.close({ force: true }), this.large.close({ force: true }), this.parts.close({ force: true })]);
   }
+}
+
+function inspectorPool(): Piscina<Task, InspectOutcome> {
+  return new Piscina({ ...poolEntry(WORKER), minThreads: 0, maxThreads: 1, idleTimeout: 60_000, maxQueue: 100, resourceLimits: INSPECT_LIMITS });
 }
 
 /** Copies bytes into memory every worker thread can read without a copy per message. */

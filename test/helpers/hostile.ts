@@ -71,3 +71,20 @@ export async function busiestThread(ms = 1000): Promise<{ tid: number; name: str
   }
   return busiest;
 }
+
+/**
+ * Keeps every core of the machine busy with `perCore` spinning threads of this process at the normal
+ * priority, as parallel test files or busy decision threads do; returns how to stop them.
+ */
+export async function busyCores(perCore = 2): Promise<() => Promise<void>> {
+  const { Worker } = await import('node:worker_threads');
+  const os = await import('node:os');
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const code = `const { workerData, parentPort } = require('node:worker_threads'); parentPort.postMessage('spinning'); while (Atomics.load(workerData, 0) === 0) {}`;
+  const spinners = Array.from({ length: os.availableParallelism() * perCore }, () => new Worker(code, { eval: true, workerData: flag }));
+  await Promise.all(spinners.map((w) => new Promise((r) => w.once('message', r))));
+  return async () => {
+    Atomics.store(flag, 0, 1);
+    await Promise.all(spinners.map((w) => w.terminate()));
+  };
+}

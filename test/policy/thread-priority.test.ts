@@ -1,35 +1,37 @@
 /**
  * Background policy threads yield the CPU on Linux (src/policy/thread-priority.ts): an inspection
- * runs at niceness 19, a whole-estate evaluation (whole or in parts) at 10; the main thread and the
- * decision threads keep 0. The niceness is read back from /proc/self/task.
+ * is lowered to niceness 19 after its grace (test/policy/task-budget.test.ts), a whole-estate
+ * evaluation (whole or in parts) runs at 10; the main thread and the decision threads keep 0. The
+ * niceness is read back from /proc/self/task.
  */
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
-import { lowerThreadPriority } from '../../src/policy/thread-priority.js';
+import { lowerThread, threadStat } from '../../src/policy/thread-priority.js';
 import { PolicyWorkers, share } from '../../src/policy/workers.js';
 import { LOOPING_WASM, processThreads } from '../helpers/hostile.js';
 
 const linux = process.platform === 'linux' ? false : 'thread priorities are set on Linux only';
 
 t.test('the main thread is never lowered', async (t) => {
-  t.equal(lowerThreadPriority(19), undefined);
+  t.equal(lowerThread(process.pid, 19), undefined);
   t.equal((await processThreads()).find((th) => th.tid === process.pid)?.nice, 0);
 });
 
-t.test('a worker thread lowers itself, never raises itself again, and only itself', { skip: linux }, async (t) => {
+t.test('a worker thread is lowered by its kernel id, never raised again, and only it', { skip: linux }, async (t) => {
   const code = `
     const { parentPort } = require('node:worker_threads');
-    import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-      .then(({ tsImport }) => tsImport(${JSON.stringify(new URL('../../src/policy/thread-priority.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)}))
-      .then((m) => parentPort.postMessage({ tid: m.kernelThreadId(), first: m.lowerThreadPriority(10), second: m.lowerThreadPriority(19), third: m.lowerThreadPriority(5) }));
+    const tid = Number(/\\/task\\/(\\d+)$/.exec(require('node:fs').readlinkSync('/proc/thread-self'))[1]);
+    parentPort.postMessage(tid);
     setInterval(() => {}, 1000);`;
   const worker = new Worker(code, { eval: true });
   t.teardown(() => worker.terminate());
-  const answer = await new Promise<{ tid: number; first: number; second: number; third: number }>((resolve) => worker.once('message', resolve));
-  t.same([answer.first, answer.second, answer.third], [10, 19, 19], 'lowered to 10, then 19, and not raised back to 5');
+  const tid = await new Promise<number>((resolve) => worker.once('message', resolve));
+  t.not(tid, process.pid);
+  t.same([lowerThread(tid, 10), lowerThread(tid, 19), lowerThread(tid, 5)], [10, 19, 19], 'lowered to 10, then 19, and not raised back to 5');
+  t.equal(threadStat(tid)?.nice, 19);
   const threads = await processThreads();
-  t.equal(threads.find((th) => th.tid === answer.tid)?.nice, 19, 'its kernel thread runs at 19');
-  t.same(threads.filter((th) => th.tid !== answer.tid).map((th) => th.nice).filter((n) => n !== 0), [], 'every other thread of the process at 0');
+  t.equal(threads.find((th) => th.tid === tid)?.nice, 19, 'its kernel thread runs at 19');
+  t.same(threads.filter((th) => th.tid !== tid).map((th) => th.nice).filter((n) => n !== 0), [], 'every other thread of the process at 0');
 });
 
 t.test('a whole-estate evaluation runs at niceness 10', { skip: linux }, async (t) => {

@@ -12,8 +12,8 @@ import { ACCESS_DECISION } from '../../src/policy/entrypoints.js';
 import { MAX_ENTRIES } from '../../src/policy/bundle.js';
 import { PolicyWorkers } from '../../src/policy/workers.js';
 import { testApp, type TestApp } from '../helpers/app.js';
-import { SHIPPED, tar } from '../helpers/bundles.js';
-import { busiestThread, LOOPING_WASM, loopingBundle, processThreads, slowestHealthProbe } from '../helpers/hostile.js';
+import { SHIPPED, shippedAsRevision, tar } from '../helpers/bundles.js';
+import { busiestThread, busyCores, LOOPING_WASM, loopingBundle, processThreads, slowestHealthProbe } from '../helpers/hostile.js';
 
 const HEALTH_BOUND_MS = 2_000;
 
@@ -100,6 +100,23 @@ t.test('bundles that expand beyond the caps are refused without holding the memo
   const tooMany = await upload(address, api, many);
   t.equal(tooMany.status, 400);
   t.match(tooMany.body, { type: /invalid-bundle/, detail: new RegExp(`more than ${MAX_ENTRIES} entries`) });
+});
+
+t.test('on a machine whose cores are all busy, a bundle is still checked: its budget is CPU, not waiting', async (t) => {
+  // CI failure of stop 27: three test files on two cores starved the inspection thread (niceness
+  // 19) past 10 s of wall time on a check that needs 0.4 s of CPU, and the bomb was refused as
+  // "took longer than 10000 ms" instead of for its size.
+  const api = await testApp(t);
+  const address = await api.app.listen({ port: 0, host: '127.0.0.1' });
+  const bomb = await zeros(3, 32 * 1024 * 1024 - 1024);
+  const stop = await busyCores(2);
+  t.teardown(stop);
+  const refused = await upload(address, api, bomb);
+  t.equal(refused.status, 400);
+  t.match(refused.body, { type: /invalid-bundle/, detail: /larger than 64 MiB uncompressed/ }, 'refused for its size');
+  const valid = await upload(address, api, await shippedAsRevision(`busy-${Date.now()}`));
+  t.equal(valid.status, 201, `a valid bundle is checked and stored: ${JSON.stringify(valid.body).slice(0, 300)}`);
+  await stop();
 });
 
 t.test('a decision that overruns its time budget: the thread is replaced and the answer is an error (callers deny)', async (t) => {
