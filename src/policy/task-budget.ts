@@ -20,6 +20,8 @@ export interface TaskBudget {
    * Wasm loop is lowered after it and spins there until `cpuMs`. 0: lowered when the task starts.
    */
   graceCpuMs: number;
+  /** The wall-clock bound; default `wallBoundMs(cpuMs)`. */
+  wallMs?: number;
 }
 
 /** How often a running task's CPU is read (one small /proc read). */
@@ -65,7 +67,7 @@ export function watchTask(tid: number | undefined, budget: TaskBudget, stop: (re
     lowered = true;
   };
   if (budget.graceCpuMs <= 0) lower();
-  const wallMs = wallBoundMs(budget.cpuMs);
+  const wallMs = budget.wallMs ?? wallBoundMs(budget.cpuMs);
   let used = 0;
   const check = () => {
     // A thread that has ended keeps its last reading: the pool reports why it ended.

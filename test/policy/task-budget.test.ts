@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import t, { type Test } from 'tap';
-import { watchTask, wallBoundMs } from '../../src/policy/task-budget.js';
+import { watchTask, wallBoundMs, type TaskBudget } from '../../src/policy/task-budget.js';
 import { threadStat } from '../../src/policy/thread-priority.js';
 
 const linux = process.platform === 'linux' ? false : 'thread CPU is read on Linux only';
@@ -21,7 +21,7 @@ async function thread(t: Test, work: 'spin' | 'sleep'): Promise<number> {
   return new Promise<number>((resolve) => worker.once('message', resolve));
 }
 
-function watched(tid: number | undefined, budget: { cpuMs: number; nice: number; graceCpuMs: number }) {
+function watched(tid: number | undefined, budget: TaskBudget) {
   const started = performance.now();
   let stopped: { reason: string; afterMs: number } | undefined;
   const watch = watchTask(tid, budget, (reason) => (stopped = { reason, afterMs: performance.now() - started }));
@@ -56,10 +56,10 @@ t.test('a spinning thread is lowered once it has used its grace', { skip: linux 
 });
 
 t.test('a spinning thread is stopped once it has used its CPU budget', { skip: linux }, async (t) => {
-  // At the normal priority throughout (its grace exceeds its budget), so that a busy machine does
-  // not starve it into the wall bound instead.
+  // At the normal priority throughout (its grace exceeds its budget), and with a wall bound far off,
+  // so that a busy machine does not starve it into the wall bound instead.
   const tid = await thread(t, 'spin');
-  const { watch, stopped } = watched(tid, { cpuMs: 300, nice: 19, graceCpuMs: 1_000 });
+  const { watch, stopped } = watched(tid, { cpuMs: 300, nice: 19, graceCpuMs: 1_000, wallMs: 120_000 });
   t.teardown(() => watch.end());
   while (!stopped()) await sleep(20);
   t.match(stopped(), { reason: /^took longer than 300 ms and was stopped \(\d+ ms of CPU\)$/ });
