@@ -3,7 +3,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -324,23 +323,6 @@ async function existingCluster(dataDir: string, passwordFile: string): Promise<E
  * user, and what it must reach is made reachable (see reachableNativeDir and reachableClusterDir).
  * Every failure is an EmbeddedPostgresError with a one-line message.
  */
-/**
- * The embedded server's settings, on its command line (Aurora's come from its parameter group):
- * - 200 connections rather than PostgreSQL's 100: each Custos instance holds up to a few dozen (knex's
- *   pool, pg-boss's, its LISTEN connections), and several instances on one embedded database (the
- *   distributed collection test, bench:collect) ran out ("sorry, too many clients already").
- * - shared_buffers: a quarter of the machine's memory, between PostgreSQL's 128 MB and 512 MB. With
- *   128 MB, an estate's run items (two runs of 170,000 in bench:evaluate) did not fit: every join of
- *   a run with its base read pages back from the kernel and wrote dirty ones out itself.
- * - work_mem 32 MB rather than 4: the evaluation's sorts and hash joins over a run (the changed
- *   items, an account's items in order, the reported findings) spilled to disk with 4.
- * Together: a re-evaluation after 1% of 100,000 resources changed went from 7.0 s to 5.5 s.
- */
-export function serverSettings(): Record<string, string> {
-  const mb = Math.round(Math.min(512, Math.max(128, os.totalmem() / 4 / 1024 / 1024)));
-  return { listen_addresses: '127.0.0.1', max_connections: '200', shared_buffers: `${mb}MB`, work_mem: '32MB' };
-}
-
 export async function startEmbeddedPostgres(
   dataDir: string,
   onLog: (line: string) => void,
@@ -396,8 +378,10 @@ export async function startEmbeddedPostgres(
 
   const port = await freePort();
   const postgres = path.join(nativeDir, 'bin', 'postgres');
-  const settings = Object.entries(serverSettings()).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
-  const server = await startPostmaster(postgres, ['-D', databaseDir, '-p', String(port), ...settings], user, env, databaseDir, onLog);
+  // 200 connections rather than PostgreSQL's 100: each Custos instance holds up to a few dozen (knex's
+  // pool, pg-boss's, its LISTEN connections), and several instances on one embedded database (the
+  // distributed collection test, bench:collect) ran out ("sorry, too many clients already").
+  const server = await startPostmaster(postgres, ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'], user, env, databaseDir, onLog);
   // Checked on every start, so a first run interrupted after initdb still ends up with the database.
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'custos', password, database: 'postgres' });
   try {
