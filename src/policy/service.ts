@@ -14,8 +14,6 @@ import type { Inspection } from './wasm.js';
 import { PolicyWorkers, type PolicyWorkerOptions } from './workers.js';
 import { activateBundle, activeBundleId, findBundleBySha, getArchive, insertBundle, type BundleRecord } from './repository.js';
 
-/** How long the check of the shipped bundle may take: start-up's own limit (src/app.ts pluginTimeout). */
-
 export const BUNDLE_CHANNEL = 'custos_policy_bundle';
 /** A safety net under LISTEN/NOTIFY: how often each instance re-checks the active bundle. */
 const POLL_MS = 5_000;

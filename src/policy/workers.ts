@@ -215,13 +215,13 @@ export class PolicyWorkers {
   readonly partThreads: number;
   readonly threads: number;
   readonly budgetMs: number;
-  private readonly inspection: TaskBudget;
+  private readonly inspectionBudget: TaskBudget;
   private readonly evaluationBudget: TaskBudget;
 
   constructor(options: PolicyWorkerOptions = {}) {
     const threads = (this.threads = options.threads ?? Math.max(1, os.availableParallelism() - 1));
     this.budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
-    this.inspection = { cpuMs: options.inspectMs ?? DEFAULT_INSPECT_MS, nice: INSPECT_NICE, graceCpuMs: INSPECT_GRACE_MS };
+    this.inspectionBudget = { cpuMs: options.inspectMs ?? DEFAULT_INSPECT_MS, nice: INSPECT_NICE, graceCpuMs: INSPECT_GRACE_MS };
     this.evaluationBudget = { cpuMs: options.largeMs ?? DEFAULT_LARGE_MS, nice: EVALUATION_NICE, graceCpuMs: 0 };
     this.decisions = new DecisionThreads(threads, this.budgetMs);
     this.inspector = inspectorPool();
@@ -302,7 +302,7 @@ export class PolicyWorkers {
   async inspect(archive: Buffer): Promise<Inspection> {
     let outcome: InspectOutcome;
     try {
-      outcome = await this.run(this.inspector, { kind: 'inspect', archive: new Uint8Array(archive) }, this.inspection, 'checking the bundle', () => this.replaceInspector());
+      outcome = await this.run(this.inspector, { kind: 'inspect', archive: new Uint8Array(archive) }, this.inspectionBudget, 'checking the bundle', () => this.replaceInspector());
     } catch (error) {
       // Whatever stopped the check (time, memory) came from the bundle: it is refused, not stored.
       throw new InvalidBundleError((error as Error).message);
