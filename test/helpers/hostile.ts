@@ -1,3 +1,4 @@
+import type { Test } from 'tap';
 import { tar } from './bundles.js';
 
 /**
@@ -87,4 +88,19 @@ export async function busyCores(perCore = 2): Promise<() => Promise<void>> {
     Atomics.store(flag, 0, 1);
     await Promise.all(spinners.map((w) => w.terminate()));
   };
+}
+
+/**
+ * A worker thread of this process (Linux) that either spins or sleeps until the test ends; resolves
+ * with its kernel thread id, read in the thread from /proc/thread-self.
+ */
+export async function threadOfItsOwn(t: Test, work: 'spin' | 'sleep'): Promise<number> {
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    parentPort.postMessage(Number(/\\/task\\/(\\d+)$/.exec(require('node:fs').readlinkSync('/proc/thread-self'))[1]));
+    setTimeout(() => { ${work === 'spin' ? 'for (;;) {}' : 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);'} }, 10);`;
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(code, { eval: true });
+  t.teardown(() => worker.terminate());
+  return new Promise<number>((resolve) => worker.once('message', resolve));
 }

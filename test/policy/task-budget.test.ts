@@ -3,23 +3,12 @@
  * (src/policy/task-budget.ts); a wall-clock bound still ends a task starved for good, and a task
  * that uses its grace is lowered to the background priority. Real threads, read from /proc.
  */
-import { Worker } from 'node:worker_threads';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { watchTask, wallBoundMs, type TaskBudget } from '../../src/policy/task-budget.js';
 import { threadStat } from '../../src/policy/thread-priority.js';
+import { threadOfItsOwn } from '../helpers/hostile.js';
 
 const linux = process.platform === 'linux' ? false : 'thread CPU is read on Linux only';
-
-/** A thread that either spins or sleeps until terminated; resolves with its kernel thread id. */
-async function thread(t: Test, work: 'spin' | 'sleep'): Promise<number> {
-  const code = `
-    const { parentPort } = require('node:worker_threads');
-    parentPort.postMessage(Number(/\\/task\\/(\\d+)$/.exec(require('node:fs').readlinkSync('/proc/thread-self'))[1]));
-    setTimeout(() => { ${work === 'spin' ? 'for (;;) {}' : 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);'} }, 10);`;
-  const worker = new Worker(code, { eval: true });
-  t.teardown(() => worker.terminate());
-  return new Promise<number>((resolve) => worker.once('message', resolve));
-}
 
 function watched(tid: number | undefined, budget: TaskBudget) {
   const started = performance.now();
@@ -31,7 +20,7 @@ function watched(tid: number | undefined, budget: TaskBudget) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('a thread waiting longer than its CPU budget is not stopped at the budget, only at the wall bound', { skip: linux }, async (t) => {
-  const tid = await thread(t, 'sleep');
+  const tid = await threadOfItsOwn(t, 'sleep');
   const { watch, stopped } = watched(tid, { cpuMs: 300, nice: 19, graceCpuMs: 100 });
   t.teardown(() => watch.end());
   await sleep(1_000);
@@ -44,7 +33,7 @@ t.test('a thread waiting longer than its CPU budget is not stopped at the budget
 });
 
 t.test('a spinning thread is lowered once it has used its grace', { skip: linux }, async (t) => {
-  const tid = await thread(t, 'spin');
+  const tid = await threadOfItsOwn(t, 'spin');
   await sleep(50);
   const { watch, stopped } = watched(tid, { cpuMs: 60_000, nice: 19, graceCpuMs: 200 });
   t.teardown(() => watch.end());
@@ -58,7 +47,7 @@ t.test('a spinning thread is lowered once it has used its grace', { skip: linux 
 t.test('a spinning thread is stopped once it has used its CPU budget', { skip: linux }, async (t) => {
   // At the normal priority throughout (its grace exceeds its budget), and with a wall bound far off,
   // so that a busy machine does not starve it into the wall bound instead.
-  const tid = await thread(t, 'spin');
+  const tid = await threadOfItsOwn(t, 'spin');
   const { watch, stopped } = watched(tid, { cpuMs: 300, nice: 19, graceCpuMs: 1_000, wallMs: 120_000 });
   t.teardown(() => watch.end());
   while (!stopped()) await sleep(20);
@@ -68,7 +57,7 @@ t.test('a spinning thread is stopped once it has used its CPU budget', { skip: l
 });
 
 t.test('a task lowered from its start (an estate evaluation) runs at its niceness at once', { skip: linux }, async (t) => {
-  const tid = await thread(t, 'sleep');
+  const tid = await threadOfItsOwn(t, 'sleep');
   const { watch } = watched(tid, { cpuMs: 10_000, nice: 10, graceCpuMs: 0 });
   t.teardown(() => watch.end());
   t.equal(watch.lowered, true);

@@ -4,11 +4,10 @@
  * evaluation (whole or in parts) runs at 10; the main thread and the decision threads keep 0. The
  * niceness is read back from /proc/self/task.
  */
-import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { lowerThread, threadStat } from '../../src/policy/thread-priority.js';
 import { PolicyWorkers, share } from '../../src/policy/workers.js';
-import { LOOPING_WASM, processThreads } from '../helpers/hostile.js';
+import { LOOPING_WASM, processThreads, threadOfItsOwn } from '../helpers/hostile.js';
 
 const linux = process.platform === 'linux' ? false : 'thread priorities are set on Linux only';
 
@@ -18,14 +17,7 @@ t.test('the main thread is never lowered', async (t) => {
 });
 
 t.test('a worker thread is lowered by its kernel id, never raised again, and only it', { skip: linux }, async (t) => {
-  const code = `
-    const { parentPort } = require('node:worker_threads');
-    const tid = Number(/\\/task\\/(\\d+)$/.exec(require('node:fs').readlinkSync('/proc/thread-self'))[1]);
-    parentPort.postMessage(tid);
-    setInterval(() => {}, 1000);`;
-  const worker = new Worker(code, { eval: true });
-  t.teardown(() => worker.terminate());
-  const tid = await new Promise<number>((resolve) => worker.once('message', resolve));
+  const tid = await threadOfItsOwn(t, 'sleep');
   t.not(tid, process.pid);
   t.same([lowerThread(tid, 10), lowerThread(tid, 19), lowerThread(tid, 5)], [10, 19, 19], 'lowered to 10, then 19, and not raised back to 5');
   t.equal(threadStat(tid)?.nice, 19);
