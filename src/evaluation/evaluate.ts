@@ -120,8 +120,8 @@ export async function runEvaluation(
       phase('pending violations');
       const reported = await upsertFindings(trx, evaluationId, run.observed_at, begun.length ? [...holding, ...begun] : holding);
       phase('upsert findings');
-      // Incremental: the base's verdicts that stand are carried over in the database, never read.
-      const reused = estate.reuse ? await reuseFindings(trx, evaluationId, run.id, run.observed_at, estate.reuse) : { reused: 0, reopened: 0 };
+      // Incremental: the base's verdicts that stand, chosen while the estate was judged (by id), carried over.
+      const reused = estate.reuse ? await reuseFindings(trx, evaluationId, run.observed_at, estate.reuse.findingIds) : { reused: 0, reopened: 0 };
       stats.reused_violations = reused.reused;
       phase('reuse findings');
       // A partial run resolves nothing; a complete one only where it listed the finding's type completely.

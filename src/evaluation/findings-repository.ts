@@ -105,10 +105,12 @@ export interface Reuse {
   freshTypes: string[];
   /** Account rules whose verdicts stand in every account but those paired with them in `fresh` (where their items changed). */
   accounts: { rules: string[]; fresh: Array<{ rule: string; account: string }> };
+  /** The base's reported findings that stand (standingFindings): what reuseFindings carries over. */
+  findingIds: string[];
 }
 
 /** The account rules reused, and the pairs of rule and account judged afresh, each as rule, unit separator (U+001F), account. */
-const accountPairs = (reuse: Reuse) => ({
+const accountPairs = (reuse: Pick<Reuse, 'accounts'>) => ({
   accountRules: reuse.accounts.rules,
   freshPairs: reuse.accounts.fresh.map((p) => `${p.rule}\u001f${p.account}`),
 });
@@ -122,39 +124,53 @@ const accountStands = (alias: string, account: string) => `${alias}.rule_id = AN
          AND ${alias}.rule_id || chr(31) || ${account} <> ALL(CAST(:freshPairs AS text[]))`;
 
 /**
- * Incremental evaluation (src/evaluation/partition.ts): carries over the base evaluation's reported
- * findings that stand, as an upsert of the same violation would: reported by this evaluation, seen
- * at `seenAt`, open again if it was resolved (or excepted: applyExceptions excepts it again). They
- * are those of the reusable resource rules about items whose normalised state is unchanged since
- * the base run (same state_sha256, non-null, for the item with the same kind and key) and of no
- * fresh type, and those of each reusable account rule in the accounts where its items are unchanged
- * (`reuse.accounts`: every account but those where its items changed). Nothing is read back: one
- * statement. Returns how many were carried over and how many of them were resolved before.
+ * Incremental evaluation (src/evaluation/partition.ts): the ids of the base evaluation's reported
+ * findings whose verdicts stand. `resource`: those of the reusable resource rules about items whose
+ * normalised state is unchanged since the base run (same state_sha256, non-null, for the item with
+ * the same kind and key) and of no fresh type. `account`: those of each reusable account rule in the
+ * accounts where its items are unchanged (every account but those paired with it in
+ * `accounts.fresh`). Everything this reads is immutable once written (a finished evaluation's
+ * membership, a finding's rule and resource, a finished run's items), so it is read before the
+ * evaluation's writing transaction, on a connection of its own, while the changed items are judged:
+ * PostgreSQL does it on the other core.
  */
-export async function reuseFindings(
-  trx: Knex.Transaction,
-  evaluationId: string,
-  runId: string,
-  seenAt: string,
-  reuse: Reuse,
-): Promise<{ reused: number; reopened: number }> {
+export async function standingFindings(db: Knex, runId: string, reuse: Omit<Reuse, 'findingIds'>, part: 'resource' | 'account'): Promise<string[]> {
+  const { rows } =
+    part === 'resource'
+      ? await db.raw(
+          `SELECT f.id FROM evaluation_findings ef JOIN findings f ON f.id = ef.finding_id
+           WHERE ef.evaluation_id = :base AND ef.reported
+             AND f.rule_id = ANY(CAST(:rules AS text[])) AND NOT f.resource_type = ANY(CAST(:fresh AS text[]))
+             AND EXISTS (
+               SELECT 1 FROM run_items c JOIN run_items b ON b.run_id = :baseRun AND b.kind = c.kind AND b.key = c.key
+               WHERE c.run_id = :run
+                 AND c.kind = CASE WHEN f.resource_type = :findingType THEN 'finding' ELSE 'resource' END
+                 AND c.key = CASE WHEN f.resource_type = :findingType THEN f.resource_id
+                                  ELSE f.resource_type || '|' || f.account || '|' || f.region || '|' || f.resource_id END
+                 AND c.account = f.account AND c.region = f.region
+                 AND c.state_sha256 IS NOT NULL AND b.state_sha256 = c.state_sha256)`,
+          { base: reuse.evaluationId, baseRun: reuse.runId, run: runId, rules: reuse.rules, fresh: reuse.freshTypes, findingType: FINDING_TYPE },
+        )
+      : await db.raw(
+          `SELECT f.id FROM evaluation_findings ef JOIN findings f ON f.id = ef.finding_id
+           WHERE ef.evaluation_id = :base AND ef.reported AND ${accountStands('f', 'f.account')}`,
+          { base: reuse.evaluationId, ...accountPairs(reuse) },
+        );
+  return (rows as Array<{ id: string }>).map((r) => r.id);
+}
+
+/**
+ * Incremental evaluation: carries over the base's findings that stand (`findingIds`, from
+ * standingFindings), as an upsert of the same violation would: reported by this evaluation, seen at
+ * `seenAt`, open again if it was resolved (or excepted: applyExceptions excepts it again). Nothing
+ * is read back: one statement. Returns how many were carried over and how many of them were
+ * resolved before.
+ */
+export async function reuseFindings(trx: Knex.Transaction, evaluationId: string, seenAt: string, findingIds: string[]): Promise<{ reused: number; reopened: number }> {
+  if (findingIds.length === 0) return { reused: 0, reopened: 0 };
   const { rows } = await trx.raw(
     `WITH reused AS (
-       SELECT f.id, f.status FROM evaluation_findings ef JOIN findings f ON f.id = ef.finding_id
-       WHERE ef.evaluation_id = :base AND ef.reported
-         AND f.rule_id = ANY(CAST(:rules AS text[])) AND NOT f.resource_type = ANY(CAST(:fresh AS text[]))
-         AND EXISTS (
-           SELECT 1 FROM run_items c JOIN run_items b ON b.run_id = :baseRun AND b.kind = c.kind AND b.key = c.key
-           WHERE c.run_id = :run
-             AND c.kind = CASE WHEN f.resource_type = :findingType THEN 'finding' ELSE 'resource' END
-             AND c.key = CASE WHEN f.resource_type = :findingType THEN f.resource_id
-                              ELSE f.resource_type || '|' || f.account || '|' || f.region || '|' || f.resource_id END
-             AND c.account = f.account AND c.region = f.region
-             AND c.state_sha256 IS NOT NULL AND b.state_sha256 = c.state_sha256)
-       UNION ALL
-       SELECT f.id, f.status FROM evaluation_findings ef JOIN findings f ON f.id = ef.finding_id
-       WHERE ef.evaluation_id = :base AND ef.reported
-         AND ${accountStands('f', 'f.account')}
+       SELECT f.id, f.status FROM findings f WHERE f.id = ANY(CAST(:ids AS uuid[]))
      ), updated AS (
        UPDATE findings f SET last_seen_at = :seen, last_evaluation_id = :evaluation, status = 'open', resolved_at = NULL
        FROM reused r WHERE f.id = r.id
@@ -163,17 +179,7 @@ export async function reuseFindings(
        INSERT INTO evaluation_findings (evaluation_id, finding_id) SELECT :evaluation, id FROM updated ON CONFLICT DO NOTHING
      )
      SELECT count(*)::int AS reused, (count(*) FILTER (WHERE previous = 'resolved'))::int AS reopened FROM updated`,
-    {
-      base: reuse.evaluationId,
-      baseRun: reuse.runId,
-      run: runId,
-      rules: reuse.rules,
-      fresh: reuse.freshTypes,
-      ...accountPairs(reuse),
-      findingType: FINDING_TYPE,
-      seen: seenAt,
-      evaluation: evaluationId,
-    },
+    { ids: findingIds, seen: seenAt, evaluation: evaluationId },
   );
   return { reused: rows[0].reused, reopened: rows[0].reopened };
 }

@@ -30,7 +30,7 @@ import { SCOPED_VIOLATIONS } from '../policy/entrypoints.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { PolicyInput, Violation } from '../policy/input.js';
 import { FINDING_TYPE, PERMISSION_TYPE } from '../sources/coverage.js';
-import { pendingRow, type Reuse } from './findings-repository.js';
+import { pendingRow, standingFindings, type Reuse } from './findings-repository.js';
 import { holdsAt } from './time-bound.js';
 
 /**
@@ -222,8 +222,9 @@ function toItem(row: { kind: ItemKind; key: string; account: string; region: str
  * entrypoints) or broke a scope's promise: the caller then evaluates the whole input.
  *
  * Incremental, the violations returned are the fresh ones only (items changed, new, or of a type a
- * rule judges afresh) and `reuse` says which of the base's verdicts stand: the caller carries them
- * over in the database (`reuseFindings`, src/evaluation/findings-repository.ts), never reading them.
+ * rule judges afresh) and `reuse` says which of the base's verdicts stand (the ids of its findings,
+ * read while the changed items are judged): the caller carries them over (`reuseFindings`,
+ * src/evaluation/findings-repository.ts).
  */
 export async function evaluateInParts(
   db: Knex,
@@ -257,15 +258,43 @@ export async function evaluateInParts(
   const freshTypes = new Set(resourceRules.filter((r) => !reusable.has(r.id)).flatMap((r) => r.resource_types));
   const accountRules = rules.filter((r) => r.scope === 'account');
   const reusableAccount = accountRules.filter((r) => Array.isArray(r.item_types) && readsUnchanged(r));
+  // Reads that depend on nothing judged here start at once, each on a connection of its own, so that
+  // PostgreSQL answers them on the other core while this one goes on (each awaited where used; until
+  // then a failure is held, and `settle` waits for them all before anything returns).
+  const started: Array<Promise<unknown>> = [];
+  const start = <T>(read: () => Promise<T>): Promise<T> => {
+    const promise = read();
+    promise.catch(() => {});
+    started.push(promise);
+    return promise;
+  };
+  const settle = () => Promise.allSettled(started);
+  // The resource rules' items to evaluate: incremental, only those changed since the base run and
+  // those of fresh types, selected at once; in full, every one, selected once the account rules
+  // are judged (their keys held meanwhile would add to the evaluation's peak memory).
+  const resourceReuse = base && reusable.size > 0 ? { runId: base.run_id, freshTypes } : undefined;
+  const selectToEvaluate = () => itemsToEvaluate(db, runId, judgedTypes, resourceReuse);
+  const toEvaluate = judgedTypes.size > 0 && resourceReuse ? start(selectToEvaluate) : undefined;
+  // The run's items, and of those the resource rules judge, how many (the reused ones are the judged not evaluated).
+  const counting = start(() => countItems(db, runId, judgedTypes));
+  const reuseOf = base && { evaluationId: base.id, runId: base.run_id, rules: [...reusable].sort(), freshTypes: [...freshTypes].sort() };
+  // The base's resource verdicts that stand (carried over by the caller: findings-repository.ts, reuseFindings).
+  const standingResource = reuseOf && reusable.size > 0 ? start(() => standingFindings(db, runId, { ...reuseOf, accounts: { rules: [], fresh: [] } }, 'resource')) : undefined;
   // Per account, the types of the reusable account rules' items that changed since the base run.
   let t0 = performance.now();
-  const changed = base && reusableAccount.length > 0 ? await changedAccountTypes(db, runId, base.run_id, new Set(reusableAccount.flatMap((r) => r.item_types!))) : new Map<string, Set<string>>();
+  let changed: Map<string, Set<string>>;
+  try {
+    changed = base && reusableAccount.length > 0 ? await changedAccountTypes(db, runId, base.run_id, new Set(reusableAccount.flatMap((r) => r.item_types!))) : new Map<string, Set<string>>();
+  } catch (error) {
+    await settle();
+    throw error;
+  }
   add('select items', t0);
   const accountPlan = planAccounts(accountRules, new Set(reusableAccount.map((r) => r.id)), changed);
-  const reuse: Reuse | undefined =
-    base && (reusable.size > 0 || reusableAccount.length > 0)
-      ? { evaluationId: base.id, runId: base.run_id, rules: [...reusable].sort(), freshTypes: [...freshTypes].sort(), accounts: { rules: reusableAccount.map((r) => r.id).sort(), fresh: accountPlan.freshPairs } }
-      : undefined;
+  const accounts = { rules: reusableAccount.map((r) => r.id).sort(), fresh: accountPlan.freshPairs };
+  // The base's account verdicts that stand: those of the reusable account rules outside the accounts where their items changed.
+  const standingAccount = reuseOf && reusableAccount.length > 0 ? start(() => standingFindings(db, runId, { ...reuseOf, accounts }, 'account')) : undefined;
+  const reuse: Omit<Reuse, 'findingIds'> | undefined = reuseOf && (reusable.size > 0 || reusableAccount.length > 0) ? { ...reuseOf, accounts } : undefined;
 
   const violations: Violation[] = [];
   const internedRules = new Map<string, { json: string; rule: Violation['rule'] }>();
@@ -341,7 +370,7 @@ export async function evaluateInParts(
     // each part's items are then read by key, one part at a time.
     if (judgedTypes.size > 0) {
       let t = performance.now();
-      const keys = await itemsToEvaluate(db, runId, judgedTypes, reuse && reusable.size > 0 ? { runId: reuse.runId, freshTypes } : undefined);
+      const keys = await (toEvaluate ?? selectToEvaluate());
       add('select items', t);
       const readItems = Math.max(partItems, READ_ITEMS);
       for (const [kind, ofKind] of keys) {
@@ -365,21 +394,27 @@ export async function evaluateInParts(
     }
     await drain(0);
   } catch (error) {
+    await settle();
     if (error instanceof BrokenPromise) return { whole: error.message };
     throw error;
   }
 
-  // The run's items, and of those the resource rules judge, how many were not evaluated (their verdicts reused).
   const t = performance.now();
+  const [counted, resourceIds, accountIds] = await Promise.all([counting, standingResource, standingAccount]).finally(settle);
+  add('standing verdicts', t);
+  stats.items = counted.items;
+  stats.reused_items = counted.judged - stats.evaluated_items;
+  if (!reuse) return { violations, later, mode: 'parts', inputSha256, stats };
+  return { violations, later, mode: 'incremental', inputSha256, stats, reuse: { ...reuse, findingIds: [...new Set([...(resourceIds ?? []), ...(accountIds ?? [])])] } };
+}
+
+/** How many items the run holds, and how many of them are of the types the resource rules judge. */
+async function countItems(db: Knex, runId: string, judgedTypes: Set<string>): Promise<{ items: number; judged: number }> {
   const [counted] = await db('run_items as c')
     .where('c.run_id', runId)
     .whereIn('c.kind', ITEM_KINDS)
     .select(db.raw('count(*) AS items'), db.raw(`count(*) FILTER (WHERE ${ofTypes(db, judgedTypes).toQuery()}) AS judged`));
-  add('read items', t);
-  stats.items = Number(counted.items);
-  stats.reused_items = Number(counted.judged) - stats.evaluated_items;
-  if (!reuse) return { violations, later, mode: 'parts', inputSha256, stats };
-  return { violations, later, mode: 'incremental', inputSha256, stats, reuse };
+  return { items: Number(counted.items), judged: Number(counted.judged) };
 }
 
 type ItemRow = { kind: ItemKind; type?: string; key: string; account: string; region: string; text: string };
