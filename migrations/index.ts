@@ -31,6 +31,7 @@ import * as pendingViolations from './029_pending_violations.js';
 import * as runSliceDigests from './032_run_slice_digests.js';
 import * as pendingAccountViolations from './033_pending_account_violations.js';
 import * as evaluationBase from './034_evaluation_base.js';
+import * as runItemCounts from './035_run_item_counts.js';
 import * as findingsFillfactor from './030_findings_fillfactor.js';
 
 export interface Migration {
@@ -77,6 +78,7 @@ export const migrations: Migration[] = [
   { name: '032_run_slice_digests', ...runSliceDigests },
   { name: '033_pending_account_violations', ...pendingAccountViolations },
   { name: '034_evaluation_base', ...evaluationBase },
+  { name: '035_run_item_counts', ...runItemCounts },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -30,6 +30,7 @@ import { SCOPED_VIOLATIONS } from '../policy/entrypoints.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { PolicyInput, Violation } from '../policy/input.js';
 import { FINDING_TYPE, PERMISSION_TYPE } from '../sources/coverage.js';
+import { runItemCounts } from '../sources/run-store.js';
 import { pendingRow, standingFindings, type Reuse } from './findings-repository.js';
 import { holdsAt } from './time-bound.js';
 
@@ -408,13 +409,22 @@ export async function evaluateInParts(
   return { violations, later, mode: 'incremental', inputSha256, stats, reuse: { ...reuse, findingIds: [...new Set([...(resourceIds ?? []), ...(accountIds ?? [])])] } };
 }
 
-/** How many items the run holds, and how many of them are of the types the resource rules judge. */
+/** How many items the run holds, and how many of them are of the types the resource rules judge (from its kept counts: run_item_counts). */
 async function countItems(db: Knex, runId: string, judgedTypes: Set<string>): Promise<{ items: number; judged: number }> {
-  const [counted] = await db('run_items as c')
-    .where('c.run_id', runId)
-    .whereIn('c.kind', ITEM_KINDS)
-    .select(db.raw('count(*) AS items'), db.raw(`count(*) FILTER (WHERE ${ofTypes(db, judgedTypes).toQuery()}) AS judged`));
-  return { items: Number(counted.items), judged: Number(counted.judged) };
+  let items = 0;
+  let judged = 0;
+  for (const c of await runItemCounts(db, runId)) {
+    if (!(ITEM_KINDS as readonly string[]).includes(c.kind)) continue;
+    items += c.items;
+    if (isOfTypes(c.kind as ItemKind, c.type, judgedTypes)) judged += c.items;
+  }
+  return { items, judged };
+}
+
+/** Whether an item of this kind and type is one of `types`, as ofTypes selects in SQL. */
+function isOfTypes(kind: ItemKind, type: string, types: ReadonlySet<string>): boolean {
+  if (kind === 'resource') return type !== FINDING_TYPE && type !== PERMISSION_TYPE && types.has(type);
+  return types.has(itemType(kind, type));
 }
 
 type ItemRow = { kind: ItemKind; type?: string; key: string; account: string; region: string; text: string };
@@ -552,8 +562,10 @@ export async function evaluateAccounts(
     return everywhere?.has(type) || changed.get(row.account)?.has(type) === true;
   };
   let t = performance.now();
-  // Accounts in the database's order (the order the items will come in), each with its item count.
-  const counts = (await ofRun(db('run_items as c').select('c.account').count('* as n').groupBy('c.account').orderBy('c.account'))) as unknown as Array<{ account: string; n: string }>;
+  // Accounts in the database's order (the order the items will come in), each with its item count:
+  // from the counts kept when the run finished (run_item_counts), made first if it has none.
+  await runItemCounts(db, runId);
+  const counts = (await ofRun(db('run_item_counts as c').select('c.account').sum('c.items as n').groupBy('c.account').orderBy('c.account'))) as unknown as Array<{ account: string; n: string }>;
   add('read items', t);
   const groups: string[][] = [];
   let group: string[] = [];

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { RunState } from './run-store.js';
+import { runItemCounts, type RunState } from './run-store.js';
 
 /**
  * Coverage: what a collection run observed, per account, region, service and resource type, and
@@ -87,14 +87,9 @@ export function readCoverage(db: Knex | Knex.Transaction, runId: string): Promis
   return db('run_coverage').select('account', 'region', 'service', 'resource_type', 'complete', 'reason').where({ run_id: runId }).orderBy(['account', 'region', 'resource_type', 'service']);
 }
 
-/** How many items of each (account, region, resource type) a run holds. */
+/** How many items of each (account, region, resource type) a run holds (kept when it finished: run_item_counts). */
 export async function observedCounts(db: Knex | Knex.Transaction, runId: string): Promise<Map<string, number>> {
-  const rows: Array<{ kind: string; type: string; account: string; region: string; n: number }> = await db('run_items')
-    .select('kind', 'type', 'account', 'region')
-    .count('* as n')
-    .where({ run_id: runId })
-    .whereIn('kind', ['resource', 'finding', 'permission'])
-    .groupBy('kind', 'type', 'account', 'region');
+  const rows = (await runItemCounts(db, runId)).filter((r) => r.kind !== 'setting').map((r) => ({ ...r, n: r.items }));
   const counts = new Map<string, number>();
   for (const r of rows) {
     const type = typeOfItem(r.kind, r.type);

@@ -177,21 +177,26 @@ export async function runDigests(
   db: Knex | Knex.Transaction,
   runId: string,
   batch = DIGEST_BATCH,
-): Promise<{ all: { items: number; counts: Record<string, number>; items_sha256: string }; slices: SliceDigest[] }> {
+): Promise<{ all: { items: number; counts: Record<string, number>; items_sha256: string }; slices: SliceDigest[]; counts: ItemCount[] }> {
   // A cursor lives in a transaction: the caller's, or one of its own.
   if (!db.isTransaction) return db.transaction((trx) => runDigests(trx, runId, batch));
   const all = new ItemsDigest();
   const slices = new Map<string, { kind: string; type: string; digest: ItemsDigest }>();
+  const counts = new Map<string, ItemCount>();
   const cursor = `run_item_refs_${++cursors}`;
   // Every row is read: plan for all of them (a sort), not for the first few (an index scan's random reads).
   await db.raw('SET LOCAL cursor_tuple_fraction = 1');
-  await db.raw(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT kind, type, key, hash FROM run_items WHERE run_id = ? ORDER BY kind, key`, [runId]);
+  await db.raw(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT kind, type, key, hash, account, region FROM run_items WHERE run_id = ? ORDER BY kind, key`, [runId]);
   // Closed when done; on an error the transaction's end closes it.
   for (;;) {
-    const { rows } = (await db.raw(`FETCH ${Math.max(1, Math.floor(batch))} FROM ${cursor}`)) as { rows: RunItemRef[] };
+    const { rows } = (await db.raw(`FETCH ${Math.max(1, Math.floor(batch))} FROM ${cursor}`)) as { rows: Array<RunItemRef & Pick<ItemCount, 'account' | 'region'>> };
     for (const item of rows) {
       const line = `${item.kind}|${item.key}|${item.hash}`;
       all.add(item, line);
+      const place = `${item.kind}\u0000${item.type}\u0000${item.account}\u0000${item.region}`;
+      const count = counts.get(place);
+      if (count) count.items++;
+      else counts.set(place, { kind: item.kind, type: item.type, account: item.account, region: item.region, items: 1 });
       const type = item.kind === 'resource' ? item.type : '';
       const name = sliceName(item.kind, type);
       let slice = slices.get(name);
@@ -206,9 +211,42 @@ export async function runDigests(
     slices: [...slices.values()]
       .map(({ kind, type, digest }) => ({ kind, type, items: digest.size, items_sha256: digest.result().items_sha256 }))
       .sort((a, b) => (a.kind === b.kind ? (a.type < b.type ? -1 : 1) : a.kind < b.kind ? -1 : 1)),
+    counts: [...counts.values()],
   };
 }
 let cursors = 0;
+
+/** How many items a run holds of one kind and type in one account and region (migration 035). */
+export interface ItemCount {
+  kind: string;
+  type: string;
+  account: string;
+  region: string;
+  items: number;
+}
+
+/** Keeps a finished run's item counts (migration 035), in the transaction that finishes it. */
+export async function storeItemCounts(trx: Knex | Knex.Transaction, runId: string, counts: ItemCount[]): Promise<void> {
+  // A second writer (two evaluations of a run finished before 035, counting it at once) wrote the same.
+  for (let i = 0; i < counts.length; i += 5_000) {
+    await trx('run_item_counts').insert(counts.slice(i, i + 5_000).map((c) => ({ run_id: runId, ...c }))).onConflict(['run_id', 'kind', 'type', 'account', 'region']).ignore();
+  }
+}
+
+/**
+ * A finished run's item counts per kind, type, account and region, kept when it finished; for a
+ * run finished before they were kept (migration 035), counted now and kept (a run of no items is
+ * counted each time: nothing to keep, and nothing to count).
+ */
+export async function runItemCounts(db: Knex | Knex.Transaction, runId: string): Promise<ItemCount[]> {
+  const stored: ItemCount[] = await db('run_item_counts').select('kind', 'type', 'account', 'region', 'items').where({ run_id: runId });
+  if (stored.length > 0) return stored;
+  const counted: ItemCount[] = (
+    await db('run_items').select('kind', 'type', 'account', 'region').count('* as items').where({ run_id: runId }).groupBy('kind', 'type', 'account', 'region')
+  ).map((r) => ({ ...(r as unknown as ItemCount), items: Number((r as { items: unknown }).items) }));
+  await storeItemCounts(db, runId, counted);
+  return counted;
+}
 
 /** Keeps a finished run's slice digests (migration 032), in the transaction that finishes it. */
 export async function storeSliceDigests(trx: Knex.Transaction, runId: string, slices: SliceDigest[]): Promise<void> {

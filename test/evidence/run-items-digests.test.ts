@@ -3,7 +3,7 @@ import t from 'tap';
 import { loadDemoData } from '../../src/demo/load.js';
 import { wealthEstate } from '../../src/demo/wealth-estate.js';
 import { importSnapshot } from '../../src/sources/collections.js';
-import { EMPTY_SHA256, runDigests, runSliceDigests } from '../../src/sources/run-store.js';
+import { EMPTY_SHA256, runDigests, runItemCounts, runSliceDigests, type ItemCount } from '../../src/sources/run-store.js';
 import { testApp } from '../helpers/app.js';
 
 // A run's items are digested in one pass read a batch at a time (issue 17: the references of 170,000
@@ -13,9 +13,14 @@ t.test('runDigests: in batches, the digest of all the run items and of each slic
   const api = await testApp(t, { workers: false });
   const { db } = api.app;
   await loadDemoData(db);
-  const run = await importSnapshot(db, wealthEstate, { trigger: 'file', context: { actor: 'test', actorKeyId: null, role: 'system' } });
+  // The demo estate, and a few of its resources again in a second account and region.
+  const elsewhere = wealthEstate.resources.slice(0, 3).map((r) => ({ ...r, account: '444455556666', region: 'eu-west-1' }));
+  const run = await importSnapshot(db, { ...wealthEstate, resources: [...wealthEstate.resources, ...elsewhere] }, { trigger: 'file', context: { actor: 'test', actorKeyId: null, role: 'system' } });
   // What an auditor computes from the listed items, independently of the code under test.
-  const refs: Array<{ kind: string; type: string; key: string; hash: string }> = await db('run_items').select('kind', 'type', 'key', 'hash').where({ run_id: run.id }).orderBy(['kind', 'key']);
+  const refs: Array<{ kind: string; type: string; key: string; hash: string; account: string; region: string }> = await db('run_items')
+    .select('kind', 'type', 'key', 'hash', 'account', 'region')
+    .where({ run_id: run.id })
+    .orderBy(['kind', 'key']);
   const sha256 = (lines: string[]) => createHash('sha256').update(lines.join('\n')).digest('hex');
   const runItemsDigest = (items: typeof refs) => {
     const counts: Record<string, number> = {};
@@ -29,6 +34,17 @@ t.test('runDigests: in batches, the digest of all the run items and of each slic
   const sliceOf = (r: { kind: string; type: string }) => `${r.kind}|${r.kind === 'resource' ? r.type : ''}`;
   const names = [...new Set(refs.map(sliceOf))].sort();
   t.ok(names.includes('resource|AWS::S3::Bucket') && names.includes('finding|'), names.join(', '));
+  // How many items of each kind, type, account and region: counted here from the listed items.
+  const place = (c: Omit<ItemCount, 'items'>) => [c.kind, c.type, c.account, c.region].join('|');
+  const byPlace = new Map<string, ItemCount>();
+  for (const r of refs) {
+    const known = byPlace.get(place(r));
+    if (known) known.items++;
+    else byPlace.set(place(r), { kind: r.kind, type: r.type, account: r.account, region: r.region, items: 1 });
+  }
+  const sorted = (counts: ItemCount[]) => [...counts].sort((a, b) => (place(a) < place(b) ? -1 : 1));
+  const counts = sorted([...byPlace.values()]);
+  t.ok(new Set(refs.map((r) => r.account)).size > 1 && new Set(refs.map((r) => r.region)).size > 1, 'the run spans several accounts and regions');
   const expected = {
     all: { items: refs.length, ...runItemsDigest(refs) },
     slices: names.map((name) => {
@@ -37,7 +53,10 @@ t.test('runDigests: in batches, the digest of all the run items and of each slic
     }),
   };
   // Batches smaller than the run, one that ends exactly on a batch boundary, and one batch for all.
-  for (const batch of [1, 7, refs.length, refs.length + 1]) t.strictSame(await runDigests(db, run.id, batch), expected, `batches of ${batch}`);
+  for (const batch of [1, 7, refs.length, refs.length + 1]) {
+    const digests = await runDigests(db, run.id, batch);
+    t.strictSame({ ...digests, counts: sorted(digests.counts) }, { ...expected, counts }, `batches of ${batch}`);
+  }
 
   // Kept when the run finished: what its evaluations read, not made again.
   const kept = await db.transaction((trx) => runSliceDigests(trx, run.id));
@@ -47,4 +66,10 @@ t.test('runDigests: in batches, the digest of all the run items and of each slic
   t.strictSame(await db.transaction((trx) => runSliceDigests(trx, run.id)), expected.slices, 'made from the items when missing');
   t.equal(Number((await db('run_slice_digests').where({ run_id: run.id }).count('* as n'))[0]!.n), names.length, 'and kept');
   t.equal(sha256([]), EMPTY_SHA256, 'nothing digests to the SHA-256 of nothing');
+
+  // The item counts (migration 035): kept when the run finished, what its evaluations read instead of counting its items.
+  t.strictSame(sorted(await runItemCounts(db, run.id)), counts, 'the item counts were kept when the run finished');
+  await db('run_item_counts').where({ run_id: run.id }).delete();
+  t.strictSame(sorted(await runItemCounts(db, run.id)), counts, 'counted from the items when missing (a run finished before they were kept)');
+  t.equal(Number((await db('run_item_counts').where({ run_id: run.id }).count('* as n'))[0]!.n), counts.length, 'and kept');
 });
