@@ -112,7 +112,7 @@ export async function runEvaluation(
       await trx('evaluation_findings').where({ evaluation_id: evaluationId }).delete();
       phase('lock');
       // Incremental: the base's pending violations on unchanged items, reported if they hold now.
-      const begun = estate.reuse ? await carryPendingViolations(trx, evaluationId, run.id, shared.now, estate.reuse, new Map(engine.rules().map((r) => [r.id, r]))) : [];
+      const begun = estate.reuse ? await carryPendingViolations(trx, evaluationId, shared.now, estate.reuse, new Map(engine.rules().map((r) => [r.id, r]))) : [];
       await storePendingViolations(trx, evaluationId, estate.later ?? []);
       // This evaluation is the next one's base from its commit: older pending violations are read by
       // no one unless an unfinished evaluation chose their evaluation as its base.

@@ -105,6 +105,11 @@ export interface Reuse {
   freshTypes: string[];
   /** Account rules whose verdicts stand in every account but those paired with them in `fresh` (where their items changed). */
   accounts: { rules: string[]; fresh: Array<{ rule: string; account: string }> };
+  /**
+   * The items that differ between the base run and this run (partition.ts, changedItems), each as
+   * kind, unit separator (U+001F), key: a resource rule's verdict on any other item stands.
+   */
+  changed: string[];
   /** The base's reported findings that stand (standingFindings): what reuseFindings carries over. */
   findingIds: string[];
 }
@@ -123,33 +128,31 @@ const accountPairs = (reuse: Pick<Reuse, 'accounts'>) => ({
 const accountStands = (alias: string, account: string) => `${alias}.rule_id = ANY(CAST(:accountRules AS text[]))
          AND ${alias}.rule_id || chr(31) || ${account} <> ALL(CAST(:freshPairs AS text[]))`;
 
+/** SQL: the item, as kind, unit separator, key, that a violation of a resource rule recorded as finding `f` is about. */
+const itemOfFinding = `CASE WHEN f.resource_type = :findingType THEN 'finding' || chr(31) || f.resource_id
+            ELSE 'resource' || chr(31) || f.resource_type || '|' || f.account || '|' || f.region || '|' || f.resource_id END`;
+
 /**
  * Incremental evaluation (src/evaluation/partition.ts): the ids of the base evaluation's reported
- * findings whose verdicts stand. `resource`: those of the reusable resource rules about items whose
- * normalised state is unchanged since the base run (same state_sha256, non-null, for the item with
- * the same kind and key) and of no fresh type. `account`: those of each reusable account rule in the
- * accounts where its items are unchanged (every account but those paired with it in
- * `accounts.fresh`). Everything this reads is immutable once written (a finished evaluation's
- * membership, a finding's rule and resource, a finished run's items), so it is read before the
- * evaluation's writing transaction, on a connection of its own, while the changed items are judged:
- * PostgreSQL does it on the other core.
+ * findings whose verdicts stand. `resource`: those of the reusable resource rules, of no fresh type,
+ * about an item that does not differ between the runs (not in `changed`: every item that was added,
+ * removed, changed or moved, or has no hash, is). A resource rule's violation is always about an item
+ * of its part (the scope's promise, checked), so each such finding's item was in the base run, and
+ * is in this one unchanged. `account`: those of each reusable account rule in the accounts where its
+ * items are unchanged (every account but those paired with it in `accounts.fresh`). Everything this
+ * reads is immutable once written (a finished evaluation's membership, a finding's rule and
+ * resource), so it is read before the evaluation's writing transaction, on a connection of its own,
+ * while the changed items are judged: PostgreSQL does it on the other core.
  */
-export async function standingFindings(db: Knex, runId: string, reuse: Omit<Reuse, 'findingIds'>, part: 'resource' | 'account'): Promise<string[]> {
+export async function standingFindings(db: Knex, reuse: Omit<Reuse, 'findingIds'>, part: 'resource' | 'account'): Promise<string[]> {
   const { rows } =
     part === 'resource'
       ? await db.raw(
           `SELECT f.id FROM evaluation_findings ef JOIN findings f ON f.id = ef.finding_id
            WHERE ef.evaluation_id = :base AND ef.reported
              AND f.rule_id = ANY(CAST(:rules AS text[])) AND NOT f.resource_type = ANY(CAST(:fresh AS text[]))
-             AND EXISTS (
-               SELECT 1 FROM run_items c JOIN run_items b ON b.run_id = :baseRun AND b.kind = c.kind AND b.key = c.key
-               WHERE c.run_id = :run
-                 AND c.kind = CASE WHEN f.resource_type = :findingType THEN 'finding' ELSE 'resource' END
-                 AND c.key = CASE WHEN f.resource_type = :findingType THEN f.resource_id
-                                  ELSE f.resource_type || '|' || f.account || '|' || f.region || '|' || f.resource_id END
-                 AND c.account = f.account AND c.region = f.region
-                 AND c.state_sha256 IS NOT NULL AND b.state_sha256 = c.state_sha256)`,
-          { base: reuse.evaluationId, baseRun: reuse.runId, run: runId, rules: reuse.rules, fresh: reuse.freshTypes, findingType: FINDING_TYPE },
+             AND ${itemOfFinding} <> ALL(CAST(:changed AS text[]))`,
+          { base: reuse.evaluationId, rules: reuse.rules, fresh: reuse.freshTypes, changed: reuse.changed, findingType: FINDING_TYPE },
         )
       : await db.raw(
           `SELECT f.id FROM evaluation_findings ef JOIN findings f ON f.id = ef.finding_id
@@ -235,7 +238,7 @@ export async function prunePendingViolations(trx: Knex.Transaction, evaluationId
 }
 
 /**
- * Incremental: the base evaluation's pending violations that stand, as reuseFindings chooses them:
+ * Incremental: the base evaluation's pending violations that stand, as standingFindings chooses them:
  * of resource rules of `reuse.rules` (not of its fresh types) on items unchanged since its run, and
  * of reused account rules in the accounts where they stand. Those that hold at `now` are
  * returned, with their rule's metadata, to be reported as this evaluation's own; the others stay
@@ -245,7 +248,6 @@ export async function prunePendingViolations(trx: Knex.Transaction, evaluationId
 export async function carryPendingViolations(
   trx: Knex.Transaction,
   evaluationId: string,
-  runId: string,
   now: number,
   reuse: Reuse,
   rules: ReadonlyMap<string, object>,
@@ -254,10 +256,7 @@ export async function carryPendingViolations(
     `WITH carried AS (
        SELECT p.* FROM evaluation_pending_violations p
        WHERE p.evaluation_id = :base AND p.rule_id = ANY(CAST(:rules AS text[])) AND NOT p.resource_type = ANY(CAST(:fresh AS text[]))
-         AND EXISTS (
-           SELECT 1 FROM run_items c JOIN run_items b ON b.run_id = :baseRun AND b.kind = c.kind AND b.key = c.key
-           WHERE c.run_id = :run AND c.kind = p.item_kind AND c.key = p.item_key
-             AND c.state_sha256 IS NOT NULL AND b.state_sha256 = c.state_sha256)
+         AND p.item_kind || chr(31) || p.item_key <> ALL(CAST(:changed AS text[]))
        UNION ALL
        SELECT p.* FROM evaluation_pending_violations p
        WHERE p.evaluation_id = :base AND p.item_kind = 'account'
@@ -267,7 +266,7 @@ export async function carryPendingViolations(
        SELECT :evaluation, rule_id, resource_type, item_kind, item_key, violates_after, violation FROM carried WHERE NOT :now > violates_after
      )
      SELECT violation FROM carried WHERE :now > violates_after`,
-    { base: reuse.evaluationId, baseRun: reuse.runId, run: runId, rules: reuse.rules, fresh: reuse.freshTypes, ...accountPairs(reuse), evaluation: evaluationId, now },
+    { base: reuse.evaluationId, rules: reuse.rules, fresh: reuse.freshTypes, changed: reuse.changed, ...accountPairs(reuse), evaluation: evaluationId, now },
   );
   const begun = (rows as Array<{ violation: Omit<Violation, 'rule'> }>).map(({ violation }) => {
     const rule = rules.get(violation.id);

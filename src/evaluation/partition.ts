@@ -270,32 +270,36 @@ export async function evaluateInParts(
     return promise;
   };
   const settle = () => Promise.allSettled(started);
-  // The resource rules' items to evaluate: incremental, only those changed since the base run and
-  // those of fresh types, selected at once; in full, every one, selected once the account rules
-  // are judged (their keys held meanwhile would add to the evaluation's peak memory).
-  const resourceReuse = base && reusable.size > 0 ? { runId: base.run_id, freshTypes } : undefined;
-  const selectToEvaluate = () => itemsToEvaluate(db, runId, judgedTypes, resourceReuse);
-  const toEvaluate = judgedTypes.size > 0 && resourceReuse ? start(selectToEvaluate) : undefined;
   // The run's items, and of those the resource rules judge, how many (the reused ones are the judged not evaluated).
   const counting = start(() => countItems(db, runId, judgedTypes));
-  const reuseOf = base && { evaluationId: base.id, runId: base.run_id, rules: [...reusable].sort(), freshTypes: [...freshTypes].sort() };
-  // The base's resource verdicts that stand (carried over by the caller: findings-repository.ts, reuseFindings).
-  const standingResource = reuseOf && reusable.size > 0 ? start(() => standingFindings(db, runId, { ...reuseOf, accounts: { rules: [], fresh: [] } }, 'resource')) : undefined;
-  // Per account, the types of the reusable account rules' items that changed since the base run.
+  const reuseOf =
+    base && (reusable.size > 0 || reusableAccount.length > 0) ? { evaluationId: base.id, runId: base.run_id, rules: [...reusable].sort(), freshTypes: [...freshTypes].sort() } : undefined;
+  // Incremental: the items that differ from the base run's, of the types the rules read, in one
+  // comparison of both runs. From them follow the resource rules' items to evaluate, the accounts
+  // where the account rules' items changed, and which of the base's verdicts stand.
+  const accountTypes = new Set(reusableAccount.flatMap((r) => r.item_types!));
   let t0 = performance.now();
-  let changed: Map<string, Set<string>>;
+  let changes: ItemChange[] = [];
   try {
-    changed = base && reusableAccount.length > 0 ? await changedAccountTypes(db, runId, base.run_id, new Set(reusableAccount.flatMap((r) => r.item_types!))) : new Map<string, Set<string>>();
+    if (reuseOf) changes = await changedItems(db, runId, reuseOf.runId, new Set([...judgedTypes, ...accountTypes]));
   } catch (error) {
     await settle();
     throw error;
   }
   add('select items', t0);
-  const accountPlan = planAccounts(accountRules, new Set(reusableAccount.map((r) => r.id)), changed);
+  const changedKeys = changes.map((c) => `${c.kind}\u001f${c.key}`);
+  // The resource rules' items to evaluate: incremental, those changed and every item of a fresh type,
+  // selected at once; in full, every one, selected once the account rules are judged (their keys
+  // held meanwhile would add to the evaluation's peak memory).
+  const selectAll = () => itemsOfTypes(db, runId, judgedTypes);
+  const toEvaluate = judgedTypes.size > 0 && reuseOf && reusable.size > 0 ? start(() => changedOrFresh(db, runId, changes, judgedTypes, freshTypes)) : undefined;
+  // The base's resource verdicts that stand (carried over by the caller: findings-repository.ts, reuseFindings).
+  const standingResource = reuseOf && reusable.size > 0 ? start(() => standingFindings(db, { ...reuseOf, changed: changedKeys, accounts: { rules: [], fresh: [] } }, 'resource')) : undefined;
+  const accountPlan = planAccounts(accountRules, new Set(reusableAccount.map((r) => r.id)), changedAccountTypes(changes, accountTypes));
   const accounts = { rules: reusableAccount.map((r) => r.id).sort(), fresh: accountPlan.freshPairs };
   // The base's account verdicts that stand: those of the reusable account rules outside the accounts where their items changed.
-  const standingAccount = reuseOf && reusableAccount.length > 0 ? start(() => standingFindings(db, runId, { ...reuseOf, accounts }, 'account')) : undefined;
-  const reuse: Omit<Reuse, 'findingIds'> | undefined = reuseOf && (reusable.size > 0 || reusableAccount.length > 0) ? { ...reuseOf, accounts } : undefined;
+  const standingAccount = reuseOf && reusableAccount.length > 0 ? start(() => standingFindings(db, { ...reuseOf, changed: changedKeys, accounts }, 'account')) : undefined;
+  const reuse: Omit<Reuse, 'findingIds'> | undefined = reuseOf && { ...reuseOf, changed: changedKeys, accounts };
 
   const violations: Violation[] = [];
   const internedRules = new Map<string, { json: string; rule: Violation['rule'] }>();
@@ -371,7 +375,7 @@ export async function evaluateInParts(
     // each part's items are then read by key, one part at a time.
     if (judgedTypes.size > 0) {
       let t = performance.now();
-      const keys = await (toEvaluate ?? selectToEvaluate());
+      const keys = await (toEvaluate ?? selectAll());
       add('select items', t);
       const readItems = Math.max(partItems, READ_ITEMS);
       for (const [kind, ofKind] of keys) {
@@ -432,25 +436,13 @@ type ItemRow = { kind: ItemKind; type?: string; key: string; account: string; re
 /** An item's type as rules name it: a resource's own, else its kind's (findings, permissions). */
 const itemType = (kind: ItemKind, type: string | undefined) => (kind === 'finding' ? FINDING_TYPE : kind === 'permission' ? PERMISSION_TYPE : type!);
 
-/**
- * The keys, by kind, of the run's items of `types` to evaluate: all of them, or (`changedSince`)
- * those whose state differs from the base run's item of the same kind and key (or that it lacks,
- * or without a hash) and every item of `freshTypes`. Joined by hash or merge, never by a lookup
- * per item: the run was just stored and its statistics may not show it.
- */
-async function itemsToEvaluate(db: Knex, runId: string, types: Set<string>, changedSince?: { runId: string; freshTypes: Set<string> }): Promise<Map<ItemKind, string[]>> {
-  const rows: Array<{ kind: ItemKind; key: string }> = await db.transaction(async (trx) => {
-    const query = trx('run_items as c').select('c.kind', 'c.key').where('c.run_id', runId).whereRaw(ofTypes(trx, types)).orderBy(['c.kind', 'c.key']);
-    if (changedSince) {
-      await trx.raw('SET LOCAL enable_nestloop = off');
-      query
-        .leftJoin('run_items as b', function () {
-          this.on('b.run_id', '=', trx.raw('?', [changedSince.runId])).andOn('b.kind', '=', 'c.kind').andOn('b.key', '=', 'c.key');
-        })
-        .where((q) => q.whereNull('c.state_sha256').orWhereRaw('b.state_sha256 IS DISTINCT FROM c.state_sha256').orWhereRaw(ofTypes(trx, changedSince.freshTypes)));
-    }
-    return query;
-  });
+/** The keys, by kind, of the run's items of `types`, in order. */
+async function itemsOfTypes(db: Knex, runId: string, types: Set<string>): Promise<Map<ItemKind, string[]>> {
+  const rows: Array<{ kind: ItemKind; key: string }> = await db('run_items as c').select('c.kind', 'c.key').where('c.run_id', runId).whereRaw(ofTypes(db, types)).orderBy(['c.kind', 'c.key']);
+  return byKind(rows);
+}
+
+function byKind(rows: Iterable<{ kind: ItemKind; key: string }>): Map<ItemKind, string[]> {
   const keys = new Map<ItemKind, string[]>();
   for (const { kind, key } of rows) {
     let list = keys.get(kind);
@@ -458,6 +450,62 @@ async function itemsToEvaluate(db: Knex, runId: string, types: Set<string>, chan
     list.push(key);
   }
   return keys;
+}
+
+/** An item that differs between a run and the base run: its kind and key, and where each run has it, of which type and account. */
+export interface ItemChange {
+  kind: ItemKind;
+  key: string;
+  run?: { type: string; account: string };
+  base?: { type: string; account: string };
+}
+
+/**
+ * The items of `types` that differ between the run and the base run: added, removed, changed
+ * (state_sha256), moved (account or region), or without a hash. Both runs' items of those types,
+ * joined by hash (they may be just stored, without statistics): one pass over each run.
+ */
+export async function changedItems(db: Knex, runId: string, baseRunId: string, types: Set<string>): Promise<ItemChange[]> {
+  type Row = { kind: ItemKind; key: string; c_type: string | null; c_account: string | null; b_type: string | null; b_account: string | null };
+  const rows: Row[] = await db.transaction(async (trx) => {
+    await trx.raw('SET LOCAL enable_nestloop = off');
+    const items = (run: string) => trx('run_items as c').select('c.kind', 'c.type', 'c.key', 'c.account', 'c.region', 'c.state_sha256').where('c.run_id', run).whereRaw(ofTypes(trx, types));
+    const { rows } = await trx.raw(
+      `SELECT coalesce(c.kind, b.kind) AS kind, coalesce(c.key, b.key) AS key, c.type AS c_type, c.account AS c_account, b.type AS b_type, b.account AS b_account
+       FROM (${items(runId).toQuery()}) c FULL JOIN (${items(baseRunId).toQuery()}) b ON b.kind = c.kind AND b.key = c.key
+       WHERE c.key IS NULL OR b.key IS NULL OR c.state_sha256 IS NULL OR b.state_sha256 IS DISTINCT FROM c.state_sha256
+          OR b.account <> c.account OR b.region <> c.region`,
+    );
+    return rows;
+  });
+  return rows.map((r) => ({
+    kind: r.kind,
+    key: r.key,
+    ...(r.c_type !== null ? { run: { type: r.c_type, account: r.c_account! } } : {}),
+    ...(r.b_type !== null ? { base: { type: r.b_type, account: r.b_account! } } : {}),
+  }));
+}
+
+/** Incremental: the keys, by kind, of the resource rules' items to evaluate: those of `types` changed since the base run, and every item of `freshTypes`. */
+async function changedOrFresh(db: Knex, runId: string, changes: ItemChange[], types: Set<string>, freshTypes: Set<string>): Promise<Map<ItemKind, string[]>> {
+  const keys = new Map<string, { kind: ItemKind; key: string }>();
+  for (const c of changes) if (c.run && isOfTypes(c.kind, c.run.type, types)) keys.set(`${c.kind}\u001f${c.key}`, c);
+  if (freshTypes.size > 0) for (const [kind, ofKind] of await itemsOfTypes(db, runId, freshTypes)) for (const key of ofKind) keys.set(`${kind}\u001f${key}`, { kind, key });
+  return byKind([...keys.values()].sort((a, b) => (a.kind === b.kind ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : a.kind < b.kind ? -1 : 1)));
+}
+
+/** Per account, the types (of `types`) of the items that changed there: on either side of a change, in the run or in the base run. */
+function changedAccountTypes(changes: ItemChange[], types: Set<string>): Map<string, Set<string>> {
+  const changed = new Map<string, Set<string>>();
+  for (const c of changes) {
+    for (const side of [c.run, c.base]) {
+      if (!side || !isOfTypes(c.kind, side.type, types)) continue;
+      let set = changed.get(side.account);
+      if (!set) changed.set(side.account, (set = new Set()));
+      set.add(itemType(c.kind, side.type));
+    }
+  }
+  return changed;
 }
 
 /** Which account rules an evaluation judges where (the others' verdicts are reused: findings-repository.ts, reuseFindings). */
@@ -491,34 +539,6 @@ export function planAccounts(accountRules: ReadonlyArray<{ id: string; item_type
   }
   const freshSet = new Set(freshPairs.map((p) => `${p.rule}\u0000${p.account}`));
   return { everywhere, changed, freshPairs, fresh: (rule, account) => !reusable.has(rule) || freshSet.has(`${rule}\u0000${account}`) };
-}
-
-/**
- * Per account, the item types (of `types`) whose items differ between the run and the base run:
- * added, removed, changed (state_sha256), moved between accounts, or without a hash. Both runs'
- * items of those types, joined by hash (they may be just stored, without statistics).
- */
-async function changedAccountTypes(db: Knex, runId: string, baseRunId: string, types: Set<string>): Promise<Map<string, Set<string>>> {
-  const rows: Array<{ account: string; kind: ItemKind; type: string }> = await db.transaction(async (trx) => {
-    await trx.raw('SET LOCAL enable_nestloop = off');
-    const items = (run: string) => trx('run_items as c').select('c.kind', 'c.type', 'c.key', 'c.account', 'c.state_sha256').where('c.run_id', run).whereRaw(ofTypes(trx, types));
-    const { rows } = await trx.raw(
-      `SELECT DISTINCT x.account, x.kind, x.type FROM (
-         SELECT c.account AS a, b.account AS b_account, coalesce(c.kind, b.kind) AS kind, coalesce(c.type, b.type) AS type
-         FROM (${items(runId).toQuery()}) c FULL JOIN (${items(baseRunId).toQuery()}) b ON b.kind = c.kind AND b.key = c.key
-         WHERE c.key IS NULL OR b.key IS NULL OR c.state_sha256 IS NULL OR b.state_sha256 IS DISTINCT FROM c.state_sha256 OR b.account <> c.account
-       ) d CROSS JOIN LATERAL (VALUES (d.a, d.kind, d.type), (d.b_account, d.kind, d.type)) AS x(account, kind, type)
-       WHERE x.account IS NOT NULL`,
-    );
-    return rows;
-  });
-  const changed = new Map<string, Set<string>>();
-  for (const { account, kind, type } of rows) {
-    let set = changed.get(account);
-    if (!set) changed.set(account, (set = new Set()));
-    set.add(itemType(kind, type));
-  }
-  return changed;
 }
 
 /** Rows of a run's items read per FETCH while streaming the account rules' inputs. */
