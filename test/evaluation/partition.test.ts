@@ -115,6 +115,37 @@ t.test('incremental after 1% of resources changed = a full evaluation; the mode 
   t.equal(new Set(whole.map((v) => `${v.id}|${v.resource.type}|${v.resource.account}|${v.resource.region}|${v.resource.id}`)).size, full.counts.violations);
 });
 
+t.test('incremental after resources were removed and added and Security Hub findings moved to another region = a full evaluation', async (t) => {
+  const { db, estate, evaluate } = await evaluating(t);
+  const first = await importSnapshot(db, estate, { trigger: 'file', context });
+  t.match(await evaluate(first.id), { status: 'complete', mode: 'parts' });
+
+  // Every 97th resource gone, five new ones, and every 50th finding (same id, so the same run item
+  // key) reported in another region: each differs from the base run without changing its content.
+  const added = estate.resources.slice(0, 5).map((r) => ({ ...r, id: `${r.id}-new`, ...('arn' in r ? { arn: `${r.arn}-new` } : {}) }));
+  const moved = estate.findings.map((f, i) => (i % 50 === 0 ? { ...f, region: f.region === 'us-east-1' ? 'us-west-2' : 'us-east-1' } : f));
+  const second = await importSnapshot(db, { ...estate, resources: [...estate.resources.filter((_, i) => i % 97 !== 0), ...added], findings: moved }, { trigger: 'file', context });
+
+  const reported = async (evaluationId: string) =>
+    (
+      await db('evaluation_findings as ef')
+        .join('findings as f', 'f.id', 'ef.finding_id')
+        .select('f.fingerprint', 'f.msg', 'f.severity', 'f.controls', 'f.rule', 'f.status')
+        .where({ 'ef.evaluation_id': evaluationId, 'ef.reported': true })
+    )
+      .map((row) => JSON.stringify(row))
+      .sort();
+  const incremental = await evaluate(second.id);
+  t.match(incremental, { status: 'complete', mode: 'incremental' });
+  t.ok(incremental.counts.reused_violations! > 0, `${incremental.counts.reused_violations} verdicts reused`);
+  const fromIncremental = await reported(incremental.id);
+  const full = await evaluate(second.id, false);
+  t.match(full, { status: 'complete', mode: 'parts', counts: { new: 0, resolved: 0, reopened: 0 } });
+  const fromFull = await reported(full.id);
+  t.ok(fromFull.length > 0, `${fromFull.length} findings`);
+  t.strictSame(fromIncremental, fromFull, 'the incremental evaluation reported exactly what the full one did');
+});
+
 t.test('violations that begin at a time: unchanged items are not judged again, yet each is reported once it holds, as a full evaluation does', async (t) => {
   const { db, policy, estate, evaluate } = await evaluating(t);
   const TIMED = ['securityhub.finding_sla', 'iam.access_key_rotation', 'iam.unused_credentials'];
