@@ -44,6 +44,8 @@ const PART_ITEMS = 1_000;
 const READ_ITEMS = 4_000;
 /** Items per group of whole accounts for account rules (an account larger than this is a group alone): small groups, small Wasm heaps. */
 const GROUP_ITEMS = 2_000;
+/** An incremental evaluation reuses verdicts only while at most a quarter of the run's items changed, or this many where that is fewer. */
+const MIN_CHANGES = 1_000;
 const ITEM_KINDS = ['resource', 'finding', 'permission'] as const;
 type ItemKind = (typeof ITEM_KINDS)[number];
 
@@ -272,8 +274,9 @@ export async function evaluateInParts(
   const settle = () => Promise.allSettled(started);
   // The run's items, and of those the resource rules judge, how many (the reused ones are the judged not evaluated).
   const counting = start(() => countItems(db, runId, judgedTypes));
-  const reuseOf =
+  let reuseOf =
     base && (reusable.size > 0 || reusableAccount.length > 0) ? { evaluationId: base.id, runId: base.run_id, rules: [...reusable].sort(), freshTypes: [...freshTypes].sort() } : undefined;
+  let why: string | undefined;
   // Incremental: the items that differ from the base run's, of the types the rules read, in one
   // comparison of both runs. From them follow the resource rules' items to evaluate, the accounts
   // where the account rules' items changed, and which of the base's verdicts stand.
@@ -281,7 +284,18 @@ export async function evaluateInParts(
   let t0 = performance.now();
   let changes: ItemChange[] = [];
   try {
-    if (reuseOf) changes = await changedItems(db, runId, reuseOf.runId, new Set([...judgedTypes, ...accountTypes]));
+    if (reuseOf) {
+      // Bounded: where more than a quarter of the run's items changed, reuse saves little, and the
+      // list of changes (held here and sent back with the queries that use it) would grow with the
+      // run. The estate is then evaluated in full, as without a base.
+      const most = Math.max(MIN_CHANGES, Math.floor((await counting).items / 4));
+      const found = await changedItems(db, runId, reuseOf.runId, new Set([...judgedTypes, ...accountTypes]), most);
+      if (found) changes = found;
+      else {
+        why = `more than ${most} items changed since the base run: evaluated in full`;
+        reuseOf = undefined;
+      }
+    }
   } catch (error) {
     await settle();
     throw error;
@@ -295,7 +309,7 @@ export async function evaluateInParts(
   const toEvaluate = judgedTypes.size > 0 && reuseOf && reusable.size > 0 ? start(() => changedOrFresh(db, runId, changes, judgedTypes, freshTypes)) : undefined;
   // The base's resource verdicts that stand (carried over by the caller: findings-repository.ts, reuseFindings).
   const standingResource = reuseOf && reusable.size > 0 ? start(() => standingFindings(db, { ...reuseOf, changed: changedKeys, accounts: { rules: [], fresh: [] } }, 'resource')) : undefined;
-  const accountPlan = planAccounts(accountRules, new Set(reusableAccount.map((r) => r.id)), changedAccountTypes(changes, accountTypes));
+  const accountPlan = planAccounts(accountRules, new Set(reuseOf ? reusableAccount.map((r) => r.id) : []), changedAccountTypes(changes, accountTypes));
   const accounts = { rules: reusableAccount.map((r) => r.id).sort(), fresh: accountPlan.freshPairs };
   // The base's account verdicts that stand: those of the reusable account rules outside the accounts where their items changed.
   const standingAccount = reuseOf && reusableAccount.length > 0 ? start(() => standingFindings(db, { ...reuseOf, changed: changedKeys, accounts }, 'account')) : undefined;
@@ -409,7 +423,7 @@ export async function evaluateInParts(
   add('standing verdicts', t);
   stats.items = counted.items;
   stats.reused_items = counted.judged - stats.evaluated_items;
-  if (!reuse) return { violations, later, mode: 'parts', inputSha256, stats };
+  if (!reuse) return { violations, later, mode: 'parts', inputSha256, stats, ...(why ? { why } : {}) };
   return { violations, later, mode: 'incremental', inputSha256, stats, reuse: { ...reuse, findingIds: [...new Set([...(resourceIds ?? []), ...(accountIds ?? [])])] } };
 }
 
@@ -465,7 +479,7 @@ export interface ItemChange {
  * (state_sha256), moved (account or region), or without a hash. Both runs' items of those types,
  * joined by hash (they may be just stored, without statistics): one pass over each run.
  */
-export async function changedItems(db: Knex, runId: string, baseRunId: string, types: Set<string>): Promise<ItemChange[]> {
+export async function changedItems(db: Knex, runId: string, baseRunId: string, types: Set<string>, most = Infinity): Promise<ItemChange[] | null> {
   type Row = { kind: ItemKind; key: string; c_type: string | null; c_account: string | null; b_type: string | null; b_account: string | null };
   const rows: Row[] = await db.transaction(async (trx) => {
     await trx.raw('SET LOCAL enable_nestloop = off');
@@ -477,10 +491,13 @@ export async function changedItems(db: Knex, runId: string, baseRunId: string, t
       `SELECT coalesce(c.kind, b.kind) AS kind, coalesce(c.key, b.key) AS key, c.type AS c_type, c.account AS c_account, b.type AS b_type, b.account AS b_account
        FROM (${items(runId).toQuery()}) c FULL JOIN (${items(baseRunId).toQuery()}) b ON b.kind = c.kind AND b.key = c.key
        WHERE c.key IS NULL OR b.key IS NULL OR c.state_sha256 IS NULL OR b.state_sha256 IS DISTINCT FROM c.state_sha256
-          OR b.account <> c.account OR b.region <> c.region`,
+          OR b.account <> c.account OR b.region <> c.region
+       ${Number.isFinite(most) ? `LIMIT ${Math.floor(most) + 1}` : ''}`,
     );
     return rows;
   });
+  // More than `most`: null, and the caller does not reuse.
+  if (rows.length > most) return null;
   return rows.map((r) => ({
     kind: r.kind,
     key: r.key,

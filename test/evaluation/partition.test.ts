@@ -146,6 +146,19 @@ t.test('incremental after resources were removed and added and Security Hub find
   t.strictSame(fromIncremental, fromFull, 'the incremental evaluation reported exactly what the full one did');
 });
 
+t.test('more than a quarter of the items changed since the base: evaluated in full, no verdict reused', async (t) => {
+  const { db, estate, evaluate } = await evaluating(t);
+  const first = await importSnapshot(db, estate, { trigger: 'file', context });
+  t.match(await evaluate(first.id), { status: 'complete', mode: 'parts' });
+  // Half the resources: 1,500 of the run's 5,100 items.
+  const second = await importSnapshot(db, changeResources(estate, 0.5, SIZES), { trigger: 'file', context });
+  const again = await evaluate(second.id);
+  t.match(again, { status: 'complete', mode: 'parts', counts: { reused_violations: 0, reused_items: 0 } });
+  const full = await evaluate(second.id, false);
+  t.equal(again.counts.violations, full.counts.violations, 'the same findings as a full evaluation');
+  t.match(full.counts, { new: 0, resolved: 0, reopened: 0 });
+});
+
 t.test('violations that begin at a time: unchanged items are not judged again, yet each is reported once it holds, as a full evaluation does', async (t) => {
   const { db, policy, estate, evaluate } = await evaluating(t);
   const TIMED = ['securityhub.finding_sla', 'iam.access_key_rotation', 'iam.unused_credentials'];
