@@ -301,7 +301,7 @@ export async function evaluateInParts(
     throw error;
   }
   add('select items', t0);
-  const changedKeys = changes.map((c) => `${c.kind}\u001f${c.key}`);
+  const changedKeys = changes.map((c) => itemRef(c.kind, c.key));
   // The resource rules' items to evaluate: incremental, those changed and every item of a fresh type,
   // selected at once; in full, every one, selected once the account rules are judged (their keys
   // held meanwhile would add to the evaluation's peak memory).
@@ -466,6 +466,9 @@ function byKind(rows: Iterable<{ kind: ItemKind; key: string }>): Map<ItemKind, 
   return keys;
 }
 
+/** An item as kind, unit separator (U+001F), key: how `Reuse.changed` names it, and the SQL of findings-repository.ts (`kind || chr(31) || key`) compares. */
+const itemRef = (kind: string, key: string) => `${kind}\u001f${key}`;
+
 /** An item that differs between a run and the base run: its kind and key, and where each run has it, of which type and account. */
 export interface ItemChange {
   kind: ItemKind;
@@ -509,8 +512,8 @@ export async function changedItems(db: Knex, runId: string, baseRunId: string, t
 /** Incremental: the keys, by kind, of the resource rules' items to evaluate: those of `types` changed since the base run, and every item of `freshTypes`. */
 async function changedOrFresh(db: Knex, runId: string, changes: ItemChange[], types: Set<string>, freshTypes: Set<string>): Promise<Map<ItemKind, string[]>> {
   const keys = new Map<string, { kind: ItemKind; key: string }>();
-  for (const c of changes) if (c.run && isOfTypes(c.kind, c.run.type, types)) keys.set(`${c.kind}\u001f${c.key}`, c);
-  if (freshTypes.size > 0) for (const [kind, ofKind] of await itemsOfTypes(db, runId, freshTypes)) for (const key of ofKind) keys.set(`${kind}\u001f${key}`, { kind, key });
+  for (const c of changes) if (c.run && isOfTypes(c.kind, c.run.type, types)) keys.set(itemRef(c.kind, c.key), c);
+  if (freshTypes.size > 0) for (const [kind, ofKind] of await itemsOfTypes(db, runId, freshTypes)) for (const key of ofKind) keys.set(itemRef(kind, key), { kind, key });
   return byKind([...keys.values()].sort((a, b) => (a.kind === b.kind ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : a.kind < b.kind ? -1 : 1)));
 }
 

@@ -89,11 +89,11 @@ export function readCoverage(db: Knex | Knex.Transaction, runId: string): Promis
 
 /** How many items of each (account, region, resource type) a run holds (kept when it finished: run_item_counts). */
 export async function observedCounts(db: Knex | Knex.Transaction, runId: string): Promise<Map<string, number>> {
-  const rows = (await runItemCounts(db, runId)).filter((r) => r.kind !== 'setting').map((r) => ({ ...r, n: r.items }));
+  const rows = (await runItemCounts(db, runId)).filter((r) => r.kind !== 'setting');
   const counts = new Map<string, number>();
   for (const r of rows) {
     const type = typeOfItem(r.kind, r.type);
-    if (type) counts.set(key(r.account, r.region, type), (counts.get(key(r.account, r.region, type)) ?? 0) + Number(r.n));
+    if (type) counts.set(key(r.account, r.region, type), (counts.get(key(r.account, r.region, type)) ?? 0) + r.items);
   }
   return counts;
 }

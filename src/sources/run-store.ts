@@ -226,7 +226,7 @@ export interface ItemCount {
 }
 
 /** Keeps a finished run's item counts (migration 035), in the transaction that finishes it. */
-export async function storeItemCounts(trx: Knex | Knex.Transaction, runId: string, counts: ItemCount[]): Promise<void> {
+export async function storeItemCounts(trx: Knex.Transaction, runId: string, counts: ItemCount[]): Promise<void> {
   // A second writer (two evaluations of a run finished before 035, counting it at once) wrote the same.
   for (let i = 0; i < counts.length; i += 5_000) {
     await trx('run_item_counts').insert(counts.slice(i, i + 5_000).map((c) => ({ run_id: runId, ...c }))).onConflict(['run_id', 'kind', 'type', 'account', 'region']).ignore();
@@ -244,7 +244,8 @@ export async function runItemCounts(db: Knex | Knex.Transaction, runId: string):
   const counted: ItemCount[] = (
     await db('run_items').select('kind', 'type', 'account', 'region').count('* as items').where({ run_id: runId }).groupBy('kind', 'type', 'account', 'region')
   ).map((r) => ({ ...(r as unknown as ItemCount), items: Number((r as { items: unknown }).items) }));
-  await storeItemCounts(db, runId, counted);
+  // All of them or none: kept counts are taken as the run's whole count, so a part of them must never be.
+  await (db.isTransaction ? storeItemCounts(db as Knex.Transaction, runId, counted) : db.transaction((trx) => storeItemCounts(trx, runId, counted)));
   return counted;
 }
 
