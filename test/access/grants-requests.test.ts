@@ -1,6 +1,6 @@
 import t from 'tap';
 import { sweepExpiredGrants } from '../../src/access/grants/index.js';
-import { freePort } from '../../src/db/embedded.js';
+import { CLOSED_ENDPOINT } from '../helpers/processes.js';
 import { create, testApp, type TestApp, waitFor, createClientsTable } from '../helpers/app.js';
 // Sets dummy AWS credentials: the SDK signs requests before it finds the port closed.
 import '../helpers/moto.js';
@@ -17,7 +17,7 @@ async function key(api: TestApp, name: string, role = 'steward'): Promise<string
 }
 
 async function setUp(t: Parameters<typeof testApp>[0]) {
-  const closed = `http://127.0.0.1:${await freePort()}`;
+  const closed = CLOSED_ENDPOINT;
   const api = await testApp(t, { config: { awsEndpointUrl: closed, awsMaxAttempts: 1 } });
   await create(api, '/v1/sources', { name: 'lake', account_id: ACCOUNT, region: 'us-east-1', services: ['lakeformation'] });
   await create(api, '/v1/principals', { arn: PRINCIPAL, name: 'kyc-analytics', kind: 'pipeline' });

@@ -4,48 +4,36 @@
  * receiver that drops repeated ids processes each exactly once. (The service runs from source through
  * tsx, like the other crash tests, so no build is needed.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import t from 'tap';
-import { freePort } from '../../src/db/embedded.js';
+import { startInstance, type Instance } from '../helpers/instances.js';
 import { ADMIN_KEY, freshDatabaseUrl, tempDir, waitFor } from '../helpers/app.js';
 import { startReceiver, testCertificate } from '../helpers/webhook-receiver.js';
 
-const SERVER = path.resolve('src/server.ts');
 const MESSAGES = 8;
-
-function serve(env: Record<string, string>): { child: ChildProcess; exited: Promise<unknown>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], { env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  return { child, exited, stderr: () => stderr };
-}
 
 t.test('SIGKILL with deliveries in flight: after a restart nothing is lost and each message keeps one event id', async (t) => {
   const { certFile } = await testCertificate();
   // Each answer takes a while, so several deliveries are in flight when the service dies.
   const receiver = await startReceiver(t, () => ({ status: 200, delayMs: 1500 }));
-  const port = await freePort();
   const env = {
     DATABASE_URL: await freshDatabaseUrl(),
     CUSTOS_DATA_DIR: await tempDir(),
     CUSTOS_ADMIN_KEY: ADMIN_KEY,
-    PORT: String(port),
     CUSTOS_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
     CUSTOS_WEBHOOK_CA_FILE: certFile,
     CUSTOS_ALERT_RETRY_BASE_MS: '500',
     CUSTOS_ALERT_DELIVERY_TIMEOUT_MS: '5000',
   };
-  const base = `http://127.0.0.1:${port}`;
+  // Each start binds a port of its own (the instance names it): `base` follows the running one.
+  let base = '';
   const call = async (method: string, url: string, body?: unknown) => {
     const response = await fetch(`${base}${url}`, { method, headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
     return { status: response.status, body: await response.json() };
   };
-  const start = async () => {
-    const server = serve(env);
+  const start = async (): Promise<Instance> => {
+    const server = await startInstance(env, 90_000);
     t.teardown(() => void server.child.kill('SIGKILL'));
-    await waitFor(async () => ((await fetch(`${base}/readyz`).then((r) => r.status, () => 0)) === 200 ? true : undefined), `server ready (${server.stderr()})`, 90_000);
+    base = server.base;
     return server;
   };
 

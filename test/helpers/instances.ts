@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from '../../src/db/embedded.js';
 import { spawnTied } from './processes.js';
 
 const SERVER = path.resolve('src/server.ts');
@@ -20,19 +19,26 @@ export interface Instance {
  * `/readyz` answers 200. Several on one DATABASE_URL are several Custos instances.
  */
 export async function startInstance(env: Record<string, string>, ms = 120_000): Promise<Instance> {
-  const port = await freePort();
+  // PORT=0: the instance binds a port the kernel picks and names it in its start-up banner. A port
+  // chosen here and bound seconds later by the child (tsx start-up) was taken in between by another
+  // test's outgoing connection in CI ("port … is in use").
   const child = spawnTied(process.execPath, ['--import', 'tsx', SERVER], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1', ...env, PORT: String(port) },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1', ...env, PORT: '0' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-8000)));
+  let all = '';
+  let base = '';
+  child.stderr!.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-8000);
+    if (!base) all += chunk;
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const base = `http://127.0.0.1:${port}`;
   const end = Date.now() + ms;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`instance exited before it was ready: ${stderr}`);
-    if ((await fetch(`${base}/readyz`).then((r) => r.status, () => 0)) === 200) break;
+    base ||= /Custos is listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(all)?.[1] ?? '';
+    if (base && (await fetch(`${base}/readyz`).then((r) => r.status, () => 0)) === 200) break;
     if (Date.now() > end) {
       child.kill('SIGKILL');
       throw new Error(`instance not ready within ${ms / 1000} s: ${stderr}`);

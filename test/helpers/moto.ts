@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
-import { freePort } from '../../src/db/embedded.js';
 import { spawnTied } from './processes.js';
 import { MOTO_ACCOUNT, motoClient } from '../../src/demo/aws-estate.js';
 
@@ -40,16 +39,21 @@ export interface Moto {
   reset(): Promise<void>;
 }
 
-/** Starts moto_server on a free loopback port for the test `t`; it is stopped on t's teardown. */
+/**
+ * Starts moto_server on a loopback port the kernel picks (`-p 0`; its start-up line names it) for the
+ * test `t`; it is stopped on t's teardown. A port chosen here and bound later by moto could be taken
+ * in between (CI runs many files at once), and a moto that failed to bind would leave this test
+ * talking to another file's moto.
+ */
 export async function startMoto(t: Test): Promise<Moto> {
   if (!MOTO_SERVER) throw new Error(`moto_server is required${IN_CI ? ' in CI' : ''}: pip install 'moto[server]'`);
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
   // Tied to this process: a test that dies (unhandled error, tap's timeout) leaves no moto_server behind.
-  const child = spawnTied(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnTied(MOTO_SERVER, ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
+  let endpoint = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-4000);
+    endpoint ||= /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1] ?? '';
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   t.teardown(async () => {
@@ -60,14 +64,16 @@ export async function startMoto(t: Test): Promise<Moto> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${log}`);
-    try {
-      const response = await fetch(`${endpoint}/moto-api/`);
-      await response.arrayBuffer();
-      if (response.ok) break;
-    } catch {
-      // not listening yet
+    if (endpoint) {
+      try {
+        const response = await fetch(`${endpoint}/moto-api/`);
+        await response.arrayBuffer();
+        if (response.ok) break;
+      } catch {
+        // not answering yet
+      }
     }
-    if (Date.now() > deadline) throw new Error(`moto_server did not answer on ${endpoint} within 30 s: ${log}`);
+    if (Date.now() > deadline) throw new Error(`moto_server did not answer${endpoint ? ` on ${endpoint}` : ''} within 30 s: ${log}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 

@@ -27,3 +27,11 @@ export function spawnTied(command: string, args: string[], options: SpawnOptions
   watchdog.unref();
   return child;
 }
+
+/**
+ * An endpoint where nothing listens, for tests of a source that is down. Port 1 is below the range
+ * the kernel hands out to `listen(0)` and to outgoing connections, so no other test's server or
+ * client can take it: a port found free and then left unbound was once taken by another file's proxy
+ * while a test still aimed at it, and that proxy counted the stray requests.
+ */
+export const CLOSED_ENDPOINT = 'http://127.0.0.1:1';

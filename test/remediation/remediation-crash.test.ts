@@ -4,28 +4,14 @@
  * job holding its lock), and no bucket gets PutPublicAccessBlock twice. Execution is made slow with
  * CUSTOS_REMEDIATION_STEP_DELAY_MS, a test-only pause before each AWS change.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import t from 'tap';
-import { freePort } from '../../src/db/embedded.js';
+import { startInstance, type Instance } from '../helpers/instances.js';
 import { ADMIN_KEY, freshDatabaseUrl, tempDir, waitFor } from '../helpers/app.js';
 import { startFaultyProxy } from '../helpers/faulty-proxy.js';
 import { MOTO_ACCOUNT, motoSkip, startMoto } from '../helpers/moto.js';
 import { publicBuckets, REGION } from './helpers.js';
 
-const SERVER = path.resolve('src/server.ts');
 const BUCKETS = ['crash-a', 'crash-b', 'crash-c', 'crash-d', 'crash-e', 'crash-f'];
-
-function serve(env: Record<string, string>): { child: ChildProcess; exited: Promise<unknown>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  return { child, exited, stderr: () => stderr };
-}
 
 t.test('SIGKILL during execution: on restart the job resumes and nothing is applied twice', { skip: motoSkip }, async (t) => {
   const moto = await startMoto(t);
@@ -40,26 +26,25 @@ t.test('SIGKILL during execution: on restart the job resumes and nothing is appl
       return false;
     },
   });
-  const port = await freePort();
   const env = {
     DATABASE_URL: await freshDatabaseUrl(),
     CUSTOS_DATA_DIR: await tempDir(),
     CUSTOS_ADMIN_KEY: ADMIN_KEY,
-    PORT: String(port),
     AWS_ENDPOINT_URL: proxy.endpoint,
     AWS_REGION: REGION,
     CUSTOS_AWS_MAX_ATTEMPTS: '2',
     CUSTOS_REMEDIATION_STEP_DELAY_MS: '600',
   };
-  const base = `http://127.0.0.1:${port}`;
+  // Each start binds a port of its own (the instance names it): `base` follows the running one.
+  let base = '';
   const call = async (method: string, url: string, body?: unknown, key = ADMIN_KEY) => {
     const response = await fetch(`${base}${url}`, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
     return { status: response.status, body: await response.json() };
   };
-  const start = async () => {
-    const server = serve(env);
+  const start = async (): Promise<Instance> => {
+    const server = await startInstance(env, 60_000);
     t.teardown(() => void server.child.kill('SIGKILL'));
-    await waitFor(async () => ((await fetch(`${base}/readyz`).then((r) => r.status, () => 0)) === 200 ? true : undefined), `server ready (${server.stderr()})`, 60_000);
+    base = server.base;
     return server;
   };
 

@@ -1,6 +1,6 @@
 import { GenerateCredentialReportCommand, IAMClient } from '@aws-sdk/client-iam';
 import t, { type Test } from 'tap';
-import { freePort } from '../../src/db/embedded.js';
+import { CLOSED_ENDPOINT } from '../helpers/processes.js';
 import { COLLECTORS } from '../../src/sources/collectors/index.js';
 import type { CollectorOutput } from '../../src/sources/types.js';
 import { startFaultyProxy, type FaultOptions, type FaultyProxy } from '../helpers/faulty-proxy.js';
@@ -96,7 +96,7 @@ t.test('an endpoint that stays down: gaps for every operation, no exception, qui
 });
 
 t.test('nothing listening at the endpoint: gaps, no exception', async (t) => {
-  const closed = `http://127.0.0.1:${await freePort()}`;
+  const closed = CLOSED_ENDPOINT;
   const outputs = await Promise.all(NAMES.map((name) => COLLECTORS[name]!.collect(motoContext(closed, { maxAttempts: 2 }))));
   outputs.forEach((output, i) => {
     t.ok(output.gaps.length > 0 && output.resources.length === 0, `${NAMES[i]}: ${output.gaps[0]}`);
