@@ -249,7 +249,7 @@ export async function carryPendingViolations(
   trx: Knex.Transaction,
   evaluationId: string,
   now: number,
-  reuse: Reuse,
+  reuse: Omit<Reuse, 'findingIds'>,
   rules: ReadonlyMap<string, object>,
 ): Promise<Violation[]> {
   const { rows } = await trx.raw(

@@ -235,7 +235,16 @@ export async function evaluateInParts(
   runId: string,
   shared: PolicyInput,
   base?: EvaluationBase,
-  split: { partItems?: number; groupItems?: number } = {},
+  split: {
+    partItems?: number;
+    groupItems?: number;
+    /**
+     * Incremental: told, as soon as the base's standing verdicts are being read, the promise of their
+     * finding ids (the same as the result's `reuse.findingIds`) and the rest of the result's `reuse`,
+     * so the caller can carry them over while the changed items are judged (src/evaluation/evaluate.ts).
+     */
+    onStanding?: (findingIds: Promise<string[]>, reuse: Omit<Reuse, 'findingIds'>) => void;
+  } = {},
   phases: Record<string, number> = {},
 ): Promise<EstateResult | { whole: string }> {
   const add = (name: string, since: number) => (phases[name] = (phases[name] ?? 0) + (performance.now() - since));
@@ -314,6 +323,8 @@ export async function evaluateInParts(
   // The base's account verdicts that stand: those of the reusable account rules outside the accounts where their items changed.
   const standingAccount = reuseOf && reusableAccount.length > 0 ? start(() => standingFindings(db, { ...reuseOf, changed: changedKeys, accounts }, 'account')) : undefined;
   const reuse: Omit<Reuse, 'findingIds'> | undefined = reuseOf && { ...reuseOf, changed: changedKeys, accounts };
+  const standing = reuse ? start(async () => [...new Set([...((await standingResource) ?? []), ...((await standingAccount) ?? [])])]) : undefined;
+  if (standing && reuse) split.onStanding?.(standing, reuse);
 
   const violations: Violation[] = [];
   const internedRules = new Map<string, { json: string; rule: Violation['rule'] }>();
@@ -419,12 +430,12 @@ export async function evaluateInParts(
   }
 
   const t = performance.now();
-  const [counted, resourceIds, accountIds] = await Promise.all([counting, standingResource, standingAccount]).finally(settle);
+  const [counted, findingIds] = await Promise.all([counting, standing]).finally(settle);
   add('standing verdicts', t);
   stats.items = counted.items;
   stats.reused_items = counted.judged - stats.evaluated_items;
   if (!reuse) return { violations, later, mode: 'parts', inputSha256, stats, ...(why ? { why } : {}) };
-  return { violations, later, mode: 'incremental', inputSha256, stats, reuse: { ...reuse, findingIds: [...new Set([...(resourceIds ?? []), ...(accountIds ?? [])])] } };
+  return { violations, later, mode: 'incremental', inputSha256, stats, reuse: { ...reuse, findingIds: findingIds ?? [] } };
 }
 
 /** How many items the run holds, and how many of them are of the types the resource rules judge (from its kept counts: run_item_counts). */
