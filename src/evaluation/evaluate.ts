@@ -104,7 +104,8 @@ export async function runEvaluation(
     coverage.catch(() => {});
     // Incremental: what the base lends is carried over in this evaluation's transaction while the
     // changed items are still judged, instead of after: its verdicts that stand (reuseFindings) and
-    // its pending violations on what did not change (carryPendingViolations). Those writes are
+    // its pending violations on what did not change (carryPendingViolations), after which the older
+    // pending violations no one will read go (prunePendingViolations). Those writes are
     // PostgreSQL's work (2 s of a 5.5 s re-evaluation in bench:evaluate), the judging is the policy
     // threads'. The transaction holds the findings writers' lock from then on; it commits with the
     // rest of the evaluation or not at all.
@@ -121,6 +122,7 @@ export async function runEvaluation(
         const reused = await reuseFindings(open, evaluationId, run.observed_at, ids);
         // The base's pending violations on unchanged items: kept as this evaluation's, reported if they hold now.
         const begun = await carryPendingViolations(open, evaluationId, shared.now, reuse, new Map(engine.rules().map((r) => [r.id, r])));
+        await prunePendingViolations(open, evaluationId);
         phases['carry-over, while judging'] = performance.now() - t;
         return { reused, begun };
       })();
@@ -172,8 +174,9 @@ export async function runEvaluation(
       phase('carry-over');
       await storePendingViolations(trx, evaluationId, estate.later ?? []);
       // This evaluation is the next one's base from its commit: older pending violations are read by
-      // no one unless an unfinished evaluation chose their evaluation as its base.
-      if (mode !== 'whole') await prunePendingViolations(trx, evaluationId);
+      // no one unless an unfinished evaluation chose their evaluation as its base (incremental: done
+      // while judging, once the base's were carried over).
+      if (mode !== 'whole' && !carriedEarly) await prunePendingViolations(trx, evaluationId);
       phase('pending violations');
       const reported = await upsertFindings(trx, evaluationId, run.observed_at, begun.length ? [...holding, ...begun] : holding);
       phase('upsert findings');
