@@ -6,6 +6,9 @@ import { itemSlice } from '../sources/coverage.js';
 import { EMPTY_SHA256, runSliceDigests, sliceName } from '../sources/run-store.js';
 import { appendEvidence, CanonicalText } from './chain.js';
 
+/** Findings read at a time for an evaluation's evidence. */
+const EVIDENCE_PAGE = 5_000;
+
 /**
  * One evidence item per tested control for a finished evaluation: its status and reason, the open
  * findings that fail it (and apart, those an exception covered, with its id), and what was
@@ -23,14 +26,24 @@ export async function recordEvaluationEvidence(
   // and building them as objects held them all at once (about 70 MiB more heap at 23,000 findings
   // in bench:evaluate, the evaluation's peak).
   type Row = { id: string; rule_id: string; severity: string; resource_type: string; resource_id: string; account: string; region: string; msg: string; controls: string[]; exception_id: string | null };
-  const rows: Promise<Row[]> = trx('findings as f')
-    .join('evaluation_findings as ef', 'ef.finding_id', 'f.id')
-    .where('ef.evaluation_id', evaluation.id)
-    .select('f.id', 'f.rule_id', 'f.severity', 'f.resource_type', 'f.resource_id', 'f.account', 'f.region', 'f.msg', 'f.controls', 'ef.exception_id')
-    .orderBy('f.id');
   // Failing findings are listed without exception_id; those an exception covered, with it. The rows
-  // themselves are not kept.
-  const findings = (await rows).map(({ controls, exception_id, ...finding }) => ({ rule_id: finding.rule_id, controls, exception_id, entry: CanonicalText.of(exception_id ? { ...finding, exception_id } : finding) }));
+  // are read a page at a time in id order and not kept: all 23,000 rows of bench:evaluate at once
+  // (as objects, beside their texts) set the re-evaluation's peak memory.
+  const findings: Array<{ rule_id: string; controls: string[]; exception_id: string | null; entry: CanonicalText }> = [];
+  for (let after: string | undefined; ; ) {
+    const page: Row[] = await trx('findings as f')
+      .join('evaluation_findings as ef', 'ef.finding_id', 'f.id')
+      .where('ef.evaluation_id', evaluation.id)
+      .modify((query) => (after === undefined ? query : query.where('ef.finding_id', '>', after).where('f.id', '>', after)))
+      .select('f.id', 'f.rule_id', 'f.severity', 'f.resource_type', 'f.resource_id', 'f.account', 'f.region', 'f.msg', 'f.controls', 'ef.exception_id')
+      .orderBy('f.id')
+      .limit(EVIDENCE_PAGE);
+    for (const { controls, exception_id, ...finding } of page) {
+      findings.push({ rule_id: finding.rule_id, controls, exception_id, entry: CanonicalText.of(exception_id ? { ...finding, exception_id } : finding) });
+    }
+    if (page.length < EVIDENCE_PAGE) break;
+    after = page[page.length - 1]!.id;
+  }
   // What each control's rules checked: the run's slices (resources of a type, or a whole kind) of
   // their resource types, each as digested once when the run finished (run_slice_digests), a slice
   // the run holds nothing of as 0 items and the empty digest.
