@@ -219,9 +219,8 @@ export async function runEvaluation(
       phase('catalog requests');
       return done;
     };
-    if (!carriedEarly) return await db.transaction(write);
-    // The early transaction, committed or rolled back here as db.transaction(write) would.
-    const trx = await carriedEarly.trx;
+    // One transaction either way; incremental, the one the carry-over opened while judging.
+    const trx = carriedEarly ? await carriedEarly.trx : await db.transaction();
     let done: EvaluationRecord;
     try {
       done = await write(trx);
