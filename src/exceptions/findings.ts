@@ -22,6 +22,10 @@ async function exceptOpenFindings(trx: Knex.Transaction, findingIds: Knex.Raw, e
   const { rows } = await trx.raw(
     `WITH matched AS (
        SELECT f.id, ${APPLYING} AS exception_id FROM findings f WHERE f.status = 'open' AND f.id IN (:ids)
+         -- Only findings of a rule some applying exception names (COVERS requires the same rule): the
+         -- lookup per finding is then skipped for the others (23,800 lookups, 0.2-0.3 s in a
+         -- re-evaluation of bench:evaluate, which has no exception).
+         AND f.rule_id IN (SELECT e.rule_id FROM exceptions e WHERE e.status = 'approved' AND e.expires_at > now())
      ), excepted AS (
        UPDATE findings f SET status = 'excepted', exception_id = m.exception_id, exception_expired_at = NULL
        FROM matched m WHERE f.id = m.id AND m.exception_id IS NOT NULL
