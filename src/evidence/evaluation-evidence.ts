@@ -9,23 +9,65 @@ import { appendEvidence, CanonicalText } from './chain.js';
 /** Findings read at a time for an evaluation's evidence. */
 const EVIDENCE_PAGE = 5_000;
 
+/** A finding as an evaluation's evidence lists it, written once as canonical JSON (`entry`). */
+export interface EvidenceEntry {
+  rule_id: string;
+  controls: string[];
+  exception_id: string | null;
+  entry: CanonicalText;
+}
+
+type FindingRow = { id: string; rule_id: string; severity: string; resource_type: string; resource_id: string; account: string; region: string; msg: string; controls: string[] };
+
+/** Findings by id, as the evidence lists them: read `EVIDENCE_PAGE` ids per query. */
+async function findingRows(db: Knex, ids: string[]): Promise<Map<string, FindingRow>> {
+  const rows = new Map<string, FindingRow>();
+  for (let i = 0; i < ids.length; i += EVIDENCE_PAGE) {
+    const page: FindingRow[] = await db('findings')
+      .whereRaw('id = ANY(CAST(? AS uuid[]))', [ids.slice(i, i + EVIDENCE_PAGE)])
+      .select('id', 'rule_id', 'severity', 'resource_type', 'resource_id', 'account', 'region', 'msg', 'controls');
+    for (const row of page) rows.set(row.id, row);
+  }
+  return rows;
+}
+
+const entryOf = ({ controls, ...finding }: FindingRow, exception_id: string | null): EvidenceEntry => ({
+  rule_id: finding.rule_id,
+  controls,
+  exception_id,
+  entry: CanonicalText.of(exception_id ? { ...finding, exception_id } : finding),
+});
+
+/**
+ * Findings' evidence entries (without an exception) read ahead of the evaluation's evidence, on a
+ * connection of their own: an incremental evaluation reads those of the verdicts it carries over
+ * while its transaction still writes them (src/evaluation/evaluate.ts). Only fields the carry-over
+ * does not change are read; recordEvaluationEvidence reads again any finding written since (`stale`).
+ */
+export async function readEvidenceEntries(db: Knex, ids: string[]): Promise<Map<string, EvidenceEntry>> {
+  const entries = new Map<string, EvidenceEntry>();
+  for (const [id, row] of await findingRows(db, ids)) entries.set(id, entryOf(row, null));
+  return entries;
+}
+
 /**
  * One evidence item per tested control for a finished evaluation: its status and reason, the open
  * findings that fail it (and apart, those an exception covered, with its id), and what was
  * checked: per slice of the run its rules read (the resources of a type, or the findings or
  * permissions), how many items and the SHA-256 of their keys and content hashes, which an auditor
  * can recompute from GET /v1/collections/:id/resources?kind=&type=. Written in the evaluation's transaction.
+ * `ahead`: entries read ahead (readEvidenceEntries) of findings this transaction has not written
+ * since; a finding with an exception, or not among them, is read here.
  */
 export async function recordEvaluationEvidence(
   trx: Knex.Transaction,
-  context: { evaluation: { id: string; run_id: string; bundle_revision: string; catalog_sha256: string; run_partial: boolean; finished_at: string; rule_coverage: EvaluationSummary['rule_coverage'] }; observedAt: string; catalog: Catalog; rules: RuleMetadata[] },
+  context: { evaluation: { id: string; run_id: string; bundle_revision: string; catalog_sha256: string; run_partial: boolean; finished_at: string; rule_coverage: EvaluationSummary['rule_coverage'] }; observedAt: string; catalog: Catalog; rules: RuleMetadata[]; ahead?: ReadonlyMap<string, EvidenceEntry> },
 ): Promise<number> {
-  const { evaluation, catalog, rules } = context;
+  const { evaluation, catalog, rules, ahead } = context;
   // Each finding is written as canonical JSON once, however many controls list it: the bodies of one
   // evaluation list every open finding under each of its controls (a finding is in two or three),
   // and building them as objects held them all at once (about 70 MiB more heap at 23,000 findings
   // in bench:evaluate, the evaluation's peak).
-  type Row = { id: string; rule_id: string; severity: string; resource_type: string; resource_id: string; account: string; region: string; msg: string; controls: string[] };
   // Failing findings are listed without exception_id; those an exception covered, with it. The
   // evaluation's membership (finding ids in order, a few bytes each) is read first, then the findings
   // a page at a time by id, not kept: all 23,000 rows of bench:evaluate at once (as objects, beside
@@ -33,17 +75,16 @@ export async function recordEvaluationEvidence(
   // with the membership just written (its statistics stale), PostgreSQL joined and sorted every row
   // of the evaluation for each page (0.5 s in bench:evaluate instead of 0.2 s).
   const members: Array<{ finding_id: string; exception_id: string | null }> = await trx('evaluation_findings').where('evaluation_id', evaluation.id).select('finding_id', 'exception_id').orderBy('finding_id');
-  const findings: Array<{ rule_id: string; controls: string[]; exception_id: string | null; entry: CanonicalText }> = [];
+  const findings: EvidenceEntry[] = [];
   for (let i = 0; i < members.length; i += EVIDENCE_PAGE) {
     const slice = members.slice(i, i + EVIDENCE_PAGE);
-    const page: Row[] = await trx('findings')
-      .whereRaw('id = ANY(CAST(? AS uuid[]))', [slice.map((m) => m.finding_id)])
-      .select('id', 'rule_id', 'severity', 'resource_type', 'resource_id', 'account', 'region', 'msg', 'controls')
-      .orderBy('id');
-    if (page.length !== slice.length) throw new Error(`evidence of evaluation ${evaluation.id}: ${slice.length - page.length} of its findings are missing`);
-    for (const [j, { controls, ...finding }] of page.entries()) {
-      const { exception_id } = slice[j]!;
-      findings.push({ rule_id: finding.rule_id, controls, exception_id, entry: CanonicalText.of(exception_id ? { ...finding, exception_id } : finding) });
+    const known = (m: (typeof slice)[number]) => (m.exception_id === null ? ahead?.get(m.finding_id) : undefined);
+    const read = await findingRows(trx, slice.filter((m) => !known(m)).map((m) => m.finding_id));
+    for (const m of slice) {
+      const row = read.get(m.finding_id);
+      const entry = known(m) ?? (row && entryOf(row, m.exception_id));
+      if (!entry) throw new Error(`evidence of evaluation ${evaluation.id}: its finding ${m.finding_id} is missing`);
+      findings.push(entry);
     }
   }
   // What each control's rules checked: the run's slices (resources of a type, or a whole kind) of

@@ -99,3 +99,22 @@ t.test('judging falls back to the whole input after the carry-over: the whole re
   t.strictSame(await reported(evaluation.id), await reported(full.id), 'the same findings as a full evaluation, none carried twice');
   t.equal(evaluation.counts.violations, full.counts.violations);
 });
+
+t.test('the evidence of an incremental evaluation, its carried verdicts read ahead, lists what a full evaluation of the same run lists', async (t) => {
+  const { db, evaluate } = await setUp(t);
+  const { evaluation: incremental } = await evaluate();
+  t.match(incremental, { status: 'complete', mode: 'incremental' });
+  t.ok(incremental.counts.reused_violations! > 0, `${incremental.counts.reused_violations} verdicts carried over, their evidence entries read ahead`);
+  const { evaluation: full } = await evaluate(undefined, false);
+  t.match(full, { status: 'complete', mode: 'parts' });
+  const bodies = async (id: string) =>
+    Object.fromEntries(
+      (await db('evidence_items').where({ kind: 'evaluation', source_id: id }).orderBy('control_id').select('control_id', 'body')).map(({ control_id, body }) => [
+        control_id,
+        { status: body.status, failing: body.failing_findings, excepted: body.excepted_findings },
+      ]),
+    );
+  const [mine, theirs] = [await bodies(incremental.id), await bodies(full.id)];
+  t.ok(Object.values(mine).some((b) => (b as { failing: unknown[] }).failing.length > 100), 'controls with many failing findings');
+  t.strictSame(mine, theirs, 'per control: the same status and the same findings, field for field');
+});
