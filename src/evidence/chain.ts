@@ -15,18 +15,45 @@ export class CanonicalText {
   }
 }
 
-/** JSON with object keys sorted at every level: the same value always hashes the same. */
+/**
+ * JSON with object keys sorted at every level: the same value always hashes the same.
+ * Written as parts joined once, not joined level by level: an evaluation's body of 15,000 findings
+ * is 5 MB, and a join per level made three or four flat 5 MB copies of it. The text is the same as
+ * the joins gave, to the character (test/evidence/canonical-json.test.ts).
+ */
 export function canonicalJson(value: unknown): string {
   if (value instanceof CanonicalText) return value.text;
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
+  if (!value || typeof value !== 'object') return JSON.stringify(value);
+  const parts: string[] = [];
+  writeCanonical(value, parts);
+  return parts.join('');
+}
+
+function writeCanonical(value: object, out: string[]): void {
+  if (value instanceof CanonicalText) out.push(value.text);
+  else if (Array.isArray(value)) {
+    out.push('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.push(',');
+      const element: unknown = value[i];
+      // An element JSON cannot write (undefined, a function) is left empty, as Array.join leaves it.
+      if (element && typeof element === 'object') writeCanonical(element, out);
+      else out.push(JSON.stringify(element) ?? '');
+    }
+    out.push(']');
+  } else {
+    out.push('{');
+    let first = true;
+    for (const key of Object.keys(value).sort()) {
+      const member = (value as Record<string, unknown>)[key];
+      if (member === undefined) continue;
+      out.push(first ? JSON.stringify(key) + ':' : ',' + JSON.stringify(key) + ':');
+      first = false;
+      if (member && typeof member === 'object') writeCanonical(member, out);
+      else out.push(`${JSON.stringify(member)}`);
+    }
+    out.push('}');
   }
-  return JSON.stringify(value);
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
