@@ -42,7 +42,9 @@ const entryOf = ({ controls, ...finding }: FindingRow, exception_id: string | nu
  * Findings' evidence entries (without an exception) read ahead of the evaluation's evidence, on a
  * connection of their own: an incremental evaluation reads those of the verdicts it carries over
  * while its transaction still writes them (src/evaluation/evaluate.ts). Only fields the carry-over
- * does not change are read; recordEvaluationEvidence reads again any finding written since (`stale`).
+ * does not change are read, from the committed rows (the transaction holds the findings writers'
+ * lock meanwhile); the caller drops the entries of findings its transaction wrote since (the
+ * upsert's ids), and recordEvaluationEvidence reads those, and any with an exception, itself.
  */
 export async function readEvidenceEntries(db: Knex, ids: string[]): Promise<Map<string, EvidenceEntry>> {
   const entries = new Map<string, EvidenceEntry>();
