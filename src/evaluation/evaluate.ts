@@ -110,7 +110,7 @@ export async function runEvaluation(
     // threads'. The transaction holds the findings writers' lock from then on; it commits with the
     // rest of the evaluation or not at all.
     type Carried = { reused: { reused: number; reopened: number }; begun: Violation[] };
-    let early: { trx: Promise<Knex.Transaction>; carried: Promise<Carried>; findingIds: Promise<string[]> } | undefined;
+    let early: { trx: Promise<Knex.Transaction>; carried: Promise<Carried> } | undefined;
     const onStanding = (findingIds: Promise<string[]>, reuse: Omit<Reuse, 'findingIds'>) => {
       const trx = db.transaction();
       trx.catch(() => {});
@@ -127,7 +127,7 @@ export async function runEvaluation(
         return { reused, begun };
       })();
       carried.catch(() => {});
-      early = { trx, carried, findingIds };
+      early = { trx, carried };
     };
     // An early transaction that will not be written: rolled back once its carry-over has settled (no
     // query of it is then in flight), and its connection goes back to the pool.
@@ -168,7 +168,7 @@ export async function runEvaluation(
     // own now that the policy threads are done and the transaction is still writing the carry-over
     // (bench:evaluate: 0.3-0.45 s of the evidence, while one core was otherwise idle). A failure to
     // read ahead only means the evidence reads them itself.
-    const ahead = carriedEarly?.findingIds.then((ids) => readEvidenceEntries(db, ids)).catch(() => undefined);
+    const ahead = carriedEarly && estate.reuse ? readEvidenceEntries(db, estate.reuse.findingIds).catch(() => undefined) : undefined;
     const write = async (trx: Knex.Transaction) => {
       if (!carriedEarly) await beginWrite(trx, evaluationId);
       phase('lock');
