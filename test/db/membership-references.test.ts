@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import t from 'tap';
 import { createKnex, migrateToLatest } from '../../src/db/database.js';
 import { describeDatabaseError } from '../../src/db/errors.js';
-import { freshDatabaseUrl } from '../helpers/app.js';
+import { freshDatabaseUrl, until } from '../helpers/app.js';
 
 const RUN = '01900000-0000-7000-8000-0000000000a1';
 const EVALUATION = '01900000-0000-7000-8000-0000000000e1';
@@ -80,7 +80,7 @@ t.test('the referenced rows are locked as a foreign key locks them: no membershi
   const deletingPid = await pidOf(deleting);
   let deleted = false;
   const deletion = deleting('findings').where({ id: finding(1) }).delete().then(() => (deleted = true));
-  for (let i = 0; i < 200 && !deleted && !(await waiting(deletingPid)); i++) await new Promise((r) => setTimeout(r, 25));
+  await until(async () => deleted || (await waiting(deletingPid)), 'the delete ends or waits for a lock');
   t.notOk(deleted, 'the delete waits for the transaction that refers to the finding');
   await inserting.commit();
   await deletion;
@@ -93,7 +93,8 @@ t.test('the referenced rows are locked as a foreign key locks them: no membershi
   const inserting2 = await knex.transaction();
   const insertingPid = await pidOf(inserting2);
   const insertion = inserting2('evaluation_findings').insert({ evaluation_id: EVALUATION, finding_id: finding(2) }).then(() => undefined, (e) => e);
-  for (let i = 0; i < 200 && !(await waiting(insertingPid)); i++) await new Promise((r) => setTimeout(r, 25));
+  // At most 5 s; the assertion below says whether it came to wait (a throw here would leave both transactions open).
+  await until(() => waiting(insertingPid), 'the insert waits for a lock').catch(() => {});
   t.ok(await waiting(insertingPid), 'the insert waits for the delete');
   await deleting2.commit();
   t.match(await insertion, { code: '23503', constraint: 'evaluation_findings_finding_fk' }, 'and is refused once its finding is gone');
