@@ -39,13 +39,13 @@ try {
   await db.raw(
     `WITH open_findings AS (SELECT * FROM findings WHERE status = 'open'),
      copies AS (
-       INSERT INTO findings (id, fingerprint, rule_id, severity, controls, msg, rule, resource_type, resource_id, account, region, status, first_seen_at, last_seen_at, first_evaluation_id, last_evaluation_id)
-       SELECT gen_random_uuid(), f.fingerprint || ':bench:' || g, f.rule_id, f.severity, f.controls, f.msg, f.rule, f.resource_type, f.resource_id || '-bench-' || g, f.account, f.region, 'open', f.first_seen_at, f.last_seen_at, f.first_evaluation_id, f.last_evaluation_id
+       INSERT INTO findings (id, fingerprint, rule_id, severity, controls, msg, rule, resource_type, resource_id, account, region, status, first_seen_at, first_evaluation_id)
+       SELECT gen_random_uuid(), f.fingerprint || ':bench:' || g, f.rule_id, f.severity, f.controls, f.msg, f.rule, f.resource_type, f.resource_id || '-bench-' || g, f.account, f.region, 'open', f.first_seen_at, f.first_evaluation_id
        FROM generate_series(1, ?::int) AS g CROSS JOIN open_findings AS f
        LIMIT ?
-       RETURNING id, last_evaluation_id
+       RETURNING id, first_evaluation_id
      )
-     INSERT INTO evaluation_findings (evaluation_id, finding_id) SELECT last_evaluation_id, id FROM copies`,
+     INSERT INTO evaluation_findings (evaluation_id, finding_id) SELECT first_evaluation_id, id FROM copies`,
     [Math.ceil(FINDINGS / demo), Math.max(0, FINDINGS - demo)],
   );
   await db.raw('ANALYZE findings; ANALYZE evaluation_findings');

@@ -33,6 +33,7 @@ import * as pendingAccountViolations from './033_pending_account_violations.js';
 import * as evaluationBase from './034_evaluation_base.js';
 import * as runItemCounts from './035_run_item_counts.js';
 import * as membershipReferencesPerStatement from './036_membership_references_per_statement.js';
+import * as findingSightings from './037_finding_sightings.js';
 import * as findingsFillfactor from './030_findings_fillfactor.js';
 
 export interface Migration {
@@ -81,6 +82,7 @@ export const migrations: Migration[] = [
   { name: '034_evaluation_base', ...evaluationBase },
   { name: '035_run_item_counts', ...runItemCounts },
   { name: '036_membership_references_per_statement', ...membershipReferencesPerStatement },
+  { name: '037_finding_sightings', ...findingSightings },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -39,6 +39,8 @@ export async function grantRuntime(owner: Knex, runtimeRole: string): Promise<vo
     REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON knex_migrations, knex_migrations_lock FROM ${role};
     -- Bundles are history (decisions and evaluations cite them): never deleted (migration 027).
     REVOKE DELETE, TRUNCATE ON policy_bundles FROM ${role};
+    -- A finding's sighting goes only with its finding (ON DELETE CASCADE; migration 037).
+    REVOKE DELETE, TRUNCATE ON finding_sightings FROM ${role};
     REVOKE CREATE ON SCHEMA public FROM PUBLIC;
   `);
   // The job queue's schema belongs to the runtime role (pg-boss creates a table per queue as it

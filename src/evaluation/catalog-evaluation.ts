@@ -132,9 +132,13 @@ async function freshViolations(trx: Knex.Transaction, violations: Violation[], o
 /** Resolves the open (or excepted) catalog findings this evaluation no longer reports: it read the whole catalog. */
 async function resolveUnreportedCatalog(trx: Knex.Transaction, evaluationId: string, resolvedAt: string): Promise<number> {
   const { rowCount } = await trx.raw(
-    `UPDATE findings f SET status = 'resolved', resolved_at = :at, last_evaluation_id = :evaluation
-     WHERE f.status IN ('open', 'excepted') AND f.resource_type LIKE 'Custos::%'
-       AND NOT EXISTS (SELECT 1 FROM evaluation_findings ef WHERE ef.evaluation_id = :evaluation AND ef.finding_id = f.id)`,
+    `WITH resolved AS (
+       UPDATE findings f SET status = 'resolved', resolved_at = :at
+       WHERE f.status IN ('open', 'excepted') AND f.resource_type LIKE 'Custos::%'
+         AND NOT EXISTS (SELECT 1 FROM evaluation_findings ef WHERE ef.evaluation_id = :evaluation AND ef.finding_id = f.id)
+       RETURNING f.id
+     )
+     UPDATE finding_sightings s SET last_evaluation_id = :evaluation FROM resolved r WHERE s.finding_id = r.id`,
     { at: resolvedAt, evaluation: evaluationId },
   );
   return rowCount ?? 0;

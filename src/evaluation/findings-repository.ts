@@ -5,7 +5,8 @@ import { paginate, type Page, type PageParams } from '../db/pagination.js';
 import type { Violation } from '../policy/input.js';
 import { FINDING_TYPE } from '../sources/coverage.js';
 
-export interface Finding {
+/** A row of `findings`; with its sighting (`withSightings`) it is a `Finding`, as the API shows it. */
+export interface FindingRow {
   id: string;
   fingerprint: string;
   rule_id: string;
@@ -23,10 +24,14 @@ export interface Finding {
   /** When its exception expired or was revoked and it reopened; null while excepted. */
   exception_expired_at: string | null;
   first_seen_at: string;
-  last_seen_at: string;
   resolved_at: string | null;
   /** null for findings raised outside an evaluation (data quality rules). */
   first_evaluation_id: string | null;
+}
+
+/** A finding with its sighting (`finding_sightings`, migration 037). */
+export interface Finding extends FindingRow {
+  last_seen_at: string;
   last_evaluation_id: string | null;
 }
 
@@ -66,19 +71,25 @@ export async function upsertFindings(trx: Knex.Transaction, evaluationId: string
   let created = 0;
   let reopened = 0;
   for (let i = 0; i < rows.length; i += 2_000) {
+    // A new finding's sighting is inserted with it (migration 037); a known one's is updated here.
     const { rows: result } = await trx.raw(
-      `INSERT INTO findings (id, fingerprint, rule_id, severity, controls, msg, rule, resource_type, resource_id, account, region,
-                             status, first_seen_at, last_seen_at, first_evaluation_id, last_evaluation_id)
-       SELECT x.id, x.fingerprint, x.rule_id, x.severity, x.controls, x.msg, x.rule, x.resource_type, x.resource_id, x.account, x.region,
-              'open', :seen, :seen, :evaluation, :evaluation
-       FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(id uuid, fingerprint text, rule_id text, severity text, controls jsonb, msg text,
-                                                  rule jsonb, resource_type text, resource_id text, account text, region text)
-       ON CONFLICT (fingerprint) DO UPDATE SET
-         severity = excluded.severity, controls = excluded.controls, msg = excluded.msg, rule = excluded.rule,
-         last_seen_at = excluded.last_seen_at, last_evaluation_id = excluded.last_evaluation_id,
-         status = 'open', resolved_at = NULL
-       RETURNING id, (xmax = 0) AS inserted,
-         (SELECT status FROM findings f WHERE f.fingerprint = findings.fingerprint) AS previous`,
+      `WITH upserted AS (
+         INSERT INTO findings (id, fingerprint, rule_id, severity, controls, msg, rule, resource_type, resource_id, account, region,
+                               status, first_seen_at, first_evaluation_id)
+         SELECT x.id, x.fingerprint, x.rule_id, x.severity, x.controls, x.msg, x.rule, x.resource_type, x.resource_id, x.account, x.region,
+                'open', :seen, :evaluation
+         FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(id uuid, fingerprint text, rule_id text, severity text, controls jsonb, msg text,
+                                                    rule jsonb, resource_type text, resource_id text, account text, region text)
+         ON CONFLICT (fingerprint) DO UPDATE SET
+           severity = excluded.severity, controls = excluded.controls, msg = excluded.msg, rule = excluded.rule,
+           status = 'open', resolved_at = NULL
+         RETURNING id, (xmax = 0) AS inserted,
+           (SELECT status FROM findings f WHERE f.fingerprint = findings.fingerprint) AS previous
+       ), seen AS (
+         UPDATE finding_sightings s SET last_seen_at = :seen, last_evaluation_id = :evaluation
+         FROM upserted u WHERE s.finding_id = u.id AND NOT u.inserted
+       )
+       SELECT * FROM upserted`,
       { rows: JSON.stringify(rows.slice(i, i + 2_000)), seen: seenAt, evaluation: evaluationId },
     );
     for (const row of result as Array<{ id: string; inserted: boolean; previous: string }>) {
@@ -171,17 +182,21 @@ export async function standingFindings(db: Knex, reuse: Omit<Reuse, 'findingIds'
  */
 export async function reuseFindings(trx: Knex.Transaction, evaluationId: string, seenAt: string, findingIds: string[]): Promise<{ reused: number; reopened: number }> {
   if (findingIds.length === 0) return { reused: 0, reopened: 0 };
+  // The sightings are updated, not the findings (narrow rows: migration 037); a finding's own row is
+  // rewritten only when it was not open (resolved, or excepted until applyExceptions excepts it again).
   const { rows } = await trx.raw(
-    `WITH reused AS (
-       SELECT f.id, f.status FROM findings f WHERE f.id = ANY(CAST(:ids AS uuid[]))
-     ), updated AS (
-       UPDATE findings f SET last_seen_at = :seen, last_evaluation_id = :evaluation, status = 'open', resolved_at = NULL
-       FROM reused r WHERE f.id = r.id
-       RETURNING f.id, r.status AS previous
+    `WITH seen AS (
+       UPDATE finding_sightings s SET last_seen_at = :seen, last_evaluation_id = :evaluation
+       WHERE s.finding_id = ANY(CAST(:ids AS uuid[]))
+       RETURNING s.finding_id AS id
+     ), closed AS (
+       SELECT f.id, f.status FROM findings f WHERE f.id = ANY(CAST(:ids AS uuid[])) AND f.status <> 'open'
+     ), reopened AS (
+       UPDATE findings f SET status = 'open', resolved_at = NULL FROM closed c WHERE f.id = c.id
      ), recorded AS (
-       INSERT INTO evaluation_findings (evaluation_id, finding_id) SELECT :evaluation, id FROM updated ON CONFLICT DO NOTHING
+       INSERT INTO evaluation_findings (evaluation_id, finding_id) SELECT :evaluation, id FROM seen ON CONFLICT DO NOTHING
      )
-     SELECT count(*)::int AS reused, (count(*) FILTER (WHERE previous = 'resolved'))::int AS reopened FROM updated`,
+     SELECT (SELECT count(*) FROM seen)::int AS reused, (SELECT count(*) FROM closed WHERE status = 'resolved')::int AS reopened`,
     { ids: findingIds, seen: seenAt, evaluation: evaluationId },
   );
   return { reused: rows[0].reused, reopened: rows[0].reopened };
@@ -310,16 +325,21 @@ const covered = (type: string) => `(EXISTS (SELECT 1 FROM run_coverage c WHERE c
  */
 export async function resolveUnreported(trx: Knex.Transaction, evaluationId: string, runId: string, resolvedAt: string): Promise<number> {
   const { rowCount } = await trx.raw(
-    `UPDATE findings f SET status = 'resolved', resolved_at = :at, last_evaluation_id = :evaluation
-     WHERE f.status IN ('open', 'excepted')
+    `WITH resolved AS (
+     UPDATE findings f SET status = 'resolved', resolved_at = :at
+     FROM finding_sightings s
+     WHERE s.finding_id = f.id AND f.status IN ('open', 'excepted')
        -- Every finding this evaluation reported has it as last_evaluation_id (upsertFindings,
        -- reuseFindings): a cheap first test, whatever the planner makes of the NOT EXISTS.
-       AND f.last_evaluation_id IS DISTINCT FROM :evaluation
+       AND s.last_evaluation_id IS DISTINCT FROM :evaluation
        AND NOT EXISTS (SELECT 1 FROM evaluation_findings ef WHERE ef.evaluation_id = :evaluation AND ef.finding_id = f.id)
        AND (f.resource_type LIKE 'Custos::%'
             OR (f.rule->'resource_types' @> to_jsonb(f.resource_type) AND ${covered('f.resource_type')})
             OR (NOT f.rule->'resource_types' @> to_jsonb(f.resource_type) AND jsonb_array_length(f.rule->'resource_types') > 0
-                AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(f.rule->'resource_types') AS t(type) WHERE NOT ${covered('t.type')})))`,
+                AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(f.rule->'resource_types') AS t(type) WHERE NOT ${covered('t.type')})))
+     RETURNING f.id
+     )
+     UPDATE finding_sightings s SET last_evaluation_id = :evaluation FROM resolved r WHERE s.finding_id = r.id`,
     { at: resolvedAt, evaluation: evaluationId, run: runId },
   );
   return rowCount ?? 0;
@@ -358,7 +378,7 @@ export interface FindingFilters extends PageParams {
 }
 
 export async function listFindings(db: Knex, filters: FindingFilters): Promise<Page<Finding>> {
-  const query = db('findings').select('*');
+  const query = withSightings(db);
   const rule = filters.rule_id ?? filters.rule;
   const resource = filters.resource_id ?? filters.resource;
   const evaluation = filters.evaluation_id ?? filters.evaluation;
@@ -371,7 +391,12 @@ export async function listFindings(db: Knex, filters: FindingFilters): Promise<P
 }
 
 export async function getFinding(db: Knex, id: string): Promise<Finding | undefined> {
-  return db('findings').where({ id }).first();
+  return withSightings(db).where({ id }).first();
+}
+
+/** Findings with their sightings (migration 037), as the API shows them. */
+export function withSightings(db: Knex): Knex.QueryBuilder {
+  return db('findings').join('finding_sightings', 'finding_sightings.finding_id', 'findings.id').select('findings.*', 'finding_sightings.last_seen_at', 'finding_sightings.last_evaluation_id');
 }
 
 /**
@@ -381,12 +406,17 @@ export async function getFinding(db: Knex, id: string): Promise<Finding | undefi
  */
 export async function raiseFinding(trx: Knex.Transaction, v: Violation, seenAt: string): Promise<{ id: string; created: boolean; reopened: boolean }> {
   const { rows } = await trx.raw(
-    `INSERT INTO findings (id, fingerprint, rule_id, severity, controls, msg, rule, resource_type, resource_id, account, region, status, first_seen_at, last_seen_at)
-     VALUES (:id, :fingerprint, :rule_id, :severity, CAST(:controls AS jsonb), :msg, CAST(:rule AS jsonb), :type, :resource, :account, :region, 'open', :seen, :seen)
-     ON CONFLICT (fingerprint) DO UPDATE SET
-       severity = excluded.severity, controls = excluded.controls, msg = excluded.msg, rule = excluded.rule, last_seen_at = excluded.last_seen_at,
-       status = CASE WHEN findings.status = 'excepted' THEN 'excepted' ELSE 'open' END, resolved_at = NULL
-     RETURNING id, (xmax = 0) AS inserted, (SELECT status FROM findings f WHERE f.fingerprint = findings.fingerprint) AS previous`,
+    `WITH raised AS (
+       INSERT INTO findings (id, fingerprint, rule_id, severity, controls, msg, rule, resource_type, resource_id, account, region, status, first_seen_at)
+       VALUES (:id, :fingerprint, :rule_id, :severity, CAST(:controls AS jsonb), :msg, CAST(:rule AS jsonb), :type, :resource, :account, :region, 'open', :seen)
+       ON CONFLICT (fingerprint) DO UPDATE SET
+         severity = excluded.severity, controls = excluded.controls, msg = excluded.msg, rule = excluded.rule,
+         status = CASE WHEN findings.status = 'excepted' THEN 'excepted' ELSE 'open' END, resolved_at = NULL
+       RETURNING id, (xmax = 0) AS inserted, (SELECT status FROM findings f WHERE f.fingerprint = findings.fingerprint) AS previous
+     ), seen AS (
+       UPDATE finding_sightings s SET last_seen_at = :seen FROM raised r WHERE s.finding_id = r.id AND NOT r.inserted
+     )
+     SELECT * FROM raised`,
     {
       id: uuidv7(),
       fingerprint: fingerprintOf(v),

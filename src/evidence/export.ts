@@ -464,6 +464,7 @@ export interface PeriodFinding {
 /** Findings of the selected controls that existed at some point of the period. */
 function periodFindings(db: Knex, period: Period, controlIds: string[]): Promise<PeriodFinding[]> {
   return db('findings')
+    .join('finding_sightings', 'finding_sightings.finding_id', 'findings.id')
     .select('id', 'rule_id', 'severity', 'controls', 'resource_type', 'resource_id', 'account', 'region', 'status', 'first_seen_at', 'last_seen_at', 'resolved_at', 'exception_id', 'exception_expired_at', 'msg')
     .where('first_seen_at', '<', period.to)
     .where((q) => q.whereNull('resolved_at').orWhere('resolved_at', '>=', period.from))

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import type { AuditContext } from '../audit/repository.js';
 import { recordAudit } from '../audit/repository.js';
-import type { Finding } from '../evaluation/findings-repository.js';
+import type { FindingRow as Finding } from '../evaluation/findings-repository.js';
 import { conflict, HttpProblem, invalidField } from '../http/problem.js';
 import { describeAwsError } from '../sources/aws.js';
 import { IdentityMismatch } from '../sources/identity.js';

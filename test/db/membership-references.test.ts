@@ -24,7 +24,7 @@ async function setUp() {
     [1, 2, 3].map((n) => ({
       id: finding(n), fingerprint: `fp-${n}`, rule_id: 'r', severity: 'high', controls: JSON.stringify(['CC6.1']), msg: 'm', rule: '{}',
       resource_type: 'AWS::S3::Bucket', resource_id: `b${n}`, account: '111111111111', region: 'us-east-1', status: 'open',
-      first_seen_at: new Date(), last_seen_at: new Date(), first_evaluation_id: EVALUATION, last_evaluation_id: EVALUATION,
+      first_seen_at: new Date(), first_evaluation_id: EVALUATION,
     })),
   );
   return knex;

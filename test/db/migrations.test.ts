@@ -23,7 +23,7 @@ t.test('each migration runs up and down against real PostgreSQL', async (t) => {
   t.same(after.at(-1), [
     'access_grants', 'access_requests', 'alert_channel_secrets', 'alert_delivery_attempts', 'alert_events', 'alert_metric_counts', 'alert_metric_values', 'alert_notifications', 'alerts', 'api_keys', 'asset_columns', 'assets', 'attestation_files', 'attestations', 'audit_log', 'catalog_evaluation_requests', 'classifications',
     'collection_runs', 'collection_units', 'compliance_records', 'console_logins', 'console_sessions', 'data_quality_connections', 'data_quality_results', 'data_quality_rules', 'data_quality_runs', 'decision_log', 'domains', 'evaluation_findings', 'evaluation_pending_violations', 'evaluations', 'evidence_items',
-    'exceptions', 'findings', 'masking_rules', 'organizations', 'pending_changes',
+    'exceptions', 'finding_sightings', 'findings', 'masking_rules', 'organizations', 'pending_changes',
     'policy_bundles', 'principals', 'remediation_approvals', 'remediation_resources', 'remediation_steps', 'remediations', 'retention_policies', 'role_mappings', 'run_coverage', 'run_item_counts', 'run_items', 'run_slice_digests', 'sources',
   ]);
   t.equal((await knex('classifications').count('* as n').first())!.n, 4, 'reference data loaded');

@@ -44,7 +44,7 @@ async function setUp(t: Parameters<typeof testApp>[0]) {
     }
   };
   /** The findings' rows as an evaluation leaves them (what a rolled-back carry-over must not touch). */
-  const findings = async () => (await db('findings').select('id', 'status', 'last_seen_at', 'last_evaluation_id', 'resolved_at').orderBy('id')).map((row) => JSON.stringify(row));
+  const findings = async () => (await db('findings').join('finding_sightings', 'finding_id', 'id').select('id', 'status', 'last_seen_at', 'last_evaluation_id', 'resolved_at').orderBy('id')).map((row) => JSON.stringify(row));
   const members = async (evaluationId: string) => (await db('evaluation_findings').select('finding_id', 'reported', 'exception_id').where({ evaluation_id: evaluationId }).orderBy('finding_id')).map((row) => JSON.stringify(row));
   return { db, evaluate, findings, members };
 }

@@ -60,6 +60,7 @@ t.test('the runtime role owns nothing: the history is INSERT and SELECT only, it
     ["UPDATE evidence_items SET hash = 'x'", /^42501: permission denied for table evidence_items/],
     ['DELETE FROM evidence_items', /^42501: permission denied for table evidence_items/],
     ['DELETE FROM decision_log', /^42501: permission denied for table decision_log/],
+    ['DELETE FROM finding_sightings', /^42501: permission denied for table finding_sightings/],
     ['DROP TABLE audit_log', /^42501: must be owner of table audit_log/],
     ['CREATE TABLE public.shadow (id int)', /^42501: permission denied for schema public/],
     ["INSERT INTO knex_migrations (name, batch, migration_time) VALUES ('x', 99, now())", /^42501: permission denied for table knex_migrations/],
