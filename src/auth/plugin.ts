@@ -62,14 +62,24 @@ const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/=]{16,200})$/;
  * (forgetKey) and within 5 s on the others. Unknown keys are not cached.
  */
 const KEY_CACHE_MS = 5_000;
-const keyCache = new Map<string, { apiKey: ApiKey; until: number }>();
+// One cache per database: a key's secret names a row of that database only. A cache shared by the
+// process let a second app (tests build several, each on its own database, all with the same
+// bootstrap secret) take the first one's key, subject included, for up to 5 s.
+const keyCaches = new WeakMap<import('knex').Knex, Map<string, { apiKey: ApiKey; until: number }>>();
+const cacheOf = (db: import('knex').Knex) => {
+  let cache = keyCaches.get(db);
+  if (!cache) keyCaches.set(db, (cache = new Map()));
+  return cache;
+};
 
-export function forgetKey(id: string): void {
+export function forgetKey(db: import('knex').Knex, id: string): void {
+  const keyCache = cacheOf(db);
   for (const [key, entry] of keyCache) if (entry.apiKey.id === id) keyCache.delete(key);
 }
 
 /** The active key with this secret, or why there is none (the 401 says which). */
 async function lookupKey(db: import('knex').Knex, key: string): Promise<ApiKey | string> {
+  const keyCache = cacheOf(db);
   const cached = keyCache.get(key);
   if (cached && cached.until > Date.now()) return cached.apiKey;
   keyCache.delete(key);

@@ -160,7 +160,7 @@ export default async function apiKeyRoutes(app: FastifyInstance) {
         await trx('api_keys').update({ replaced_by: created.apiKey.id }).where({ id });
         return { result: created, entityId: id, oldValue: current, newValue: { ...revoked, replaced_by: created.apiKey.id } };
       });
-      forgetKey(id);
+      forgetKey(app.db, id);
       reply.header('location', `/v1/api-keys/${apiKey.id}`).header('cache-control', 'no-store');
       return reply.code(201).send({ ...apiKey, key });
     },
@@ -183,7 +183,7 @@ export default async function apiKeyRoutes(app: FastifyInstance) {
       }
       const updated = await setKeyPrincipals(trx, target.entityId, to);
       await recordAudit(trx, context, { action: 'set_principals', entity: 'api-keys', entityId: target.entityId, oldValue: current, newValue: updated });
-      return { result: updated, afterCommit: async () => forgetKey(target.entityId) };
+      return { result: updated, afterCommit: async () => forgetKey(app.db, target.entityId) };
     },
   });
 
@@ -272,7 +272,7 @@ export default async function apiKeyRoutes(app: FastifyInstance) {
         const revoked = await revokeApiKey(trx, id, request.actor.name);
         return { result: revoked, entityId: id, oldValue: current, newValue: revoked };
       });
-      forgetKey(id);
+      forgetKey(app.db, id);
       return reply.code(204).send();
     },
   });
