@@ -29,7 +29,7 @@ import type { Knex } from 'knex';
 import { SCOPED_VIOLATIONS } from '../policy/entrypoints.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { PolicyInput, Violation } from '../policy/input.js';
-import { FINDING_TYPE, PERMISSION_TYPE } from '../sources/coverage.js';
+import { FINDING_TYPE, itemSlice, PERMISSION_TYPE } from '../sources/coverage.js';
 import { runItemCounts } from '../sources/run-store.js';
 import { pendingRow, standingFindings, type Reuse } from './findings-repository.js';
 import { holdsAt } from './time-bound.js';
@@ -498,8 +498,7 @@ export async function changedItems(db: Knex, runId: string, baseRunId: string, t
   // One comparison per kind of item (kind is part of the join key, so each is exact on its own), each
   // on a connection of its own: PostgreSQL runs them on every core (bench:evaluate: 0.55-0.65 s as
   // one query, the 100,000 resources being the larger part).
-  const kindOf = (type: string): ItemKind => (type === FINDING_TYPE ? 'finding' : type === PERMISSION_TYPE ? 'permission' : 'resource');
-  const kinds = ITEM_KINDS.filter((kind) => [...types].some((type) => kindOf(type) === kind));
+  const kinds = ITEM_KINDS.filter((kind) => [...types].some((type) => itemSlice(type)?.kind === kind));
   const compare = (kind: ItemKind) =>
     db.transaction(async (trx): Promise<Row[]> => {
       await trx.raw('SET LOCAL enable_nestloop = off');
