@@ -34,6 +34,7 @@ import * as evaluationBase from './034_evaluation_base.js';
 import * as runItemCounts from './035_run_item_counts.js';
 import * as membershipReferencesPerStatement from './036_membership_references_per_statement.js';
 import * as findingSightings from './037_finding_sightings.js';
+import * as evidenceBodiesAsJson from './038_evidence_bodies_as_json.js';
 import * as findingsFillfactor from './030_findings_fillfactor.js';
 
 export interface Migration {
@@ -83,6 +84,7 @@ export const migrations: Migration[] = [
   { name: '035_run_item_counts', ...runItemCounts },
   { name: '036_membership_references_per_statement', ...membershipReferencesPerStatement },
   { name: '037_finding_sightings', ...findingSightings },
+  { name: '038_evidence_bodies_as_json', ...evidenceBodiesAsJson },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
