@@ -325,14 +325,21 @@ const covered = (type: string) => `(EXISTS (SELECT 1 FROM run_coverage c WHERE c
  */
 export async function resolveUnreported(trx: Knex.Transaction, evaluationId: string, runId: string, resolvedAt: string): Promise<number> {
   const { rowCount } = await trx.raw(
-    `WITH resolved AS (
+    // The unreported findings first, materialised, then the coverage test on them alone: planned
+    // as one statement, PostgreSQL ran the coverage's two index probes for every open finding
+    // before the cheap tests (the findings' statistics are stale mid-evaluation), 0.35-0.4 s of a
+    // re-evaluation in bench:evaluate for 90 findings resolved; 4 ms this way.
+    `WITH unreported AS MATERIALIZED (
+       SELECT f.id FROM findings f JOIN finding_sightings s ON s.finding_id = f.id
+       WHERE f.status IN ('open', 'excepted')
+         -- Every finding this evaluation reported has it as last_evaluation_id (upsertFindings,
+         -- reuseFindings): a cheap first test, whatever the planner makes of the NOT EXISTS.
+         AND s.last_evaluation_id IS DISTINCT FROM :evaluation
+         AND NOT EXISTS (SELECT 1 FROM evaluation_findings ef WHERE ef.evaluation_id = :evaluation AND ef.finding_id = f.id)
+     ), resolved AS (
      UPDATE findings f SET status = 'resolved', resolved_at = :at
-     FROM finding_sightings s
-     WHERE s.finding_id = f.id AND f.status IN ('open', 'excepted')
-       -- Every finding this evaluation reported has it as last_evaluation_id (upsertFindings,
-       -- reuseFindings): a cheap first test, whatever the planner makes of the NOT EXISTS.
-       AND s.last_evaluation_id IS DISTINCT FROM :evaluation
-       AND NOT EXISTS (SELECT 1 FROM evaluation_findings ef WHERE ef.evaluation_id = :evaluation AND ef.finding_id = f.id)
+     FROM unreported u
+     WHERE f.id = u.id AND f.status IN ('open', 'excepted')
        AND (f.resource_type LIKE 'Custos::%'
             OR (f.rule->'resource_types' @> to_jsonb(f.resource_type) AND ${covered('f.resource_type')})
             OR (NOT f.rule->'resource_types' @> to_jsonb(f.resource_type) AND jsonb_array_length(f.rule->'resource_types') > 0
