@@ -38,6 +38,17 @@ const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 const appConfig = (dataDir: string) => ({ config: { dataDir, logLevel: 'silent' as const, adminKey: 'bench-admin-key-000000000000000' }, announce: () => {}, workers: false });
 
+/**
+ * The node flags of `npm start` (package.json), so the benchmark's service runs with the heap limit
+ * production runs with: it sets how soon V8 collects garbage, and so the resident set measured.
+ */
+function startFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const [node, ...words] = scripts.start.split(/\s+/);
+  if (node !== 'node') throw new Error(`package.json's start script does not run node: ${scripts.start}`);
+  return words.filter((word) => word.startsWith('--'));
+}
+
 /** The service process (bench/evaluate-service.mjs): compiled (dist/) unless BENCH_SERVICE=tsx. */
 const SERVICE = fileURLToPath(new URL('./evaluate-service.mjs', import.meta.url));
 const compiled = process.env.BENCH_SERVICE !== 'tsx';
@@ -68,7 +79,7 @@ async function main(): Promise<void> {
     console.log(
       `Custos evaluation benchmark — ${sizes.resources} resources, ${sizes.findings} findings, ${sizes.permissions} permissions ` +
         `over ${sizes.accounts} accounts × ${sizes.regions} regions; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}; ` +
-        `service ${compiled ? 'compiled (dist/, plain node, as production runs)' : 'from the sources under tsx (BENCH_SERVICE=tsx)'}\n`,
+        `service ${compiled ? `compiled (dist/, plain node ${startFlags().join(' ')}, as npm start runs it)` : 'from the sources under tsx (BENCH_SERVICE=tsx)'}\n`,
     );
     // Both runs imported here, in this process; the service process below never holds the estate.
     const runIds: string[] = [];
@@ -101,8 +112,9 @@ async function main(): Promise<void> {
     }
 
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
-    // The service as production runs it: the compiled build under plain node (BENCH_SERVICE=tsx: the sources under tsx).
-    const child = fork(SERVICE, [dataDir, ...runIds], { execArgv: [...(compiled ? [] : process.execArgv), ...profile], stdio: 'inherit' });
+    // The service as production runs it: the compiled build under plain node with `npm start`'s node
+    // flags (BENCH_SERVICE=tsx: the sources under tsx).
+    const child = fork(SERVICE, [dataDir, ...runIds], { execArgv: [...(compiled ? startFlags() : process.execArgv), ...profile], stdio: 'inherit' });
     const rssOfChild = () => {
       try {
         const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
