@@ -52,6 +52,8 @@ function startFlags(): string[] {
 /** The service process (bench/evaluate-service.mjs): compiled (dist/) unless BENCH_SERVICE=tsx. */
 const SERVICE = fileURLToPath(new URL('./evaluate-service.mjs', import.meta.url));
 const compiled = process.env.BENCH_SERVICE !== 'tsx';
+/** The service's node flags: `npm start`'s for the compiled build, this process's tsx loader otherwise. */
+const serviceFlags = compiled ? startFlags() : process.execArgv;
 
 /** Messages from the service process to this one (bench/evaluate-service.mjs). */
 type Message =
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
     console.log(
       `Custos evaluation benchmark — ${sizes.resources} resources, ${sizes.findings} findings, ${sizes.permissions} permissions ` +
         `over ${sizes.accounts} accounts × ${sizes.regions} regions; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}; ` +
-        `service ${compiled ? `compiled (dist/, plain node ${startFlags().join(' ')}, as npm start runs it)` : 'from the sources under tsx (BENCH_SERVICE=tsx)'}\n`,
+        `service ${compiled ? `compiled (dist/, plain node ${serviceFlags.join(' ')}, as npm start runs it)` : 'from the sources under tsx (BENCH_SERVICE=tsx)'}\n`,
     );
     // Both runs imported here, in this process; the service process below never holds the estate.
     const runIds: string[] = [];
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
     // The service as production runs it: the compiled build under plain node with `npm start`'s node
     // flags (BENCH_SERVICE=tsx: the sources under tsx).
-    const child = fork(SERVICE, [dataDir, ...runIds], { execArgv: [...(compiled ? startFlags() : process.execArgv), ...profile], stdio: 'inherit' });
+    const child = fork(SERVICE, [dataDir, ...runIds], { execArgv: [...serviceFlags, ...profile], stdio: 'inherit' });
     const rssOfChild = () => {
       try {
         const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
